@@ -1,0 +1,3 @@
+"""Charter: the partner program engine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,139 @@
+"""create_app(): the FastAPI application with its routers, pages and middleware."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from charter import __version__
+from charter.config import Settings, get_settings, secret_key
+from charter.core.errors import PROBLEM_TYPES, CharterError, Conflict, FieldError, Invalid
+from charter.core.idempotency import IdempotencyMiddleware
+from charter.db.engine import make_engine, make_sessionmaker
+
+log = logging.getLogger("charter")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem_response(error: CharterError, request: Request) -> JSONResponse:
+    """An RFC 9457 response for a domain error."""
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return JSONResponse(
+        error.problem(instance=request.url.path),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Turn every error into problem details: domain errors, bad input, unknown routes."""
+
+    @app.exception_handler(CharterError)
+    async def _domain(request: Request, error: CharterError) -> JSONResponse:
+        return problem_response(error, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            FieldError(_field_path(tuple(item.get("loc", ()))), str(item.get("msg", "invalid")))
+            for item in error.errors()
+        ]
+        summary = "; ".join(f"{e.field or 'body'}: {e.detail}" for e in errors[:3])
+        return problem_response(Invalid(summary or "invalid request", errors), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        generic = CharterError(str(error.detail))
+        body = generic.problem(instance=request.url.path)
+        body.update(type="about:blank", title=str(error.detail), status=error.status_code)
+        return JSONResponse(
+            body, status_code=error.status_code, media_type=PROBLEM_JSON, headers=error.headers
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, error: IntegrityError) -> JSONResponse:
+        # A constraint the services did not foresee (usually a race): a conflict, not a crash.
+        log.info("integrity error on %s: %s", request.url.path, error.orig)
+        return problem_response(Conflict("the change conflicts with existing data"), request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        body = {
+            "type": "about:blank",
+            "title": "Internal server error",
+            "status": 500,
+            "detail": "an unexpected error occurred; it has been logged",
+        }
+        return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """The application for ``settings`` (and an existing engine, in tests)."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="Charter",
+        version=__version__,
+        summary="Partner program engine: certifications, badges, tiers and licensing.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+
+    install_error_handlers(app)
+
+    from charter.core.api import router as core_router
+    from charter.credentials.api import router as awards_router
+    from charter.partners.api import router as partners_router
+    from charter.programs.api import router as programs_router
+    from charter.web.pages import router as pages_router
+
+    for router in (core_router, partners_router, programs_router, awards_router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(pages_router)
+
+    @app.get("/api/v1/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness and database reachability."""
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": engine.dialect.name}
+
+    # Outermost first: sessions must be decoded before idempotency keys are scoped by them.
+    app.add_middleware(
+        IdempotencyMiddleware,
+        sessions=lambda: app.state.sessions,
+        wait_seconds=settings.idempotency_wait_seconds,
+    )
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret_key(settings),
+        session_cookie="charter_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.public_url.startswith("https://"),
+    )
+    return app
+
+
+__all__ = ["PROBLEM_TYPES", "create_app"]

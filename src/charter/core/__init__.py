@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: clock, ids, errors, access control and the events log."""

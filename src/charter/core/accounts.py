@@ -1,0 +1,224 @@
+"""Users and API keys: creation, sign-in, and resolving a presented secret to a principal."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from charter.core import clock, events
+from charter.core.auth import (
+    Permission,
+    Principal,
+    Role,
+    hash_password,
+    password_needs_rehash,
+    verify_password,
+)
+from charter.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from charter.core.ids import new_id
+from charter.core.models import ApiKey, User
+
+API_KEY_PREFIX = "chk"
+MIN_PASSWORD_LENGTH = 12
+# A fixed hash to verify against when the email is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = hash_password("charter-timing-equalizer")
+
+
+def normalize_email(value: str, field: str = "email") -> str:
+    """A syntactically valid email, lower-cased; :class:`Invalid` naming ``field`` otherwise."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise Invalid.field(field, str(error)) from None
+
+
+def principal_for(user: User, *, api_key: ApiKey | None = None) -> Principal:
+    """The principal a user acts as, narrowed by the key's scopes when one is used."""
+    scopes = None
+    if api_key is not None:
+        scopes = frozenset(Permission(scope) for scope in api_key.scopes)
+    return Principal.for_user(
+        user_id=user.id,
+        role=Role(user.role),
+        partner_id=user.partner_id,
+        name=user.display_name,
+        api_key_id=api_key.id if api_key else None,
+        scopes=scopes,
+    )
+
+
+def create_user(
+    db: Session,
+    actor: Principal,
+    *,
+    email: str,
+    display_name: str,
+    role: Role,
+    password: str | None,
+    partner_id: str | None = None,
+) -> User:
+    """Create a user; partner roles must name their firm, vendor roles must not."""
+    actor.require(Permission.USERS_MANAGE)
+    address = normalize_email(email)
+    if role.is_partner_role and not partner_id:
+        raise Invalid.field("partner_id", f"a {role.value} user must belong to a partner")
+    if not role.is_partner_role and partner_id:
+        raise Invalid.field("partner_id", f"a {role.value} user cannot belong to a partner")
+    if partner_id:
+        from charter.partners import service as partners
+
+        partners.get_partner(db, Principal.system(), partner_id=partner_id)
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid.field("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    if db.scalar(select(User.id).where(User.email == address)):
+        raise Conflict(f"a user with email {address} already exists")
+    user = User(
+        id=new_id("usr"),
+        email=address,
+        display_name=display_name.strip() or address,
+        password_hash=hash_password(password) if password else None,
+        role=role.value,
+        partner_id=partner_id,
+    )
+    db.add(user)
+    db.flush()
+    events.append(
+        db, actor, "user.created", user, partner_id=partner_id, role=role.value, email=address
+    )
+    return user
+
+
+def get_user(db: Session, user_id: str) -> User:
+    """A user by id."""
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    return user
+
+
+def authenticate(db: Session, *, email: str, password: str) -> User:
+    """The user with these credentials, or :class:`Unauthorized`."""
+    user = db.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or user.password_hash is None:
+        verify_password(_DUMMY_HASH, password)
+        raise Unauthorized("email or password is wrong")
+    if not verify_password(user.password_hash, password) or user.disabled_at is not None:
+        raise Unauthorized("email or password is wrong")
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = clock.now()
+    return user
+
+
+def _secret_digest(secret: str) -> str:
+    # Keys carry 256 bits of randomness, so a fast hash is enough (and keeps each request cheap).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(
+    db: Session,
+    actor: Principal,
+    *,
+    user_id: str,
+    name: str,
+    scopes: list[str] | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key for ``user_id``; returns it with the token, which is never shown again."""
+    actor.require(Permission.API_KEYS_MANAGE)
+    user = get_user(db, user_id)
+    if actor.user_id != user.id:
+        actor.require(Permission.USERS_MANAGE)
+    role_permissions = principal_for(user).permissions
+    if scopes is None:
+        chosen = set(role_permissions)
+    else:
+        chosen = set()
+        for index, scope in enumerate(scopes):
+            try:
+                permission = Permission(scope)
+            except ValueError:
+                raise Invalid.field(f"scopes.{index}", f"unknown scope {scope!r}") from None
+            if permission not in role_permissions:
+                raise Invalid.field(
+                    f"scopes.{index}", f"the user's role does not allow {scope!r}"
+                )
+            chosen.add(permission)
+    if expires_at is not None and expires_at <= clock.now():
+        raise Invalid.field("expires_at", "must be in the future")
+    key = ApiKey(
+        id=new_id("key"),
+        user_id=user.id,
+        name=name.strip() or "API key",
+        scopes=sorted(scope.value for scope in chosen),
+        expires_at=expires_at,
+        secret_hash="",
+    )
+    secret = secrets.token_urlsafe(32)
+    key.secret_hash = _secret_digest(secret)
+    db.add(key)
+    db.flush()
+    events.append(
+        db, actor, "api_key.created", key, partner_id=user.partner_id, user_id=user.id,
+        scopes=key.scopes, expires_at=expires_at,
+    )
+    return key, f"{API_KEY_PREFIX}_{key.id}.{secret}"
+
+
+def list_api_keys(db: Session, actor: Principal, *, user_id: str | None = None) -> list[ApiKey]:
+    """Keys of ``user_id`` (the caller's own unless they manage users)."""
+    actor.require(Permission.API_KEYS_MANAGE)
+    if user_id is None or user_id != actor.user_id:
+        if not actor.can(Permission.USERS_MANAGE):
+            user_id = actor.user_id
+    query = select(ApiKey).order_by(ApiKey.id)
+    if user_id is not None:
+        query = query.where(ApiKey.user_id == user_id)
+    return list(db.scalars(query))
+
+
+def revoke_api_key(db: Session, actor: Principal, *, key_id: str) -> ApiKey:
+    """Revoke a key at once; later requests with it are refused."""
+    actor.require(Permission.API_KEYS_MANAGE)
+    key = db.get(ApiKey, key_id)
+    if key is None or (key.user_id != actor.user_id and not actor.can(Permission.USERS_MANAGE)):
+        raise NotFound(f"API key {key_id} not found")
+    if key.revoked_at is not None:
+        raise Conflict("API key is already revoked")
+    key.revoked_at = clock.now()
+    events.append(db, actor, "api_key.revoked", key, user_id=key.user_id)
+    return key
+
+
+def principal_from_token(db: Session, token: str) -> Principal:
+    """Resolve ``chk_<key id>.<secret>`` to its principal, or :class:`Unauthorized`."""
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition(".")
+    if prefix != API_KEY_PREFIX or not secret:
+        raise Unauthorized("malformed API key")
+    key = db.get(ApiKey, key_id)
+    if key is None or not hmac.compare_digest(key.secret_hash, _secret_digest(secret)):
+        raise Unauthorized("unknown API key")
+    now = clock.now()
+    if key.revoked_at is not None:
+        raise Unauthorized("API key has been revoked")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise Unauthorized("API key has expired")
+    user = db.get(User, key.user_id)
+    if user is None or user.disabled_at is not None:
+        raise Unauthorized("the key's user is disabled")
+    return principal_for(user, api_key=key)
+
+
+def principal_from_session(db: Session, user_id: str) -> Principal:
+    """The principal of a signed-in web session."""
+    user = db.get(User, user_id)
+    if user is None or user.disabled_at is not None:
+        raise Unauthorized("session is no longer valid")
+    return principal_for(user)

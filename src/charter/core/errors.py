@@ -1,0 +1,122 @@
+"""Domain errors, raised by services and rendered as RFC 9457 problem details.
+
+Each error knows its HTTP status and a stable problem ``type``; the API turns it into an
+``application/problem+json`` body, the CLI into a one-line message and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """What is wrong with one input field (``field`` is a dotted path, or a CSV line)."""
+
+    field: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The JSON shape used in problem details (with a JSON Pointer for tools)."""
+        pointer = "#/" + "/".join(self.field.split(".")) if self.field else "#"
+        return {"field": self.field, "pointer": pointer, "detail": self.detail}
+
+
+class CharterError(Exception):
+    """Base of every error a user can act on."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+    @property
+    def type_uri(self) -> str:
+        """The problem type, a URI relative to the deployment (documented at that path)."""
+        return f"/problems/{self.slug}"
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        """The RFC 9457 problem-details body."""
+        body: dict[str, Any] = {
+            "type": self.type_uri,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        body.update(self.extensions)
+        return body
+
+
+class NotFound(CharterError):
+    """The thing asked for does not exist, or the caller may not know it exists."""
+
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(CharterError):
+    """The request clashes with the current state (a duplicate, a wrong transition)."""
+
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class Invalid(CharterError):
+    """Input that breaks a rule; names every field at fault."""
+
+    status = 422
+    slug = "validation"
+    title = "Invalid input"
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or []
+        self.extensions = {"errors": [error.as_dict() for error in self.errors]}
+
+    @classmethod
+    def field(cls, field: str, detail: str) -> Invalid:
+        """One bad field."""
+        return cls(f"{field}: {detail}", [FieldError(field, detail)])
+
+
+class Unauthorized(CharterError):
+    """No valid credentials were presented."""
+
+    status = 401
+    slug = "unauthorized"
+    title = "Authentication required"
+
+
+class Forbidden(CharterError):
+    """The caller is known but may not do this."""
+
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class CriteriaNotMet(CharterError):
+    """An award was asked for but the criteria version in force is not met."""
+
+    status = 422
+    slug = "criteria-not-met"
+    title = "Certification criteria not met"
+
+    def __init__(self, detail: str, unmet: list[str]) -> None:
+        super().__init__(detail, unmet=unmet)
+        self.unmet = unmet
+
+
+PROBLEM_TYPES: dict[str, type[CharterError]] = {
+    cls.slug: cls
+    for cls in (CharterError, NotFound, Conflict, Invalid, Unauthorized, Forbidden, CriteriaNotMet)
+}

@@ -1,0 +1,262 @@
+"""The events log: every state change, appended and chained by SHA-256.
+
+Each entry's hash covers its own fields and the previous entry's hash, so altering, removing
+or reordering any entry breaks the chain from that point on; :func:`verify_chain` names the
+first entry at fault. Appends take a row lock on the chain head, which serializes writers
+across processes on PostgreSQL (SQLite serializes writers by itself), so the chain stays
+linear however many processes write at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Protocol
+
+import rfc8785
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from charter.core import clock
+from charter.core.auth import Principal
+from charter.core.ids import new_id
+from charter.core.models import Event, EventChainHead
+
+GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+
+
+class Subject(Protocol):
+    """Anything with an id can be the subject of an event."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An event waiting to be appended (used for batches)."""
+
+    type: str
+    subject_type: str
+    subject_id: str
+    payload: Mapping[str, Any]
+    partner_id: str | None = None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return clock.ensure_utc(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"cannot store {type(value).__name__} in an event payload")
+
+
+def normalize_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload as plain JSON values: what is stored is exactly what is hashed."""
+    result: dict[str, Any] = json.loads(json.dumps(payload, default=_json_default))
+    return result
+
+
+def _timestamp(value: datetime) -> str:
+    return clock.ensure_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(
+    *,
+    seq: int,
+    event_id: str,
+    occurred_at: datetime,
+    actor_type: str,
+    actor_id: str | None,
+    type: str,  # noqa: A002 - the field's name in the log
+    subject_type: str,
+    subject_id: str,
+    partner_id: str | None,
+    payload: Mapping[str, Any],
+    prev_hash: str,
+) -> str:
+    """SHA-256 over the RFC 8785 canonical JSON of an entry and its predecessor's hash."""
+    document = {
+        "seq": seq,
+        "id": event_id,
+        "occurred_at": _timestamp(occurred_at),
+        "actor_type": actor_type,
+        "actor_id": actor_id,
+        "type": type,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "partner_id": partner_id,
+        "payload": payload,
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+
+
+def ensure_head(db: Session) -> None:
+    """Create the chain head if the log has never been written (idempotent)."""
+    if db.get(EventChainHead, HEAD_ID) is None:
+        db.add(EventChainHead(id=HEAD_ID, seq=0, hash=GENESIS_HASH))
+        db.flush()
+
+
+def _lock_head(db: Session) -> EventChainHead:
+    head = db.execute(
+        select(EventChainHead).where(EventChainHead.id == HEAD_ID).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        ensure_head(db)
+        return _lock_head(db)
+    return head
+
+
+def subject_type_of(subject: Subject) -> str:
+    """The subject type named in events: the table's singular name."""
+    return str(getattr(subject, "__event_subject__", type(subject).__name__.lower()))
+
+
+def append(
+    db: Session,
+    actor: Principal,
+    type: str,  # noqa: A002 - event types are called "type" in the public API
+    subject: Subject,
+    *,
+    partner_id: str | None = None,
+    **payload: Any,
+) -> Event:
+    """Append one event about ``subject`` in the caller's transaction."""
+    draft = Draft(type, subject_type_of(subject), subject.id, payload, partner_id)
+    return append_many(db, actor, [draft])[0]
+
+
+def append_many(db: Session, actor: Principal, drafts: Iterable[Draft]) -> list[Event]:
+    """Append several events in order, with one lock and one bulk insert."""
+    head = _lock_head(db)
+    at = clock.now()
+    rows: list[dict[str, Any]] = []
+    seq, prev = head.seq, head.hash
+    for draft in drafts:
+        seq += 1
+        payload = normalize_payload(draft.payload)
+        row = {
+            "seq": seq,
+            "id": new_id("evt"),
+            "occurred_at": at,
+            "actor_type": actor.kind,
+            "actor_id": actor.id,
+            "type": draft.type,
+            "subject_type": draft.subject_type,
+            "subject_id": draft.subject_id,
+            "partner_id": draft.partner_id,
+            "payload": payload,
+            "prev_hash": prev,
+        }
+        row["hash"] = prev = entry_hash(event_id=row["id"], **_hash_fields(row))
+        rows.append(row)
+    if not rows:
+        return []
+    db.execute(insert(Event), rows)
+    head.seq, head.hash = seq, prev
+    db.flush()
+    return [Event(**row) for row in rows]
+
+
+def _hash_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: row[key]
+        for key in (
+            "seq",
+            "occurred_at",
+            "actor_type",
+            "actor_id",
+            "type",
+            "subject_type",
+            "subject_id",
+            "partner_id",
+            "payload",
+            "prev_hash",
+        )
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """The outcome of walking the chain."""
+
+    ok: bool
+    checked: int
+    problem: str | None = None
+    seq: int | None = None
+    event_id: str | None = None
+
+
+def _stream(db: Session, batch: int = 5000) -> Iterator[Event]:
+    last = 0
+    while True:
+        page = (
+            db.execute(select(Event).where(Event.seq > last).order_by(Event.seq).limit(batch))
+            .scalars()
+            .all()
+        )
+        if not page:
+            return
+        yield from page
+        last = page[-1].seq
+        db.expunge_all()
+
+
+def verify_chain(db: Session) -> ChainReport:
+    """Walk the log from the start; report the first entry that was altered, removed or moved."""
+    expected_seq, prev = 1, GENESIS_HASH
+    checked = 0
+    for event in _stream(db):
+        fields = {
+            "seq": event.seq,
+            "occurred_at": event.occurred_at,
+            "actor_type": event.actor_type,
+            "actor_id": event.actor_id,
+            "type": event.type,
+            "subject_type": event.subject_type,
+            "subject_id": event.subject_id,
+            "partner_id": event.partner_id,
+            "payload": event.payload,
+            "prev_hash": event.prev_hash,
+        }
+        recomputed = entry_hash(event_id=event.id, **fields)
+        if event.seq != expected_seq:
+            problem = (
+                f"entry #{expected_seq} is missing (removed); the log jumps to #{event.seq}"
+                if event.seq > expected_seq
+                else f"entry #{event.seq} appears out of order"
+            )
+            return ChainReport(False, checked, problem, expected_seq, event.id)
+        if recomputed != event.hash:
+            problem = f"entry #{event.seq} ({event.id}) was altered: its content no longer matches"
+            return ChainReport(False, checked, problem, event.seq, event.id)
+        if event.prev_hash != prev:
+            problem = (
+                f"entry #{event.seq} ({event.id}) does not follow the entry before it: "
+                "an entry was removed, replaced or reordered"
+            )
+            return ChainReport(False, checked, problem, event.seq, event.id)
+        prev = event.hash
+        expected_seq += 1
+        checked += 1
+    head = db.get(EventChainHead, HEAD_ID)
+    if head is not None and (head.seq != checked or head.hash != prev):
+        if head.seq > checked:
+            problem = f"entries #{checked + 1} to #{head.seq} are missing (removed from the end)"
+        else:
+            problem = "the chain head does not match the last entry"
+        return ChainReport(False, checked, problem, checked + 1, None)
+    return ChainReport(True, checked)

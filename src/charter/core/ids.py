@@ -1,0 +1,53 @@
+"""Prefixed opaque ids: ``prt_01J9Z3...``.
+
+The body is a ULID-like value (48-bit millisecond time + 80 random bits, Crockford base32) so
+ids sort by creation time, which keyset pagination relies on, and a log line says what an id
+refers to by its prefix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_BODY = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+
+PREFIXES = {
+    "usr": "user",
+    "key": "API key",
+    "prt": "partner",
+    "per": "person",
+    "pem": "person email",
+    "emp": "employment",
+    "crt": "certification",
+    "crv": "criteria version",
+    "asm": "assessment",
+    "awd": "award",
+    "evt": "event",
+    "imp": "import",
+}
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, index = divmod(value, 32)
+        chars.append(_ALPHABET[index])
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str) -> str:
+    """A fresh id with the given type prefix."""
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}")
+    millis = time.time_ns() // 1_000_000
+    randomness = int.from_bytes(os.urandom(10), "big")
+    return f"{prefix}_{_encode(millis, 10)}{_encode(randomness, 16)}"
+
+
+def is_id(value: str, prefix: str) -> bool:
+    """Whether ``value`` is well-formed id of type ``prefix``."""
+    head, sep, body = value.partition("_")
+    return sep == "_" and head == prefix and bool(_BODY.match(body))

@@ -1,0 +1,1 @@
+"""Awards (credentials) to people and, later, firms."""

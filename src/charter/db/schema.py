@@ -1,0 +1,28 @@
+"""Every table, imported in one place (for Alembic and for tests)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, MetaData
+from sqlalchemy.orm import Session
+
+from charter.core import models as core_models
+from charter.credentials import models as credentials_models
+from charter.db.base import Base
+from charter.partners import models as partners_models
+from charter.programs import models as programs_models
+
+MODULES = (core_models, partners_models, programs_models, credentials_models)
+
+
+def metadata() -> MetaData:
+    """The metadata of all of Charter's tables."""
+    return Base.metadata
+
+
+def create_all(engine: Engine) -> None:
+    """Create every table directly (tests); deployments use migrations instead."""
+    from charter.core import events
+
+    Base.metadata.create_all(engine)
+    with Session(engine) as db, db.begin():
+        events.ensure_head(db)

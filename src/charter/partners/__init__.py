@@ -1,0 +1,1 @@
+"""Partner firms, their people, onboarding and lifecycle."""

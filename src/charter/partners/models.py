@@ -1,0 +1,139 @@
+"""Tables for partner firms and their people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from charter.db.base import Base, Timestamped
+
+
+class PartnerType(StrEnum):
+    """What kind of business the firm does with the vendor."""
+
+    RESELLER = "reseller"
+    VAR = "var"
+    IMPLEMENTATION = "implementation"
+    MSP = "msp"
+    INTEGRATION = "integration"
+    DISTRIBUTOR = "distributor"
+
+
+class PartnerStatus(StrEnum):
+    """Lifecycle of a firm."""
+
+    APPLICANT = "applicant"
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+class Region(StrEnum):
+    """Sales regions a firm operates in."""
+
+    NA = "na"
+    LATAM = "latam"
+    EMEA = "emea"
+    APAC = "apac"
+
+
+class Track(StrEnum):
+    """A person's role track, and a certification's track."""
+
+    SALES = "sales"
+    TECHNICAL = "technical"
+    SUPPORT = "support"
+    SPECIALTY = "specialty"
+
+
+class OnboardingCheck(StrEnum):
+    """The checks a firm passes before it can become active."""
+
+    IDENTITY_VERIFIED = "identity_verified"
+    ELIGIBILITY = "eligibility"
+    AGREEMENT_SIGNED = "agreement_signed"
+    SECURITY_POSTURE = "security_posture"
+
+
+class Partner(Timestamped, Base):
+    """A partner firm."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    regions: Mapped[list[Any]]
+    country: Mapped[str] = mapped_column(String(2))
+    website: Mapped[str | None] = mapped_column(String(500))
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None]
+    # One entry per OnboardingCheck: {"done": bool, "at": iso, "by": actor, "note": str}.
+    onboarding: Mapped[dict[str, Any]]
+
+
+class Person(Timestamped, Base):
+    """A partner's staff member; certifications are theirs, wherever they work."""
+
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    given_name: Mapped[str] = mapped_column(String(200))
+    family_name: Mapped[str] = mapped_column(String(200))
+    track: Mapped[str] = mapped_column(String(16), index=True)
+    # The firm they work for now (None between jobs); history lives in employments.
+    partner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="RESTRICT"), index=True
+    )
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+    @property
+    def display_name(self) -> str:
+        """Given and family name."""
+        return f"{self.given_name} {self.family_name}".strip()
+
+
+class PersonEmail(Base):
+    """One of a person's email addresses; exactly one is primary."""
+
+    __tablename__ = "person_emails"
+    __event_subject__ = "person_email"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    primary: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+
+
+class Employment(Base):
+    """A person's time at a firm: joined, and left when they did."""
+
+    __tablename__ = "employments"
+    __table_args__ = (Index("ix_employments_partner_current", "partner_id", "left_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="RESTRICT"))
+    joined_at: Mapped[datetime]
+    left_at: Mapped[datetime | None]
+
+
+__all__ = [
+    "Employment",
+    "OnboardingCheck",
+    "Partner",
+    "PartnerStatus",
+    "PartnerType",
+    "Person",
+    "PersonEmail",
+    "Region",
+    "Track",
+]

@@ -1,0 +1,1 @@
+"""Certifications, their versioned criteria, and the assessments people take."""

@@ -1,0 +1,26 @@
+from charter.core.auth import Role
+
+
+def test_health_answers_with_the_database_backend(client, backend):
+    response = client.get("/api/v1/health")
+    assert response.status_code == 200
+    assert response.json()["database"] == backend
+
+
+def test_unknown_route_is_a_problem_document(client):
+    response = client.get("/api/v1/nowhere")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_api_key_identifies_the_user(client, make):
+    login = make.login(Role.PROGRAM_MANAGER)
+    response = client.get("/api/v1/users/me", headers=login.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["role"] == "program_manager"
+
+
+def test_requests_without_credentials_are_refused(client):
+    response = client.get("/api/v1/users/me")
+    assert response.status_code == 401
+    assert response.json()["type"] == "/problems/unauthorized"
