@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charter.db.base import Base, Timestamped
 
@@ -69,7 +69,6 @@ class Partner(Timestamped, Base):
     name: Mapped[str] = mapped_column(String(200), index=True)
     type: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), index=True)
-    regions: Mapped[list[Any]]
     country: Mapped[str] = mapped_column(String(2))
     website: Mapped[str | None] = mapped_column(String(500))
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
@@ -77,6 +76,26 @@ class Partner(Timestamped, Base):
     status_changed_at: Mapped[datetime | None]
     # One entry per OnboardingCheck: {"done": bool, "at": iso, "by": actor, "note": str}.
     onboarding: Mapped[dict[str, Any]]
+    # A table rather than a JSON list so that "partners in EMEA" is an indexed join everywhere.
+    region_rows: Mapped[list[PartnerRegion]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="PartnerRegion.region"
+    )
+
+    @property
+    def regions(self) -> list[str]:
+        """The regions the firm operates in."""
+        return [row.region for row in self.region_rows]
+
+
+class PartnerRegion(Base):
+    """One region a firm operates in."""
+
+    __tablename__ = "partner_regions"
+
+    partner_id: Mapped[str] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    region: Mapped[str] = mapped_column(String(8), primary_key=True, index=True)
 
 
 class Person(Timestamped, Base):
@@ -131,6 +150,7 @@ __all__ = [
     "OnboardingCheck",
     "Partner",
     "PartnerStatus",
+    "PartnerRegion",
     "PartnerType",
     "Person",
     "PersonEmail",

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8474230d0572
+Revision ID: 1fc72135d15d
 Revises: 
-Create Date: 2026-11-23 11:56:31.473072
+Create Date: 2026-11-23 11:59:19.323455
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 
 import charter.db.base
 from sqlalchemy.dialects import postgresql
-revision: str = '8474230d0572'
+revision: str = '1fc72135d15d'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -92,7 +92,6 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('type', sa.String(length=32), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('regions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('country', sa.String(length=2), nullable=False),
     sa.Column('website', sa.String(length=500), nullable=True),
     sa.Column('external_id', sa.String(length=200), nullable=True),
@@ -122,6 +121,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('criteria_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_criteria_versions_certification_id'), ['certification_id'], unique=False)
+
+    op.create_table('partner_regions',
+    sa.Column('partner_id', sa.String(length=40), nullable=False),
+    sa.Column('region', sa.String(length=8), nullable=False),
+    sa.ForeignKeyConstraint(['partner_id'], ['partners.id'], name=op.f('fk_partner_regions_partner_id_partners'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('partner_id', 'region', name=op.f('pk_partner_regions'))
+    )
+    with op.batch_alter_table('partner_regions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_partner_regions_region'), ['region'], unique=False)
 
     op.create_table('people',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -296,6 +304,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_people_partner_id'))
 
     op.drop_table('people')
+    with op.batch_alter_table('partner_regions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_partner_regions_region'))
+
+    op.drop_table('partner_regions')
     with op.batch_alter_table('criteria_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_criteria_versions_certification_id'))
 
