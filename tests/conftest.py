@@ -50,7 +50,9 @@ def _postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """One database per backend and test process, with the schema created once."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "charter.db"
@@ -77,7 +79,7 @@ def _engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def engine(_engine: Engine) -> Iterator[Engine]:
+def engine(_engine: Engine) -> Engine:
     """The test database, emptied before each test."""
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     with _engine.begin() as connection:
@@ -90,7 +92,7 @@ def engine(_engine: Engine) -> Iterator[Engine]:
             text("INSERT INTO event_chain_head (id, seq, hash) VALUES (1, 0, :genesis)"),
             {"genesis": "0" * 64},
         )
-    yield _engine
+    return _engine
 
 
 @pytest.fixture

@@ -35,7 +35,9 @@ class Factory:
         self.sessions = sessions
         self.system = Principal.system("factory")
 
-    def login(self, role: Role, *, partner_id: str | None = None, scopes: list[str] | None = None) -> Login:
+    def login(
+        self, role: Role, *, partner_id: str | None = None, scopes: list[str] | None = None
+    ) -> Login:
         """A user of ``role`` (of firm ``partner_id`` for partner roles) with an API key."""
         n = next(_counter)
         with self.sessions() as db, db.begin():

@@ -146,9 +146,7 @@ def create_api_key(
             except ValueError:
                 raise Invalid.field(f"scopes.{index}", f"unknown scope {scope!r}") from None
             if permission not in role_permissions:
-                raise Invalid.field(
-                    f"scopes.{index}", f"the user's role does not allow {scope!r}"
-                )
+                raise Invalid.field(f"scopes.{index}", f"the user's role does not allow {scope!r}")
             chosen.add(permission)
     if expires_at is not None and expires_at <= clock.now():
         raise Invalid.field("expires_at", "must be in the future")
@@ -165,8 +163,14 @@ def create_api_key(
     db.add(key)
     db.flush()
     events.append(
-        db, actor, "api_key.created", key, partner_id=user.partner_id, user_id=user.id,
-        scopes=key.scopes, expires_at=expires_at,
+        db,
+        actor,
+        "api_key.created",
+        key,
+        partner_id=user.partner_id,
+        user_id=user.id,
+        scopes=key.scopes,
+        expires_at=expires_at,
     )
     return key, f"{API_KEY_PREFIX}_{key.id}.{secret}"
 
@@ -174,9 +178,8 @@ def create_api_key(
 def list_api_keys(db: Session, actor: Principal, *, user_id: str | None = None) -> list[ApiKey]:
     """Keys of ``user_id`` (the caller's own unless they manage users)."""
     actor.require(Permission.API_KEYS_MANAGE)
-    if user_id is None or user_id != actor.user_id:
-        if not actor.can(Permission.USERS_MANAGE):
-            user_id = actor.user_id
+    if user_id != actor.user_id and not actor.can(Permission.USERS_MANAGE):
+        user_id = actor.user_id
     query = select(ApiKey).order_by(ApiKey.id)
     if user_id is not None:
         query = query.where(ApiKey.user_id == user_id)

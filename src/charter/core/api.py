@@ -69,8 +69,7 @@ def list_api_keys(
 ) -> list[ApiKeyOut]:
     """API keys of the caller (or of ``user_id``, for admins)."""
     return [
-        ApiKeyOut.model_validate(key)
-        for key in accounts.list_api_keys(db, actor, user_id=user_id)
+        ApiKeyOut.model_validate(key) for key in accounts.list_api_keys(db, actor, user_id=user_id)
     ]
 
 
@@ -84,7 +83,7 @@ def revoke_api_key(key_id: str, db: DbSession, actor: CurrentPrincipal) -> ApiKe
 def list_events(
     db: DbSession,
     actor: CurrentPrincipal,
-    type: Annotated[str | None, Query(max_length=64)] = None,  # noqa: A002
+    type: Annotated[str | None, Query(max_length=64)] = None,
     subject_id: Annotated[str | None, Query(max_length=40)] = None,
     after_seq: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -61,7 +61,7 @@ def today_start() -> datetime:
 
 def install(clock: Clock) -> Clock:
     """Install ``clock`` for the whole process; returns the previous one."""
-    global _current  # noqa: PLW0603 - the clock is deliberately process-wide
+    global _current
     previous, _current = _current, clock
     return previous
 

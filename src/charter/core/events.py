@@ -72,34 +72,25 @@ def _timestamp(value: datetime) -> str:
     return clock.ensure_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_hash(
-    *,
-    seq: int,
-    event_id: str,
-    occurred_at: datetime,
-    actor_type: str,
-    actor_id: str | None,
-    type: str,  # noqa: A002 - the field's name in the log
-    subject_type: str,
-    subject_id: str,
-    partner_id: str | None,
-    payload: Mapping[str, Any],
-    prev_hash: str,
-) -> str:
+HASHED_FIELDS = (
+    "seq",
+    "id",
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "type",
+    "subject_type",
+    "subject_id",
+    "partner_id",
+    "payload",
+    "prev_hash",
+)
+
+
+def entry_hash(entry: Mapping[str, Any]) -> str:
     """SHA-256 over the RFC 8785 canonical JSON of an entry and its predecessor's hash."""
-    document = {
-        "seq": seq,
-        "id": event_id,
-        "occurred_at": _timestamp(occurred_at),
-        "actor_type": actor_type,
-        "actor_id": actor_id,
-        "type": type,
-        "subject_type": subject_type,
-        "subject_id": subject_id,
-        "partner_id": partner_id,
-        "payload": payload,
-        "prev_hash": prev_hash,
-    }
+    document: dict[str, Any] = {name: entry[name] for name in HASHED_FIELDS}
+    document["occurred_at"] = _timestamp(entry["occurred_at"])
     return hashlib.sha256(rfc8785.dumps(document)).hexdigest()
 
 
@@ -128,7 +119,7 @@ def subject_type_of(subject: Subject) -> str:
 def append(
     db: Session,
     actor: Principal,
-    type: str,  # noqa: A002 - event types are called "type" in the public API
+    type: str,
     subject: Subject,
     *,
     partner_id: str | None = None,
@@ -161,7 +152,7 @@ def append_many(db: Session, actor: Principal, drafts: Iterable[Draft]) -> list[
             "payload": payload,
             "prev_hash": prev,
         }
-        row["hash"] = prev = entry_hash(event_id=row["id"], **_hash_fields(row))
+        row["hash"] = prev = entry_hash(row)
         rows.append(row)
     if not rows:
         return []
@@ -169,24 +160,6 @@ def append_many(db: Session, actor: Principal, drafts: Iterable[Draft]) -> list[
     head.seq, head.hash = seq, prev
     db.flush()
     return [Event(**row) for row in rows]
-
-
-def _hash_fields(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        key: row[key]
-        for key in (
-            "seq",
-            "occurred_at",
-            "actor_type",
-            "actor_id",
-            "type",
-            "subject_type",
-            "subject_id",
-            "partner_id",
-            "payload",
-            "prev_hash",
-        )
-    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,19 +193,7 @@ def verify_chain(db: Session) -> ChainReport:
     expected_seq, prev = 1, GENESIS_HASH
     checked = 0
     for event in _stream(db):
-        fields = {
-            "seq": event.seq,
-            "occurred_at": event.occurred_at,
-            "actor_type": event.actor_type,
-            "actor_id": event.actor_id,
-            "type": event.type,
-            "subject_type": event.subject_type,
-            "subject_id": event.subject_id,
-            "partner_id": event.partner_id,
-            "payload": event.payload,
-            "prev_hash": event.prev_hash,
-        }
-        recomputed = entry_hash(event_id=event.id, **fields)
+        recomputed = entry_hash({name: getattr(event, name) for name in HASHED_FIELDS})
         if event.seq != expected_seq:
             problem = (
                 f"entry #{expected_seq} is missing (removed); the log jumps to #{event.seq}"

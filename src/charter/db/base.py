@@ -58,7 +58,5 @@ class Base(DeclarativeBase):
 class Timestamped:
     """``created_at``/``updated_at`` set from the injectable clock."""
 
-    created_at: Mapped[datetime] = mapped_column(default=lambda: clock.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        default=lambda: clock.now(), onupdate=lambda: clock.now()
-    )
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now, onupdate=clock.now)

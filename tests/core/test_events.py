@@ -1,0 +1,153 @@
+"""The events log: chained, verifiable, and linear under concurrent writers."""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select, text, update
+
+from charter.core import events
+from charter.core.auth import Principal
+from charter.core.models import Event
+from charter.db.engine import make_engine, make_sessionmaker
+
+
+@dataclass
+class Thing:
+    id: str
+    __event_subject__ = "thing"
+
+
+def _append(db, n: int, actor: Principal | None = None) -> None:
+    actor = actor or Principal.system("tests")
+    for index in range(n):
+        events.append(db, actor, "thing.touched", Thing(f"thg_{index}"), index=index, note="é✓")
+
+
+def test_a_fresh_chain_verifies(db):
+    _append(db, 5)
+    db.commit()
+    report = events.verify_chain(db)
+    assert report.ok
+    assert report.checked == 5
+
+
+def test_each_entry_links_to_the_one_before(db):
+    _append(db, 3)
+    db.commit()
+    rows = db.scalars(select(Event).order_by(Event.seq)).all()
+    assert rows[0].prev_hash == events.GENESIS_HASH
+    assert rows[1].prev_hash == rows[0].hash
+    assert rows[2].prev_hash == rows[1].hash
+    assert [row.seq for row in rows] == [1, 2, 3]
+
+
+def test_payload_datetimes_and_enums_are_stored_as_json(db, frozen_clock):
+    from charter.core.auth import Role
+
+    event = events.append(
+        db,
+        Principal.system(),
+        "thing.touched",
+        Thing("thg_1"),
+        at=frozen_clock.now(),
+        role=Role.ADMIN,
+    )
+    db.commit()
+    assert event.payload == {"at": "2026-03-01T12:00:00Z", "role": "admin"}
+    assert events.verify_chain(db).ok
+
+
+def test_altering_an_entry_is_detected(db):
+    _append(db, 6)
+    db.commit()
+    db.execute(update(Event).where(Event.seq == 4).values(payload={"index": 99, "note": "x"}))
+    db.commit()
+    report = events.verify_chain(db)
+    assert not report.ok
+    assert report.seq == 4
+    assert "altered" in (report.problem or "")
+
+
+def test_removing_an_entry_is_detected(db):
+    _append(db, 6)
+    db.commit()
+    db.execute(text("DELETE FROM events WHERE seq = 3"))
+    db.commit()
+    report = events.verify_chain(db)
+    assert not report.ok
+    assert report.seq == 3
+    assert "removed" in (report.problem or "")
+
+
+def test_removing_the_last_entry_is_detected(db):
+    _append(db, 4)
+    db.commit()
+    db.execute(text("DELETE FROM events WHERE seq = 4"))
+    db.commit()
+    report = events.verify_chain(db)
+    assert not report.ok
+    assert report.seq == 4
+
+
+def test_reordering_entries_is_detected(db):
+    _append(db, 5)
+    db.commit()
+    # Swap the positions of entries 2 and 3.
+    db.execute(text("UPDATE events SET seq = -1 WHERE seq = 2"))
+    db.execute(text("UPDATE events SET seq = 2 WHERE seq = 3"))
+    db.execute(text("UPDATE events SET seq = 3 WHERE seq = -1"))
+    db.commit()
+    report = events.verify_chain(db)
+    assert not report.ok
+    assert report.seq == 2
+
+
+def test_rewriting_an_entry_with_a_fresh_hash_breaks_the_next_link(db):
+    _append(db, 5)
+    db.commit()
+    row = db.scalars(select(Event).where(Event.seq == 2)).one()
+    forged = {name: getattr(row, name) for name in events.HASHED_FIELDS}
+    forged["payload"] = {"index": 1, "note": "forged"}
+    db.execute(
+        update(Event)
+        .where(Event.seq == 2)
+        .values(payload=forged["payload"], hash=events.entry_hash(forged))
+    )
+    db.commit()
+    report = events.verify_chain(db)
+    assert not report.ok
+    assert report.seq == 3
+
+
+def _writer(url: str, rounds: int) -> None:
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    for _ in range(rounds):
+        with factory() as db, db.begin():
+            _append(db, 2)
+    engine.dispose()
+
+
+def test_concurrent_writers_keep_one_linear_chain(engine, database_url, db):
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_writer, args=(database_url, 15)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    report = events.verify_chain(db)
+    assert report.ok, report.problem
+    assert report.checked == 4 * 15 * 2
+
+
+@pytest.mark.parametrize("batch", [1, 250])
+def test_append_many_chains_a_batch(db, batch):
+    drafts = [events.Draft("thing.touched", "thing", f"thg_{i}", {"i": i}) for i in range(batch)]
+    appended = events.append_many(db, Principal.system(), drafts)
+    db.commit()
+    assert len(appended) == batch
+    assert events.verify_chain(db).checked == batch
