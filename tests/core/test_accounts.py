@@ -98,7 +98,7 @@ def test_scope_beyond_the_role_is_refused(db):
 
 def test_expired_and_revoked_keys_are_refused(db, frozen_clock):
     user = _user(db)
-    key, token = accounts.create_api_key(
+    _key, token = accounts.create_api_key(
         db,
         Principal.system(),
         user_id=user.id,
