@@ -85,7 +85,7 @@ def list_events(
     actor: CurrentPrincipal,
     type: Annotated[str | None, Query(max_length=64)] = None,
     subject_id: Annotated[str | None, Query(max_length=40)] = None,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[EventOut]:
     """The events log in order; partner users see their firm's events only."""
