@@ -15,7 +15,14 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from charter import __version__
 from charter.config import Settings, get_settings, secret_key
-from charter.core.errors import PROBLEM_TYPES, CharterError, Conflict, FieldError, Invalid
+from charter.core.errors import (
+    PROBLEM_TYPES,
+    CharterError,
+    Conflict,
+    FieldError,
+    Invalid,
+    NotFound,
+)
 from charter.core.idempotency import IdempotencyMiddleware
 from charter.db.engine import make_engine, make_sessionmaker
 
@@ -119,6 +126,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
+    @app.get("/problems/{slug}", include_in_schema=False)
+    def problem_type(slug: str) -> dict[str, str | int]:
+        """What a problem ``type`` URI in an error response means."""
+        error_class = PROBLEM_TYPES.get(slug)
+        if error_class is None:
+            raise NotFound(f"no problem type {slug!r}")
+        return {
+            "type": f"/problems/{slug}",
+            "title": error_class.title,
+            "status": error_class.status,
+            "description": (error_class.__doc__ or "").strip(),
+        }
+
     # Outermost first: sessions must be decoded before idempotency keys are scoped by them.
     app.add_middleware(
         IdempotencyMiddleware,
@@ -135,5 +155,3 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     return app
 
-
-__all__ = ["PROBLEM_TYPES", "create_app"]

@@ -24,3 +24,10 @@ def test_requests_without_credentials_are_refused(client):
     response = client.get("/api/v1/users/me")
     assert response.status_code == 401
     assert response.json()["type"] == "/problems/unauthorized"
+
+
+def test_problem_types_are_documented(client):
+    response = client.get("/problems/validation")
+    assert response.status_code == 200
+    assert response.json()["status"] == 422
+    assert client.get("/problems/nonsense").status_code == 404
