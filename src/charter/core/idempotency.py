@@ -71,7 +71,7 @@ class IdempotencyMiddleware:
             scope["method"].encode() + b" " + scope["path"].encode() + b"\n" + body
         ).hexdigest()
 
-        outcome = await asyncio.to_thread(self._claim, caller, key, fingerprint)
+        outcome = await self._claim(caller, key, fingerprint)
         if outcome is not None:
             await _send(send, *outcome, replayed=True)
             return
@@ -96,42 +96,57 @@ class IdempotencyMiddleware:
             raise
         await asyncio.to_thread(self._complete, caller, key, captured)
 
-    def _claim(self, caller: str, key: str, fingerprint: str) -> tuple[int, bytes] | None:
-        """Claim the key; ``None`` if this request should run, else the response to replay."""
-        factory = self.sessions()
+    async def _claim(self, caller: str, key: str, fingerprint: str) -> tuple[int, bytes] | None:
+        """Claim the key; ``None`` if this request should run, else the response to replay.
+
+        Waiting for a concurrent first request happens here, between short lookups, so no
+        worker thread is held while it sleeps.
+        """
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            if await asyncio.to_thread(self._insert_claim, caller, key, fingerprint):
+                return None
+            record = await asyncio.to_thread(self._lookup, caller, key)
+            if record is None:  # the first request failed and released the key: try again
+                continue
+            request_hash, status_code, body = record
+            if request_hash != fingerprint:
+                return _problem(
+                    422,
+                    "Idempotency-Key reused",
+                    "this Idempotency-Key was used with a different request",
+                )
+            if status_code is not None:
+                return status_code, body
+            if time.monotonic() > deadline:
+                return _problem(
+                    409, "Request in progress", "a request with this Idempotency-Key is running"
+                )
+            await asyncio.sleep(0.05)
+
+    def _insert_claim(self, caller: str, key: str, fingerprint: str) -> bool:
         try:
-            with factory() as db, db.begin():
+            with self.sessions()() as db, db.begin():
                 db.add(
                     IdempotencyRecord(
                         caller=caller, key=key, request_hash=fingerprint, created_at=clock.now()
                     )
                 )
-            return None
         except IntegrityError:
-            pass
-        deadline = clock.now().timestamp() + self.wait_seconds
-        while True:
-            with factory() as db, db.begin():
-                record = db.scalar(
-                    select(IdempotencyRecord).where(
-                        IdempotencyRecord.caller == caller, IdempotencyRecord.key == key
-                    )
+            return False
+        return True
+
+    def _lookup(self, caller: str, key: str) -> tuple[str, int | None, bytes] | None:
+        with self.sessions()() as db:
+            record = db.scalar(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.caller == caller, IdempotencyRecord.key == key
                 )
-                if record is None:  # the first request failed and released the key: run again
-                    return self._claim(caller, key, fingerprint)
-                if record.request_hash != fingerprint:
-                    return _problem(
-                        422,
-                        "Idempotency-Key reused",
-                        "this Idempotency-Key was used with a different request",
-                    )
-                if record.status_code is not None:
-                    return record.status_code, (record.response_body or "").encode()
-            if clock.now().timestamp() > deadline:
-                return _problem(
-                    409, "Request in progress", "a request with this Idempotency-Key is running"
-                )
-            time.sleep(0.05)
+            )
+            if record is None:
+                return None
+            body = (record.response_body or "").encode()
+            return record.request_hash, record.status_code, body
 
     def _complete(self, caller: str, key: str, captured: dict[str, Any]) -> None:
         status = int(captured["status"])
