@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -15,6 +16,8 @@ from charter.core.errors import Invalid
 
 T = TypeVar("T")
 
+# Cursors carry an id; anything else (control characters, NULs) never reaches the database.
+_CURSOR_ID = re.compile(r"[a-z]{3}_[0-9A-Z]{1,40}")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
@@ -39,7 +42,7 @@ def decode_cursor(cursor: str) -> str:
         value = base64.urlsafe_b64decode(padded.encode("ascii")).decode()
     except (binascii.Error, UnicodeError, ValueError):
         raise Invalid.field("cursor", "not a cursor returned by this API") from None
-    if "_" not in value or len(value) > 64:
+    if not _CURSOR_ID.fullmatch(value):
         raise Invalid.field("cursor", "not a cursor returned by this API")
     return value
 

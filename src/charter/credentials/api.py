@@ -1,5 +1,105 @@
-"""HTTP routes (filled in by the domain)."""
+"""Routes for awards: issue, list, read, revoke, suspend, reinstate, renew."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from charter.core.pagination import MAX_LIMIT
+from charter.core.schemas import Page
+from charter.credentials import service
+from charter.credentials.models import Award, AwardStatus
+from charter.credentials.schemas import AwardCreate, AwardOut, ReasonIn, ReinstateIn, RenewIn
+from charter.deps import CurrentPrincipal, DbSession
+from charter.partners.models import Region, Track
 
 router = APIRouter()
+
+IdQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
+
+
+def award_out(award: Award) -> AwardOut:
+    """The API shape of an award, with its effective status."""
+    out = AwardOut.model_validate(award)
+    out.status = service.effective_status_of(award)
+    return out
+
+
+@router.post("/awards", status_code=201, response_model=AwardOut, tags=["awards"])
+def issue_award(body: AwardCreate, db: DbSession, actor: CurrentPrincipal) -> AwardOut:
+    """Award a certification to a person who meets its criteria (or by an admin's override)."""
+    return award_out(service.issue_award(db, actor, data=body))
+
+
+@router.get("/awards", response_model=Page[AwardOut], tags=["awards"])
+def list_awards(
+    db: DbSession,
+    actor: CurrentPrincipal,
+    partner_id: IdQuery = None,
+    person_id: IdQuery = None,
+    status: AwardStatus | None = None,
+    track: Track | None = None,
+    region: Region | None = None,
+    certification_id: IdQuery = None,
+    expiring_before: Annotated[
+        datetime | None,
+        Query(description="awards valid until before this time (UTC if no zone is given)"),
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> Page[AwardOut]:
+    """Awards by firm, person, effective status, track, region, certification or expiry."""
+    page = service.list_awards(
+        db,
+        actor,
+        partner_id=partner_id,
+        person_id=person_id,
+        status=status,
+        track=track,
+        region=region,
+        certification_id=certification_id,
+        expiring_before=expiring_before,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[award_out(award) for award in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/awards/{award_id}", response_model=AwardOut, tags=["awards"])
+def get_award(award_id: str, db: DbSession, actor: CurrentPrincipal) -> AwardOut:
+    """One award, with its effective status."""
+    return award_out(service.get_award(db, actor, award_id=award_id))
+
+
+@router.post("/awards/{award_id}/revoke", response_model=AwardOut, tags=["awards"])
+def revoke_award(award_id: str, body: ReasonIn, db: DbSession, actor: CurrentPrincipal) -> AwardOut:
+    """Revoke an award for good."""
+    return award_out(service.revoke_award(db, actor, award_id=award_id, reason=body.reason))
+
+
+@router.post("/awards/{award_id}/suspend", response_model=AwardOut, tags=["awards"])
+def suspend_award(
+    award_id: str, body: ReasonIn, db: DbSession, actor: CurrentPrincipal
+) -> AwardOut:
+    """Suspend an active award."""
+    return award_out(service.suspend_award(db, actor, award_id=award_id, reason=body.reason))
+
+
+@router.post("/awards/{award_id}/reinstate", response_model=AwardOut, tags=["awards"])
+def reinstate_award(
+    award_id: str, db: DbSession, actor: CurrentPrincipal, body: ReinstateIn | None = None
+) -> AwardOut:
+    """Reinstate a suspended award."""
+    reason = body.reason if body else None
+    return award_out(service.reinstate_award(db, actor, award_id=award_id, reason=reason))
+
+
+@router.post("/awards/{award_id}/renew", response_model=AwardOut, tags=["awards"])
+def renew_award(
+    award_id: str, db: DbSession, actor: CurrentPrincipal, body: RenewIn | None = None
+) -> AwardOut:
+    """Renew an award inside its renewal window, against the criteria in force now."""
+    override = body.override_reason if body else None
+    return award_out(service.renew_award(db, actor, award_id=award_id, override_reason=override))

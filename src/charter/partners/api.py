@@ -1,5 +1,246 @@
-"""HTTP routes (filled in by the domain)."""
+"""Routes for partner firms and their people: thin callers of the partners service."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from charter.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from charter.core.pagination import Page as ResultPage
+from charter.core.schemas import Page
+from charter.deps import CurrentPrincipal, DbSession
+from charter.partners import service
+from charter.partners.models import (
+    OnboardingCheck,
+    Partner,
+    PartnerStatus,
+    PartnerType,
+    Person,
+    Region,
+    Track,
+)
+from charter.partners.schemas import (
+    EmploymentOut,
+    JoinPartner,
+    OnboardingCheckUpdate,
+    PartnerCreate,
+    PartnerOut,
+    PartnerStatusChange,
+    PartnerUpdate,
+    PersonCreate,
+    PersonEmailIn,
+    PersonOut,
+    PersonUpdate,
+)
 
 router = APIRouter()
+
+PartnerId = Annotated[str, Path(min_length=1, max_length=40, description="A partner id (prt_…)")]
+PersonId = Annotated[str, Path(min_length=1, max_length=40, description="A person id (per_…)")]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The next_cursor of the previous page",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
+Search = Annotated[str | None, Query(max_length=200, description="Name contains (any case)")]
+
+
+def _partner_page(page: ResultPage[Partner]) -> Page[PartnerOut]:
+    items = [PartnerOut.model_validate(partner) for partner in page.items]
+    return Page[PartnerOut](items=items, next_cursor=page.next_cursor)
+
+
+def _people_page(page: ResultPage[Person]) -> Page[PersonOut]:
+    items = [PersonOut.model_validate(person) for person in page.items]
+    return Page[PersonOut](items=items, next_cursor=page.next_cursor)
+
+
+@router.post("/partners", status_code=201, response_model=PartnerOut, tags=["partners"])
+def create_partner(body: PartnerCreate, db: DbSession, actor: CurrentPrincipal) -> Partner:
+    """Register a partner firm; it starts as an applicant."""
+    return service.create_partner(db, actor, data=body)
+
+
+@router.get("/partners", response_model=Page[PartnerOut], tags=["partners"])
+def list_partners(
+    db: DbSession,
+    actor: CurrentPrincipal,
+    status: PartnerStatus | None = None,
+    type: PartnerType | None = None,
+    region: Region | None = None,
+    country: Annotated[
+        str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    ] = None,
+    q: Search = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[PartnerOut]:
+    """Partner firms, filtered; partner users see their own firm only."""
+    page = service.list_partners(
+        db,
+        actor,
+        status=status,
+        type=type,
+        region=region,
+        country=country,
+        q=q,
+        cursor=cursor,
+        limit=limit,
+    )
+    return _partner_page(page)
+
+
+@router.get("/partners/{partner_id}", response_model=PartnerOut, tags=["partners"])
+def get_partner(partner_id: PartnerId, db: DbSession, actor: CurrentPrincipal) -> Partner:
+    """One partner firm."""
+    return service.get_partner(db, actor, partner_id=partner_id)
+
+
+@router.patch("/partners/{partner_id}", response_model=PartnerOut, tags=["partners"])
+def update_partner(
+    partner_id: PartnerId, body: PartnerUpdate, db: DbSession, actor: CurrentPrincipal
+) -> Partner:
+    """Change a firm's profile; fields left out are kept."""
+    return service.update_partner(db, actor, partner_id=partner_id, data=body)
+
+
+@router.post("/partners/{partner_id}/status", response_model=PartnerOut, tags=["partners"])
+def change_partner_status(
+    partner_id: PartnerId, body: PartnerStatusChange, db: DbSession, actor: CurrentPrincipal
+) -> Partner:
+    """Move a firm along its lifecycle (applicant, onboarding, active, suspended, terminated)."""
+    return service.change_partner_status(
+        db, actor, partner_id=partner_id, status=body.status, reason=body.reason
+    )
+
+
+@router.put(
+    "/partners/{partner_id}/onboarding/{check}", response_model=PartnerOut, tags=["partners"]
+)
+def set_onboarding_check(
+    partner_id: PartnerId,
+    check: OnboardingCheck,
+    body: OnboardingCheckUpdate,
+    db: DbSession,
+    actor: CurrentPrincipal,
+) -> Partner:
+    """Mark one onboarding check done or not done."""
+    return service.set_onboarding_check(
+        db, actor, partner_id=partner_id, check=check, done=body.done, note=body.note
+    )
+
+
+@router.get("/partners/{partner_id}/people", response_model=Page[PersonOut], tags=["partners"])
+def list_partner_people(
+    partner_id: PartnerId,
+    db: DbSession,
+    actor: CurrentPrincipal,
+    track: Track | None = None,
+    q: Search = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[PersonOut]:
+    """The people working at a firm now."""
+    service.get_partner(db, actor, partner_id=partner_id)
+    page = service.list_people(
+        db, actor, partner_id=partner_id, track=track, q=q, cursor=cursor, limit=limit
+    )
+    return _people_page(page)
+
+
+@router.post("/people", status_code=201, response_model=PersonOut, tags=["people"])
+def create_person(body: PersonCreate, db: DbSession, actor: CurrentPrincipal) -> Person:
+    """Add a person; the first email address is the primary one."""
+    return service.create_person(db, actor, data=body)
+
+
+@router.get("/people", response_model=Page[PersonOut], tags=["people"])
+def list_people(
+    db: DbSession,
+    actor: CurrentPrincipal,
+    partner_id: Annotated[str | None, Query(max_length=40)] = None,
+    track: Track | None = None,
+    region: Region | None = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Name or email contains (any case)")
+    ] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[PersonOut]:
+    """People, filtered; partner users see their own firm's current people only."""
+    page = service.list_people(
+        db,
+        actor,
+        partner_id=partner_id,
+        track=track,
+        region=region,
+        q=q,
+        cursor=cursor,
+        limit=limit,
+    )
+    return _people_page(page)
+
+
+@router.get("/people/{person_id}", response_model=PersonOut, tags=["people"])
+def get_person(person_id: PersonId, db: DbSession, actor: CurrentPrincipal) -> Person:
+    """One person."""
+    return service.get_person(db, actor, person_id=person_id)
+
+
+@router.patch("/people/{person_id}", response_model=PersonOut, tags=["people"])
+def update_person(
+    person_id: PersonId, body: PersonUpdate, db: DbSession, actor: CurrentPrincipal
+) -> Person:
+    """Change a person's name, track or external id."""
+    return service.update_person(db, actor, person_id=person_id, data=body)
+
+
+@router.post(
+    "/people/{person_id}/emails", status_code=201, response_model=PersonOut, tags=["people"]
+)
+def add_person_email(
+    person_id: PersonId, body: PersonEmailIn, db: DbSession, actor: CurrentPrincipal
+) -> Person:
+    """Add an address (or, with ``primary``, make an existing one primary)."""
+    service.add_person_email(db, actor, person_id=person_id, email=body.email, primary=body.primary)
+    return service.get_person(db, actor, person_id=person_id)
+
+
+@router.delete("/people/{person_id}/emails/{email}", status_code=204, tags=["people"])
+def remove_person_email(
+    person_id: PersonId,
+    email: Annotated[str, Path(min_length=1, max_length=320)],
+    db: DbSession,
+    actor: CurrentPrincipal,
+) -> Response:
+    """Remove an address (not the primary one)."""
+    service.remove_person_email(db, actor, person_id=person_id, email=email)
+    return Response(status_code=204)
+
+
+@router.post("/people/{person_id}/join", response_model=PersonOut, tags=["people"])
+def join_partner(
+    person_id: PersonId, body: JoinPartner, db: DbSession, actor: CurrentPrincipal
+) -> Person:
+    """The person starts working at a firm (leaving their current one, if any)."""
+    return service.person_joins_partner(db, actor, person_id=person_id, partner_id=body.partner_id)
+
+
+@router.post("/people/{person_id}/leave", response_model=PersonOut, tags=["people"])
+def leave_partner(person_id: PersonId, db: DbSession, actor: CurrentPrincipal) -> Person:
+    """The person stops working at their current firm."""
+    return service.person_leaves_partner(db, actor, person_id=person_id)
+
+
+@router.get("/people/{person_id}/employments", response_model=list[EmploymentOut], tags=["people"])
+def list_employments(
+    person_id: PersonId, db: DbSession, actor: CurrentPrincipal
+) -> list[EmploymentOut]:
+    """The person's employment history, oldest first."""
+    employments = service.list_employments(db, actor, person_id=person_id)
+    return [EmploymentOut.model_validate(item) for item in employments]

@@ -83,8 +83,8 @@ class Partner(Timestamped, Base):
 
     @property
     def regions(self) -> list[str]:
-        """The regions the firm operates in."""
-        return [row.region for row in self.region_rows]
+        """The regions the firm operates in, in alphabetical order (as loaded)."""
+        return sorted(row.region for row in self.region_rows)
 
 
 class PartnerRegion(Base):
@@ -112,11 +112,29 @@ class Person(Timestamped, Base):
         ForeignKey("partners.id", ondelete="RESTRICT"), index=True
     )
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Loaded with the person (a second query per page, not per row) so API shapes can show them.
+    email_rows: Mapped[list[PersonEmail]] = relationship(
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+        order_by="PersonEmail.created_at",
+    )
 
     @property
     def display_name(self) -> str:
         """Given and family name."""
         return f"{self.given_name} {self.family_name}".strip()
+
+    @property
+    def emails(self) -> list[str]:
+        """Every address of the person, the primary one first."""
+        rows = sorted(self.email_rows, key=lambda row: (not row.primary, row.created_at))
+        return [row.email for row in rows]
+
+    @property
+    def primary_email(self) -> str | None:
+        """The address to write to."""
+        return next((row.email for row in self.email_rows if row.primary), None)
 
 
 class PersonEmail(Base):
@@ -149,8 +167,8 @@ __all__ = [
     "Employment",
     "OnboardingCheck",
     "Partner",
-    "PartnerStatus",
     "PartnerRegion",
+    "PartnerStatus",
     "PartnerType",
     "Person",
     "PersonEmail",

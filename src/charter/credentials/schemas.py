@@ -1,0 +1,74 @@
+"""API shapes of awards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from charter.core.schemas import ORMModel
+from charter.credentials.models import AwardStatus, SubjectType
+from charter.programs.rules import storable
+from charter.programs.schemas import ExternalId, Reason
+
+Id = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(storable)]
+# Blank is allowed here so the service can say precisely that an override needs a reason.
+OverrideReason = Annotated[str, Field(max_length=2000), AfterValidator(storable)]
+
+
+class AwardCreate(BaseModel):
+    """Award a certification to a person; ``override_reason`` (admins) skips unmet criteria."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: Id
+    certification_id: Id
+    override_reason: OverrideReason | None = None
+    external_id: ExternalId | None = None
+
+
+class ReasonIn(BaseModel):
+    """Why a status changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class ReinstateIn(BaseModel):
+    """Why a suspended award is reinstated (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason | None = None
+
+
+class RenewIn(BaseModel):
+    """A renewal; ``override_reason`` (admins) renews although the criteria are not met."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    override_reason: OverrideReason | None = None
+
+
+class AwardOut(ORMModel):
+    """An award; ``status`` is the effective one (expired as soon as ``valid_until`` passes)."""
+
+    id: str
+    certification_id: str
+    criteria_version_id: str
+    subject_type: SubjectType
+    person_id: str | None
+    partner_id: str | None
+    status: AwardStatus
+    issued_at: datetime
+    valid_until: datetime
+    status_reason: str | None
+    status_changed_at: datetime | None
+    override_reason: str | None
+    renewed_at: datetime | None
+    renewal_count: int
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime

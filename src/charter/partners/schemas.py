@@ -1,0 +1,273 @@
+"""API shapes for partner firms and their people."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Any
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from charter.core.errors import Invalid
+from charter.core.schemas import ORMModel
+from charter.partners.models import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
+
+MAX_EMAILS = 20
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def storable_text(value: str, *, multiline: bool = False) -> str:
+    """``value`` stripped; :class:`ValueError` for text no database can store or show as a line.
+
+    PostgreSQL refuses NUL characters and lone surrogates, so they are refused here as input
+    errors rather than failing later inside the database.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains characters that are not valid Unicode") from None
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+    if any(unicodedata.category(char) == "Cc" and char not in allowed for char in value):
+        raise ValueError("contains control characters")
+    return value.strip()
+
+
+def _line(value: str) -> str:
+    return storable_text(value)
+
+
+def _not_blank(value: str) -> str:
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+def _paragraph(value: str) -> str:
+    return storable_text(value, multiline=True)
+
+
+def country_code(value: str) -> str:
+    """An ISO 3166-1 alpha-2 code, upper-case; :class:`ValueError` for anything else."""
+    code = value.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code (such as DE, US)")
+    return str(code)
+
+
+def website_url(value: str) -> str:
+    """An absolute http(s) URL with a host, as given (stripped)."""
+    text = storable_text(value)
+    try:
+        url = _HTTP_URL.validate_python(text)
+    except ValidationError:
+        raise ValueError(
+            "must be an http:// or https:// address, such as https://example.com"
+        ) from None
+    if not url.host or "." not in url.host:
+        raise ValueError("must name a public host, such as https://example.com")
+    return text
+
+
+def email_address(value: str) -> str:
+    """A normalized email address (lower-case); :class:`ValueError` when malformed."""
+    from charter.core.accounts import normalize_email
+
+    try:
+        return normalize_email(storable_text(value))
+    except Invalid as error:
+        raise ValueError(error.errors[0].detail if error.errors else error.detail) from None
+
+
+Line = Annotated[str, AfterValidator(_line)]
+Name = Annotated[
+    str, Field(min_length=1, max_length=200), AfterValidator(_line), AfterValidator(_not_blank)
+]
+ExternalId = Annotated[
+    str, Field(min_length=1, max_length=200), AfterValidator(_line), AfterValidator(_not_blank)
+]
+Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(country_code)]
+Website = Annotated[str, Field(max_length=500), AfterValidator(website_url)]
+Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(email_address)]
+Reason = Annotated[
+    str,
+    Field(min_length=1, max_length=2000),
+    AfterValidator(_paragraph),
+    AfterValidator(_not_blank),
+]
+Note = Annotated[str, Field(max_length=2000), AfterValidator(_paragraph)]
+
+
+def _unique_regions(regions: list[Region]) -> list[Region]:
+    return sorted(set(regions))
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartnerCreate(_Input):
+    """A new partner firm; it starts as an applicant."""
+
+    name: Name
+    type: PartnerType
+    regions: Annotated[
+        list[Region], Field(min_length=1, max_length=16), AfterValidator(_unique_regions)
+    ]
+    country: Country
+    website: Website | None = None
+    external_id: ExternalId | None = None
+
+    @field_validator("website", mode="before")
+    @classmethod
+    def _blank_website_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class PartnerUpdate(_Input):
+    """Changes to a firm's profile; fields left out stay as they are, ``null`` clears."""
+
+    name: Name | None = None
+    type: PartnerType | None = None
+    regions: (
+        Annotated[list[Region], Field(min_length=1, max_length=16), AfterValidator(_unique_regions)]
+        | None
+    ) = None
+    country: Country | None = None
+    website: Website | None = None
+    external_id: ExternalId | None = None
+
+    @field_validator("website", mode="before")
+    @classmethod
+    def _blank_website_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("name", "type", "regions", "country")
+    @classmethod
+    def _required_fields_cannot_be_cleared(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be cleared; leave it out to keep the current value")
+        return value
+
+
+class PartnerStatusChange(_Input):
+    """Move a firm along its lifecycle, saying why."""
+
+    status: PartnerStatus
+    reason: Reason
+
+
+class OnboardingCheckUpdate(_Input):
+    """Mark one onboarding check done or not done."""
+
+    done: bool
+    note: Note | None = None
+
+
+class OnboardingCheckOut(BaseModel):
+    """One onboarding check: whether it is done, when, by whom."""
+
+    done: bool = False
+    at: datetime | None = None
+    by: str | None = None
+    note: str | None = None
+
+
+class PartnerOut(ORMModel):
+    """A partner firm as the API shows it."""
+
+    id: str
+    name: str
+    type: PartnerType
+    status: PartnerStatus
+    regions: list[Region]
+    country: str
+    website: str | None
+    external_id: str | None
+    status_reason: str | None
+    status_changed_at: datetime | None
+    onboarding: dict[OnboardingCheck, OnboardingCheckOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @field_validator("onboarding", mode="before")
+    @classmethod
+    def _every_check(cls, value: Any) -> Any:
+        # Older rows may lack a check added later; show it as not done rather than omit it.
+        record = value if isinstance(value, dict) else {}
+        return {check.value: record.get(check.value) or {} for check in OnboardingCheck}
+
+
+class PersonCreate(_Input):
+    """A new person; the first email address is the primary one."""
+
+    given_name: Name
+    family_name: Annotated[str, Field(max_length=200), AfterValidator(_line)]
+    track: Track
+    partner_id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    emails: Annotated[list[Email], Field(min_length=1, max_length=MAX_EMAILS)]
+    external_id: ExternalId | None = None
+
+
+class PersonUpdate(_Input):
+    """Changes to a person; firm and addresses change through their own calls."""
+
+    given_name: Name | None = None
+    family_name: Annotated[str, Field(max_length=200), AfterValidator(_line)] | None = None
+    track: Track | None = None
+    external_id: ExternalId | None = None
+
+    @field_validator("given_name", "family_name", "track")
+    @classmethod
+    def _required_fields_cannot_be_cleared(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be cleared; leave it out to keep the current value")
+        return value
+
+
+class PersonEmailIn(_Input):
+    """An address to add to a person (``primary`` makes it the one written to)."""
+
+    email: Email
+    primary: bool = False
+
+
+class JoinPartner(_Input):
+    """The firm a person starts working for."""
+
+    partner_id: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class PersonOut(ORMModel):
+    """A person as the API shows it; ``emails`` lists the primary address first."""
+
+    id: str
+    given_name: str
+    family_name: str
+    display_name: str
+    track: Track
+    partner_id: str | None
+    emails: list[str]
+    primary_email: str | None
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class EmploymentOut(ORMModel):
+    """A person's time at a firm."""
+
+    id: str
+    person_id: str
+    partner_id: str
+    joined_at: datetime
+    left_at: datetime | None

@@ -1,0 +1,169 @@
+"""API shapes of certifications, criteria versions, assessments and eligibility."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from charter.core.schemas import ORMModel
+from charter.partners.models import Track
+from charter.programs.models import AssessmentKind, Level
+from charter.programs.rules import Requirements, storable
+
+MAX_VALIDITY_DAYS = 36_500
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(storable),
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(storable)
+]
+Narrative = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000),
+    AfterValidator(storable),
+]
+ExternalId = Name
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(storable),
+]
+CertificationCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    ),
+]
+HttpUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=r"^https?://[^\s\x00]+$")
+]
+ImageUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://[^\s\x00]+$")
+]
+Sha256Hex = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[0-9a-fA-F]{64}$"),
+]
+ValidityDays = Annotated[int, Field(gt=0, le=MAX_VALIDITY_DAYS)]
+
+
+class CriteriaCreate(BaseModel):
+    """A new version of a certification's criteria; in force from ``effective_from`` (now)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    narrative: Narrative
+    requirements: Requirements = Field(default_factory=Requirements)
+    effective_from: AwareDatetime | None = None
+
+
+class CertificationCreate(BaseModel):
+    """A new certification with its first criteria."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: CertificationCode
+    name: Name
+    track: Track
+    level: Level
+    description: LongText = ""
+    image_url: ImageUrl | None = None
+    validity_days: ValidityDays
+    renewal_window_days: ValidityDays
+    criteria: CriteriaCreate
+
+
+class CertificationUpdate(BaseModel):
+    """Changes to a certification; fields left out stay as they are. The code never changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    track: Track | None = None
+    level: Level | None = None
+    description: LongText | None = None
+    image_url: ImageUrl | None = None
+    validity_days: ValidityDays | None = None
+    renewal_window_days: ValidityDays | None = None
+
+
+class CertificationOut(ORMModel):
+    """A certification."""
+
+    id: str
+    code: str
+    name: str
+    track: Track
+    level: Level
+    description: str
+    image_url: str | None
+    validity_days: int
+    renewal_window_days: int
+    retired_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CriteriaVersionOut(ORMModel):
+    """One published version of a certification's criteria."""
+
+    id: str
+    certification_id: str
+    version: int
+    effective_from: datetime
+    narrative: str
+    requirements: Requirements
+    created_at: datetime
+    in_force: bool = False
+
+
+class AssessmentCreate(BaseModel):
+    """Something a person did toward a certification: an exam, lab, reference or training."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(storable)]
+    kind: AssessmentKind
+    code: Name
+    score: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    passed: bool
+    assessor: Name
+    occurred_at: AwareDatetime
+    evidence_url: HttpUrl | None = None
+    evidence_sha256: Sha256Hex | None = None
+    external_id: ExternalId | None = None
+
+
+class AssessmentOut(ORMModel):
+    """A recorded assessment."""
+
+    id: str
+    person_id: str
+    kind: AssessmentKind
+    code: str
+    score: float | None
+    passed: bool
+    assessor: str
+    occurred_at: datetime
+    evidence_url: str | None
+    evidence_sha256: str | None
+    external_id: str | None
+    created_at: datetime
+
+
+class EligibilityOut(BaseModel):
+    """Whether a person meets a certification's criteria in force now, and what is missing."""
+
+    person_id: str
+    certification_id: str
+    criteria_version_id: str
+    criteria_version: int
+    evaluated_at: datetime
+    met: bool
+    unmet: list[str]
