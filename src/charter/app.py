@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -91,6 +92,27 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
 
 
+def install_api_docs(app: FastAPI) -> None:
+    """Swagger UI at /api/docs, its assets served by Charter itself (no CDN)."""
+    import swagger_ui
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(swagger_ui.__file__).parent / "static"
+    app.mount("/api/docs/assets", StaticFiles(directory=assets), name="api-docs-assets")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Charter API",
+            swagger_js_url="/api/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/api/docs/assets/favicon-32x32.png",
+        )
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The application for ``settings`` (and an existing engine, in tests)."""
     settings = settings or get_settings()
@@ -99,7 +121,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="Charter",
         version=__version__,
         summary="Partner program engine: certifications, badges, tiers and licensing.",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -125,6 +147,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
+
+    install_api_docs(app)
 
     @app.get("/problems/{slug}", include_in_schema=False)
     def problem_type(slug: str) -> dict[str, str | int]:
@@ -154,4 +178,3 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         https_only=settings.public_url.startswith("https://"),
     )
     return app
-

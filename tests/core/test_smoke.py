@@ -31,3 +31,11 @@ def test_problem_types_are_documented(client):
     assert response.status_code == 200
     assert response.json()["status"] == 422
     assert client.get("/problems/nonsense").status_code == 404
+
+
+def test_api_docs_are_served_without_a_cdn(client):
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/api/openapi.json").json()["openapi"].startswith("3.1")

@@ -1,5 +1,181 @@
-"""Web pages."""
+"""Web pages: sign-in and sign-out with CSRF protection, and the dashboard.
 
-from fastapi import APIRouter
+The session lives in the signed ``charter_session`` cookie (SessionMiddleware, set up by
+app.py): ``user_id`` once signed in, and ``csrf``, a random token every form posts back in a
+hidden field. Sign-in replaces both, so a token seen before sign-in is worthless after it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from charter.core import accounts, clock
+from charter.core.auth import Principal
+from charter.core.errors import Unauthorized
+from charter.deps import DbSession
+from charter.web.dashboard import build_dashboard
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def format_utc(value: datetime | None) -> str:
+    """A time as ``2026-03-01 12:00 UTC`` for pages."""
+    if value is None:
+        return ""
+    return clock.ensure_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+
+
+templates.env.filters["utc"] = format_utc
 
 router = APIRouter(include_in_schema=False)
+# Mounted on the router so that app.py's include_router serves it at /static.
+router.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+        "base-uri 'none'; object-src 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    # Pages show who is signed in and their data: never keep them in shared caches.
+    "Cache-Control": "no-store",
+}
+# Beyond these, argon2 would hash megabytes for nothing: no real address or password is longer.
+MAX_EMAIL_LENGTH = 320
+MAX_PASSWORD_LENGTH = 1000
+LOGIN_FAILED = "Email or password is wrong."
+
+
+def _secured(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _render(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> Response:
+    values = {"csrf_token": csrf_token(request), **(context or {})}
+    response = templates.TemplateResponse(request, name, values, status_code=status_code)
+    return _secured(response)
+
+
+def _redirect(path: str) -> Response:
+    return _secured(RedirectResponse(path, status_code=303))
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use (sign-in forms need one too)."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def csrf_ok(request: Request, presented: str) -> bool:
+    """Whether ``presented`` is the session's CSRF token (compared in constant time)."""
+    expected = request.session.get("csrf")
+    if not isinstance(expected, str) or not expected or not presented:
+        return False
+    return hmac.compare_digest(expected.encode(), presented.encode())
+
+
+def _csrf_refused(request: Request) -> Response:
+    return _render(
+        request,
+        "error.html",
+        {
+            "title": "Form expired",
+            "message": "This form is no longer valid. Go back, reload the page and try again.",
+        },
+        status_code=403,
+    )
+
+
+def _signed_in(request: Request, db: DbSession) -> Principal | None:
+    user_id = request.session.get("user_id")
+    if not isinstance(user_id, str) or not user_id:
+        return None
+    try:
+        return accounts.principal_from_session(db, user_id)
+    except Unauthorized:
+        # The user was disabled or removed since signing in: the session ends here.
+        request.session.clear()
+        return None
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    """The dashboard for a signed-in user, the sign-in page otherwise."""
+    return _redirect("/dashboard" if request.session.get("user_id") else "/login")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, db: DbSession) -> Response:
+    """The sign-in form."""
+    if _signed_in(request, db) is not None:
+        return _redirect("/dashboard")
+    return _render(request, "login.html", {"email": ""})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    db: DbSession,
+    email: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Sign in; on success the session gets a new identity and CSRF token."""
+    if not csrf_ok(request, csrf):
+        return _csrf_refused(request)
+    email = email.strip()
+    try:
+        if not email or not password:
+            raise Unauthorized(LOGIN_FAILED)
+        if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+            raise Unauthorized(LOGIN_FAILED)
+        user = accounts.authenticate(db, email=email, password=password)
+    except Unauthorized:
+        # One message for every failure, so the form does not reveal which accounts exist.
+        return _render(
+            request,
+            "login.html",
+            {"email": email[:MAX_EMAIL_LENGTH], "error": LOGIN_FAILED},
+            status_code=401,
+        )
+    request.session.clear()
+    request.session["user_id"] = user.id
+    request.session["csrf"] = secrets.token_urlsafe(32)
+    return _redirect("/dashboard")
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    """Sign out (the form must carry the session's CSRF token)."""
+    if not csrf_ok(request, csrf):
+        return _csrf_refused(request)
+    request.session.clear()
+    return _redirect("/login")
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(request: Request, db: DbSession) -> Response:
+    """Counts of partners, people, certifications and awards, and the latest events."""
+    principal = _signed_in(request, db)
+    if principal is None:
+        return _redirect("/login")
+    data = build_dashboard(db, principal, at=clock.now())
+    return _render(request, "dashboard.html", {"principal": principal, "data": data})

@@ -1,0 +1,161 @@
+"""The figures on the dashboard: counts and recent events, confined to what the viewer may see.
+
+These are read-only aggregate queries. The domain services list records page by page, which
+would mean loading every row to count them; counting in the database is one query per figure.
+Every query obeys the principal's permissions and partner scope exactly as the services do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from charter.core.auth import Permission, Principal
+from charter.core.models import Event
+from charter.credentials.models import Award, AwardStatus
+from charter.credentials.rules import LIVE_STATUSES
+from charter.partners.models import Partner, PartnerStatus, Person
+from charter.programs.models import Certification
+
+EXPIRY_HORIZON = timedelta(days=30)
+RECENT_EVENTS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class RecentEvent:
+    """One line of the recent-activity table."""
+
+    seq: int
+    occurred_at: datetime
+    type: str
+    subject_type: str
+    subject_id: str
+    actor_type: str
+    partner_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """What the dashboard shows; ``None`` for a figure the viewer may not see."""
+
+    at: datetime
+    firm: Partner | None = None
+    partners_by_status: dict[str, int] | None = None
+    people: int | None = None
+    certifications: int | None = None
+    awards_by_status: dict[str, int] | None = None
+    awards_expiring: int | None = None
+    expiring_before: datetime | None = None
+    recent_events: list[RecentEvent] | None = field(default=None)
+
+
+def _by_status(db: Session, query: Select[str, int], statuses: list[str]) -> dict[str, int]:
+    counts = dict.fromkeys(statuses, 0)
+    for status, count in db.execute(query):
+        counts[status] = counts.get(status, 0) + count
+    return counts
+
+
+def build_dashboard(db: Session, actor: Principal, *, at: datetime) -> Dashboard:
+    """The dashboard figures as ``actor`` may see them at ``at``."""
+    scope = actor.partner_scope
+    firm = db.get(Partner, scope) if scope is not None else None
+
+    partners_by_status = None
+    if actor.can(Permission.PARTNERS_READ):
+        query = select(Partner.status, func.count()).group_by(Partner.status)
+        if scope is not None:
+            query = query.where(Partner.id == scope)
+        partners_by_status = _by_status(db, query, [s.value for s in PartnerStatus])
+
+    people = None
+    if actor.can(Permission.PEOPLE_READ):
+        people_query = select(func.count()).select_from(Person)
+        if scope is not None:
+            people_query = people_query.where(Person.partner_id == scope)
+        people = db.scalar(people_query) or 0
+
+    certifications = None
+    if actor.can(Permission.CERTIFICATIONS_READ):
+        certifications = (
+            db.scalar(
+                select(func.count())
+                .select_from(Certification)
+                .where(Certification.retired_at.is_(None))
+            )
+            or 0
+        )
+
+    awards_by_status = awards_expiring = None
+    expiring_before = at + EXPIRY_HORIZON
+    if actor.can(Permission.AWARDS_READ):
+        live = Award.status.in_([status.value for status in LIVE_STATUSES])
+        # The effective status, as the awards service reports it: a live award past its
+        # valid_until is expired even before the worker's sweep has stored that.
+        status = case(
+            (and_(live, Award.valid_until <= at), AwardStatus.EXPIRED.value), else_=Award.status
+        )
+        awards_query = select(status, func.count()).group_by(status)
+        expiring_query = (
+            select(func.count())
+            .select_from(Award)
+            .where(
+                Award.status == AwardStatus.ACTIVE.value,
+                Award.valid_until > at,
+                Award.valid_until <= expiring_before,
+            )
+        )
+        if scope is not None:
+            # The awards service's partner scope: awards earned at the firm or held by its
+            # current people.
+            in_scope = or_(Award.partner_id == scope, Person.partner_id == scope)
+            awards_query = awards_query.outerjoin(Person, Award.person_id == Person.id).where(
+                in_scope
+            )
+            expiring_query = expiring_query.outerjoin(Person, Award.person_id == Person.id).where(
+                in_scope
+            )
+        awards_by_status = _by_status(db, awards_query, [s.value for s in AwardStatus])
+        awards_expiring = db.scalar(expiring_query) or 0
+
+    recent_events = None
+    if actor.can(Permission.EVENTS_READ):
+        recent_events = _recent_events(db, scope)
+
+    return Dashboard(
+        at=at,
+        firm=firm,
+        partners_by_status=partners_by_status,
+        people=people,
+        certifications=certifications,
+        awards_by_status=awards_by_status,
+        awards_expiring=awards_expiring,
+        expiring_before=expiring_before,
+        recent_events=recent_events,
+    )
+
+
+def _recent_events(db: Session, scope: str | None) -> list[RecentEvent]:
+    query = (
+        select(Event, Partner.name)
+        .outerjoin(Partner, Partner.id == Event.partner_id)
+        .order_by(Event.seq.desc())
+        .limit(RECENT_EVENTS)
+    )
+    if scope is not None:
+        query = query.where(Event.partner_id == scope)
+    return [
+        RecentEvent(
+            seq=event.seq,
+            occurred_at=event.occurred_at,
+            type=event.type,
+            subject_type=event.subject_type,
+            subject_id=event.subject_id,
+            actor_type=event.actor_type,
+            partner_name=name,
+        )
+        for event, name in db.execute(query).all()
+    ]

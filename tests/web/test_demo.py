@@ -1,0 +1,160 @@
+"""The demo program: a realistic Nimbus Cloud program, seeded once, reused on later runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from charter import demo
+from charter.app import create_app
+from charter.config import Settings, get_settings
+from charter.core import events
+from charter.core.models import Event
+from charter.credentials.models import Award, AwardStatus
+from charter.db.engine import make_engine, make_sessionmaker
+from charter.partners.models import Partner, PartnerRegion, PartnerType, Person, Region
+from tests.web.helpers import csrf_from, sign_in
+
+
+@dataclass
+class Seeded:
+    url: str
+    first: demo.SeedSummary
+    second: demo.SeedSummary
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'charter.db'}"
+    first = demo.seed(url)
+    second = demo.seed(url)
+    return Seeded(url, first, second)
+
+
+@pytest.fixture
+def demo_db(seeded: Seeded) -> Iterator[Session]:
+    engine = make_engine(seeded.url)
+    with make_sessionmaker(engine)() as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
+def demo_client(seeded: Seeded, tmp_path) -> Iterator[TestClient]:
+    settings = Settings(database_url=seeded.url, secret_key="demo-test-secret", data_dir=tmp_path)
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+def test_the_demo_program_has_the_planned_shape(seeded):
+    summary = seeded.first
+    assert summary.created
+    assert summary.partners_by_status == {
+        "applicant": 2,
+        "onboarding": 3,
+        "active": 51,
+        "suspended": 3,
+        "terminated": 1,
+    }
+    assert 550 <= summary.people <= 650
+    assert summary.certifications == 5
+    assert summary.criteria_versions == 6  # the Professional criteria were revised once
+    assert summary.assessments > summary.people
+    awards = summary.awards_by_status
+    assert awards["active"] > 300
+    assert awards["expired"] >= 10
+    assert awards["revoked"] >= 3
+    assert awards["suspended"] >= 2
+    assert summary.awards_expiring_within_30_days >= 3
+    assert summary.users == 3
+    assert summary.partner_admin_email
+    assert summary.seconds < 60
+
+
+def test_seeding_again_reuses_the_data(seeded):
+    again = seeded.second
+    assert not again.created
+    first = seeded.first
+    for name in (
+        "partners_by_status",
+        "people",
+        "certifications",
+        "assessments",
+        "awards_by_status",
+        "users",
+        "events",
+    ):
+        assert getattr(again, name) == getattr(first, name), name
+
+
+def test_firms_cover_every_type_and_region_and_size(demo_db):
+    types = set(demo_db.scalars(select(Partner.type).distinct()))
+    assert types == {kind.value for kind in PartnerType}
+    regions = set(demo_db.scalars(select(PartnerRegion.region).distinct()))
+    assert regions == {region.value for region in Region}
+    headcounts = sorted(
+        count
+        for (count,) in demo_db.execute(
+            select(func.count(Person.id))
+            .join(Partner, Partner.id == Person.partner_id)
+            .where(Partner.status == "active")
+            .group_by(Person.partner_id)
+        )
+    )
+    assert headcounts[0] <= 6
+    assert headcounts[-1] >= 20
+
+
+def test_history_spans_years_in_order_and_the_log_verifies(demo_db):
+    times = list(demo_db.scalars(select(Event.occurred_at).order_by(Event.seq)))
+    assert times == sorted(times)
+    assert (times[-1] - times[0]).days > 3 * 365
+    issued = list(demo_db.scalars(select(Award.issued_at)))
+    assert (max(issued) - min(issued)).days > 2 * 365
+    assert events.verify_chain(demo_db).ok
+
+
+def test_revoked_and_suspended_awards_say_why(demo_db):
+    rows = demo_db.scalars(
+        select(Award).where(
+            Award.status.in_([AwardStatus.REVOKED.value, AwardStatus.SUSPENDED.value])
+        )
+    ).all()
+    assert rows
+    assert all(row.status_reason for row in rows)
+
+
+def test_the_printed_logins_work(demo_client, seeded):
+    response = sign_in(demo_client, demo.ADMIN_EMAIL, demo.ADMIN_PASSWORD)
+    assert response.status_code == 303
+    page = demo_client.get("/dashboard").text
+    assert 'class="figure">60</span><span class="label">partner firms' in page
+    demo_client.post("/logout", data={"csrf": csrf_from(page)})
+
+    email = seeded.first.partner_admin_email
+    assert sign_in(demo_client, email, demo.PARTNER_ADMIN_PASSWORD).status_code == 303
+    page = demo_client.get("/dashboard").text
+    assert 'class="figure">1</span><span class="label">firm' in page
+
+
+def test_run_demo_prints_where_to_sign_in(seeded, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("CHARTER_DATABASE_URL", seeded.url)
+    monkeypatch.setenv("CHARTER_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        demo.run_demo(serve=False)
+    finally:
+        get_settings.cache_clear()
+    out = capsys.readouterr().out
+    assert "Reusing" in out
+    assert demo.ADMIN_EMAIL in out
+    assert demo.ADMIN_PASSWORD in out
+    for url in ("/dashboard", "/api/docs", "/api/v1/health"):
+        assert f"http://127.0.0.1:8000{url}" in out
