@@ -1,0 +1,311 @@
+"""Every API route, called by every role: the allowed/denied matrix.
+
+The expected matrix is written out here, route by route, as the product's access policy. A
+route missing from it fails the test, so a new route cannot ship without a decision. Allowed
+calls are made with valid input on the caller's own firm and must succeed (2xx); denied calls
+must be refused (403, or 404 for partner users, who may not learn what exists elsewhere).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from charter.app import create_app
+from charter.config import Settings
+from charter.core import accounts, clock
+from charter.core.auth import Principal, Role
+from charter.credentials import service as awards
+from tests.credentials.factories import award
+from tests.partners.factories import partner, person
+from tests.programs.factories import assessment, certification, passing_evidence
+
+A, PM, GOV, AUD, PADM, PMEM = (
+    Role.ADMIN,
+    Role.PROGRAM_MANAGER,
+    Role.GOVERNANCE_OWNER,
+    Role.AUDITOR,
+    Role.PARTNER_ADMIN,
+    Role.PARTNER_MEMBER,
+)
+EVERYONE = frozenset(Role)
+STAFF = frozenset({A, PM, GOV, AUD})
+MANAGERS = frozenset({A, PM})
+FIRM_EDITORS = MANAGERS | {PADM}
+
+# (method, path) -> roles allowed to call it.
+MATRIX: dict[tuple[str, str], frozenset[Role]] = {
+    ("POST", "/api/v1/users"): frozenset({A}),
+    ("GET", "/api/v1/users/me"): EVERYONE,
+    ("POST", "/api/v1/api-keys"): EVERYONE,
+    ("GET", "/api/v1/api-keys"): EVERYONE,
+    ("POST", "/api/v1/api-keys/{key_id}/revoke"): EVERYONE,
+    ("GET", "/api/v1/events"): STAFF,
+    ("GET", "/api/v1/events/verify"): STAFF,
+    ("POST", "/api/v1/partners"): MANAGERS,
+    ("GET", "/api/v1/partners"): EVERYONE,
+    ("GET", "/api/v1/partners/{partner_id}"): EVERYONE,
+    ("PATCH", "/api/v1/partners/{partner_id}"): FIRM_EDITORS,
+    ("POST", "/api/v1/partners/{partner_id}/status"): MANAGERS,
+    ("PUT", "/api/v1/partners/{partner_id}/onboarding/{check}"): MANAGERS,
+    ("GET", "/api/v1/partners/{partner_id}/people"): EVERYONE,
+    ("POST", "/api/v1/people"): FIRM_EDITORS,
+    ("GET", "/api/v1/people"): EVERYONE,
+    ("GET", "/api/v1/people/{person_id}"): EVERYONE,
+    ("PATCH", "/api/v1/people/{person_id}"): FIRM_EDITORS,
+    ("POST", "/api/v1/people/{person_id}/emails"): FIRM_EDITORS,
+    ("DELETE", "/api/v1/people/{person_id}/emails/{email}"): FIRM_EDITORS,
+    # Moving someone in from another firm is the vendor's call: a partner cannot see them.
+    ("POST", "/api/v1/people/{person_id}/join"): MANAGERS,
+    ("POST", "/api/v1/people/{person_id}/leave"): FIRM_EDITORS,
+    ("GET", "/api/v1/people/{person_id}/employments"): EVERYONE,
+    ("GET", "/api/v1/people/{person_id}/eligibility"): EVERYONE,
+    ("POST", "/api/v1/certifications"): MANAGERS,
+    ("GET", "/api/v1/certifications"): EVERYONE,
+    ("GET", "/api/v1/certifications/{certification_id}"): EVERYONE,
+    ("PATCH", "/api/v1/certifications/{certification_id}"): MANAGERS,
+    ("POST", "/api/v1/certifications/{certification_id}/retire"): MANAGERS,
+    ("POST", "/api/v1/certifications/{certification_id}/criteria"): MANAGERS,
+    ("GET", "/api/v1/certifications/{certification_id}/criteria"): EVERYONE,
+    ("POST", "/api/v1/assessments"): MANAGERS,
+    ("GET", "/api/v1/assessments"): EVERYONE,
+    ("GET", "/api/v1/assessments/{assessment_id}"): EVERYONE,
+    ("POST", "/api/v1/awards"): MANAGERS,
+    ("GET", "/api/v1/awards"): EVERYONE,
+    ("GET", "/api/v1/awards/{award_id}"): EVERYONE,
+    ("POST", "/api/v1/awards/{award_id}/revoke"): MANAGERS | {GOV},
+    ("POST", "/api/v1/awards/{award_id}/suspend"): MANAGERS | {GOV},
+    ("POST", "/api/v1/awards/{award_id}/reinstate"): MANAGERS | {GOV},
+    ("POST", "/api/v1/awards/{award_id}/renew"): MANAGERS,
+}
+
+_unique = itertools.count(1)
+
+
+@dataclass
+class World:
+    """Two firms with people, a certification, evidence and awards in several states."""
+
+    firm: str
+    other_firm: str
+    person: str
+    other_person: str
+    joiner: str  # works at the other firm, ready to move to ours
+    candidate: str  # has passing evidence, no award yet
+    certification: str
+    assessment: str
+    award: str
+    other_award: str
+    suspended_award: str
+    renewable_award: str
+    person_email: str
+    spare_email: str
+
+
+def _build(sessions, frozen_clock) -> World:
+    system = Principal.system("matrix")
+    with sessions() as db, db.begin():
+        firm = partner(db, system, status="active")
+        other = partner(db, system, status="active")
+        holder = person(db, system, partner_id=firm.id)
+        other_holder = person(db, system, partner_id=other.id)
+        joiner = person(db, system, partner_id=other.id)
+        candidate = person(db, system, partner_id=firm.id)
+        cert = certification(db, system)
+        renewable_cert = certification(db, system)
+        early = award(db, system, person_id=holder.id, certification_id=renewable_cert.id)
+        frozen_clock.advance(timedelta(days=330))  # now inside early's 60-day renewal window
+        main_award = award(db, system, person_id=holder.id, certification_id=cert.id)
+        other_award = award(db, system, person_id=other_holder.id, certification_id=cert.id)
+        suspended = award(db, system, person_id=joiner.id, certification_id=cert.id)
+        awards.suspend_award(db, system, award_id=suspended.id, reason="matrix")
+        passing_evidence(db, system, person_id=candidate.id, certification_id=cert.id)
+        # Evidence for renewing ``early`` under the criteria in force now.
+        passing_evidence(db, system, person_id=holder.id, certification_id=renewable_cert.id)
+        evidence = assessment(db, system, person_id=holder.id)
+        spare = f"spare.{next(_unique)}@example.com"
+        from charter.partners import service as partners
+
+        partners.add_person_email(db, system, person_id=holder.id, email=spare)
+        return World(
+            firm=firm.id,
+            other_firm=other.id,
+            person=holder.id,
+            other_person=other_holder.id,
+            joiner=joiner.id,
+            candidate=candidate.id,
+            certification=cert.id,
+            assessment=evidence.id,
+            award=main_award.id,
+            other_award=other_award.id,
+            suspended_award=suspended.id,
+            renewable_award=early.id,
+            person_email=holder.emails[0],
+            spare_email=spare,
+        )
+
+
+def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, dict | None]:
+    """The concrete URL and a valid body for calling ``route`` on the caller's own firm."""
+    n = next(_unique)
+    _, path = route
+    award_for = {
+        "revoke": world.award,
+        "suspend": world.award,
+        "reinstate": world.suspended_award,
+        "renew": world.renewable_award,
+    }
+    action = path.rsplit("/", 1)[-1]
+    url = path.format(
+        key_id=own_key,
+        partner_id=world.firm,
+        check="eligibility",
+        person_id=world.joiner if action == "join" else world.person,
+        email=world.spare_email,
+        certification_id=world.certification,
+        assessment_id=world.assessment,
+        award_id=award_for.get(action, world.award),
+    )
+    today = clock.now().isoformat()
+    bodies: dict[tuple[str, str], dict] = {
+        ("POST", "/api/v1/users"): {
+            "email": f"new.{n}@example.com",
+            "display_name": "New",
+            "role": "auditor",
+            "password": "p" * 16,
+        },
+        ("POST", "/api/v1/api-keys"): {"name": f"key {n}"},
+        ("POST", "/api/v1/partners"): {
+            "name": f"Firm {n}",
+            "type": "reseller",
+            "regions": ["na"],
+            "country": "US",
+        },
+        ("PATCH", "/api/v1/partners/{partner_id}"): {"website": f"https://firm{n}.example"},
+        ("POST", "/api/v1/partners/{partner_id}/status"): {
+            "status": "suspended",
+            "reason": "late payment",
+        },
+        ("PUT", "/api/v1/partners/{partner_id}/onboarding/{check}"): {"done": True},
+        ("POST", "/api/v1/people"): {
+            "given_name": "Ada",
+            "family_name": "Byron",
+            "track": "technical",
+            "partner_id": world.firm,
+            "emails": [f"ada.{n}@example.com"],
+        },
+        ("PATCH", "/api/v1/people/{person_id}"): {"track": "support"},
+        ("POST", "/api/v1/people/{person_id}/emails"): {"email": f"extra.{n}@example.com"},
+        ("POST", "/api/v1/people/{person_id}/join"): {"partner_id": world.firm},
+        ("POST", "/api/v1/certifications"): {
+            "code": f"NEW-{n}",
+            "name": "New certification",
+            "track": "sales",
+            "level": "associate",
+            "validity_days": 365,
+            "renewal_window_days": 30,
+            "criteria": {"narrative": "Pass the exam.", "requirements": {}},
+        },
+        ("PATCH", "/api/v1/certifications/{certification_id}"): {"name": "Renamed"},
+        ("POST", "/api/v1/certifications/{certification_id}/criteria"): {
+            "narrative": "Pass the new exam.",
+            "requirements": {},
+        },
+        ("POST", "/api/v1/assessments"): {
+            "person_id": world.person,
+            "kind": "training",
+            "code": "TR-1",
+            "passed": True,
+            "assessor": "LMS",
+            "occurred_at": today,
+        },
+        ("POST", "/api/v1/awards"): {
+            "person_id": world.candidate,
+            "certification_id": world.certification,
+        },
+        ("POST", "/api/v1/awards/{award_id}/revoke"): {"reason": "fraud"},
+        ("POST", "/api/v1/awards/{award_id}/suspend"): {"reason": "investigation"},
+        ("POST", "/api/v1/awards/{award_id}/reinstate"): {},
+        ("POST", "/api/v1/awards/{award_id}/renew"): {},
+    }
+    if route == ("GET", "/api/v1/people/{person_id}/eligibility"):
+        url += f"?certification_id={world.certification}"
+    return url, bodies.get(route)
+
+
+def _api_routes(app) -> set[tuple[str, str]]:
+    found = {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+        if path.startswith("/api/v1/")
+    }
+    found.discard(("GET", "/api/v1/health"))
+    return found
+
+
+def test_every_api_route_has_a_decision(tmp_path):
+    app = create_app(
+        Settings(database_url=f"sqlite:///{tmp_path}/x.db", secret_key="k", data_dir=tmp_path)
+    )
+    routes = _api_routes(app)
+    assert routes - set(MATRIX) == set(), "routes without an access decision"
+    assert set(MATRIX) - routes == set(), "decisions for routes that do not exist"
+
+
+def _login(sessions, role: Role, firm: str):
+    system = Principal.system("matrix")
+    with sessions() as db, db.begin():
+        user = accounts.create_user(
+            db,
+            system,
+            email=f"{role.value}.{next(_unique)}@example.com",
+            display_name=role.value,
+            role=role,
+            password=None,
+            partner_id=firm if role.is_partner_role else None,
+        )
+        _, token = accounts.create_api_key(db, system, user_id=user.id, name="main")
+        spare, _ = accounts.create_api_key(db, system, user_id=user.id, name="spare")
+        return {"Authorization": f"Bearer {token}"}, spare.id
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda role: role.value)
+@pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda route: f"{route[0]} {route[1]}")
+def test_role_matrix(route, role, client, sessions, frozen_clock):
+    world = _build(sessions, frozen_clock)
+    headers, own_key = _login(sessions, role, world.firm)
+    url, body = _request(route, world, own_key)
+
+    response = client.request(route[0], url, json=body, headers=headers)
+
+    if role in MATRIX[route]:
+        assert response.is_success, f"{role.value} should be allowed: {response.text}"
+    else:
+        denied = {403, 404} if role.is_partner_role else {403}
+        assert response.status_code in denied, f"{role.value} should be denied: {response.text}"
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+SCOPED = sorted(
+    route
+    for route, roles in MATRIX.items()
+    if PADM in roles
+    and "{" in route[1]
+    # Keys are personal and certifications are the vendor's public catalogue: not firm data.
+    and not route[1].startswith(("/api/v1/api-keys", "/api/v1/certifications"))
+)
+
+
+@pytest.mark.parametrize("route", SCOPED, ids=lambda route: f"{route[0]} {route[1]}")
+def test_partner_users_cannot_reach_another_firm(route, client, sessions, frozen_clock):
+    world = _build(sessions, frozen_clock)
+    headers, own_key = _login(sessions, PADM, world.other_firm)  # their firm is the other one
+    url, body = _request(route, world, own_key)
+
+    response = client.request(route[0], url, json=body, headers=headers)
+
+    assert response.status_code in {403, 404}, response.text
