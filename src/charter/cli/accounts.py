@@ -1,0 +1,142 @@
+"""``charter users`` and ``charter api-keys``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Column, Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from charter.cli.common import ACTOR, console, error_console, transaction
+from charter.core import accounts, clock
+from charter.core.auth import Permission, Role
+from charter.core.errors import NotFound
+from charter.core.models import ApiKey, User
+
+users_app = typer.Typer(help="People who sign in to the portal or the API.", no_args_is_help=True)
+api_keys_app = typer.Typer(help="API keys for programs.", no_args_is_help=True)
+
+
+def _resolve_user(db: Session, user: str) -> User:
+    """A user by id (``usr_...``) or by email."""
+    if user.startswith("usr_"):
+        return accounts.get_user(db, user)
+    found = db.scalar(select(User).where(User.email == user.strip().lower()))
+    if found is None:
+        raise NotFound(f"no user with email or id {user!r}")
+    return found
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@users_app.command("create")
+def create_user(
+    email: Annotated[str, typer.Option(help="Sign-in email address.")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[Role, typer.Option(help="What the user may do.")],
+    partner_id: Annotated[
+        str | None, typer.Option(help="The firm of a partner_admin or partner_member.")
+    ] = None,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="Password (asked for when not given).",
+        ),
+    ] = ...,  # type: ignore[assignment]
+) -> None:
+    """Create a user who can sign in."""
+    with transaction() as db:
+        user = accounts.create_user(
+            db,
+            ACTOR,
+            email=email,
+            display_name=name,
+            role=role,
+            password=password,
+            partner_id=partner_id,
+        )
+        typer.echo(f"created user {user.id} <{user.email}> ({user.role})")
+
+
+@api_keys_app.command("create")
+def create_api_key(
+    user: Annotated[str, typer.Option(help="The key's user, by email or id.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A permission the key is limited to (repeat for several); default: the "
+            "user's role. One of: " + ", ".join(p.value for p in Permission) + ".",
+        ),
+    ] = None,
+    expires_in_days: Annotated[
+        int | None, typer.Option(min=1, help="Days until the key stops working.")
+    ] = None,
+) -> None:
+    """Create an API key; its token is printed once and never again."""
+    expires_at = (
+        clock.now() + timedelta(days=expires_in_days) if expires_in_days is not None else None
+    )
+    with transaction() as db:
+        owner = _resolve_user(db, user)
+        key, token = accounts.create_api_key(
+            db, ACTOR, user_id=owner.id, name=name, scopes=scope, expires_at=expires_at
+        )
+    typer.echo(f"created API key {key.id} for {owner.email}")
+    typer.echo(token)
+    error_console().print("store the token now: it cannot be shown again", markup=False)
+
+
+@api_keys_app.command("list")
+def list_api_keys(
+    user: Annotated[str | None, typer.Option(help="Only this user's keys (email or id).")] = None,
+) -> None:
+    """List API keys (never their secrets)."""
+    with transaction() as db:
+        user_id = _resolve_user(db, user).id if user else None
+        keys = accounts.list_api_keys(db, ACTOR, user_id=user_id)
+        owners = select(User.id, User.email).where(User.id.in_({key.user_id for key in keys}))
+        emails: dict[str, str] = dict(db.execute(owners).all())
+    if not keys:
+        typer.echo("no API keys")
+        return
+    table = Table("user", "name", "status", "scopes", "created", "expires", "last used")
+    # Ids are what people copy into the next command: never shorten them.
+    table.columns.insert(0, Column("id", no_wrap=True, min_width=len(keys[0].id)))
+    now = clock.now()
+    for key in keys:
+        table.add_row(
+            key.id,
+            emails.get(key.user_id, key.user_id),
+            key.name,
+            _status(key, now),
+            ", ".join(key.scopes) if len(key.scopes) <= 3 else f"{len(key.scopes)} scopes",
+            _when(key.created_at),
+            _when(key.expires_at),
+            _when(key.last_used_at),
+        )
+    console().print(table)
+
+
+def _status(key: ApiKey, now: datetime) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+@api_keys_app.command("revoke")
+def revoke_api_key(key_id: Annotated[str, typer.Argument(help="The key's id (key_...).")]) -> None:
+    """Revoke an API key at once."""
+    with transaction() as db:
+        key = accounts.revoke_api_key(db, ACTOR, key_id=key_id)
+    typer.echo(f"revoked API key {key.id}")

@@ -1,0 +1,86 @@
+"""``charter import ...`` and ``charter awards bulk``: CSV files in, all-or-nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from charter.cli.common import ACTOR, RichProgress, console, transaction
+from charter.core.auth import Principal
+from charter.core.csvimport import ImportReport, Progress
+
+import_app = typer.Typer(
+    help="Import partners, people and assessments from CSV (all-or-nothing; re-runs are safe).",
+    no_args_is_help=True,
+)
+awards_app = typer.Typer(help="Awards in bulk.", no_args_is_help=True)
+
+CsvPath = Annotated[
+    Path,
+    typer.Argument(
+        exists=True, dir_okay=False, readable=True, help="UTF-8 CSV file with a header line."
+    ),
+]
+Importer = Callable[..., ImportReport]
+SHOWN_SKIPPED = 10
+
+
+def _run(importer: Importer, path: Path, what: str) -> None:
+    with RichProgress() as progress, transaction() as db:
+        report = _call(importer, db, ACTOR, path, progress)
+    out = console()
+    out.print(
+        f"{report.file_name}: {report.rows} row{'s' if report.rows != 1 else ''}, "
+        f"{report.created} {what} created, {report.skipped_count} skipped",
+        markup=False,
+    )
+    for line, external_id in report.skipped[:SHOWN_SKIPPED]:
+        out.print(f"  line {line}: {external_id}: skipped, already imported", markup=False)
+    if report.skipped_count > SHOWN_SKIPPED:
+        more = report.skipped_count - SHOWN_SKIPPED
+        out.print(f"  ... and {more} more skipped, already imported", markup=False)
+
+
+def _call(
+    importer: Importer, db: Session, actor: Principal, path: Path, progress: Progress
+) -> ImportReport:
+    return importer(db, actor, source=path, progress=progress)
+
+
+@import_app.command("partners")
+def import_partners(file: CsvPath) -> None:
+    """Partner firms: external_id,name,type,regions,country,website."""
+    from charter.partners.imports import import_partners as importer
+
+    _run(importer, file, "partners")
+
+
+@import_app.command("people")
+def import_people(file: CsvPath) -> None:
+    """People: external_id,partner_external_id,given_name,family_name,track,emails."""
+    from charter.partners.imports import import_people as importer
+
+    _run(importer, file, "people")
+
+
+@import_app.command("assessments")
+def import_assessments(file: CsvPath) -> None:
+    """Assessments: external_id,person_external_id,kind,code,score,passed,assessor,...
+
+    Also occurred_at (ISO 8601 with a zone), evidence_url, evidence_sha256.
+    """
+    from charter.programs.imports import import_assessments as importer
+
+    _run(importer, file, "assessments")
+
+
+@awards_app.command("bulk")
+def awards_bulk(file: CsvPath) -> None:
+    """Issue awards: external_id,person_external_id,certification_code[,override_reason]."""
+    from charter.credentials.imports import import_awards as importer
+
+    _run(importer, file, "awards")

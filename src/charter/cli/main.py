@@ -1,0 +1,117 @@
+"""The ``charter`` command: thin wrappers that parse, call services and print.
+
+Domain errors become one ``error: ...`` line on standard error and exit status 1 (usage errors
+keep Typer's exit status 2); that happens once, in :class:`CharterGroup`, for every command.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from typer.core import TyperGroup
+
+from charter.cli import accounts, audit
+from charter.cli import imports as import_commands
+from charter.cli.common import error_console
+from charter.config import get_settings
+from charter.core.errors import CharterError
+
+
+def print_error(error: CharterError) -> None:
+    """One line for the error, then one line per listed problem it does not already say."""
+    err = error_console()
+    err.print(f"error: {error.detail}", markup=False)
+    for item in getattr(error, "errors", []):
+        line = f"{item.field}: {item.detail}" if item.field else item.detail
+        if line != error.detail:
+            err.print(f"  {line}", markup=False)
+
+
+class CharterGroup(TyperGroup):
+    """The root command group: turns errors a user can act on into a message and exit 1."""
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; report domain and database errors without a traceback."""
+        try:
+            return super().invoke(ctx)
+        except CharterError as error:
+            print_error(error)
+            raise typer.Exit(1) from None
+        except IntegrityError as error:
+            error_console().print(
+                f"error: the change conflicts with existing data ({error.orig})", markup=False
+            )
+            raise typer.Exit(1) from None
+        except (OperationalError, ProgrammingError) as error:
+            error_console().print(
+                f"error: database: {str(error.orig).strip().splitlines()[0]} "
+                "(is the database reachable and upgraded? run `charter db upgrade`)",
+                markup=False,
+            )
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=CharterGroup,
+    name="charter",
+    help="Charter: certify partners' people, issue awards, prove who is qualified.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(accounts.users_app, name="users")
+app.add_typer(accounts.api_keys_app, name="api-keys")
+app.add_typer(import_commands.import_app, name="import")
+app.add_typer(import_commands.awards_app, name="awards")
+app.add_typer(audit.audit_app, name="audit")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web portal and the API with Uvicorn."""
+    import uvicorn
+
+    uvicorn.run(
+        "charter.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=get_settings().log_level,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date (creates it on a new database)."""
+    from charter.db import migrate
+
+    url = get_settings().database_url
+    migrate.upgrade(url)
+    typer.echo("database schema is up to date")
+
+
+@app.command()
+def demo() -> None:
+    """Run Charter on SQLite with a realistic sample program."""
+    import importlib
+
+    # Imported on demand: the demo pulls in sample data nobody else needs at start-up.
+    importlib.import_module("charter.demo").run_demo()
+
+
+def main() -> None:
+    """Entry point for ``python -m charter.cli.main``."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
