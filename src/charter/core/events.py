@@ -103,7 +103,7 @@ def _plain(value: Any) -> bool:
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
-        return -_MAX_EXACT_INT < value < _MAX_EXACT_INT
+        return bool(-_MAX_EXACT_INT < value < _MAX_EXACT_INT)
     if kind is dict:
         return all(key.isascii() and _plain(item) for key, item in value.items())
     if kind is list:
@@ -217,7 +217,7 @@ def _insert_rows(db: Session, rows: list[dict[str, Any]]) -> None:
     dialect = db.get_bind().dialect.name
     placeholders = _PLACEHOLDERS.get(dialect)
     if placeholders is None:
-        db.execute(insert(Event.__table__), rows)
+        db.execute(insert(Event), rows)
         return
     # Only constant column names and placeholders are interpolated; values are bound.
     sql = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
@@ -233,7 +233,7 @@ def _insert_rows(db: Session, rows: list[dict[str, Any]]) -> None:
         )
         for row in rows
     ]
-    db.connection().exec_driver_sql(sql, params)  # type: ignore[arg-type]
+    db.connection().exec_driver_sql(sql, params)
 
 
 def _sqlite_timestamp(value: datetime) -> str:
