@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lint test test-fast demo serve bench clean
+.PHONY: install node lint test test-fast demo serve bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,6 +20,13 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.synced
 
+# The independent verifier (Digital Bazaar's JavaScript stack) for the interop tests.
+interop/node_modules/.installed: interop/package.json interop/package-lock.json
+	npm ci --prefix interop --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node: interop/node_modules/.installed
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -29,7 +36,7 @@ lint: install
 	  CHARTER_DATABASE_URL="sqlite:///$$tmp/check.db" $(BIN)/alembic check; \
 	  status=$$?; rm -rf "$$tmp"; exit $$status
 
-test: lint
+test: lint node
 	$(BIN)/python -m pytest -n 2 --timeout=600 $(PYTEST_ARGS)
 
 test-fast: install
@@ -42,4 +49,4 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) interop/node_modules .mypy_cache .ruff_cache .pytest_cache

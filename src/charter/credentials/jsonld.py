@@ -1,0 +1,238 @@
+"""JSON-LD processing for credentials, offline: expansion, RDFC-1.0 canonicalization, safe mode.
+
+Only the contexts vendored in ``contexts/`` (listed in ``contexts/index.json``) are ever loaded;
+any other URL is an error, never a network request. pyld has no "safe mode", but Digital
+Bazaar's verifiers canonicalize with ``safe: true`` and refuse documents in which a term or a
+type does not expand to an absolute IRI; :func:`dropped_terms` finds those, so Charter can refuse
+to sign what others would refuse to verify.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from pyld import jsonld
+from pyld.jsonld import JsonLdError, JsonLdProcessor
+
+from charter.core.errors import FieldError, Invalid
+
+_CONTEXTS_PACKAGE = "charter.credentials.contexts"
+
+
+class UnknownContextError(Exception):
+    """A document asked for a context that is not vendored with Charter."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(f"context {url} is not available offline (not vendored with Charter)")
+        self.url = url
+
+
+@cache
+def context_index() -> dict[str, str]:
+    """The vendored contexts: URL → file name inside ``charter/credentials/contexts``."""
+    text = resources.files(_CONTEXTS_PACKAGE).joinpath("index.json").read_text("utf-8")
+    index: dict[str, str] = json.loads(text)
+    return index
+
+
+@cache
+def _context_document(url: str) -> dict[str, Any]:
+    name = context_index()[url]
+    text = resources.files(_CONTEXTS_PACKAGE).joinpath(name).read_text("utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def load_context(url: str) -> dict[str, Any]:
+    """A vendored context document by URL (a fresh copy); :class:`UnknownContextError` otherwise."""
+    if url not in context_index():
+        raise UnknownContextError(url)
+    return copy.deepcopy(_context_document(url))
+
+
+def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A pyld document loader serving only the vendored contexts."""
+    # "static" lets pyld keep the processed context across calls (contexts are immutable);
+    # without it every expansion re-processes the OB context from scratch.
+    return {"contextUrl": None, "documentUrl": url, "document": load_context(url), "tag": "static"}
+
+
+def _options(**extra: str) -> dict[str, Any]:
+    # pyld resolves relative IRIs against http://example.org/base/ when the base is "";
+    # jsonld.js (Digital Bazaar's verifiers) leaves them relative and drops them from RDF.
+    # A None base makes pyld do the same, so both sides hash the same N-Quads.
+    return {"documentLoader": document_loader, "base": None, **extra}
+
+
+def expand(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The JSON-LD expanded form of a document, with the vendored contexts only."""
+    with _jsonld_errors():
+        result: list[dict[str, Any]] = jsonld.expand(document, _options())
+    return result
+
+
+def canonicalize(document: dict[str, Any]) -> str:
+    """Canonical N-Quads of a document (RDFC-1.0, called URDNA2015 by pyld), UTF-8 text."""
+    with _jsonld_errors():
+        result: str = jsonld.normalize(
+            document,
+            _options(algorithm="URDNA2015", format="application/n-quads"),
+        )
+    return result
+
+
+def dropped_terms(document: dict[str, Any]) -> list[str]:
+    """Paths of every key or type that expansion drops or leaves relative (safe-mode failures).
+
+    Paths are dotted with list indexes (``credentialSubject.achievement.partnerTier``,
+    ``credentialSchema[0].type``). An empty list means a safe-mode processor accepts the terms.
+    """
+    processor = _SafeModeProcessor()
+    with _jsonld_errors():
+        processor.expand(document, _options())
+    return sorted(set(processor.problems))
+
+
+def require_safe(
+    document: dict[str, Any],
+    check: Callable[[dict[str, Any]], list[str]] | None = None,
+) -> None:
+    """Raise :class:`Invalid` naming every term a safe-mode processor would refuse."""
+    problems = (check or dropped_terms)(document)
+    if problems:
+        raise Invalid(
+            "the document uses terms or types its @context does not define: " + ", ".join(problems),
+            [
+                FieldError(path, "not defined by the document's @context (dropped in JSON-LD)")
+                for path in problems
+            ],
+        )
+
+
+class _SafeModeProcessor(JsonLdProcessor):  # type: ignore[misc]
+    """pyld's expansion, recording where safe mode would fail.
+
+    It hooks pyld's (private) ``_expand_object``, which receives each compact object together
+    with the expanded object being built for it; the paths are tracked by object identity.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(on_property_dropped=self._on_dropped)
+        self.problems: list[str] = []
+        self._paths: dict[int, str] = {}
+        self._stack: list[tuple[str, dict[str, Any]]] = []
+
+    def _on_dropped(self, expanded_property: str | None) -> None:
+        path, element = self._stack[-1] if self._stack else ("", {})
+        # pyld reports the expanded form; for an undefined term that is the key itself.
+        key = expanded_property if expanded_property in element else None
+        if key is None:
+            key = expanded_property or "?"
+        self.problems.append(_join(path, key))
+
+    def _expand_object(
+        self,
+        active_ctx: Any,
+        active_property: Any,
+        expanded_active_property: Any,
+        element: dict[str, Any],
+        expanded_parent: dict[str, Any],
+        options: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        path = self._paths.get(id(element), "")
+        for key, value in element.items():
+            if isinstance(value, dict):
+                self._paths[id(value)] = _join(path, key)
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, dict):
+                        self._paths[id(item)] = f"{_join(path, key)}[{index}]"
+        self._stack.append((path, element))
+        try:
+            result = super()._expand_object(
+                active_ctx,
+                active_property,
+                expanded_active_property,
+                element,
+                expanded_parent,
+                options,
+                *args,
+                **kwargs,
+            )
+        finally:
+            self._stack.pop()
+        self._check_expanded(path, element, expanded_parent)
+        return result
+
+    def _check_expanded(self, path: str, element: dict[str, Any], expanded: dict[str, Any]) -> None:
+        types = expanded.get("@type")
+        if isinstance(types, str):
+            types = [types]
+        if isinstance(types, list) and "@value" not in expanded:
+            type_key = _key_for(element, ("type", "@type"))
+            for value in types:
+                if isinstance(value, str) and not _is_absolute(value):
+                    self.problems.append(_join(path, type_key))
+        node_id = expanded.get("@id")
+        if isinstance(node_id, str) and not _is_absolute(node_id):
+            self.problems.append(_join(path, _key_for(element, ("id", "@id"))))
+        for prop, values in expanded.items():
+            if prop.startswith("@"):
+                continue
+            for value in values if isinstance(values, list) else [values]:
+                # Scalar values of "@type": "@id" terms expand to {"@id": …} here, not via
+                # _expand_object; node objects were checked on their own.
+                if (
+                    isinstance(value, dict)
+                    and set(value) == {"@id"}
+                    and isinstance(value["@id"], str)
+                    and not _is_absolute(value["@id"])
+                ):
+                    self.problems.extend(_scalar_paths(path, element, value["@id"]))
+
+
+def _is_absolute(iri: str) -> bool:
+    return iri.startswith("_:") or (":" in iri and not iri.startswith(":"))
+
+
+def _key_for(element: dict[str, Any], candidates: tuple[str, ...]) -> str:
+    for key in candidates:
+        if key in element:
+            return key
+    return candidates[0]
+
+
+def _scalar_paths(path: str, element: dict[str, Any], value: str) -> list[str]:
+    paths = []
+    for key, item in element.items():
+        if item == value:
+            paths.append(_join(path, key))
+        elif isinstance(item, list):
+            paths.extend(f"{_join(path, key)}[{i}]" for i, v in enumerate(item) if v == value)
+    return paths
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+@contextmanager
+def _jsonld_errors() -> Iterator[None]:
+    """Turn pyld errors into :class:`Invalid`, naming an unknown context when that is the cause."""
+    try:
+        yield
+    except JsonLdError as error:
+        cause: BaseException | None = error
+        while cause is not None:
+            if isinstance(cause, UnknownContextError):
+                raise Invalid.field("@context", str(cause)) from error
+            cause = cause.__cause__ or cause.__context__
+        raise Invalid(f"not valid JSON-LD: {error}") from error

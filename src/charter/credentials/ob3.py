@@ -1,0 +1,202 @@
+"""Open Badges 3.0 credential documents: values in, unsigned JSON-LD dicts out.
+
+Pure: no database, no clock, no randomness. The caller supplies ids, times, salts and status
+entries; signing happens elsewhere (``credentials.proofs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft201909Validator  # type: ignore[import-untyped]
+
+VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
+OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+# Only needed when a 1EdTech* type (e.g. 1EdTechJsonSchemaValidator2019) appears; without it a
+# safe-mode JSON-LD processor refuses the relative @type and signing fails.
+OB_EXTENSIONS_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+
+# See schemas_ob3/README.md: the official current schema file could not be vendored byte-exact,
+# so validation uses a documented subset of its constraints.
+_SCHEMA_FILE = "achievementcredential_vc2_subset.json"
+
+
+@dataclass(frozen=True)
+class IssuerProfile:
+    """The issuing organisation; ``id`` must be the controller of the signing key."""
+
+    id: str
+    name: str
+    url: str
+    email: str | None = None
+    image_url: str | None = None
+
+
+@dataclass(frozen=True)
+class AchievementInfo:
+    """The certification being awarded."""
+
+    id: str
+    name: str
+    description: str
+    criteria_narrative: str
+    criteria_url: str | None = None
+    image_url: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class SubjectInfo:
+    """The earner: an email (only ever published hashed) and, when known, the holder's DID."""
+
+    email: str
+    salt: str
+    holder_did: str | None = None
+
+
+def identity_hash(email: str, salt: str) -> str:
+    """Return the OB 3.0 IdentityHash ``sha256$<hex>`` of ``email + salt`` (UTF-8)."""
+    return "sha256$" + hashlib.sha256((email + salt).encode("utf-8")).hexdigest()
+
+
+def format_timestamp(value: datetime) -> str:
+    """Render an aware datetime as an XSD dateTimeStamp in UTC with seconds precision."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _require_uri(
+    name: str, value: str, *, allow_urn_uuid: bool = False, allow_did: bool = False
+) -> str:
+    parts = urlsplit(value)
+    if parts.scheme in {"http", "https"} and parts.netloc:
+        return value
+    if allow_urn_uuid and value.startswith("urn:uuid:") and len(value) > len("urn:uuid:"):
+        return value
+    if allow_did and parts.scheme == "did" and value.count(":") >= 2:
+        return value
+    raise ValueError(f"{name} must be an absolute URL, got {value!r}")
+
+
+def _image(url: str) -> dict[str, str]:
+    return {"id": url, "type": "Image"}
+
+
+def build_credential(
+    *,
+    credential_id: str,
+    issuer: IssuerProfile,
+    achievement: AchievementInfo,
+    subject: SubjectInfo,
+    valid_from: datetime,
+    valid_until: datetime | None,
+    status_entries: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """Build an unsigned OB 3.0 ``OpenBadgeCredential`` for one certified person."""
+    _require_uri("credential_id", credential_id, allow_urn_uuid=True)
+    _require_uri("issuer.id", issuer.id, allow_did=True)
+    _require_uri("issuer.url", issuer.url)
+    _require_uri("achievement.id", achievement.id)
+    if not subject.email or not subject.salt:
+        raise ValueError("subject email and salt are required")
+    if valid_until is not None and valid_until <= valid_from:
+        raise ValueError("valid_until must be after valid_from")
+
+    profile: dict[str, Any] = {
+        "id": issuer.id,
+        "type": ["Profile"],
+        "name": issuer.name,
+        "url": issuer.url,
+    }
+    if issuer.email:
+        profile["email"] = issuer.email
+    if issuer.image_url:
+        profile["image"] = _image(issuer.image_url)
+
+    criteria: dict[str, str] = {"narrative": achievement.criteria_narrative}
+    if achievement.criteria_url:
+        criteria = {"id": _require_uri("criteria_url", achievement.criteria_url), **criteria}
+    achievement_doc: dict[str, Any] = {
+        "id": achievement.id,
+        "type": ["Achievement"],
+        "achievementType": "Certification",
+        "name": achievement.name,
+        "description": achievement.description,
+        "criteria": criteria,
+    }
+    if achievement.image_url:
+        achievement_doc["image"] = _image(achievement.image_url)
+    if achievement.version:
+        achievement_doc["version"] = achievement.version
+
+    credential_subject: dict[str, Any] = {"type": ["AchievementSubject"]}
+    if subject.holder_did:
+        credential_subject["id"] = subject.holder_did
+    credential_subject["identifier"] = [
+        {
+            "type": "IdentityObject",
+            "identityType": "emailAddress",
+            "hashed": True,
+            "identityHash": identity_hash(subject.email, subject.salt),
+            "salt": subject.salt,
+        }
+    ]
+    credential_subject["achievement"] = achievement_doc
+
+    document: dict[str, Any] = {
+        "@context": [VC_V2_CONTEXT, OB_CONTEXT],
+        "id": credential_id,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": achievement.name,
+        "issuer": profile,
+        "validFrom": format_timestamp(valid_from),
+    }
+    if valid_until is not None:
+        document["validUntil"] = format_timestamp(valid_until)
+    document["credentialSubject"] = credential_subject
+
+    # credentialStatus is a single object. VC 2.0 and @digitalbazaar's checkStatus accept an
+    # array of entries, but the 1EdTech OB 3.0 JSON schema types it as one CredentialStatus
+    # object and the 1EdTech validator rejects an array ("array found, object expected"), which
+    # would make every badge fail conformance. So the badge carries the revocation entry only;
+    # suspension (reversible) is kept on Charter's own suspension list and reported by Charter's
+    # verifier and status pages rather than embedded in the signed document.
+    if len(status_entries) > 1:
+        raise ValueError(
+            "an OB 3.0 credential carries at most one credentialStatus entry "
+            "(the 1EdTech schema allows a single object)"
+        )
+    if status_entries:
+        document["credentialStatus"] = dict(status_entries[0])
+    return document
+
+
+@cache
+def _validator() -> Draft201909Validator:
+    text = (
+        resources.files("charter.credentials")
+        .joinpath("schemas_ob3", _SCHEMA_FILE)
+        .read_text(encoding="utf-8")
+    )
+    schema = json.loads(text)
+    Draft201909Validator.check_schema(schema)
+    return Draft201909Validator(schema)
+
+
+def validate_credential(document: Mapping[str, Any]) -> list[str]:
+    """Check a credential against the OB 3.0 AchievementCredential schema; [] means valid."""
+    errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    messages = []
+    for error in errors:
+        path = "/".join(str(part) for part in error.absolute_path) or "(root)"
+        messages.append(f"{path}: {error.message}")
+    return messages

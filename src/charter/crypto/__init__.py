@@ -1,0 +1,1 @@
+"""Signing keys, their Multikey encodings, DIDs, and private-key sealing at rest."""
