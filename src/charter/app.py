@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -80,6 +80,14 @@ def install_error_handlers(app: FastAPI) -> None:
         log.info("integrity error on %s: %s", request.url.path, error.orig)
         return problem_response(Conflict("the change conflicts with existing data"), request)
 
+    @app.exception_handler(DataError)
+    async def _data(request: Request, error: DataError) -> JSONResponse:
+        # The database refused a value (a NUL in a query parameter, a number out of range):
+        # the input was at fault, and nothing was written.
+        log.info("data error on %s: %s", request.url.path, error.orig)
+        invalid = Invalid("the request holds a value the database cannot store")
+        return problem_response(invalid, request)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
@@ -128,18 +136,26 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    # Services that sign (credentials) read these settings from the session, not the process.
+    app.state.sessions.configure(info={"settings": settings})
 
     install_error_handlers(app)
 
     from charter.core.api import router as core_router
     from charter.credentials.api import router as awards_router
+    from charter.credentials.status import router as status_router
+    from charter.credentials.verify_api import router as verify_router
+    from charter.crypto.api import router as keys_router
     from charter.partners.api import router as partners_router
     from charter.programs.api import router as programs_router
     from charter.web.pages import router as pages_router
 
     for router in (core_router, partners_router, programs_router, awards_router):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(verify_router, prefix="/api/v1")
     app.include_router(pages_router)
+    app.include_router(status_router)
+    app.include_router(keys_router)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:

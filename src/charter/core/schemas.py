@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from charter.core.auth import Role
+from charter.core.text import Line
 
 T = TypeVar("T")
 
@@ -30,11 +31,11 @@ class UserIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(max_length=320)
-    display_name: str = Field(min_length=1, max_length=200)
+    email: Line = Field(max_length=320)
+    display_name: Line = Field(min_length=1, max_length=200)
     role: Role
     password: str | None = Field(default=None, max_length=1000)
-    partner_id: str | None = Field(default=None, max_length=40)
+    partner_id: Line | None = Field(default=None, max_length=40)
 
 
 class UserOut(ORMModel):
@@ -54,9 +55,9 @@ class ApiKeyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    user_id: str | None = Field(default=None, max_length=40)
-    scopes: list[str] | None = None
+    name: Line = Field(min_length=1, max_length=200)
+    user_id: Line | None = Field(default=None, max_length=40)
+    scopes: list[Line] | None = Field(default=None, max_length=50)
     expires_at: datetime | None = None
 
 

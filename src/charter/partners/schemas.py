@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from pydantic import (
 
 from charter.core.errors import Invalid
 from charter.core.schemas import ORMModel
+from charter.core.text import clean_text
 from charter.partners.models import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
 
 MAX_EMAILS = 20
@@ -27,19 +27,8 @@ _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 
 
 def storable_text(value: str, *, multiline: bool = False) -> str:
-    """``value`` stripped; :class:`ValueError` for text no database can store or show as a line.
-
-    PostgreSQL refuses NUL characters and lone surrogates, so they are refused here as input
-    errors rather than failing later inside the database.
-    """
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("contains characters that are not valid Unicode") from None
-    allowed = {"\n", "\r", "\t"} if multiline else set()
-    if any(unicodedata.category(char) == "Cc" and char not in allowed for char in value):
-        raise ValueError("contains control characters")
-    return value.strip()
+    """``value`` stripped; :class:`ValueError` for text no database can store or show as a line."""
+    return clean_text(value, multiline=multiline).strip()
 
 
 def _line(value: str) -> str:

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from charter.core.text import clean_text
 from charter.programs.models import AssessmentKind
 
 MAX_ITEMS = 50
@@ -27,18 +28,8 @@ MAX_EVIDENCE_AGE_DAYS = 36_500
 
 
 def storable(value: str) -> str:
-    """``value`` unchanged; :class:`ValueError` if a database cannot store it as text.
-
-    PostgreSQL refuses NUL characters and lone surrogates: refusing them as input makes them
-    a 422 naming the field instead of a failure inside the database.
-    """
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("contains characters that are not valid Unicode") from None
-    return value
+    """``value`` unchanged; :class:`ValueError` if a database cannot store it as text."""
+    return clean_text(value, multiline=True)
 
 
 Code = Annotated[
