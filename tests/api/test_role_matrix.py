@@ -39,6 +39,8 @@ FIRM_EDITORS = MANAGERS | {PADM}
 # (method, path) -> roles allowed to call it.
 MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/users"): frozenset({A}),
+    # Anyone may check a badge, signed in or not.
+    ("POST", "/api/v1/verify"): EVERYONE,
     ("GET", "/api/v1/users/me"): EVERYONE,
     ("POST", "/api/v1/api-keys"): EVERYONE,
     ("GET", "/api/v1/api-keys"): EVERYONE,
@@ -178,6 +180,12 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
             "password": "p" * 16,
         },
         ("POST", "/api/v1/api-keys"): {"name": f"key {n}"},
+        ("POST", "/api/v1/verify"): {
+            "credential": {
+                "@context": ["https://www.w3.org/ns/credentials/v2"],
+                "type": ["VerifiableCredential"],
+            }
+        },
         ("POST", "/api/v1/partners"): {
             "name": f"Firm {n}",
             "type": "reseller",

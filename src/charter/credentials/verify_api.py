@@ -1,0 +1,237 @@
+"""``POST /api/v1/verify``: anyone may check a credential (JSON, or a baked PNG/SVG upload).
+
+Public on purpose: customers verify partners' badges without an account. The answer is the
+verdict (200 even for revoked or invalid credentials); 422 only when the input holds no
+credential at all, 413 when it is too big. The body is read with a bound before any parsing.
+
+Deployments hook their own sources in with :func:`configure`: a resolver that answers for the
+deployment's own DID document and status lists without a network round trip, and a lookup of
+Charter's records for suspension and revocation reasons.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import Message
+
+from charter.config import Settings
+from charter.core import clock
+from charter.core.errors import Invalid
+from charter.credentials import baking
+from charter.credentials.resolver import ChainResolver, HttpResolver, Resolver
+from charter.credentials.verify import (
+    LocalStatusLookup,
+    Verdict,
+    looks_like_credential,
+    verify_credential,
+)
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""A baked badge image is a few hundred KiB; the bound keeps hostile uploads cheap to refuse."""
+FETCH_TIMEOUT_S = 10.0
+JSON_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json")
+
+router = APIRouter(tags=["verification"])
+
+
+class CheckOut(BaseModel):
+    """One verification step."""
+
+    name: str = Field(examples=["proof"])
+    ok: bool
+    detail: str
+
+
+class VerdictOut(BaseModel):
+    """The verdict on a credential and every check behind it."""
+
+    status: Literal["valid", "expired", "not_yet_valid", "revoked", "suspended", "invalid"]
+    reason: str | None = Field(description="Why the credential is not valid (null when valid)")
+    credential_id: str | None
+    issuer: str | None
+    issuer_name: str | None
+    subject: str | None
+    achievement_name: str | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    checks: list[CheckOut]
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> VerdictOut:
+        """The API shape of a verdict."""
+        return cls(
+            status=verdict.status,
+            reason=verdict.reason,
+            credential_id=verdict.credential_id,
+            issuer=verdict.issuer,
+            issuer_name=verdict.issuer_name,
+            subject=verdict.subject,
+            achievement_name=verdict.achievement_name,
+            valid_from=verdict.valid_from,
+            valid_until=verdict.valid_until,
+            checks=[CheckOut(name=c.name, ok=c.ok, detail=c.detail) for c in verdict.checks],
+        )
+
+
+def configure(
+    app: FastAPI,
+    *,
+    resolver: Resolver | None = None,
+    local_status: LocalStatusLookup | None = None,
+) -> None:
+    """Give the verify route the deployment's own documents and records.
+
+    ``resolver`` is asked before the network (for the deployment's DID document and status
+    lists); ``local_status`` reports suspension and revocation reasons of Charter's credentials.
+    """
+    app.state.verify_local_resolver = resolver
+    app.state.verify_local_status = local_status
+
+
+def _resolver(app: Any) -> Resolver:
+    network = getattr(app.state, "verify_http_resolver", None)
+    if network is None:
+        settings: Settings = app.state.settings
+        # One client per application: connection pooling across requests, thread-safe.
+        client = httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=False)
+        network = HttpResolver(client, cache_dir=settings.data_dir / "cache" / "documents")
+        app.state.verify_http_resolver = network
+    local = getattr(app.state, "verify_local_resolver", None)
+    return ChainResolver(local, network) if local is not None else network
+
+
+async def _bounded_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise HTTPException(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+    except ClientDisconnect as error:
+        raise HTTPException(400, "the client went away before sending the body") from error
+    return bytes(body)
+
+
+def _not_a_credential(detail: str) -> Invalid:
+    return Invalid.field("credential", detail)
+
+
+def _credential_from_json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise _not_a_credential(f"the body is not JSON: {error}") from error
+    if isinstance(data, dict) and "credential" in data:
+        data = data["credential"]
+        if isinstance(data, str):
+            return _credential_from_text(data)
+    if not looks_like_credential(data):
+        raise _not_a_credential("not a credential (no @context, type, subject or proof)")
+    result: dict[str, Any] = data
+    return result
+
+
+def _credential_from_text(text: str) -> dict[str, Any]:
+    if text.startswith("ey") and text.count(".") == 2:
+        raise _not_a_credential("VC-JWT (compact JWS) credentials are not supported")
+    return _credential_from_json(text.encode("utf-8"))
+
+
+def _credential_from_file(data: bytes) -> dict[str, Any]:
+    try:
+        _, text = baking.extract(data)
+    except Invalid as error:
+        raise _not_a_credential(error.errors[0].detail if error.errors else error.detail) from error
+    return _credential_from_text(text)
+
+
+async def _multipart_file(request: Request, body: bytes) -> bytes:
+    async def replay() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    # The body is already read (bounded); the form parser reads it again from memory.
+    replayed = Request(request.scope, replay)
+    try:
+        form = await replayed.form(max_files=1, max_fields=5)
+    except (ValueError, KeyError, HTTPException) as error:
+        raise _not_a_credential("the multipart body cannot be read") from error
+    try:
+        upload = form.get("file")
+        if isinstance(upload, UploadFile):
+            return await upload.read()
+        if isinstance(upload, str):
+            return upload.encode("utf-8")
+        raise _not_a_credential("the multipart body has no `file` part")
+    finally:
+        await form.close()
+
+
+@router.post(
+    "/verify",
+    response_model=VerdictOut,
+    summary="Verify a credential",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["credential"],
+                        "properties": {
+                            "credential": {
+                                "type": "object",
+                                "description": "An OB 3.0 credential with an embedded proof",
+                            }
+                        },
+                    }
+                },
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "Credential JSON, baked PNG or baked SVG",
+                            }
+                        },
+                    }
+                },
+            },
+        }
+    },
+)
+async def verify(request: Request) -> VerdictOut:
+    """Check a credential's contexts, schema, proof, key, dates and status; no login needed."""
+    body = await _bounded_body(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        credential = _credential_from_file(await _multipart_file(request, body))
+    elif content_type in JSON_TYPES:
+        credential = _credential_from_json(body)
+    else:
+        # A raw upload (image/png, image/svg+xml, ...): what it is comes from its content.
+        credential = _credential_from_file(body)
+    verdict = await run_in_threadpool(
+        verify_credential,
+        credential,
+        resolver=_resolver(request.app),
+        now=clock.now(),
+        local_status=getattr(request.app.state, "verify_local_status", None),
+    )
+    return VerdictOut.of(verdict)
