@@ -1,6 +1,31 @@
-"""``python -m bench``: run the benchmarks (arguments go to the import benchmark)."""
+"""``python -m bench [all|credentials|imports] [options]``: run the benchmarks (default: all).
 
-from bench.import_bench import main
+Options after the benchmark's name go to that benchmark (``python -m bench imports --rows
+1000``); ``all`` runs each with its defaults.
+"""
+
+import sys
+
+from bench import credentials_bench, import_bench
+
+BENCHMARKS = {"credentials": credentials_bench.main, "imports": import_bench.main}
+
+
+def main(argv: list[str]) -> None:
+    """Run the named benchmark, or all of them."""
+    if argv and argv[0] in {"-h", "--help"}:
+        print(__doc__)
+        return
+    name = argv[0] if argv and not argv[0].startswith("-") else "all"
+    rest = argv[1:] if argv and argv[0] == name else argv
+    if name == "all":
+        for run in BENCHMARKS.values():
+            run(rest)
+        return
+    if name not in BENCHMARKS:
+        raise SystemExit(f"unknown benchmark {name!r}; choose from all, {', '.join(BENCHMARKS)}")
+    BENCHMARKS[name](rest)
+
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

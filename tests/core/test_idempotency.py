@@ -50,3 +50,19 @@ def test_errors_are_replayed_too(client, make):
     bad = _create(client, admin.headers, "k-3", email="not-an-email")
     again = _create(client, admin.headers, "k-3", email="not-an-email")
     assert bad.status_code == again.status_code == 422
+
+
+def test_oversized_bodies_are_refused(client, make):
+    admin = make.login(Role.ADMIN)
+    response = client.post(
+        "/api/v1/users",
+        content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+        headers={**admin.headers, "Idempotency-Key": "big", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+def test_anonymous_calls_are_not_scoped_to_one_shared_caller(client):
+    first = client.post("/api/v1/users", json={}, headers={"Idempotency-Key": "same"})
+    assert first.status_code == 401
+    assert "idempotent-replayed" not in first.headers

@@ -1,33 +1,68 @@
-"""The fast canonicalization prototype must match pyld byte for byte."""
+"""The fast canonicalization path must match pyld byte for byte, and proofs must cross over."""
 
 import json
+import shutil
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from charter.credentials import fastcanon, jsonld
+from charter.credentials import fastcanon, jsonld, ob3, proofs, statuslist
+from charter.crypto import dids, keys
 
 VECTORS = Path(__file__).parent / "vectors"
-OB_CONTEXT = [
-    "https://www.w3.org/ns/credentials/v2",
-    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
-]
+INTEROP = Path(__file__).resolve().parents[2] / "interop"
+OB_CONTEXT = [ob3.VC_V2_CONTEXT, ob3.OB_CONTEXT]
+KEY = keys.generate_private_key()
+DID = dids.did_key_from_public(KEY.public_key())
+METHOD = dids.did_key_verification_method(DID)
 
-# Control characters are left out: pyld writes them raw in N-Quads while RDFC-1.0 (and
-# pyoxigraph) escape them as \uXXXX, which changes blank-node hashes; see the report.
-text = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=40)
+# Strings that have tripped canonicalizers: escapes, control characters (RDFC-1.0 writes \b, \f
+# and \uXXXX for them), strings that look like IRIs, N-Quads syntax, blank-node labels, the
+# template's own sentinel, unicode beyond the BMP.
+ADVERSARIAL = [
+    "",
+    " ",
+    '"',
+    '\\"',
+    "\\",
+    "a\nb\r\nc\td",
+    "\x00\x01\x08\x0b\x0c\x1f\x7f",
+    "\u0085\u2028\u2029\ufeff",
+    "https://example.org/looks-like-an-iri",
+    "<https://example.org/x>",
+    '" .\n_:b0 <https://schema.org/name> "injected',
+    "_:b0",
+    "_:c14n0",
+    "urn:x-charter-slot:0:z",
+    "{0}{1}{}",
+    "{{",
+    "\x00{0}\x00",
+    "Ünïcødé \u2013 证书 \u2013 🏅",
+    "mailto:someone@example.org",
+]
+text = st.one_of(
+    st.sampled_from(ADVERSARIAL),
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=30),
+)
 iri = st.one_of(
-    st.from_regex(r"https://[a-z]{1,10}\.example/[a-z0-9/]{0,12}", fullmatch=True),
+    st.from_regex(r"https://[a-z]{1,10}\.example/[a-z0-9/#]{0,12}", fullmatch=True),
     st.uuids().map(lambda u: f"urn:uuid:{u}"),
     st.from_regex(r"did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{10,44}", fullmatch=True),
-    st.sampled_from(["relative/path", "badge.png", "_:b1", "xsd:string"]),
+    # Not plain IRIs: relative references, compact IRIs, blank nodes, vocabulary terms.
+    st.sampled_from(["relative/path", "badge.png", "_:b1", "xsd:string", "Badge", "", "a b"]),
 )
-stamp = st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%SZ"))
+stamp = st.datetimes(
+    min_value=datetime(1970, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
 
 
 @st.composite
-def credentials(draw):
+def raw_credentials(draw):
+    """Loosely OB-shaped documents: odd IRIs, optional parts, undefined terms."""
     achievement = {
         "id": draw(iri),
         "type": ["Achievement"],
@@ -36,7 +71,7 @@ def credentials(draw):
         "name": draw(text),
     }
     if draw(st.booleans()):
-        achievement["achievementType"] = draw(st.sampled_from(["Certification", "Badge"]))
+        achievement["achievementType"] = draw(st.sampled_from(["Certification", "Badge", "ext:X"]))
     if draw(st.booleans()):
         achievement["image"] = {"id": draw(iri), "type": "Image", "caption": draw(text)}
     if draw(st.booleans()):
@@ -59,22 +94,124 @@ def credentials(draw):
         "id": draw(iri),
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "issuer": {"id": draw(iri), "type": ["Profile"], "name": draw(text)},
-        "validFrom": draw(stamp),
+        "validFrom": draw(stamp).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "name": draw(text),
         "credentialSubject": subject,
     }
     if draw(st.booleans()):
-        document["validUntil"] = draw(stamp)
+        document["validUntil"] = draw(stamp).strftime("%Y-%m-%dT%H:%M:%SZ")
     if draw(st.booleans()):
         document["partnerTier"] = draw(text)
+    if draw(st.booleans()):
+        document["issuer"]["image"] = draw(st.sampled_from([achievement.get("image", {}), {}]))
     return document
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(credentials())
-def test_fast_path_matches_pyld_for_generated_credentials(document):
+@st.composite
+def issued_credentials(draw):
+    """What Charter issues: ob3.build_credential with generated names, emails, dates, options."""
+    https = st.from_regex(r"https://[a-z]{1,8}\.example/[a-z0-9/]{0,10}", fullmatch=True)
+    optional = st.one_of(st.none(), https)
+    issuer = ob3.IssuerProfile(
+        id=DID,
+        name=draw(text),
+        url=draw(https),
+        email=draw(st.one_of(st.none(), st.emails(), text)),
+        image_url=draw(optional),
+    )
+    achievement = ob3.AchievementInfo(
+        id=draw(https),
+        name=draw(text),
+        description=draw(text),
+        criteria_narrative=draw(text),
+        criteria_url=draw(optional),
+        image_url=draw(optional),
+        version=draw(st.one_of(st.none(), text)),
+    )
+    subject = ob3.SubjectInfo(
+        email=draw(st.one_of(st.emails(), text.filter(bool))),
+        salt=draw(st.text(min_size=1, max_size=16)),
+        holder_did=draw(st.one_of(st.none(), st.just(DID))),
+    )
+    valid_from = draw(stamp)
+    valid_until = draw(st.one_of(st.none(), st.just(valid_from + timedelta(days=365))))
+    entries = []
+    if draw(st.booleans()):
+        index = draw(st.integers(0, 131_071))
+        entries = [statuslist.status_entry(draw(https), index, "revocation")]
+    return ob3.build_credential(
+        credential_id=draw(st.uuids().map(lambda u: f"urn:uuid:{u}")),
+        issuer=issuer,
+        achievement=achievement,
+        subject=subject,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        status_entries=entries,
+    )
+
+
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(raw_credentials())
+def test_fast_path_matches_pyld_for_generated_documents(document):
     assert fastcanon.canonicalize(document) == jsonld.canonicalize(document)
     assert fastcanon.dropped_terms(document) == jsonld.dropped_terms(document)
+
+
+@SETTINGS
+@given(issued_credentials())
+def test_fast_path_matches_pyld_for_issued_credentials(document):
+    analysis = fastcanon.analyse(document)
+    assert analysis.fast, "a credential Charter builds should take the fast path"
+    assert analysis.canonicalize() == jsonld.canonicalize(document)
+    assert analysis.dropped_terms() == jsonld.dropped_terms(document) == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(issued_credentials(), stamp)
+def test_fast_and_general_proofs_verify_on_each_other(document, created):
+    fast = proofs.create_proof(document, KEY, METHOD, created)
+    with proofs.general_path():
+        general = proofs.create_proof(document, KEY, METHOD, created)
+        assert proofs.verify_proof(fast, KEY.public_key())
+    assert fast == general
+    assert proofs.verify_proof(general, KEY.public_key())
+    tampered = {**fast, "name": fast["name"] + "."}
+    assert not proofs.verify_proof(tampered, KEY.public_key())
+
+
+def test_equal_iris_merge_nodes_as_in_pyld():
+    # The issuer and the achievement share an image: one node in RDF, not two.
+    document = ob3.build_credential(
+        credential_id="urn:uuid:7f0c1b9e-2f45-4c53-9a53-9d3c1d7f3e10",
+        issuer=ob3.IssuerProfile(DID, "Acme", "https://acme.example", None, "https://i.example/x"),
+        achievement=ob3.AchievementInfo(
+            "https://acme.example/a", "A", "D", "N", None, "https://i.example/x"
+        ),
+        subject=ob3.SubjectInfo("a@b.example", "salt"),
+        valid_from=datetime(2025, 1, 1, tzinfo=UTC),
+        valid_until=None,
+    )
+    assert fastcanon.canonicalize(document) == jsonld.canonicalize(document)
+
+
+def test_identical_sibling_nodes_take_the_n_degree_path():
+    # Two identifier objects with the same content: equal first-degree hashes.
+    identity = {"type": "IdentityObject", "identityType": "emailAddress", "hashed": False}
+    document = {
+        "@context": OB_CONTEXT,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": DID,
+        "validFrom": "2025-01-01T00:00:00Z",
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [{**identity, "identityHash": "x"}, {**identity, "identityHash": "x"}],
+            "achievement": {"id": "https://a.example", "type": ["Achievement"], "name": "n"},
+        },
+    }
+    assert fastcanon.canonicalize(document) == jsonld.canonicalize(document)
 
 
 def test_fast_path_matches_the_vectors():
@@ -86,3 +223,47 @@ def test_fast_path_matches_the_vectors():
     unsigned = json.loads((VECTORS / "vc-di-eddsa" / "unsigned.json").read_text())
     expected = (VECTORS / "vc-di-eddsa" / "canonDocDataInt.txt").read_text()
     assert fastcanon.canonicalize(unsigned) == expected
+
+
+def test_unsupported_shapes_take_the_general_path():
+    document = {"@context": OB_CONTEXT, "id": "relative/id", "type": ["VerifiableCredential"]}
+    assert not fastcanon.analyse(document).fast
+    assert fastcanon.canonicalize(document) == jsonld.canonicalize(document)
+
+
+def test_control_characters_are_escaped_as_rdf_canonize_does():
+    # pyld 3.3 wrote U+0000-U+001F and U+007F raw; RDFC-1.0 and Digital Bazaar's rdf-canonize
+    # write \b, \f and \uXXXX, and the blank-node hashes depend on it.
+    assert jsonld.escape_literal('\x00\x08\x0c\x1f\x7f\t\n\r"\\é') == (
+        '\\u0000\\b\\f\\u001F\\u007F\\t\\n\\r\\"\\\\é'
+    )
+
+
+def test_canonical_forms_match_digital_bazaar_rdf_canonize():
+    node = shutil.which("node")
+    if node is None or not (INTEROP / "node_modules").is_dir():
+        pytest.skip("needs node and interop/node_modules")
+    documents = []
+    for index, value in enumerate(ADVERSARIAL):
+        documents.append(
+            ob3.build_credential(
+                credential_id=f"urn:uuid:7f0c1b9e-2f45-4c53-9a53-{index:012d}",
+                issuer=ob3.IssuerProfile(DID, value, "https://acme.example", value or None),
+                achievement=ob3.AchievementInfo("https://acme.example/a", value, value, value),
+                subject=ob3.SubjectInfo("a@b.example", value or "s"),
+                valid_from=datetime(2025, 1, 1, tzinfo=UTC),
+                valid_until=None,
+            )
+        )
+    done = subprocess.run(
+        [node, "bench.mjs"],
+        cwd=INTEROP,
+        input=json.dumps({"mode": "canonize", "documents": documents}).encode(),
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    expected = json.loads(done.stdout)["canonical"]
+    for document, canonical in zip(documents, expected, strict=True):
+        assert fastcanon.canonicalize(document) == canonical
+        assert jsonld.canonicalize(document) == canonical

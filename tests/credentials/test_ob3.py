@@ -85,10 +85,10 @@ def test_email_never_appears_in_clear() -> None:
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        (("validFrom",), "'validFrom' is a required property"),
-        (("issuer",), "'issuer' is a required property"),
-        (("credentialSubject", "achievement", "criteria"), "'criteria' is a required property"),
-        (("credentialSubject", "achievement", "name"), "'name' is a required property"),
+        (("validFrom",), '"validFrom" is a required property'),
+        (("issuer",), '"issuer" is a required property'),
+        (("credentialSubject", "achievement", "criteria"), '"criteria" is a required property'),
+        (("credentialSubject", "achievement", "name"), '"name" is a required property'),
     ],
 )
 def test_missing_fields_are_reported(path: tuple[str, ...], expected: str) -> None:

@@ -29,6 +29,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 HEADER = b"idempotency-key"
 MAX_KEY_LENGTH = 255
+# Creating calls take small JSON bodies; the replayed body is held in memory and stored.
+MAX_BODY = 1024 * 1024
 
 
 def _problem(status: int, title: str, detail: str) -> tuple[int, bytes]:
@@ -56,7 +58,10 @@ class IdempotencyMiddleware:
             return
         headers = dict(scope["headers"])
         raw_key = headers.get(HEADER)
-        if raw_key is None:
+        anonymous = b"authorization" not in headers and not _session_cookie(headers)
+        if raw_key is None or anonymous:
+            # Keys are scoped to a caller; anonymous calls (badge verification) have none to
+            # scope by, and create nothing worth deduplicating.
             await self.app(scope, receive, send)
             return
         key = raw_key.decode("latin-1").strip()
@@ -64,6 +69,9 @@ class IdempotencyMiddleware:
             await _send(send, *_problem(422, "Invalid Idempotency-Key", "must be 1-255 chars"))
             return
         body = await _read_body(receive)
+        if body is None:
+            await _send(send, *_problem(413, "Request too large", f"at most {MAX_BODY} bytes"))
+            return
         caller = hashlib.sha256(
             headers.get(b"authorization", b"") + b"|" + _session_cookie(headers)
         ).hexdigest()
@@ -187,11 +195,17 @@ def _session_cookie(headers: dict[bytes, bytes]) -> bytes:
     return b""
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or ``None`` if it is larger than :data:`MAX_BODY`."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
 

@@ -1,73 +1,137 @@
-"""Prototype fast canonicalization for credentials of a repeated shape (off by default).
+"""Fast RDFC-1.0 canonicalization for credentials of a repeated shape, byte-identical to pyld.
 
 pyld spends most of a credential's canonicalization re-processing the OB type-scoped contexts.
-Credentials Charter issues have a handful of fixed shapes (same keys, types and contexts; only
-string values differ), so this module expands each *shape* once with pyld, using sentinel
-values, keeps the resulting N-Quads as a template, substitutes the real strings, and runs
-RDFC-1.0 with pyoxigraph (Rust). Output is meant to be byte-identical to
-:func:`charter.credentials.jsonld.canonicalize`; the property tests check that.
+Credentials have a handful of shapes (same keys, types and contexts; only string values differ),
+so each *shape* is expanded once with pyld, using sentinel strings for the values, and kept as
+an N-Quads template together with its safe-mode verdict (:func:`jsonld.dropped_terms`). A
+document of a known shape is then canonicalized without JSON-LD processing: the real values are
+substituted and RDFC-1.0 runs on the quads directly. When every blank node's first-degree hash
+is unique (the case for every tree-shaped credential whose sibling nodes differ) the canonical
+labels follow from those hashes alone; otherwise pyoxigraph's RDFC-1.0 does the labelling.
 
-Anything the template cannot represent faithfully (a string in an IRI position that is not a
-plain absolute IRI, which JSON-LD would expand or drop) falls back to pyld. Use it by passing
-``canonicalize=fastcanon.canonicalize`` to :mod:`charter.credentials.proofs`; the safe-mode
-check (:func:`charter.credentials.jsonld.dropped_terms`) is still pyld's.
+What the template cannot represent takes the general path (pyld) instead: a value in an IRI
+position that is not a plain absolute IRI (JSON-LD would resolve or drop it), except short
+vocabulary terms (``assertionMethod``, ``Certification``), which are kept in the shape; a shape
+in which a value does not end up as a whole RDF term (``@json`` literals); a shape pyld refuses.
+
+Literals are escaped as RDFC-1.0 and Digital Bazaar's rdf-canonize write them
+(:func:`charter.credentials.jsonld.escape_literal`, which jsonld.py also installs in pyld).
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import re
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph
 from pyld import jsonld as pyld_jsonld
 
+from charter.core.errors import Invalid
 from charter.credentials import jsonld
 
 _SLOT = "urn:x-charter-slot:{}:z"
+_SLOT_MARK = "urn:x-charter-slot:"
 _SLOT_PATTERN = re.compile(r'<urn:x-charter-slot:(\d+):z>|"urn:x-charter-slot:(\d+):z"')
-# Keys whose string values change the RDF structure, not just a value: kept in the shape.
-_STRUCTURAL_KEYS = frozenset({"@context", "type", "@type", "@language", "@direction", "@index"})
-# Strings that JSON-LD leaves untouched in an IRI position; anything else (a relative
-# reference, a term, a compact IRI like xsd:string) may expand differently, so use pyld.
-_PLAIN_IRI = re.compile(r"^(?:https?://|urn:|did:|mailto:)[^\s<>\"{}|\\^`]*$")
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-_CACHE_SIZE = 256
+# One N-Quads term: IRI, blank node, or literal with its optional datatype or language tag.
+_TERM = re.compile(r'<[^>]*>|_:\S+|"(?:[^"\\]|\\.)*"(?:\^\^<[^>]*>|@[A-Za-z0-9-]+)?')
+# Strings that JSON-LD leaves untouched in an IRI position. Anything else (a relative reference,
+# a compact IRI like xsd:string, a blank node id) may expand differently: general path. Control
+# characters are excluded because the templates use U+0000 as the blank-node marker.
+_PLAIN_IRI = re.compile(r"(?:https?://|urn:|did:|mailto:)[^\x00-\x20<>\"{}|\\^`\x7f-\x9f]*")
+# Values in a vocabulary position (``"@type": "@vocab"`` terms such as proofPurpose) that are
+# kept in the shape, so the template is expanded with the real term.
+_TERM_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
+_STRUCTURAL_KEYS = frozenset({"type"})
+# Keywords whose string values are data; every other keyword's value is kept in the shape.
+_VALUE_KEYWORDS = frozenset({"@id", "@value"})
+_CACHE_SIZE = 512
+_BNODE = "\x00{}\x00"
 
-_Template = list[str | tuple[int, bool]]
-_templates: OrderedDict[str, tuple[_Template, list[str]]] = OrderedDict()
+
+class _Unsupported(Exception):
+    """The shape cannot be templated; use the general path."""
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """One shape: the N-Quads template, which quads name which blank node, the safe-mode verdict."""
+
+    format: str  # str.format template of the N-Quads lines joined by "\n"; {i} = rendered slot
+    slots: tuple[int, ...]  # value index of each format argument
+    iri: tuple[bool, ...]  # whether each format argument is in an IRI position
+    bnodes: int
+    quads_of: tuple[tuple[int, ...], ...]  # per blank node, the lines that mention it
+    others: tuple[tuple[tuple[int, ...], ...], ...]  # per blank node, per line, other nodes in it
+    labelled: tuple[int, ...]  # lines that mention any blank node
+    dropped: tuple[str, ...]
+    supported: bool
+
+
+_templates: OrderedDict[tuple[Any, ...], _Compiled] = OrderedDict()
+
+
+@dataclass
+class Analysis:
+    """A document's shape and values, found once for both the safe-mode check and canonical form."""
+
+    document: dict[str, Any]
+    compiled: _Compiled | None  # None: the general path
+    values: list[str]
+
+    def dropped_terms(self) -> list[str]:
+        """:func:`charter.credentials.jsonld.dropped_terms` of the document."""
+        if self.compiled is None:
+            return jsonld.dropped_terms(self.document)
+        return list(self.compiled.dropped)
+
+    def canonicalize(self) -> str:
+        """:func:`charter.credentials.jsonld.canonicalize` of the document."""
+        if self.compiled is None:
+            return jsonld.canonicalize(self.document)
+        return _canonical(self.compiled, self.values)
+
+    @property
+    def fast(self) -> bool:
+        """Whether the document is on the fast path."""
+        return self.compiled is not None
+
+
+def analyse(document: dict[str, Any]) -> Analysis:
+    """Find the document's compiled shape (compiling it on first sight) and collect its values."""
+    tokens: list[Any] = []
+    values: list[str] = []
+    try:
+        _scan(document, tokens, values)
+    except _Unsupported:
+        return Analysis(document, None, values)
+    key = tuple(tokens)
+    compiled = _lookup(key, document, {})
+    if compiled is None:
+        return Analysis(document, None, values)
+    pins: dict[int, str] = {}
+    for slot, is_iri in zip(compiled.slots, compiled.iri, strict=True):
+        if is_iri and _PLAIN_IRI.fullmatch(values[slot]) is None:
+            if _TERM_LIKE.fullmatch(values[slot]) is None:
+                return Analysis(document, None, values)
+            pins[slot] = values[slot]
+    if pins:
+        compiled = _lookup((*key, *sorted(pins.items())), document, pins)
+        if compiled is None:
+            return Analysis(document, None, values)
+    return Analysis(document, compiled, values)
 
 
 def canonicalize(document: dict[str, Any]) -> str:
-    """Canonical N-Quads (RDFC-1.0) of a document, through a per-shape template."""
-    shape, values = _shape(document)
-    template, _ = _compiled(shape)
-    parts: list[str] = []
-    for part in template:
-        if isinstance(part, str):
-            parts.append(part)
-            continue
-        slot, is_iri = part
-        value = values[slot]
-        if is_iri:
-            if not _PLAIN_IRI.match(value):
-                return jsonld.canonicalize(document)
-            parts.append(f"<{value}>")
-        else:
-            parts.append(f'"{_escape(value)}"')
-    return _rdfc("".join(parts))
+    """Canonical N-Quads (RDFC-1.0) of a document, equal to :func:`jsonld.canonicalize`."""
+    return analyse(document).canonicalize()
 
 
 def dropped_terms(document: dict[str, Any]) -> list[str]:
     """:func:`charter.credentials.jsonld.dropped_terms`, computed once per shape."""
-    shape, values = _shape(document)
-    template, dropped = _compiled(shape)
-    for part in template:
-        # A string in an IRI position that is not a plain absolute IRI may be relative.
-        if isinstance(part, tuple) and part[1] and not _PLAIN_IRI.match(values[part[0]]):
-            return jsonld.dropped_terms(document)
-    return list(dropped)
+    return analyse(document).dropped_terms()
 
 
 def clear_cache() -> None:
@@ -75,92 +139,236 @@ def clear_cache() -> None:
     _templates.clear()
 
 
-def _shape(document: dict[str, Any]) -> tuple[Any, list[str]]:
-    values: list[str] = []
-
-    def walk(node: Any, structural: bool) -> Any:
-        if isinstance(node, dict):
-            return {k: walk(v, k in _STRUCTURAL_KEYS) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(item, structural) for item in node]
-        if isinstance(node, str) and not structural:
-            values.append(node)
-            return _SLOT.format(len(values) - 1)
-        return node
-
-    return walk(document, False), values
+def _structural(key: str) -> bool:
+    return key in _STRUCTURAL_KEYS or (key[:1] == "@" and key not in _VALUE_KEYWORDS)
 
 
-def _compiled(shape: Any) -> tuple[_Template, list[str]]:
-    key = json.dumps(shape, sort_keys=True, separators=(",", ":"))
-    entry = _templates.get(key)
-    if entry is None:
-        entry = (_compile(shape), jsonld.dropped_terms(shape))
-        _templates[key] = entry
+_OPEN_OBJECT, _CLOSE_OBJECT, _OPEN_LIST, _CLOSE_LIST, _VALUE = range(5)
+
+
+def _scan(node: dict[str, Any], tokens: list[Any], values: list[str]) -> None:
+    # The shape key: keys, structure, and every value except strings outside structural
+    # positions; those are collected in order (the same order _sentinel numbers them in).
+    # Markers are ints and keys are strs, so the two never collide in the key.
+    append = tokens.append
+    append(_OPEN_OBJECT)
+    for key, value in node.items():
+        append(key)
+        kind = type(value)
+        if kind is str:
+            if _structural(key):
+                append(("s", value))
+            else:
+                append(_VALUE)
+                values.append(value)
+        elif _structural(key):
+            append(_frozen(value))
+        elif kind is dict:
+            _scan(value, tokens, values)
+        elif kind is list:
+            _scan_list(value, tokens, values)
+        else:
+            append(_scalar(value))
+    append(_CLOSE_OBJECT)
+
+
+def _scan_list(node: list[Any], tokens: list[Any], values: list[str]) -> None:
+    append = tokens.append
+    append(_OPEN_LIST)
+    for item in node:
+        kind = type(item)
+        if kind is str:
+            append(_VALUE)
+            values.append(item)
+        elif kind is dict:
+            _scan(item, tokens, values)
+        elif kind is list:
+            _scan_list(item, tokens, values)
+        else:
+            append(_scalar(item))
+    append(_CLOSE_LIST)
+
+
+def _scalar(value: Any) -> tuple[str, Any]:
+    kind = type(value)
+    if kind is bool or kind is int or kind is float or value is None:
+        # Typed, so that True, 1 and 1.0 (equal as dict keys) are different shapes.
+        return (kind.__name__, value)
+    raise _Unsupported
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable, type-preserving copy of a structural value (a @context, a type list)."""
+    kind = type(value)
+    if kind is str:
+        return ("s", value)
+    if kind is list:
+        return ("l", *[_frozen(item) for item in value])
+    if kind is dict:
+        return ("d", *[(key, _frozen(item)) for key, item in value.items()])
+    return _scalar(value)
+
+
+def _sentinel(node: Any, structural: bool, counter: list[int], pins: dict[int, str]) -> Any:
+    kind = type(node)
+    if kind is str:
+        if structural:
+            return node
+        index = counter[0]
+        counter[0] += 1
+        return pins.get(index, _SLOT.format(index))
+    if kind is dict:
+        return {
+            key: _sentinel(value, structural or _structural(key), counter, pins)
+            for key, value in node.items()
+        }
+    if kind is list:
+        return [_sentinel(item, structural, counter, pins) for item in node]
+    return node
+
+
+def _lookup(
+    key: tuple[Any, ...], document: dict[str, Any], pins: dict[int, str]
+) -> _Compiled | None:
+    compiled = _templates.get(key)
+    if compiled is None:
+        shape = _sentinel(document, False, [0], pins)
+        compiled = _compile(shape)
+        _templates[key] = compiled
         if len(_templates) > _CACHE_SIZE:
             _templates.popitem(last=False)
     else:
         _templates.move_to_end(key)
-    return entry
+    return compiled if compiled.supported else None
 
 
-def _compile(shape: Any) -> _Template:
-    nquads: str = pyld_jsonld.to_rdf(
-        shape,
-        {
-            "documentLoader": jsonld.document_loader,
-            "base": None,
-            "format": "application/n-quads",
-        },
+def _unsupported() -> _Compiled:
+    return _Compiled("", (), (), 0, (), (), (), (), supported=False)
+
+
+def _compile(shape: dict[str, Any]) -> _Compiled:
+    try:
+        nquads: str = pyld_jsonld.to_rdf(
+            shape,
+            {
+                "documentLoader": jsonld.document_loader,
+                "base": None,
+                "format": "application/n-quads",
+            },
+        )
+        dropped = tuple(jsonld.dropped_terms(shape))
+    except (pyld_jsonld.JsonLdError, Invalid):
+        return _unsupported()
+    lines = list(dict.fromkeys(line for line in nquads.split("\n") if line))
+    labels: dict[str, int] = {}
+    slots: list[int] = []
+    iri: list[bool] = []
+    arguments: dict[int, int] = {}
+    rendered: list[str] = []
+    mentions: list[list[int]] = []
+    for line in lines:
+        terms = _TERM.findall(line)
+        if " ".join(terms) + " ." != line:
+            return _unsupported()
+        out: list[str] = []
+        named: list[int] = []
+        for term in terms:
+            if term.startswith("_:"):
+                node = labels.setdefault(term, len(labels))
+                named.append(node)
+                out.append(_BNODE.format(node))
+                continue
+            pieces: list[str] = []
+            position = 0
+            for match in _SLOT_PATTERN.finditer(term):
+                is_iri = match.group(1) is not None
+                slot = int(match.group(1) if is_iri else match.group(2))
+                # A slot must be a whole term (not inside a @json literal, say).
+                if match.start() != 0 or (is_iri and match.end() != len(term)):
+                    return _unsupported()
+                if slot in arguments and iri[arguments[slot]] != is_iri:
+                    return _unsupported()
+                if slot not in arguments:
+                    arguments[slot] = len(slots)
+                    slots.append(slot)
+                    iri.append(is_iri)
+                pieces.append(f"{{{arguments[slot]}}}")
+                position = match.end()
+            rest = term[position:]
+            if _SLOT_MARK in rest:
+                return _unsupported()
+            pieces.append(rest.replace("{", "{{").replace("}", "}}"))
+            out.append("".join(pieces))
+        rendered.append(" ".join(out) + " .")
+        mentions.append(named)
+    bnodes = len(labels)
+    quads_of = tuple(
+        tuple(i for i, named in enumerate(mentions) if node in named) for node in range(bnodes)
     )
-    template: _Template = []
-    position = 0
-    for match in _SLOT_PATTERN.finditer(nquads):
-        template.append(nquads[position : match.start()])
-        if match.group(1) is not None:
-            template.append((int(match.group(1)), True))
-        else:
-            template.append((int(match.group(2)), False))
-        position = match.end()
-    template.append(nquads[position:])
-    return template
+    others = tuple(
+        tuple(tuple(sorted(set(mentions[i]) - {node})) for i in quads_of[node])
+        for node in range(bnodes)
+    )
+    return _Compiled(
+        format="\n".join(rendered),
+        slots=tuple(slots),
+        iri=tuple(iri),
+        bnodes=bnodes,
+        quads_of=quads_of,
+        others=others,
+        labelled=tuple(i for i, named in enumerate(mentions) if named),
+        dropped=dropped,
+        supported=True,
+    )
 
 
-def _rdfc(nquads: str) -> str:
+def _canonical(compiled: _Compiled, values: list[str]) -> str:
+    arguments = [
+        f"<{values[slot]}>" if is_iri else f'"{jsonld.escape_literal(values[slot])}"'
+        for slot, is_iri in zip(compiled.slots, compiled.iri, strict=True)
+    ]
+    lines = compiled.format.format(*arguments).split("\n")
+    if len(set(lines)) != len(lines):
+        # Equal values made two quads equal (two nodes with the same IRI merge in RDF).
+        return _canonical_oxigraph(lines)
+    bnodes = compiled.bnodes
+    if bnodes == 0:
+        lines.sort()
+        return "\n".join(lines) + "\n"
+    if bnodes == 1:
+        labels = ["_:c14n0"]
+    else:
+        hashes: list[str] = []
+        for node in range(bnodes):
+            marker = _BNODE.format(node)
+            serialized: list[str] = []
+            for line_index, others in zip(
+                compiled.quads_of[node], compiled.others[node], strict=True
+            ):
+                line = lines[line_index].replace(marker, "_:a")
+                for other in others:
+                    line = line.replace(_BNODE.format(other), "_:z")
+                serialized.append(line + "\n")
+            serialized.sort()
+            hashes.append(hashlib.sha256("".join(serialized).encode("utf-8")).hexdigest())
+        if len(set(hashes)) != bnodes:
+            # Identical first-degree hashes need RDFC-1.0's n-degree step.
+            return _canonical_oxigraph(lines)
+        labels = [""] * bnodes
+        for rank, node in enumerate(sorted(range(bnodes), key=hashes.__getitem__)):
+            labels[node] = f"_:c14n{rank}"
+    for line_index in compiled.labelled:
+        line = lines[line_index]
+        for node in range(bnodes):
+            line = line.replace(_BNODE.format(node), labels[node])
+        lines[line_index] = line
+    lines.sort()
+    return "\n".join(lines) + "\n"
+
+
+def _canonical_oxigraph(lines: list[str]) -> str:
+    nquads = re.sub("\x00(\\d+)\x00", r"_:b\1", "\n".join(dict.fromkeys(lines))) + "\n"
     dataset = pyoxigraph.Dataset(pyoxigraph.parse(nquads, format=pyoxigraph.RdfFormat.N_QUADS))
     dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
-    lines = sorted(_quad_line(quad) for quad in dataset)
-    return "".join(lines)
-
-
-def _quad_line(quad: pyoxigraph.Quad) -> str:
-    terms = [_term(quad.subject), _term(quad.predicate), _term(quad.object)]
-    if not isinstance(quad.graph_name, pyoxigraph.DefaultGraph):
-        terms.append(_term(quad.graph_name))
-    return " ".join(terms) + " .\n"
-
-
-def _term(term: Any) -> str:
-    # Serialized like pyld (which escapes fewer control characters than oxigraph does).
-    if isinstance(term, pyoxigraph.NamedNode):
-        return f"<{term.value}>"
-    if isinstance(term, pyoxigraph.BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, pyoxigraph.Literal):
-        text = f'"{_escape(term.value)}"'
-        if term.language:
-            return f"{text}@{term.language}"
-        if term.datatype.value != _XSD_STRING:
-            return f"{text}^^<{term.datatype.value}>"
-        return text
-    raise TypeError(f"unexpected RDF term {term!r}")
-
-
-def _escape(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\")
-        .replace("\t", "\\t")
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace('"', '\\"')
-    )
+    # pyoxigraph writes literals as RDFC-1.0 does (the same escapes as escape_literal).
+    return "".join(sorted(f"{quad} .\n" for quad in dataset))

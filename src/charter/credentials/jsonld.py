@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -18,9 +19,30 @@ from importlib import resources
 from typing import Any
 
 from pyld import jsonld
+from pyld import nquads as pyld_nquads
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
 from charter.core.errors import FieldError, Invalid
+
+# pyld 3.3 writes control characters raw in N-Quads; RDFC-1.0, pyoxigraph and Digital Bazaar's
+# rdf-canonize escape them, and the escapes change blank-node hashes too. Patched here, where
+# every canonicalization in Charter starts, so all paths agree with the JavaScript verifier.
+_ECHAR = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+_ESCAPES = {
+    code: _ECHAR.get(chr(code), f"\\u{code:04X}")
+    for code in [*range(0x20), 0x7F, ord('"'), ord("\\")]
+}
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f\x7f"\\]')
+
+
+def escape_literal(value: str) -> str:
+    """A string escaped for an N-Quads literal, as RDFC-1.0 (and rdf-canonize) write it."""
+    if _NEEDS_ESCAPE.search(value) is None:
+        return value
+    return value.translate(_ESCAPES)
+
+
+pyld_nquads.escape = escape_literal
 
 _CONTEXTS_PACKAGE = "charter.credentials.contexts"
 
