@@ -592,3 +592,14 @@ def test_api_anonymous_post_with_an_idempotency_key_still_works(client: Any) -> 
     )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "valid"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:9/key.json", "https://localhost/did.json", "https://10.1.2.3/did.json"],
+)
+def test_the_servers_resolver_does_not_fetch_private_addresses(url):
+    from charter.credentials.resolver import HttpResolver, ResolveError
+
+    with httpx.Client() as client, pytest.raises(ResolveError, match="not a public address"):
+        HttpResolver(client, public_only=True).fetch_json(url)

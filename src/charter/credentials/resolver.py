@@ -10,8 +10,10 @@ supplied up front, :class:`HttpResolver` fetches over https with limits and a fi
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
+import socket
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -109,6 +111,22 @@ def check_fetchable(url: str) -> None:
     raise ResolveError(f"{url}: the {parts.scheme or 'missing'} scheme is not fetched")
 
 
+def check_public_host(url: str) -> None:
+    """Refuse a URL whose host resolves to a private, loopback or otherwise non-public address.
+
+    A server that verifies badges for anyone must not be steered into its own network by a
+    credential naming an internal key URL.
+    """
+    host = urlsplit(url).hostname or ""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError) as error:
+        raise ResolveError(f"{url}: cannot resolve {host}") from error
+    for address in addresses:
+        if not ipaddress.ip_address(str(address).split("%", 1)[0]).is_global:
+            raise ResolveError(f"{url}: {host} is not a public address; not fetched")
+
+
 class HttpResolver:
     """Fetches documents over https, within size and time limits, caching them as files.
 
@@ -124,7 +142,9 @@ class HttpResolver:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        public_only: bool = False,
     ) -> None:
+        self._public_only = public_only
         self._client = client
         self._cache_dir = cache_dir
         self._ttl = ttl
@@ -150,6 +170,8 @@ class HttpResolver:
         target = url
         for _ in range(MAX_REDIRECTS + 1):
             check_fetchable(target)
+            if self._public_only:
+                check_public_host(target)
             try:
                 with client.stream(
                     "GET",

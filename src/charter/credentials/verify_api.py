@@ -104,7 +104,9 @@ def _resolver(app: Any) -> Resolver:
         settings: Settings = app.state.settings
         # One client per application: connection pooling across requests, thread-safe.
         client = httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=False)
-        network = HttpResolver(client, cache_dir=settings.data_dir / "cache" / "documents")
+        network = HttpResolver(
+            client, cache_dir=settings.data_dir / "cache" / "documents", public_only=True
+        )
         app.state.verify_http_resolver = network
     local = getattr(app.state, "verify_local_resolver", None)
     return ChainResolver(local, network) if local is not None else network
