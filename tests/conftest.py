@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +26,12 @@ from charter.db.base import Base
 from charter.db.engine import make_engine, make_sessionmaker
 from charter.db.schema import create_all
 from tests import factories
+
+# Property tests explore new examples locally; in CI they replay the same ones, so a run's
+# outcome depends on the code alone.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CHARTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -102,9 +109,12 @@ def backend(engine: Engine) -> str:
 
 
 @pytest.fixture
-def sessions(engine: Engine) -> sessionmaker[Session]:
-    """A session factory on the test database."""
-    return make_sessionmaker(engine)
+def sessions(engine: Engine, settings: Settings) -> sessionmaker[Session]:
+    """A session factory on the test database, signing with the app's test settings."""
+    factory = make_sessionmaker(engine)
+    # As create_app does: services that sign read the settings from the session.
+    factory.configure(info={"settings": settings})
+    return factory
 
 
 @pytest.fixture

@@ -267,3 +267,28 @@ def test_canonical_forms_match_digital_bazaar_rdf_canonize():
     for document, canonical in zip(documents, expected, strict=True):
         assert fastcanon.canonicalize(document) == canonical
         assert jsonld.canonicalize(document) == canonical
+
+
+def test_iris_pyoxigraph_refuses_take_the_general_path():
+    # Two identical identifiers send the fast path to pyoxigraph, which refuses a second '#'.
+    ident = {"type": "IdentityObject", "hashed": True, "identityHash": "x"}
+    ident["identityType"] = "emailAddress"
+    doc = {
+        "@context": [ob3.VC_V2_CONTEXT, ob3.OB_CONTEXT],
+        "id": "https://a.example/#a#b",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": {"id": "https://i.example/", "type": ["Profile"], "name": "I"},
+        "validFrom": "2000-01-01T00:00:00Z",
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [dict(ident), dict(ident)],
+            "achievement": {
+                "id": "https://a.example/#c#d",
+                "type": ["Achievement"],
+                "name": "n",
+                "description": "d",
+                "criteria": {"narrative": "n"},
+            },
+        },
+    }
+    assert fastcanon.canonicalize(doc) == jsonld.canonicalize(doc)

@@ -91,7 +91,12 @@ class Analysis:
         """:func:`charter.credentials.jsonld.canonicalize` of the document."""
         if self.compiled is None:
             return jsonld.canonicalize(self.document)
-        return _canonical(self.compiled, self.values)
+        try:
+            return _canonical(self.compiled, self.values)
+        except SyntaxError:
+            # pyoxigraph parses IRIs more strictly than pyld emits them (a second '#'): such a
+            # document takes the general path, which is the reference anyway.
+            return jsonld.canonicalize(self.document)
 
     @property
     def fast(self) -> bool:
