@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install node lint test test-fast demo serve bench clean
+.PHONY: install node browser lint test test-fast demo serve bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,6 +27,12 @@ interop/node_modules/.installed: interop/package.json interop/package-lock.json
 
 node: interop/node_modules/.installed
 
+# Debian's Chromium for the browser tests (tests/e2e), driven by Playwright: never a
+# browser download. CI runs as root; elsewhere install the package once by hand.
+browser:
+	@test -x /usr/bin/chromium || \
+	  (apt-get update && apt-get install -y --no-install-recommends chromium)
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -36,7 +42,7 @@ lint: install
 	  CHARTER_DATABASE_URL="sqlite:///$$tmp/check.db" $(BIN)/alembic check; \
 	  status=$$?; rm -rf "$$tmp"; exit $$status
 
-test: lint node
+test: lint node browser
 	$(BIN)/python -m pytest -n 2 --timeout=600 $(PYTEST_ARGS)
 
 test-fast: install

@@ -143,15 +143,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     from charter.core.api import router as core_router
     from charter.credentials.api import router as awards_router
+    from charter.credentials.status import router as status_router
     from charter.credentials.verify_api import router as verify_router
+    from charter.crypto.api import router as keys_router
     from charter.partners.api import router as partners_router
     from charter.programs.api import router as programs_router
     from charter.web.pages import router as pages_router
+    from charter.web.public import configure_verification
+    from charter.web.public import router as public_router
 
     for router in (core_router, partners_router, programs_router, awards_router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(verify_router, prefix="/api/v1")
     app.include_router(pages_router)
+    app.include_router(public_router)
+    configure_verification(app)
+    app.include_router(status_router)
+    app.include_router(keys_router)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:

@@ -29,6 +29,16 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 8 * 3600
     idempotency_wait_seconds: float = 10.0
     log_level: str = "info"
+    # The issuer profile carried in every credential (OB 3.0 Profile) and shown on public pages.
+    issuer_name: str = Field(default="Charter demo issuer", description="Issuing organisation")
+    issuer_url: str | None = Field(
+        default=None, description="Issuer's web site; the public URL when unset"
+    )
+    issuer_email: str | None = Field(default=None, description="Issuer's contact address")
+    issuer_image_url: str | None = Field(default=None, description="Issuer's logo (absolute URL)")
+    linkedin_organization_id: str | None = Field(
+        default=None, description="Numeric LinkedIn company page id, for 'Add to profile' links"
+    )
 
 
 @lru_cache

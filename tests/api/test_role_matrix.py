@@ -76,6 +76,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/assessments"): EVERYONE,
     ("GET", "/api/v1/assessments/{assessment_id}"): EVERYONE,
     ("POST", "/api/v1/awards"): MANAGERS,
+    ("POST", "/api/v1/awards/batch"): MANAGERS,
     ("GET", "/api/v1/awards"): EVERYONE,
     ("GET", "/api/v1/awards/{award_id}"): EVERYONE,
     ("POST", "/api/v1/awards/{award_id}/revoke"): MANAGERS | {GOV},
@@ -233,6 +234,9 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         ("POST", "/api/v1/awards"): {
             "person_id": world.candidate,
             "certification_id": world.certification,
+        },
+        ("POST", "/api/v1/awards/batch"): {
+            "items": [{"person_id": world.candidate, "certification_id": world.certification}]
         },
         ("POST", "/api/v1/awards/{award_id}/revoke"): {"reason": "fraud"},
         ("POST", "/api/v1/awards/{award_id}/suspend"): {"reason": "investigation"},

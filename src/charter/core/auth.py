@@ -51,6 +51,7 @@ class Permission(StrEnum):
     USERS_MANAGE = "users:manage"
     API_KEYS_MANAGE = "api_keys:manage"
     EVENTS_READ = "events:read"
+    KEYS_MANAGE = "signing_keys:manage"
 
 
 _READ_ALL = frozenset(
@@ -76,8 +77,9 @@ _OWN_FIRM_READ = frozenset(
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
+    # Rotating the issuer's signing key is an admin decision, like managing users.
     Role.PROGRAM_MANAGER: frozenset(Permission)
-    - {Permission.USERS_MANAGE, Permission.AWARDS_OVERRIDE},
+    - {Permission.USERS_MANAGE, Permission.AWARDS_OVERRIDE, Permission.KEYS_MANAGE},
     Role.GOVERNANCE_OWNER: _READ_ALL | {Permission.AWARDS_REVOKE, Permission.API_KEYS_MANAGE},
     Role.AUDITOR: _READ_ALL | {Permission.API_KEYS_MANAGE},
     Role.PARTNER_ADMIN: _OWN_FIRM_READ | {Permission.PARTNERS_WRITE, Permission.PEOPLE_WRITE},

@@ -27,6 +27,9 @@ PREFIXES = {
     "awd": "award",
     "evt": "event",
     "imp": "import",
+    "sgk": "signing key",
+    "bdg": "issued credential (badge)",
+    "stl": "status list",
 }
 
 

@@ -11,7 +11,15 @@ from charter.core.pagination import MAX_LIMIT
 from charter.core.schemas import Page
 from charter.credentials import service
 from charter.credentials.models import Award, AwardStatus
-from charter.credentials.schemas import AwardCreate, AwardOut, ReasonIn, ReinstateIn, RenewIn
+from charter.credentials.schemas import (
+    AwardBatchIn,
+    AwardBatchOut,
+    AwardCreate,
+    AwardOut,
+    ReasonIn,
+    ReinstateIn,
+    RenewIn,
+)
 from charter.deps import CurrentPrincipal, DbSession
 from charter.partners.models import Region, Track
 
@@ -31,6 +39,13 @@ def award_out(award: Award) -> AwardOut:
 def issue_award(body: AwardCreate, db: DbSession, actor: CurrentPrincipal) -> AwardOut:
     """Award a certification to a person who meets its criteria (or by an admin's override)."""
     return award_out(service.issue_award(db, actor, data=body))
+
+
+@router.post("/awards/batch", status_code=201, response_model=AwardBatchOut, tags=["awards"])
+def issue_awards_batch(body: AwardBatchIn, db: DbSession, actor: CurrentPrincipal) -> AwardBatchOut:
+    """Issue up to 1,000 awards at once: all of them, or none with every refusal listed."""
+    awards = service.issue_awards_batch(db, actor, items=body.items)
+    return AwardBatchOut(items=[award_out(award) for award in awards])
 
 
 @router.get("/awards", response_model=Page[AwardOut], tags=["awards"])

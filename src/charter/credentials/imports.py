@@ -38,6 +38,7 @@ from charter.core.csvimport import (
 )
 from charter.core.errors import Forbidden
 from charter.core.ids import new_id
+from charter.credentials import issuance
 from charter.credentials.models import Award, AwardStatus, SubjectType
 from charter.credentials.rules import LIVE_STATUSES
 from charter.credentials.schemas import AwardCreate
@@ -351,4 +352,23 @@ def _write_awards(
     db.flush()
     insert_batches(db, Award, rows, progress)
     report.created = len(rows)
+    # Each new award gets its signed credential in the same transaction (pool-signed when many).
+    issuance.issue_credentials_bulk(
+        db,
+        actor,
+        [
+            issuance.AwardFacts(
+                id=row["id"],
+                certification_id=row["certification_id"],
+                criteria_version_id=row["criteria_version_id"],
+                person_id=row["person_id"],
+                partner_id=row["partner_id"],
+                issued_at=row["issued_at"],
+                valid_until=row["valid_until"],
+            )
+            for row in rows
+        ],
+        issuance.settings_of(db),
+        progress=progress,
+    )
     record_created(db, actor, drafts, report, progress)

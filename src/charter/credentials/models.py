@@ -1,13 +1,14 @@
-"""The awards table."""
+"""The awards, issued credentials and status lists tables."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from charter.crypto import models as _crypto_models  # noqa: F401 - signing_keys for the FK
 from charter.db.base import Base, Timestamped
 
 
@@ -72,3 +73,98 @@ class Award(Timestamped, Base):
     renewed_at: Mapped[datetime | None]
     renewal_count: Mapped[int] = mapped_column(default=0)
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class CredentialStatus(StrEnum):
+    """Where an issued credential stands (expiry is in its signed ``validUntil``)."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+
+
+_LIVE_CREDENTIAL = text("status IN ('active', 'suspended')")
+
+
+class IssuedCredential(Base):
+    """An award's signed Open Badges 3.0 credential, stored exactly as it was signed."""
+
+    __tablename__ = "issued_credentials"
+    __event_subject__ = "credential"
+    __table_args__ = (
+        # One live credential per award: a concurrent second issuance fails in the database.
+        Index(
+            "uq_issued_credentials_live_award",
+            "award_id",
+            unique=True,
+            sqlite_where=_LIVE_CREDENTIAL,
+            postgresql_where=_LIVE_CREDENTIAL,
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    award_id: Mapped[str] = mapped_column(ForeignKey("awards.id", ondelete="RESTRICT"), index=True)
+    # The JSON text as signed; served byte for byte, never rebuilt from parsed values.
+    document: Mapped[str] = mapped_column(Text)
+    signing_key_id: Mapped[str] = mapped_column(ForeignKey("signing_keys.id", ondelete="RESTRICT"))
+    verification_method: Mapped[str] = mapped_column(String(600))
+    issued_at: Mapped[datetime]
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime | None]
+    revocation_list_id: Mapped[str] = mapped_column(
+        ForeignKey("status_lists.id", ondelete="RESTRICT")
+    )
+    revocation_index: Mapped[int]
+    suspension_list_id: Mapped[str] = mapped_column(
+        ForeignKey("status_lists.id", ondelete="RESTRICT")
+    )
+    suspension_index: Mapped[int]
+    superseded_by_id: Mapped[str | None] = mapped_column(
+        ForeignKey("issued_credentials.id", ondelete="RESTRICT")
+    )
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None]
+    # The salt of the holder's identity hash: with it and a guessed address anyone could test
+    # the guess, which the credential already allows; stored so a reissue can reuse the hash.
+    # Not part of any API shape.
+    salt: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class StatusList(Base):
+    """One W3C Bitstring Status List (revocation or suspension) of one issuer."""
+
+    __tablename__ = "status_lists"
+    __event_subject__ = "status_list"
+    __table_args__ = (Index("ix_status_lists_open", "purpose", "controller", "used"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    # The issuer (key controller) whose credentials point here; it signs the list.
+    controller: Mapped[str] = mapped_column(String(500))
+    size: Mapped[int]
+    # The published status bits, MSB-first (charter.credentials.statuslist.StatusBits).
+    bits: Mapped[bytes] = mapped_column(LargeBinary)
+    # Which indexes are handed out, as a bitmap of the same layout (status_list_entries is the
+    # guarantee; this lets allocation draw a free index without reading every entry).
+    allocated: Mapped[bytes] = mapped_column(LargeBinary)
+    used: Mapped[int] = mapped_column(default=0)
+    # Bumped on every bit change; the signed copy is redone only when it is behind.
+    version: Mapped[int] = mapped_column(default=1)
+    signed_document: Mapped[str | None] = mapped_column(Text)
+    signed_version: Mapped[int | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class StatusListEntry(Base):
+    """One handed-out index of a status list; the primary key forbids handing it out twice."""
+
+    __tablename__ = "status_list_entries"
+
+    list_id: Mapped[str] = mapped_column(
+        ForeignKey("status_lists.id", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime]

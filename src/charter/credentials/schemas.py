@@ -28,6 +28,14 @@ class AwardCreate(BaseModel):
     external_id: ExternalId | None = None
 
 
+class AwardBatchIn(BaseModel):
+    """Several awards to issue together (all or none)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[AwardCreate] = Field(min_length=1, max_length=1000)
+
+
 class ReasonIn(BaseModel):
     """Why a status changes."""
 
@@ -72,3 +80,9 @@ class AwardOut(ORMModel):
     external_id: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class AwardBatchOut(BaseModel):
+    """The awards a batch issued, in the order they were asked for."""
+
+    items: list[AwardOut]

@@ -10,9 +10,17 @@ from sqlalchemy.orm import Session
 
 from charter.core import clock, events
 from charter.core.auth import Permission, Principal
-from charter.core.errors import Conflict, CriteriaNotMet, Invalid, NotFound
+from charter.core.errors import (
+    CharterError,
+    Conflict,
+    CriteriaNotMet,
+    FieldError,
+    Invalid,
+    NotFound,
+)
 from charter.core.ids import is_id, new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, paginate
+from charter.credentials import issuance
 from charter.credentials.models import Award, AwardStatus, SubjectType
 from charter.credentials.rules import LIVE_STATUSES, effective_status, renewal_refusal
 from charter.credentials.schemas import AwardCreate
@@ -99,6 +107,40 @@ def issue_award(db: Session, actor: Principal, *, data: AwardCreate) -> Award:
 
     An admin may override unmet criteria with a reason, which is stored and logged.
     """
+    award = _create_award(db, actor, data)
+    # Signed in the same transaction: an award never exists without its credential.
+    issuance.issue_credential(db, actor, award=award, settings=issuance.settings_of(db))
+    return award
+
+
+MAX_BATCH = 1000
+
+
+def issue_awards_batch(db: Session, actor: Principal, *, items: list[AwardCreate]) -> list[Award]:
+    """Issue several awards at once: all of them, or none with every refusal listed.
+
+    Each item is judged exactly as :func:`issue_award` judges one; the credentials are then
+    signed together, on both cores for large batches.
+    """
+    actor.require(Permission.AWARDS_ISSUE)
+    if not 1 <= len(items) <= MAX_BATCH:
+        raise Invalid.field("items", f"must hold between 1 and {MAX_BATCH} awards")
+    created: list[Award] = []
+    errors: list[FieldError] = []
+    for index, item in enumerate(items):
+        try:
+            with db.begin_nested():
+                created.append(_create_award(db, actor, item))
+        except CharterError as error:
+            errors.append(FieldError(f"items.{index}", error.detail))
+    if errors:
+        raise Invalid(f"{len(errors)} of {len(items)} awards cannot be issued", errors)
+    issuance.issue_credentials_bulk(db, actor, created, issuance.settings_of(db))
+    return created
+
+
+def _create_award(db: Session, actor: Principal, data: AwardCreate) -> Award:
+    """The award row and its event, without the credential."""
     actor.require(Permission.AWARDS_ISSUE)
     override_reason = _clean_override(actor, data.override_reason)
     person = programs.person_for(db, actor, person_id=data.person_id, field="person_id")
@@ -291,7 +333,9 @@ def revoke_award(db: Session, actor: Principal, *, award_id: str, reason: str) -
     award = _award(db, actor, award_id, lock=True)
     if award.status == AwardStatus.REVOKED.value:
         raise Conflict("award is already revoked")
-    return _change_status(db, actor, award, AwardStatus.REVOKED, "award.revoked", cleaned)
+    _change_status(db, actor, award, AwardStatus.REVOKED, "award.revoked", cleaned)
+    issuance.revoke_for_award(db, actor, award=award, reason=cleaned)
+    return award
 
 
 def suspend_award(db: Session, actor: Principal, *, award_id: str, reason: str) -> Award:
@@ -302,7 +346,9 @@ def suspend_award(db: Session, actor: Principal, *, award_id: str, reason: str) 
     current = effective_status_of(award)
     if current is not AwardStatus.ACTIVE:
         raise Conflict(f"only an active award can be suspended; this one is {current.value}")
-    return _change_status(db, actor, award, AwardStatus.SUSPENDED, "award.suspended", cleaned)
+    _change_status(db, actor, award, AwardStatus.SUSPENDED, "award.suspended", cleaned)
+    issuance.suspend_for_award(db, actor, award=award, reason=cleaned)
+    return award
 
 
 def reinstate_award(
@@ -315,7 +361,9 @@ def reinstate_award(
     current = effective_status_of(award)
     if current is not AwardStatus.SUSPENDED:
         raise Conflict(f"only a suspended award can be reinstated; this one is {current.value}")
-    return _change_status(db, actor, award, AwardStatus.ACTIVE, "award.reinstated", cleaned)
+    _change_status(db, actor, award, AwardStatus.ACTIVE, "award.reinstated", cleaned)
+    issuance.reinstate_for_award(db, actor, award=award, reason=cleaned)
+    return award
 
 
 def renew_award(
@@ -370,6 +418,8 @@ def renew_award(
         override_reason=override,
         unmet_overridden=result.unmet if override is not None else [],
     )
+    # validUntil is signed into the credential, so a renewal needs a new one.
+    issuance.reissue_for_award(db, actor, award=award, reason="superseded by renewal")
     return award
 
 

@@ -7,11 +7,12 @@ from sqlalchemy.orm import Session
 
 from charter.core import models as core_models
 from charter.credentials import models as credentials_models
+from charter.crypto import models as crypto_models
 from charter.db.base import Base
 from charter.partners import models as partners_models
 from charter.programs import models as programs_models
 
-MODULES = (core_models, partners_models, programs_models, credentials_models)
+MODULES = (core_models, partners_models, programs_models, crypto_models, credentials_models)
 
 
 def metadata() -> MetaData:

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charter.db.base import Base, Timestamped
@@ -112,6 +112,8 @@ class Person(Timestamped, Base):
         ForeignKey("partners.id", ondelete="RESTRICT"), index=True
     )
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # The holder's choice: their name appears on public credential pages only when true.
+    show_name_publicly: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Loaded with the person (a second query per page, not per row) so API shapes can show them.
     email_rows: Mapped[list[PersonEmail]] = relationship(
         cascade="all, delete-orphan",

@@ -214,8 +214,9 @@ class PersonUpdate(_Input):
     family_name: Annotated[str, Field(max_length=200), AfterValidator(_line)] | None = None
     track: Track | None = None
     external_id: ExternalId | None = None
+    show_name_publicly: bool | None = None
 
-    @field_validator("given_name", "family_name", "track")
+    @field_validator("given_name", "family_name", "track", "show_name_publicly")
     @classmethod
     def _required_fields_cannot_be_cleared(cls, value: Any) -> Any:
         if value is None:
@@ -248,6 +249,7 @@ class PersonOut(ORMModel):
     emails: list[str]
     primary_email: str | None
     external_id: str | None
+    show_name_publicly: bool
     created_at: datetime
     updated_at: datetime
 

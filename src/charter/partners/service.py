@@ -544,6 +544,16 @@ def update_person(db: Session, actor: Principal, *, person_id: str, data: Person
     if "track" in given and data.track is not None and data.track.value != person.track:
         changes["track"] = {"from": person.track, "to": data.track.value}
         person.track = data.track.value
+    if (
+        "show_name_publicly" in given
+        and data.show_name_publicly is not None
+        and data.show_name_publicly != person.show_name_publicly
+    ):
+        changes["show_name_publicly"] = {
+            "from": person.show_name_publicly,
+            "to": data.show_name_publicly,
+        }
+        person.show_name_publicly = data.show_name_publicly
     if not changes:
         return person
     db.flush()

@@ -1,0 +1,256 @@
+"""Status lists: handing out indexes, flipping bits, and serving the signed lists.
+
+Each issuer (key controller) has revocation lists and suspension lists of
+:data:`LIST_SIZE` entries. Indexes are drawn at random among the free ones, so a list position
+says nothing about when or to whom a credential was issued; the ``status_list_entries``
+primary key makes handing an index out twice impossible. Bit changes take a row lock on the
+list (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serializes writers itself), so concurrent
+revocations never overwrite one another. The signed ``BitstringStatusListCredential`` is cached
+on the row and redone only when its version is behind the bits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from sqlalchemy import insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from charter.config import Settings
+from charter.core import clock
+from charter.core.csvimport import table_of
+from charter.core.errors import Invalid, NotFound
+from charter.core.ids import is_id, new_id
+from charter.credentials import proofs, statuslist
+from charter.credentials.models import StatusList, StatusListEntry
+from charter.credentials.statuslist import StatusBits, StatusPurpose
+from charter.crypto import keyring
+from charter.deps import DbSession
+
+LIST_SIZE = statuslist.MIN_ENTRIES
+"""Entries per new list in production; tests pass a smaller ``size`` to fill lists quickly."""
+
+MEDIA_TYPE = "application/vc+ld+json"
+CACHE_CONTROL = "public, max-age=300"
+
+_rng = random.SystemRandom()
+
+
+def list_url(settings: Settings, list_id: str) -> str:
+    """Where a status list is published: ``<public_url>/status/<list id>``."""
+    return f"{settings.public_url.rstrip('/')}/status/{list_id}"
+
+
+def _check_purpose(purpose: str) -> StatusPurpose:
+    if purpose not in statuslist.PURPOSES:
+        raise Invalid.field("purpose", f"must be one of {', '.join(statuslist.PURPOSES)}")
+    return purpose  # type: ignore[return-value]
+
+
+def _bitmap(size: int) -> bytes:
+    return bytes((size + 7) // 8)
+
+
+def _used_indexes(allocated: bytes) -> set[int]:
+    return StatusBits.from_bytes(allocated, allow_short=True).set_indexes()
+
+
+def _lock(db: Session, list_id: str) -> StatusList:
+    # populate_existing: after waiting for the lock, read the row as the other writer left it,
+    # not as this session cached it earlier.
+    row = db.scalar(
+        select(StatusList)
+        .where(StatusList.id == list_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if row is None:
+        raise NotFound(f"status list {list_id} not found")
+    return row
+
+
+def _open_list(db: Session, purpose: StatusPurpose, controller: str, size: int) -> StatusList:
+    """A list of this purpose and issuer with room, locked; a new one when all are full."""
+    candidate = db.scalar(
+        select(StatusList.id)
+        .where(
+            StatusList.purpose == purpose,
+            StatusList.controller == controller,
+            StatusList.used < StatusList.size,
+        )
+        .order_by(StatusList.created_at, StatusList.id)
+        .limit(1)
+    )
+    if candidate is not None:
+        row = _lock(db, candidate)
+        if row.used < row.size:
+            return row
+    now = clock.now()
+    row = StatusList(
+        id=new_id("stl"),
+        purpose=purpose,
+        controller=controller,
+        size=size,
+        bits=_bitmap(size),
+        allocated=_bitmap(size),
+        used=0,
+        version=1,
+        signed_document=None,
+        signed_version=None,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def allocate(
+    db: Session, purpose: str, *, controller: str, size: int = LIST_SIZE
+) -> tuple[StatusList, int]:
+    """Hand out one random free index of an open list of ``purpose`` for ``controller``."""
+    lists = allocate_many(db, purpose, 1, controller=controller, size=size)
+    return lists[0]
+
+
+def allocate_many(
+    db: Session, purpose: str, count: int, *, controller: str, size: int = LIST_SIZE
+) -> list[tuple[StatusList, int]]:
+    """Hand out ``count`` random free indexes, filling open lists and starting new ones."""
+    checked = _check_purpose(purpose)
+    if size < 8 or size % 8:
+        raise ValueError("a status list size must be a positive multiple of 8")
+    handed: list[tuple[StatusList, int]] = []
+    now = clock.now()
+    while len(handed) < count:
+        row = _open_list(db, checked, controller, size)
+        allocated = StatusBits.from_bytes(row.allocated, allow_short=True)
+        used = _used_indexes(row.allocated)
+        wanted = min(count - len(handed), row.size - len(used))
+        if wanted == 1:
+            picked = [statuslist.random_free_index(used, row.size, _rng)]
+        else:
+            # Many at once (bulk issuance): one uniform draw without replacement over the free
+            # indexes, instead of a rejection loop that slows down as the list fills.
+            free = [index for index in range(row.size) if index not in used]
+            picked = _rng.sample(free, wanted)
+        for index in picked:
+            allocated.set(index)
+        used.update(picked)
+        db.execute(
+            insert(table_of(StatusListEntry)),
+            [{"list_id": row.id, "index": index, "created_at": now} for index in picked],
+        )
+        row.allocated = allocated.to_bytes()
+        row.used = len(used)
+        row.updated_at = now
+        db.flush()
+        handed.extend((row, index) for index in picked)
+    return handed
+
+
+def set_bit(db: Session, list_id: str, index: int, value: bool) -> bool:
+    """Set or clear one status bit under a row lock; returns whether it changed."""
+    row = _lock(db, list_id)
+    if not 0 <= index < row.size:
+        raise Invalid.field("index", f"must be within 0..{row.size - 1}")
+    bits = StatusBits.from_bytes(row.bits, allow_short=True)
+    if bits.get(index) == value:
+        return False
+    bits.set(index, value)
+    row.bits = bits.to_bytes()
+    row.version += 1
+    row.updated_at = clock.now()
+    db.flush()
+    return True
+
+
+def get_bit(db: Session, list_id: str, index: int) -> bool:
+    """The current status bit (from the database, not the signed copy)."""
+    bits = db.scalar(select(StatusList.bits).where(StatusList.id == list_id))
+    if bits is None:
+        raise NotFound(f"status list {list_id} not found")
+    return StatusBits.from_bytes(bits, allow_short=True).get(index)
+
+
+def _etag(text: str) -> str:
+    return '"' + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32] + '"'
+
+
+def signed_status_list(db: Session, list_id: str, settings: Settings) -> tuple[dict[str, Any], str]:
+    """The signed BitstringStatusListCredential and its ETag, re-signed only when bits changed."""
+    text, etag = signed_status_list_text(db, list_id, settings)
+    document: dict[str, Any] = json.loads(text)
+    return document, etag
+
+
+def signed_status_list_text(db: Session, list_id: str, settings: Settings) -> tuple[str, str]:
+    """The signed list as the JSON text that is served, and its ETag."""
+    row = db.get(StatusList, list_id) if is_id(list_id, "stl") else None
+    if row is None:
+        raise NotFound(f"status list {list_id} not found")
+    if row.signed_document is not None and row.signed_version == row.version:
+        return row.signed_document, _etag(row.signed_document)
+    version = row.version
+    signer = keyring.signer_for_controller(db, settings, row.controller)
+    now = clock.now()
+    unsigned = statuslist.status_list_credential(
+        list_url=list_url(settings, row.id),
+        issuer_id=row.controller,
+        purpose=_check_purpose(row.purpose),
+        encoded_list=statuslist.encode(StatusBits.from_bytes(row.bits)),
+        valid_from=now,
+    )
+    signed = proofs.create_proof(unsigned, signer.private_key, signer.verification_method, now)
+    text = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+    # Only ever move the cache forward: a slower request must not overwrite a newer copy.
+    db.execute(
+        update(StatusList)
+        .where(
+            StatusList.id == row.id,
+            or_(StatusList.signed_version.is_(None), StatusList.signed_version < version),
+        )
+        .values(signed_document=text, signed_version=version)
+        .execution_options(synchronize_session=False)
+    )
+    return text, _etag(text)
+
+
+def lists_of(db: Session, purpose: str | None = None) -> Sequence[StatusList]:
+    """Every status list (optionally of one purpose), oldest first."""
+    query = select(StatusList).order_by(StatusList.created_at, StatusList.id)
+    if purpose is not None:
+        query = query.where(StatusList.purpose == _check_purpose(purpose))
+    return list(db.scalars(query))
+
+
+router = APIRouter(tags=["status lists"])
+
+
+@router.get(
+    "/status/{list_id}",
+    responses={200: {"content": {MEDIA_TYPE: {}}}, 304: {"description": "Not modified"}},
+)
+def get_status_list(
+    list_id: str,
+    request: Request,
+    db: DbSession,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """A signed W3C BitstringStatusListCredential; public, cacheable for five minutes."""
+    settings: Settings = request.app.state.settings
+    text, etag = signed_status_list_text(db, list_id, settings)
+    headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
+    if if_none_match is not None and _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(text.encode("utf-8"), media_type=MEDIA_TYPE, headers=headers)
+
+
+def _matches(header: str, etag: str) -> bool:
+    candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
+    return "*" in candidates or etag in candidates

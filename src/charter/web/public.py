@@ -1,0 +1,499 @@
+"""Public credential pages: the page for people, the JSON, baked badges and the embed widget.
+
+Anyone may open these, without an account: customers check a partner's certification here.
+``/credentials/{id}`` answers with the signed credential, byte for byte as issued, to clients
+asking for ``application/vc+ld+json`` or ``application/ld+json`` (or ``?format=json``), and with
+a page for people otherwise. The page's status banner comes from the one verifier
+(:func:`~charter.credentials.verify.verify_credential`), run against Charter's own DID document
+and status lists read from the database (:class:`OwnDocuments`): a page never fetches its own
+URLs over HTTP. ``/credentials/{id}/embed`` is the one route that other sites may frame.
+
+The holder's email is never shown: the document carries only its salted hash, and the page
+reads nothing else about the holder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session, sessionmaker
+
+from charter.config import Settings
+from charter.core import clock
+from charter.core.auth import Principal
+from charter.core.errors import CharterError, Invalid, NotFound
+from charter.core.ids import is_id
+from charter.credentials import baking, issuance, linkedin, status, verify_api
+from charter.credentials import service as awards
+from charter.credentials.models import CredentialStatus
+from charter.credentials.resolver import ResolveError, strip_fragment
+from charter.credentials.verify import LocalStatus, Verdict, verify_credential
+from charter.crypto import dids, keyring
+from charter.deps import DbSession
+from charter.partners import service as partners
+from charter.programs import service as programs
+from charter.web.pages import SECURITY_HEADERS, templates
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+
+# Public pages read awards and certifications but change nothing; they act as the system.
+PUBLIC_READER = Principal.system("public pages")
+
+JSON_MEDIA_TYPES = ("application/vc+ld+json", "application/ld+json")
+DEFAULT_JSON_TYPE = JSON_MEDIA_TYPES[0]
+# A credential's bytes never change once issued; only its status does, and that is not in
+# these files. A day in shared caches is safe.
+DOWNLOAD_CACHE = "public, max-age=86400"
+TRACK_COLOURS = {
+    "sales": "#b54708",
+    "technical": "#1f6feb",
+    "support": "#1f7a4d",
+    "specialty": "#6941c6",
+}
+DEFAULT_COLOUR = "#1f6feb"
+EMBED_HEADERS = {
+    **SECURITY_HEADERS,
+    # The one route other sites may put in an <iframe>; everything else stays 'self'.
+    "Content-Security-Policy": (
+        "default-src 'self'; frame-ancestors *; form-action 'none'; "
+        "base-uri 'none'; object-src 'none'"
+    ),
+}
+del EMBED_HEADERS["X-Frame-Options"]
+# A served SVG opened on its own must not run anything it might contain.
+IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+
+router = APIRouter(include_in_schema=False)
+
+
+class OwnDocuments:
+    """A resolver for Charter's own ``did:web`` document and status lists, from the database.
+
+    Give it a session (a page's own) or a session factory (the verify API, which runs outside
+    any request session); anything else is a :class:`ResolveError`, so that a
+    :class:`~charter.credentials.resolver.ChainResolver` moves on to the network.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        db: Session | None = None,
+        sessions: sessionmaker[Session] | None = None,
+    ) -> None:
+        if (db is None) == (sessions is None):
+            raise ValueError("give exactly one of db and sessions")
+        self._settings = settings
+        self._db = db
+        self._sessions = sessions
+
+    def fetch_json(self, url: str) -> dict[str, Any]:
+        """Charter's own document at ``url``."""
+        url = strip_fragment(url)
+        reader = self._reader_for(url)
+        if reader is None:
+            raise ResolveError(f"{url} is not one of this issuer's documents")
+        try:
+            if self._db is not None:
+                return reader(self._db)
+            assert self._sessions is not None
+            # A transaction of its own: a stale signed list is re-signed and cached on the way.
+            with self._sessions.begin() as db:
+                return reader(db)
+        except CharterError as error:
+            raise ResolveError(f"{url}: {error.detail}") from error
+
+    def _reader_for(self, url: str) -> Callable[[Session], dict[str, Any]] | None:
+        settings = self._settings
+        list_prefix = status.list_url(settings, "")
+        if url.startswith(list_prefix):
+            list_id = url[len(list_prefix) :]
+            if not is_id(list_id, "stl"):
+                return None
+            return lambda db: status.signed_status_list(db, list_id, settings)[0]
+        did = keyring.issuer_did_web(settings)
+        if did is not None and url == dids.did_web_document_url(did):
+            return lambda db: keyring.did_document(db, settings)
+        return None
+
+
+def credential_id_of(settings: Settings, url: str) -> str | None:
+    """The id of Charter's own credential at ``url`` (its OB ``id``), or ``None``."""
+    prefix = issuance.credential_url(settings, "")
+    if not url.startswith(prefix):
+        return None
+    credential_id = url[len(prefix) :]
+    return credential_id if is_id(credential_id, "bdg") else None
+
+
+def own_status(db: Session, settings: Settings, url: str) -> LocalStatus | None:
+    """What Charter's records say about the credential at ``url`` (``None``: not ours)."""
+    credential_id = credential_id_of(settings, url)
+    if credential_id is None:
+        return None
+    try:
+        found = issuance.get_credential(db, credential_id)
+    except NotFound:
+        return None
+    revoked = found.status is CredentialStatus.REVOKED
+    return LocalStatus(
+        revoked=revoked,
+        revocation_reason=(found.status_reason or None) if revoked else None,
+        suspended=found.status is CredentialStatus.SUSPENDED,
+    )
+
+
+def configure_verification(app: FastAPI) -> None:
+    """Give ``POST /api/v1/verify`` the same own documents and records the pages use."""
+    settings: Settings = app.state.settings
+    sessions: sessionmaker[Session] = app.state.sessions
+
+    def lookup(url: str) -> LocalStatus | None:
+        if credential_id_of(settings, url) is None:
+            return None  # most verified credentials are someone else's: no session needed
+        with sessions() as db:
+            return own_status(db, settings, url)
+
+    verify_api.configure(
+        app, resolver=OwnDocuments(settings, sessions=sessions), local_status=lookup
+    )
+
+
+def verify_own(db: Session, settings: Settings, document: dict[str, Any]) -> Verdict:
+    """The verifier's verdict on one of Charter's credentials, from local sources only."""
+    return verify_credential(
+        document,
+        resolver=OwnDocuments(settings, db=db),
+        now=clock.now(),
+        local_status=lambda url: own_status(db, settings, url),
+    )
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _base(settings: Settings) -> str:
+    return settings.public_url.rstrip("/")
+
+
+def _credential(db: Session, settings: Settings, credential_id: str) -> issuance.PublicCredential:
+    # The id is checked for shape before any lookup: anything else is simply not found.
+    if not is_id(credential_id, "bdg"):
+        raise NotFound(f"credential {credential_id[:60]} not found")
+    return issuance.get_credential(db, credential_id, settings=settings)
+
+
+@dataclass(frozen=True)
+class Badge:
+    """What a page or an image shows about a credential, read from the signed document."""
+
+    credential: issuance.PublicCredential
+    url: str
+    name: str
+    description: str
+    criteria: str
+    issuer_name: str
+    holder: str
+    track: str | None
+    level: str | None
+    image_url: str | None
+
+    @property
+    def colour(self) -> str:
+        """The default design's colour, by track."""
+        return TRACK_COLOURS.get(self.track or "", DEFAULT_COLOUR)
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _badge(db: Session, settings: Settings, found: issuance.PublicCredential) -> Badge:
+    document = found.document
+    subject = document.get("credentialSubject")
+    subject = subject if isinstance(subject, dict) else {}
+    achievement = subject.get("achievement")
+    achievement = achievement if isinstance(achievement, dict) else {}
+    criteria = achievement.get("criteria")
+    issuer = document.get("issuer")
+    track = level = image_url = None
+    holder = "Certified professional"
+    try:
+        award = awards.get_award(db, PUBLIC_READER, award_id=found.award_id)
+        certification = programs.get_certification(
+            db, PUBLIC_READER, certification_id=award.certification_id
+        )
+        track, level, image_url = certification.track, certification.level, certification.image_url
+        if award.person_id is not None:
+            person = partners.get_person(db, PUBLIC_READER, person_id=award.person_id)
+            if person.show_name_publicly:
+                holder = person.display_name
+    except NotFound:
+        pass  # the design falls back to the default colour
+    return Badge(
+        credential=found,
+        url=issuance.credential_url(settings, found.id),
+        name=_text(achievement.get("name")) or "Certification",
+        description=_text(achievement.get("description")),
+        criteria=_text(criteria.get("narrative")) if isinstance(criteria, dict) else "",
+        issuer_name=(_text(issuer.get("name")) if isinstance(issuer, dict) else "")
+        or settings.issuer_name,
+        # People choose whether their name is shown (Person.show_name_publicly).
+        holder=holder,
+        track=track,
+        level=level,
+        image_url=image_url,
+    )
+
+
+def _accepted_json_type(request: Request) -> str | None:
+    """The JSON media type the client prefers to HTML, if it does (RFC 9110 q-values)."""
+    if request.query_params.get("format") == "json":
+        return DEFAULT_JSON_TYPE
+    ranges: dict[str, float] = {}
+    for part in request.headers.get("accept", "").split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media:
+            ranges[media.lower()] = max(quality, ranges.get(media.lower(), 0.0))
+    html = max(ranges.get("text/html", 0.0), ranges.get("text/*", 0.0), ranges.get("*/*", 0.0))
+    best = max(JSON_MEDIA_TYPES, key=lambda media: ranges.get(media, 0.0))
+    if ranges.get(best, 0.0) > 0 and ranges[best] >= html:
+        return best
+    return None
+
+
+def _page_headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def _not_found_page(request: Request, detail: str, *, embed: bool = False) -> Response:
+    problem = NotFound(detail).problem(instance=request.url.path)
+    response = templates.TemplateResponse(
+        request,
+        "public/embed_missing.html" if embed else "public/not_found.html",
+        {"problem": problem},
+        status_code=404,
+    )
+    response.headers.update(EMBED_HEADERS if embed else SECURITY_HEADERS)
+    return response
+
+
+BANNERS: dict[str, tuple[str, str]] = {
+    "valid": ("Valid", "This credential is authentic and in force."),
+    "expired": ("Expired", "This credential is authentic but it has expired."),
+    "revoked": ("Revoked", "The issuer has revoked this credential."),
+    "suspended": ("Suspended", "The issuer has suspended this credential for now."),
+    "not_yet_valid": ("Not yet valid", "This credential is authentic but not in force yet."),
+    "invalid": ("Not valid", "This credential failed verification."),
+}
+
+
+def _status_facts(verdict: Verdict, found: issuance.PublicCredential) -> dict[str, Any]:
+    label, summary = BANNERS[verdict.status]
+    reason = None
+    if verdict.status == "revoked":
+        reason = found.status_reason or verdict.reason
+    elif verdict.status in {"invalid", "suspended"}:
+        reason = verdict.reason
+    return {"status": verdict.status, "label": label, "summary": summary, "reason": reason}
+
+
+def _embed_snippet(badge: Badge) -> str:
+    """The HTML a partner pastes; its own values are escaped, as it is HTML in its own right."""
+    src = html.escape(f"{badge.url}/embed", quote=True)
+    title = html.escape(f"{badge.name}: verified credential", quote=True)
+    return (
+        f'<iframe src="{src}" title="{title}" width="340" height="136" '
+        'style="border:0" loading="lazy"></iframe>'
+    )
+
+
+def _linkedin_url(settings: Settings, badge: Badge) -> str:
+    found = badge.credential
+    return linkedin.add_to_profile_url(
+        name=badge.name,
+        organization_id=settings.linkedin_organization_id,
+        organization_name=badge.issuer_name,
+        issued=found.valid_from,
+        expires=found.valid_until,
+        credential_url=badge.url,
+        credential_id=found.id,
+    )
+
+
+def _json_response(found: issuance.PublicCredential, media_type: str, **headers: str) -> Response:
+    # The stored text, encoded once: the signature covers these exact bytes' meaning, and
+    # some verifiers compare hashes of the file they were given.
+    return Response(
+        found.document_text.encode("utf-8"),
+        media_type=media_type,
+        headers={
+            "Cache-Control": DOWNLOAD_CACHE,
+            "X-Content-Type-Options": "nosniff",
+            "Access-Control-Allow-Origin": "*",
+            **headers,
+        },
+    )
+
+
+@router.get("/credentials/{credential_id}.json")
+def credential_json_download(request: Request, db: DbSession, credential_id: str) -> Response:
+    """The signed credential as a file to save (``<id>.json``)."""
+    found = _credential(db, _settings(request), credential_id)
+    return _json_response(
+        found,
+        DEFAULT_JSON_TYPE,
+        **{"Content-Disposition": f'attachment; filename="{found.id}.json"'},
+    )
+
+
+@router.get("/credentials/{credential_id}")
+def credential_page(request: Request, db: DbSession, credential_id: str) -> Response:
+    """The credential: its JSON for machines that ask for it, a page for people otherwise."""
+    settings = _settings(request)
+    json_type = _accepted_json_type(request)
+    if json_type is not None:
+        response = _json_response(_credential(db, settings, credential_id), json_type)
+        response.headers["Vary"] = "Accept"
+        return response
+    try:
+        found = _credential(db, settings, credential_id)
+    except NotFound as error:
+        return _not_found_page(request, error.detail)
+    badge = _badge(db, settings, found)
+    verdict = verify_own(db, settings, found.document)
+    base = _base(settings)
+    context = {
+        "badge": badge,
+        "verdict": verdict,
+        "state": _status_facts(verdict, found),
+        "issued": found.valid_from,
+        "expires": found.valid_until,
+        "superseded_by": found.superseded_by_id,
+        "linkedin_url": _linkedin_url(settings, badge),
+        "embed_snippet": _embed_snippet(badge),
+        "og_image": f"{base}/credentials/{found.id}/badge.png",
+        "og_description": _summary(badge),
+    }
+    response = templates.TemplateResponse(request, "public/credential.html", context)
+    response.headers["Vary"] = "Accept"
+    return _page_headers(response)
+
+
+def _summary(badge: Badge, limit: int = 200) -> str:
+    text = f"{badge.name}, issued by {badge.issuer_name}. {badge.description}".strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@router.get("/credentials/{credential_id}/embed", response_class=HTMLResponse)
+def credential_embed(request: Request, db: DbSession, credential_id: str) -> Response:
+    """A small page for partners' sites to frame: badge, name, holder and current status."""
+    settings = _settings(request)
+    try:
+        found = _credential(db, settings, credential_id)
+    except NotFound as error:
+        return _not_found_page(request, error.detail, embed=True)
+    badge = _badge(db, settings, found)
+    verdict = verify_own(db, settings, found.document)
+    response = templates.TemplateResponse(
+        request,
+        "public/embed.html",
+        {"badge": badge, "state": _status_facts(verdict, found), "checked_at": clock.now()},
+    )
+    response.headers.update(EMBED_HEADERS)
+    return response
+
+
+ImageKind = Literal["png", "svg"]
+
+
+def _static_image(image_url: str | None, settings: Settings) -> tuple[ImageKind, bytes] | None:
+    """The certification's image when Charter serves it itself (under ``/static``)."""
+    if not image_url:
+        return None
+    path = image_url
+    own = _base(settings)
+    if path.startswith(own + "/"):
+        path = path[len(own) :]
+    if not path.startswith("/static/"):
+        return None  # somewhere else on the web: never fetched to draw a badge
+    root = STATIC.resolve()
+    file = (root / path.removeprefix("/static/")).resolve()
+    if not file.is_relative_to(root) or not file.is_file():
+        return None
+    kind: ImageKind | None = {".png": "png", ".svg": "svg"}.get(file.suffix.lower())  # type: ignore[assignment]
+    if kind is None or file.stat().st_size > baking.MAX_IMAGE_BYTES:
+        return None
+    return kind, file.read_bytes()
+
+
+@lru_cache(maxsize=64)
+def _default_design(kind: ImageKind, title: str, subtitle: str, colour: str) -> bytes:
+    # Drawing the PNG takes tens of milliseconds; the design depends on these values only.
+    if kind == "png":
+        return baking.default_badge_png(title, subtitle, colour)
+    return baking.default_badge_svg(title, subtitle, colour)
+
+
+def _baked(kind: ImageKind, badge: Badge, settings: Settings) -> bytes:
+    text = badge.credential.document_text
+    own = _static_image(badge.image_url, settings)
+    if own is not None and own[0] == kind:
+        try:
+            return baking.bake_png(own[1], text) if kind == "png" else baking.bake_svg(own[1], text)
+        except Invalid:
+            pass  # an unreadable image file: the generated design stands in
+    subtitle = f"{badge.level.title()} · {badge.issuer_name}" if badge.level else badge.issuer_name
+    design = _default_design(kind, badge.name, subtitle, badge.colour)
+    return baking.bake_png(design, text) if kind == "png" else baking.bake_svg(design, text)
+
+
+def _image_response(request: Request, db: Session, credential_id: str, kind: ImageKind) -> Response:
+    settings = _settings(request)
+    found = _credential(db, settings, credential_id)
+    badge = _badge(db, settings, found)
+    data = _baked(kind, badge, settings)
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    headers = {
+        "Cache-Control": DOWNLOAD_CACHE,
+        "ETag": etag,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": IMAGE_CSP,
+        "Content-Disposition": f'inline; filename="{found.id}.{kind}"',
+    }
+    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    media_type = "image/png" if kind == "png" else "image/svg+xml"
+    return Response(data, media_type=media_type, headers=headers)
+
+
+@router.get("/credentials/{credential_id}/badge.png")
+def badge_png(request: Request, db: DbSession, credential_id: str) -> Response:
+    """The badge image as a PNG with the credential baked in (OB 3.0 ``iTXt`` chunk)."""
+    return _image_response(request, db, credential_id, "png")
+
+
+@router.get("/credentials/{credential_id}/badge.svg")
+def badge_svg(request: Request, db: DbSession, credential_id: str) -> Response:
+    """The badge image as an SVG with the credential baked in (``<openbadges:credential>``)."""
+    return _image_response(request, db, credential_id, "svg")
