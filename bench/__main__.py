@@ -1,4 +1,4 @@
-"""``python -m bench [all|credentials|imports] [options]``: run the benchmarks (default: all).
+"""``python -m bench [all|credentials|imports|bulk] [options]``: run the benchmarks (default: all).
 
 Options after the benchmark's name go to that benchmark (``python -m bench imports --rows
 1000``); ``all`` runs each with its defaults.
@@ -6,9 +6,13 @@ Options after the benchmark's name go to that benchmark (``python -m bench impor
 
 import sys
 
-from bench import credentials_bench, import_bench
+from bench import bulk_issue_bench, credentials_bench, import_bench
 
-BENCHMARKS = {"credentials": credentials_bench.main, "imports": import_bench.main}
+BENCHMARKS = {
+    "credentials": credentials_bench.main,
+    "imports": import_bench.main,
+    "bulk": bulk_issue_bench.main,
+}
 
 
 def main(argv: list[str]) -> None:

@@ -217,25 +217,6 @@ def measure(count: int, general_count: int, seconds: float) -> list[Rate]:
         rate = timed("Charter verify, fast", len(signed), seconds, lambda i: _check(signed[i]))
         rates.append(Rate(rate.what, rate.count, rate.seconds, "vc.js verify"))
 
-        rust = _rust_validator()
-        if rust is not None:
-            # What the totals would be with the Rust schema validator (same schema, same verdicts
-            # on these documents); ob3.validate_credential uses the Python jsonschema today.
-            rate = timed(
-                "Charter issue, fast, jsonschema-rs",
-                count,
-                seconds,
-                lambda i: issue(issuer, i, rust),
-            )
-            rates.append(Rate(rate.what, rate.count, rate.seconds, "vc.js issue"))
-            rate = timed(
-                "Charter verify, fast, jsonschema-rs",
-                len(signed),
-                seconds,
-                lambda i: _check(signed[i], rust),
-            )
-            rates.append(Rate(rate.what, rate.count, rate.seconds, "vc.js verify"))
-
         with proofs.general_path():
             general: list[dict[str, Any]] = []
             rate = timed(
@@ -264,15 +245,6 @@ def measure(count: int, general_count: int, seconds: float) -> list[Rate]:
                 lambda i: ob3.validate_credential(documents[i]),
             )
         )
-        if rust is not None:
-            rates.append(
-                timed(
-                    "  part: schema validation (jsonschema-rs)",
-                    len(documents),
-                    seconds,
-                    lambda i: rust(documents[i]),
-                )
-            )
         rates.append(
             timed(
                 "  part: canonicalize, fast",
@@ -312,20 +284,6 @@ def measure(count: int, general_count: int, seconds: float) -> list[Rate]:
 def _check(document: dict[str, Any], validate: Validator = ob3.validate_credential) -> None:
     if not verify(document, validate):
         raise AssertionError("a credential issued by the benchmark did not verify")
-
-
-def _rust_validator() -> Validator | None:
-    """The OB 3.0 schema compiled by jsonschema-rs, if installed: error messages, [] if valid."""
-    try:
-        import jsonschema_rs
-    except ImportError:
-        return None
-    validator = jsonschema_rs.Draft201909Validator(ob3._validator().schema)
-
-    def validate(document: dict[str, Any]) -> list[str]:
-        return [error.message for error in validator.iter_errors(document)]
-
-    return validate
 
 
 def render(rates: Sequence[Rate], cpu_note: str) -> None:

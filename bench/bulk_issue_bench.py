@@ -1,0 +1,140 @@
+"""Bulk issuance: awards signed and stored per second, on both cores, against one core signing.
+
+``python -m bench bulk [--rows N] [--backends sqlite,postgresql]``. For each backend the run
+inserts N people and N awards with plain executemany (not timed), then measures:
+
+- the single-core signing rate: build, check and sign the same credentials in this process,
+  without storing them (the baseline);
+- bulk issuance with one worker process and with two, each signing and storing every credential
+  with its status-list entries and events, in one transaction.
+
+It prints awards per second and the ratio to the single-core signing rate (goal: at least 1.5
+with two workers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import text
+
+from bench import credentials_bench
+from bench.import_bench import (
+    ACTOR,
+    AWARDS_SQL,
+    EMAILS_SQL,
+    EMPLOYMENTS_SQL,
+    PEOPLE_SQL,
+    database,
+    generate,
+    plain_insert,
+    plain_rows,
+    setup,
+)
+from charter.config import Settings
+from charter.credentials import issuance
+from charter.credentials.models import Award
+from charter.db.engine import make_engine, make_sessionmaker
+
+SIGNING_SAMPLE = 5_000
+
+
+def _settings(directory: Path) -> Settings:
+    return Settings(
+        database_url="sqlite://",
+        secret_key="bench-secret-not-for-production",
+        data_dir=directory,
+        public_url="http://127.0.0.1:8000",
+    )
+
+
+def _signing_rate(count: int) -> float:
+    """Credentials built, schema-checked and signed per second on one core (nothing stored).
+
+    The same work the bulk path's workers do per credential, in this process.
+    """
+    issuer = credentials_bench.Issuer()
+    credentials_bench.issue(issuer, 0)  # compile the shape first, as a running server has
+    start = time.perf_counter()
+    for index in range(1, count + 1):
+        credentials_bench.issue(issuer, index)
+    return count / (time.perf_counter() - start)
+
+
+def _bulk(sessions, settings: Settings, workers: int) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    with sessions() as db, db.begin():
+        awards = db.query(Award).all()
+        start = time.perf_counter()
+        issued = issuance.issue_credentials_bulk(db, ACTOR, awards, settings, workers=workers)
+    seconds = time.perf_counter() - start
+    return len(issued), seconds
+
+
+def _reset(engine) -> None:  # type: ignore[no-untyped-def]
+    with engine.begin() as connection:
+        for table in ("issued_credentials", "status_list_entries", "status_lists"):
+            connection.execute(text(f"DELETE FROM {table}"))
+
+
+def bench_backend(backend: str, directory: Path, rows: int) -> list[tuple[str, str, float, float]]:
+    results: list[tuple[str, str, float, float]] = []
+    settings = _settings(directory)
+    with database(backend, directory) as url:
+        engine = make_engine(url)
+        sessions = make_sessionmaker(engine)
+        sessions.configure(info={"settings": settings})
+        try:
+            certification_id, criteria_id, partner_rows = setup(engine, directory)
+            people, emails, employments, awards = plain_rows(
+                backend, directory, dict(partner_rows), certification_id, criteria_id
+            )
+            plain_insert(
+                engine,
+                [
+                    (PEOPLE_SQL, people),
+                    (EMAILS_SQL, emails),
+                    (EMPLOYMENTS_SQL, employments),
+                    (AWARDS_SQL, awards),
+                ],
+            )
+            baseline = _signing_rate(min(SIGNING_SAMPLE, rows))
+            results.append((backend, "single-core signing (baseline)", baseline, 1.0))
+            for workers in (1, 2):
+                _reset(engine)
+                count, seconds = _bulk(sessions, settings, workers)
+                rate = count / seconds
+                label = f"bulk issue + store, {workers} worker{'s' if workers > 1 else ''}"
+                results.append((backend, label, rate, rate / baseline))
+        finally:
+            engine.dispose()
+    return results
+
+
+def render(results: Sequence[tuple[str, str, float, float]], rows: int) -> None:
+    table = Table(title=f"Bulk issuance of {rows:,} awards (signed and stored)")
+    for column in ("backend", "what", "awards/s", "ratio to single-core signing"):
+        table.add_column(column)
+    for backend, what, rate, ratio in results:
+        table.add_row(backend, what, f"{rate:,.0f}", f"{ratio:.2f}")
+    Console(width=120).print(table)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench bulk", description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    args = parser.parse_args(argv)
+    rows = max(args.rows, 10)
+    results: list[tuple[str, str, float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="charter-bench-") as name:
+        directory = Path(name)
+        generate(directory, rows, max(rows // 100, 1))
+        for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+            results.extend(bench_backend(backend, directory, rows))
+            render(results, rows)
