@@ -22,8 +22,8 @@ from sqlalchemy import ColumnElement, Table, insert, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from charter.core import clock, events
-from charter.core.auth import Principal
-from charter.core.errors import FieldError, Invalid
+from charter.core.auth import Permission, Principal
+from charter.core.errors import FieldError, Forbidden, Invalid
 from charter.core.ids import new_id
 
 BATCH_SIZE = 5000
@@ -369,3 +369,25 @@ def record_created(
         completed_at=clock.now(),
     )
     db.flush()
+
+
+def open_import(
+    actor: Principal,
+    permission: Permission,
+    *,
+    kind: str,
+    source: Path | bytes,
+    columns: Columns,
+    name: str | None,
+    progress: Progress | None,
+) -> tuple[CsvFile, ImportReport, Progress]:
+    """The shared start of every import: permission, read the file, start its report.
+
+    Imports are vendor operations: partner users add their people one by one instead.
+    """
+    actor.require(permission)
+    if actor.partner_scope is not None:
+        raise Forbidden(f"partner users cannot import {kind}")
+    file = read_csv(source, columns, name=name)
+    report = ImportReport(kind, file.name, file.sha256, file.total)
+    return file, report, progress or NoProgress()

@@ -25,18 +25,16 @@ from charter.core.csvimport import (
     Columns,
     CsvFile,
     ImportReport,
-    NoProgress,
     Progress,
     chunks,
     describe,
     duplicates_within,
     insert_batches,
     lookup,
+    open_import,
     optional,
-    read_csv,
     record_created,
 )
-from charter.core.errors import Forbidden
 from charter.core.ids import new_id
 from charter.credentials import issuance
 from charter.credentials.models import Award, AwardStatus, SubjectType
@@ -94,12 +92,15 @@ def import_awards(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Issue awards from CSV: all rows are judged first; any bad row means none is issued."""
-    actor.require(Permission.AWARDS_ISSUE)
-    if actor.partner_scope is not None:
-        raise Forbidden("partner users cannot issue awards")
-    progress = progress or NoProgress()
-    file = read_csv(source, AWARD_COLUMNS, name=name)
-    report = ImportReport("awards", file.name, file.sha256, file.total)
+    file, report, progress = open_import(
+        actor,
+        Permission.AWARDS_ISSUE,
+        kind="awards",
+        source=source,
+        columns=AWARD_COLUMNS,
+        name=name,
+        progress=progress,
+    )
     now = clock.now()
     issues, stale = _check_awards(db, actor, file, report, progress, now)
     file.errors.raise_if_any(file.total)

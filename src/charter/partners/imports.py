@@ -31,6 +31,7 @@ from charter.core.csvimport import (
     duplicates_within,
     insert_batches,
     lookup,
+    open_import,
     optional,
     read_csv,
     record_created,
@@ -236,12 +237,15 @@ def import_people(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import people from CSV, each optionally at a firm named by its external id (or id)."""
-    actor.require(Permission.PEOPLE_WRITE)
-    if actor.partner_scope is not None:
-        raise Forbidden("partner users cannot import people; add them one by one")
-    progress = progress or NoProgress()
-    file = read_csv(source, PEOPLE_COLUMNS, name=name)
-    report = ImportReport("people", file.name, file.sha256, file.total)
+    file, report, progress = open_import(
+        actor,
+        Permission.PEOPLE_WRITE,
+        kind="people",
+        source=source,
+        columns=PEOPLE_COLUMNS,
+        name=name,
+        progress=progress,
+    )
     valid = _check_people(db, file, report, progress)
     file.errors.raise_if_any(file.total)
     _write_people(db, actor, valid, report, progress)

@@ -23,18 +23,16 @@ from charter.core.csvimport import (
     CsvFile,
     CsvRow,
     ImportReport,
-    NoProgress,
     Progress,
     chunks,
     describe,
     duplicates_within,
     insert_batches,
     lookup,
+    open_import,
     optional,
-    read_csv,
     record_created,
 )
-from charter.core.errors import Forbidden
 from charter.core.ids import new_id
 from charter.partners.imports import resolve_people
 from charter.programs.models import Assessment, AssessmentKind, Certification, CriteriaVersion
@@ -69,12 +67,15 @@ def import_assessments(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import exam scores, labs, references and trainings; all rows are checked first."""
-    actor.require(Permission.ASSESSMENTS_WRITE)
-    if actor.partner_scope is not None:
-        raise Forbidden("partner users cannot import assessments")
-    progress = progress or NoProgress()
-    file = read_csv(source, ASSESSMENT_COLUMNS, name=name)
-    report = ImportReport("assessments", file.name, file.sha256, file.total)
+    file, report, progress = open_import(
+        actor,
+        Permission.ASSESSMENTS_WRITE,
+        kind="assessments",
+        source=source,
+        columns=ASSESSMENT_COLUMNS,
+        name=name,
+        progress=progress,
+    )
     valid = _check_assessments(db, file, report, progress)
     file.errors.raise_if_any(file.total)
     _write_assessments(db, actor, valid, report, progress)
