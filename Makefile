@@ -51,7 +51,7 @@ test-fast: install
 demo: install
 	$(BIN)/charter demo
 
-bench: install
+bench: install node
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
