@@ -486,46 +486,33 @@ def suspend_for_award(
     db: Session, actor: Principal, *, award: Award, reason: str | None
 ) -> IssuedCredential | None:
     """Suspend an award's live credential: its suspension bit is set at once."""
-    actor.require(Permission.AWARDS_REVOKE)
-    _lock_order(db, actor)
-    live = _live_row(db, award.id)
-    if live is None:
-        return None
-    live.status = CredentialStatus.SUSPENDED.value
-    live.status_reason = reason
-    live.status_changed_at = clock.now()
-    status.set_bit(db, live.suspension_list_id, live.suspension_index, True)
-    db.flush()
-    events.append(
-        db,
-        actor,
-        "credential.suspended",
-        live,
-        partner_id=award.partner_id,
-        award_id=award.id,
-        reason=reason,
-    )
-    return live
+    return _set_suspension(db, actor, award, reason, suspended=True)
 
 
 def reinstate_for_award(
     db: Session, actor: Principal, *, award: Award, reason: str | None
 ) -> IssuedCredential | None:
     """Reinstate an award's suspended credential: its suspension bit is cleared."""
+    return _set_suspension(db, actor, award, reason, suspended=False)
+
+
+def _set_suspension(
+    db: Session, actor: Principal, award: Award, reason: str | None, *, suspended: bool
+) -> IssuedCredential | None:
     actor.require(Permission.AWARDS_REVOKE)
     _lock_order(db, actor)
     live = _live_row(db, award.id)
     if live is None:
         return None
-    live.status = CredentialStatus.ACTIVE.value
+    live.status = (CredentialStatus.SUSPENDED if suspended else CredentialStatus.ACTIVE).value
     live.status_reason = reason
     live.status_changed_at = clock.now()
-    status.set_bit(db, live.suspension_list_id, live.suspension_index, False)
+    status.set_bit(db, live.suspension_list_id, live.suspension_index, suspended)
     db.flush()
     events.append(
         db,
         actor,
-        "credential.reinstated",
+        "credential.suspended" if suspended else "credential.reinstated",
         live,
         partner_id=award.partner_id,
         award_id=award.id,
