@@ -148,11 +148,20 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from charter.crypto.api import router as keys_router
     from charter.partners.api import router as partners_router
     from charter.programs.api import router as programs_router
+    from charter.tiers.api import router as tiers_router
     from charter.web.pages import router as pages_router
     from charter.web.public import configure_verification
     from charter.web.public import router as public_router
+    from charter.webhooks.api import router as webhooks_router
 
-    for router in (core_router, partners_router, programs_router, awards_router):
+    for router in (
+        core_router,
+        partners_router,
+        programs_router,
+        awards_router,
+        tiers_router,
+        webhooks_router,
+    ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(verify_router, prefix="/api/v1")
     app.include_router(pages_router)

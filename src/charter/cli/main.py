@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
-from charter.cli import accounts, audit, keys
+from charter.cli import accounts, audit, keys, tiers
 from charter.cli import imports as import_commands
 from charter.cli import verify as verify_command
 from charter.cli.common import error_console
@@ -70,6 +70,8 @@ app.add_typer(import_commands.import_app, name="import")
 app.add_typer(import_commands.awards_app, name="awards")
 app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
+app.add_typer(tiers.tiers_app, name="tiers")
+app.add_typer(tiers.report_app, name="report")
 app.command("verify")(verify_command.verify)
 
 

@@ -1,0 +1,3 @@
+"""``charter worker``: processes the events log (emails, webhooks, expiry, tiers, reminders)."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Notify: see the package's modules."""

@@ -1,0 +1,1 @@
+"""Tiers: see the package's modules."""

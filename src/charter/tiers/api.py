@@ -1,0 +1,7 @@
+"""Partner tiers over HTTP."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["tiers"])

@@ -1,0 +1,3 @@
+"""Worker handlers for tiers: registered with :mod:`charter.worker.registry` on import."""
+
+from __future__ import annotations

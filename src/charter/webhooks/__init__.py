@@ -1,0 +1,1 @@
+"""Webhooks: see the package's modules."""

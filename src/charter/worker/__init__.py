@@ -1,0 +1,1 @@
+"""The background worker: runs handlers over the events log and periodic tasks."""
