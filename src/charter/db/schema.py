@@ -9,10 +9,24 @@ from charter.core import models as core_models
 from charter.credentials import models as credentials_models
 from charter.crypto import models as crypto_models
 from charter.db.base import Base
+from charter.notify import models as notify_models
 from charter.partners import models as partners_models
 from charter.programs import models as programs_models
+from charter.tiers import models as tiers_models
+from charter.webhooks import models as webhooks_models
+from charter.worker import models as worker_models
 
-MODULES = (core_models, partners_models, programs_models, crypto_models, credentials_models)
+MODULES = (
+    core_models,
+    partners_models,
+    programs_models,
+    crypto_models,
+    credentials_models,
+    tiers_models,
+    worker_models,
+    notify_models,
+    webhooks_models,
+)
 
 
 def metadata() -> MetaData:

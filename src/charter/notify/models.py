@@ -1,0 +1,3 @@
+"""Notify tables."""
+
+from __future__ import annotations

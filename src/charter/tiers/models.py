@@ -1,0 +1,3 @@
+"""Tiers tables."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Webhooks tables."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Worker tables."""
+
+from __future__ import annotations
