@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from charter.credentials.status import router as status_router
     from charter.credentials.verify_api import router as verify_router
     from charter.crypto.api import router as keys_router
+    from charter.notify.pages import router as unsubscribe_router
     from charter.partners.api import router as partners_router
     from charter.programs.api import router as programs_router
     from charter.tiers.api import router as tiers_router
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     configure_verification(app)
     app.include_router(status_router)
     app.include_router(keys_router)
+    app.include_router(unsubscribe_router)
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:

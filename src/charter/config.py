@@ -6,9 +6,10 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,44 @@ class Settings(BaseSettings):
     linkedin_organization_id: str | None = Field(
         default=None, description="Numeric LinkedIn company page id, for 'Add to profile' links"
     )
+    # The worker (charter worker): jobs are claimed for a lease; a worker that dies loses its
+    # claim when the lease runs out and another worker takes the job over.
+    worker_poll_seconds: float = Field(default=1.0, gt=0, description="Idle wait between polls")
+    worker_lease_seconds: float = Field(default=60.0, gt=0, description="How long a claim lasts")
+    worker_batch_size: int = Field(default=10, ge=1, le=500, description="Jobs claimed at once")
+    # Email over SMTP; without a host, mail is recorded as skipped rather than sent.
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset: no mail sent")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=True, description="Upgrade with STARTTLS before login")
+    smtp_ssl: bool = Field(default=False, description="Implicit TLS (port 465) instead")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_from: str = Field(default="Charter <charter@localhost>", description="From: of all mail")
+    reminder_days: Annotated[list[int], NoDecode] = Field(
+        default=[60, 30, 7], description="Renewal reminders, in days before expiry (60,30,7)"
+    )
+    default_locale: str = Field(default="en", description="Language of mail without a choice")
+    locale_dir: Path | None = Field(
+        default=None, description="gettext catalogs (<dir>/<lang>/LC_MESSAGES/charter.mo)"
+    )
+    # Webhooks: only public addresses are called unless this is set (tests, local development).
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+
+    @field_validator("reminder_days", mode="before")
+    @classmethod
+    def _split_days(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(" ", "").split(",") if part]
+        return value
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _positive_days(cls, value: list[int]) -> list[int]:
+        if any(day <= 0 for day in value):
+            raise ValueError("reminder days must be positive")
+        return sorted(set(value), reverse=True)
 
 
 @lru_cache

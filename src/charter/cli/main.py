@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from charter.cli import accounts, audit, keys, tiers
 from charter.cli import imports as import_commands
 from charter.cli import verify as verify_command
+from charter.cli import worker as worker_command
 from charter.cli.common import error_console
 from charter.config import get_settings
 from charter.core.errors import CharterError
@@ -73,6 +74,7 @@ app.add_typer(keys.keys_app, name="keys")
 app.add_typer(tiers.tiers_app, name="tiers")
 app.add_typer(tiers.report_app, name="report")
 app.command("verify")(verify_command.verify)
+app.command("worker")(worker_command.worker)
 
 
 @app.command()

@@ -52,6 +52,8 @@ class Permission(StrEnum):
     API_KEYS_MANAGE = "api_keys:manage"
     EVENTS_READ = "events:read"
     KEYS_MANAGE = "signing_keys:manage"
+    # Webhook endpoints see every event of every firm: vendor staff who run integrations.
+    WEBHOOKS_MANAGE = "webhooks:manage"
 
 
 _READ_ALL = frozenset(

@@ -30,6 +30,14 @@ PREFIXES = {
     "sgk": "signing key",
     "bdg": "issued credential (badge)",
     "stl": "status list",
+    "tsc": "tier scheme",
+    "trk": "track record",
+    "tbg": "firm tier badge",
+    "trm": "termination",
+    "job": "worker job",
+    "eml": "email message",
+    "whk": "webhook endpoint",
+    "whd": "webhook delivery",
 }
 
 

@@ -1,3 +1,368 @@
-"""Worker handlers for notify: registered with :mod:`charter.worker.registry` on import."""
+"""Worker handlers for notify: registered with :mod:`charter.worker.registry` on import.
+
+Event handlers decide who gets which email and queue it (:func:`service.queue_email`); the
+``notify.send`` task sends one queued email. The reminder scan is a periodic task.
+"""
 
 from __future__ import annotations
+
+import logging
+import math
+import smtplib
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from charter.core import clock
+from charter.core.auth import Principal
+from charter.core.models import Event
+from charter.credentials.models import Award, AwardStatus
+from charter.notify import mailer, service, unsubscribe
+from charter.notify.models import EmailMessage, MessageStatus
+from charter.notify.service import Recipient, format_date, queue_email
+from charter.notify.unsubscribe import Category
+from charter.partners.models import Person
+from charter.programs.models import Certification
+from charter.worker.registry import RetryLater, RetryPolicy, TaskContext, on_event, periodic, task
+from charter.worker.runner import settings_of
+
+log = logging.getLogger("charter.notify")
+
+SEND_RETRY = RetryPolicy(max_attempts=8, base=timedelta(minutes=1), cap=timedelta(hours=2))
+REMINDER_EVERY = timedelta(hours=1)
+_LIVE = (AwardStatus.ACTIVE.value, AwardStatus.SUSPENDED.value)
+
+
+def _event_key(event: Event, kind: str, recipient: Recipient) -> str:
+    return f"{event.id}:{kind}:{recipient.address.lower()}"
+
+
+def _certification(db: Session, certification_id: str | None) -> Certification | None:
+    return db.get(Certification, certification_id) if certification_id else None
+
+
+# --- sending -------------------------------------------------------------------------------
+
+
+def _give_up(db: Session, message_id: str, error: str) -> None:
+    db.execute(
+        update(EmailMessage)
+        .where(EmailMessage.id == message_id, EmailMessage.status == MessageStatus.PENDING.value)
+        .values(status=MessageStatus.FAILED.value, last_error=error)
+    )
+
+
+@task(service.SEND_TASK, retry=SEND_RETRY, on_give_up=_give_up)
+def send_email(context: TaskContext, message_id: str) -> None:
+    """Send one queued email, unless it was sent already or its recipient opted out since."""
+    settings = context.settings
+    with context.sessions() as db, db.begin():
+        message = db.get(EmailMessage, message_id)
+        if message is None or message.status != MessageStatus.PENDING.value:
+            return
+        if message.category is not None and unsubscribe.opted_out(
+            db, address=message.recipient, category=message.category
+        ):
+            message.status = MessageStatus.SKIPPED.value
+            message.last_error = f"the recipient unsubscribed from {message.category}"
+            log.info("email %s skipped: %s", message.id, message.last_error)
+            return
+        db.expunge(message)
+    outcome: dict[str, Any]
+    try:
+        mailer.send(settings, message)
+    except mailer.PermanentFailure as error:
+        outcome = {"status": MessageStatus.FAILED.value, "last_error": str(error)}
+        log.error("email %s to %s refused for good: %s", message.id, message.recipient, error)
+    except (smtplib.SMTPException, OSError) as error:
+        with context.sessions() as db, db.begin():
+            db.execute(
+                update(EmailMessage)
+                .where(EmailMessage.id == message.id)
+                .values(
+                    attempts=EmailMessage.attempts + 1,
+                    last_error=f"{type(error).__name__}: {error}",
+                )
+            )
+        raise RetryLater(f"SMTP: {type(error).__name__}: {error}") from error
+    else:
+        outcome = {"status": MessageStatus.SENT.value, "sent_at": clock.now(), "last_error": None}
+        log.info("email %s (%s) sent to %s", message.id, message.kind, message.recipient)
+    with context.sessions() as db, db.begin():
+        context.complete(db)
+        db.execute(
+            update(EmailMessage)
+            .where(
+                EmailMessage.id == message.id,
+                EmailMessage.status == MessageStatus.PENDING.value,
+            )
+            .values(attempts=EmailMessage.attempts + 1, **outcome)
+        )
+
+
+# --- award notices -------------------------------------------------------------------------
+
+_AWARD_KINDS = {
+    "award.expired": "award_expired",
+    "award.revoked": "award_revoked",
+    "award.suspended": "award_suspended",
+}
+
+
+@on_event("notify.award_notices", *_AWARD_KINDS)
+def award_notice(db: Session, actor: Principal, event: Event) -> None:
+    """Tell the holder that their award expired, was revoked or was suspended (not optional)."""
+    award = db.get(Award, event.subject_id)
+    person_id = event.payload.get("person_id") or (award.person_id if award else None)
+    recipient = service.person_recipient(db, person_id)
+    if recipient is None:
+        log.info("%s %s: the holder has no address; no notice", event.type, event.subject_id)
+        return
+    certification = _certification(
+        db, event.payload.get("certification_id") or (award.certification_id if award else None)
+    )
+    kind = _AWARD_KINDS[event.type]
+    queue_email(
+        db,
+        settings_of(db),
+        key=_event_key(event, kind, recipient),
+        kind=kind,
+        recipient=recipient,
+        category=None,
+        partner_id=event.partner_id,
+        event_id=event.id,
+        context={
+            "person_name": recipient.name,
+            "certification_name": certification.name if certification else "",
+            "certification_code": certification.code if certification else "",
+            "valid_until": format_date(
+                event.payload.get("valid_until") or (award.valid_until if award else None)
+            ),
+            "reason": event.payload.get("reason"),
+        },
+    )
+
+
+# --- tier notices --------------------------------------------------------------------------
+
+_TIER_KINDS = {
+    "tier.at_risk": "tier_at_risk",
+    "tier.downgraded": "tier_downgraded",
+    "tier.upgraded": "tier_upgraded",
+    "tier.recovered": "tier_recovered",
+}
+NO_TIER = "no tier"
+
+
+@on_event("notify.tier_notices", *_TIER_KINDS)
+def tier_notice(db: Session, actor: Principal, event: Event) -> None:
+    """Tell the firm's admins that its tier is at risk, changed, or is safe again."""
+    partner_id = event.partner_id or event.subject_id
+    payload = event.payload
+    context = {
+        "partner_name": service.partner_name(db, partner_id),
+        "tier_name": payload.get("tier_name") or payload.get("tier") or NO_TIER,
+        "grace_until": format_date(payload.get("grace_until")),
+        "missing": [str(item) for item in payload.get("missing") or []],
+        "from_tier_label": payload.get("from_tier_name") or payload.get("from_tier") or NO_TIER,
+        "to_tier_label": payload.get("to_tier_name") or payload.get("to_tier") or NO_TIER,
+    }
+    kind = _TIER_KINDS[event.type]
+    for recipient in service.firm_admins(db, partner_id):
+        queue_email(
+            db,
+            settings_of(db),
+            key=_event_key(event, kind, recipient),
+            kind=kind,
+            recipient=recipient,
+            category=Category.TIERS,
+            partner_id=partner_id,
+            event_id=event.id,
+            context=context,
+        )
+
+
+# --- change notices ------------------------------------------------------------------------
+
+
+@on_event("notify.change_notices", "criteria.published")
+def change_notice(db: Session, actor: Principal, event: Event) -> None:
+    """Tell the holders of a live award, and their firms' admins, that its criteria change.
+
+    A certification's first version (no previous one) has no holders to tell.
+    """
+    payload = event.payload
+    if payload.get("previous_version") is None:
+        return
+    certification = _certification(db, payload.get("certification_id"))
+    if certification is None:
+        return
+    now = clock.now()
+    holders = db.scalars(
+        select(Person)
+        .join(Award, Award.person_id == Person.id)
+        .where(
+            Award.certification_id == certification.id,
+            Award.status.in_(_LIVE),
+            Award.valid_until > now,
+        )
+        .order_by(Person.id)
+        .distinct()
+    ).all()
+    common = {
+        "certification_name": certification.name,
+        "certification_code": certification.code,
+        "version": payload.get("version"),
+        "effective_from": format_date(payload.get("effective_from")),
+    }
+    settings = settings_of(db)
+    by_firm: dict[str, list[str]] = defaultdict(list)
+    for person in holders:
+        if person.partner_id is not None:
+            by_firm[person.partner_id].append(person.display_name)
+        recipient = service.person_recipient(db, person.id)
+        if recipient is None:
+            continue
+        queue_email(
+            db,
+            settings,
+            key=_event_key(event, "criteria_changed", recipient),
+            kind="criteria_changed",
+            recipient=recipient,
+            category=Category.CHANGES,
+            partner_id=person.partner_id,
+            event_id=event.id,
+            context={**common, "person_name": recipient.name},
+        )
+    for partner_id, names in sorted(by_firm.items()):
+        context = {**common, "partner_name": service.partner_name(db, partner_id), "holders": names}
+        for admin in service.firm_admins(db, partner_id):
+            queue_email(
+                db,
+                settings,
+                key=f"{_event_key(event, 'criteria_changed_firm', admin)}:{partner_id}",
+                kind="criteria_changed_firm",
+                recipient=admin,
+                category=Category.CHANGES,
+                partner_id=partner_id,
+                event_id=event.id,
+                context=context,
+            )
+
+
+# --- termination ---------------------------------------------------------------------------
+
+
+@on_event("notify.termination", "partner.status_changed")
+def termination_notice(db: Session, actor: Principal, event: Event) -> None:
+    """Tell a terminated firm's admins (their accounts may be disabled by then: still them)."""
+    if event.payload.get("to") != "terminated":
+        return
+    partner_id = event.partner_id or event.subject_id
+    context = {
+        "partner_name": service.partner_name(db, partner_id),
+        "reason": event.payload.get("reason"),
+    }
+    for recipient in service.firm_admins(db, partner_id, disabled_too=True):
+        queue_email(
+            db,
+            settings_of(db),
+            key=_event_key(event, "partner_terminated", recipient),
+            kind="partner_terminated",
+            recipient=recipient,
+            category=None,
+            partner_id=partner_id,
+            event_id=event.id,
+            context=context,
+        )
+
+
+# --- renewal reminders ---------------------------------------------------------------------
+
+
+def due_offset(
+    *, valid_until: datetime, live_since: datetime, now: datetime, offsets: list[int]
+) -> int | None:
+    """The reminder to send now for an award expiring at ``valid_until``, if any.
+
+    That is the offset (in days before expiry) whose moment passed most recently, while the
+    award was live with this expiry date: a worker that did not run for a while sends only the
+    latest reminder it missed, and an award issued with less time left than an offset is not
+    reminded at once for it.
+    """
+    if now >= valid_until:
+        return None
+    passed = [days for days in offsets if live_since <= valid_until - timedelta(days=days) <= now]
+    return min(passed) if passed else None
+
+
+def reminder_key(award_id: str, offset: int, valid_until: datetime) -> str:
+    """One reminder per award, offset and expiry date."""
+    return f"reminder:{award_id}:{offset}:{clock.ensure_utc(valid_until).date().isoformat()}"
+
+
+@periodic("notify.renewal_reminders", REMINDER_EVERY)
+def renewal_reminders(db: Session, actor: Principal, period_start: datetime) -> None:
+    """Queue the renewal reminders that are due (``CHARTER_REMINDER_DAYS`` before expiry)."""
+    settings = settings_of(db)
+    offsets = settings.reminder_days
+    if not offsets:
+        return
+    now = clock.now()
+    horizon = now + timedelta(days=max(offsets))
+    awards = db.execute(
+        select(Award, Certification)
+        .join(Certification, Certification.id == Award.certification_id)
+        .where(
+            Award.status == AwardStatus.ACTIVE.value,
+            Award.person_id.is_not(None),
+            Award.valid_until > now,
+            Award.valid_until <= horizon,
+        )
+        .order_by(Award.id)
+    ).all()
+    due: list[tuple[Award, Certification, int, str]] = []
+    for award, certification in awards:
+        live_since = award.renewed_at or award.issued_at
+        offset = due_offset(
+            valid_until=award.valid_until, live_since=live_since, now=now, offsets=offsets
+        )
+        if offset is not None:
+            due.append(
+                (award, certification, offset, reminder_key(award.id, offset, award.valid_until))
+            )
+    due = [(a, c, o, service.stored_key(k)) for a, c, o, k in due]
+    for start in range(0, len(due), 500):
+        chunk = due[start : start + 500]
+        sent = set(
+            db.scalars(
+                select(EmailMessage.key).where(EmailMessage.key.in_([item[3] for item in chunk]))
+            )
+        )
+        for award, certification, offset, key in chunk:
+            if key in sent:
+                continue
+            recipient = service.person_recipient(db, award.person_id)
+            if recipient is None:
+                continue
+            days_left = math.ceil((award.valid_until - now) / timedelta(days=1))
+            queue_email(
+                db,
+                settings,
+                key=key,
+                kind="renewal_reminder",
+                recipient=recipient,
+                category=Category.REMINDERS,
+                partner_id=award.partner_id,
+                context={
+                    "person_name": recipient.name,
+                    "certification_name": certification.name,
+                    "certification_code": certification.code,
+                    "valid_until": format_date(award.valid_until),
+                    "days_left": days_left,
+                    "offset": offset,
+                },
+            )

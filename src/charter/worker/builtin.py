@@ -1,0 +1,35 @@
+"""The worker's own periodic tasks: award expiry and pruning its finished jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from charter.core import clock
+from charter.core.auth import Principal
+from charter.worker.models import Job, JobStatus
+from charter.worker.registry import periodic
+
+EXPIRY_EVERY = timedelta(minutes=15)
+PRUNE_AFTER = timedelta(days=30)
+
+
+@periodic("credentials.expire_awards", EXPIRY_EVERY)
+def expire_awards(db: Session, actor: Principal, period_start: datetime) -> None:
+    """Record the expiry of every award past its ``valid_until`` (its event drives the notices)."""
+    from charter.credentials.service import expire_due_awards
+
+    expire_due_awards(db, actor, at=clock.now())
+
+
+@periodic("worker.prune_jobs", timedelta(days=1))
+def prune_jobs(db: Session, actor: Principal, period_start: datetime) -> None:
+    """Delete jobs done more than 30 days ago (dead jobs stay until someone looks at them).
+
+    Their work is recorded where it matters (email messages, webhook deliveries, events);
+    an event job is never created again once the dispatcher's cursor has passed its event.
+    """
+    cutoff = clock.now() - PRUNE_AFTER
+    db.execute(delete(Job).where(Job.status == JobStatus.DONE.value, Job.finished_at < cutoff))
