@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 from dataclasses import dataclass
 
 import pytest
+import rfc8785
 from sqlalchemy import select, text, update
 
 from charter.core import events
@@ -151,3 +153,71 @@ def test_append_many_chains_a_batch(db, batch):
     db.commit()
     assert len(appended) == batch
     assert events.verify_chain(db).checked == batch
+
+
+_PAYLOADS = [
+    {"award_id": "awd_1", "index": 7, "until": None, "flag": True},
+    {"zeta": 1, "alpha": {"nested": [1, "two", None, {"b": 2, "a": 1}]}, "big": 2**53 - 1},
+    {"note": 'é✓ "quoted" \\ back\nline\ttab\x01\x7f', "emoji": "🎉", "empty": {}},
+    {"float": 1.5, "ümlaut": "key"},  # the general (reference) path
+    {},
+]
+
+
+def _drafts() -> list[events.Draft]:
+    return [
+        events.Draft("thing.touched", "thing", f"thg_{index}", payload, partner)
+        for index, payload in enumerate(_PAYLOADS * 3)
+        for partner in (None, "ptn_1")
+    ]
+
+
+def _stored(db) -> list[tuple]:
+    rows = db.execute(select(Event).order_by(Event.seq)).scalars().all()
+    return [tuple(getattr(row, name) for name in (*events.HASHED_FIELDS, "hash")) for row in rows]
+
+
+def test_bulk_appended_events_are_identical_to_singly_appended_ones(db, frozen_clock, monkeypatch):
+    counter = iter(range(10**6))
+    monkeypatch.setattr(events, "new_id", lambda prefix: f"{prefix}_{next(counter):026d}")
+    actor = Principal.system("tests")
+    for draft in _drafts():
+        thing = Thing(draft.subject_id)
+        events.append(db, actor, draft.type, thing, partner_id=draft.partner_id, **draft.payload)
+    db.commit()
+    single = _stored(db)
+    db.execute(text("DELETE FROM events"))
+    db.execute(text("DELETE FROM event_chain_head"))
+    db.commit()
+    db.expunge_all()
+    counter = iter(range(10**6))
+    events.append_many(db, actor, _drafts())
+    db.commit()
+    bulk = _stored(db)
+    assert bulk == single
+    assert events.verify_chain(db).ok
+
+
+def test_bulk_appended_hashes_match_the_reference_canonicalization(db, frozen_clock):
+    appended = events.append_many(db, Principal.system("tests"), _drafts())
+    db.commit()
+    for row, stored in zip(appended, _stored(db), strict=True):
+        document = {name: row[name] for name in events.HASHED_FIELDS}
+        document["occurred_at"] = "2026-03-01T12:00:00.000000Z"
+        expected = hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+        assert row["hash"] == stored[-1] == expected
+        assert stored[events.HASHED_FIELDS.index("payload")] == row["payload"]
+
+
+def test_plain_payloads_are_serialized_once(db, monkeypatch):
+    # One canonical text serves the hash and the stored column; the general path (which
+    # serializes the whole entry) is left to payloads the standard library cannot render.
+    general: list[object] = []
+    real = events.entry_hash
+    monkeypatch.setattr(events, "entry_hash", lambda entry: general.append(entry) or real(entry))
+    appended = events.append_many(db, Principal.system("tests"), _drafts())
+    db.commit()
+    assert len(general) == 6  # the float payload, three times, with and without a partner
+    assert all(entry["payload"]["float"] == 1.5 for entry in general)
+    assert len(appended) == 30
+    assert events.verify_chain(db).ok

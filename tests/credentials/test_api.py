@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from charter.core.auth import Role
+from charter.credentials import issuance
 from charter.partners.models import Region
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
@@ -124,3 +125,52 @@ def test_another_firms_award_is_not_found(client, make, db, system):
         ).status_code
         == 403
     )
+
+
+def test_a_holder_did_set_through_the_people_api_names_the_subject(client, make, db, system):
+    cert = certification(db, system)
+    firm = partner(db, system)
+    db.commit()
+    manager = make.login(Role.PROGRAM_MANAGER).headers
+    body = {
+        "given_name": "Ada",
+        "family_name": "Byron",
+        "track": "technical",
+        "partner_id": firm.id,
+        "emails": ["ada.did@example.com"],
+    }
+    refused = client.post(
+        "/api/v1/people", json={**body, "did": "did:example:ada"}, headers=manager
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "did"
+    did = "did:web:ada.example"
+    created = client.post("/api/v1/people", json={**body, "did": did}, headers=manager)
+    assert created.status_code == 201, created.text
+    person_id = created.json()["id"]
+    assert created.json()["did"] == did
+
+    bad = client.patch(f"/api/v1/people/{person_id}", json={"did": "did:key:nope"}, headers=manager)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "did"
+    key_did = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+    patched = client.patch(f"/api/v1/people/{person_id}", json={"did": key_did}, headers=manager)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["did"] == key_did
+
+    passing_evidence(db, system, person_id=person_id, certification_id=cert.id)
+    db.commit()
+    issued = client.post(
+        "/api/v1/awards",
+        json={"person_id": person_id, "certification_id": cert.id},
+        headers=manager,
+    )
+    assert issued.status_code == 201, issued.text
+    credential = issuance.current_credential_for_award(db, issued.json()["id"])
+    assert credential is not None
+    assert credential.document["credentialSubject"]["id"] == key_did
+    db.rollback()  # end the read: on SQLite every transaction holds the write lock
+
+    cleared = client.patch(f"/api/v1/people/{person_id}", json={"did": None}, headers=manager)
+    assert cleared.status_code == 200
+    assert cleared.json()["did"] is None

@@ -124,3 +124,30 @@ def test_dropped_terms_does_not_change_the_document():
     before = copy.deepcopy(document)
     jsonld.dropped_terms(document)
     assert document == before
+
+
+def test_utf16_order_sorts_surrogate_pairs_before_the_top_of_the_bmp() -> None:
+    from tests.credentials.test_verify import badge
+
+    document = badge("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK")
+    document["credentialSubject"]["achievement"]["tag"] = ["\uffe0b", "\U00010000a", "\ue000c"]
+    canonical = jsonld.canonicalize(document)
+    assert jsonld.orders_may_differ(canonical)
+    utf16 = jsonld.canonicalize_utf16_order(document)
+    lines = utf16.splitlines()
+    assert lines == sorted(lines, key=lambda line: line.encode("utf-16-be"))
+    assert canonical.splitlines() == sorted(lines)
+    assert utf16 != canonical
+
+
+@pytest.mark.parametrize(
+    "tags", [["plain", "ascii"], ["\U0001f600", "\U0001f601"], ["\uff01", "é"]]
+)
+def test_documents_without_both_kinds_have_one_canonical_form(tags: list[str]) -> None:
+    from tests.credentials.test_verify import badge
+
+    document = badge("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK")
+    document["credentialSubject"]["achievement"]["tag"] = tags
+    canonical = jsonld.canonicalize(document)
+    assert not jsonld.orders_may_differ(canonical)
+    assert jsonld.canonicalize_utf16_order(document) == canonical

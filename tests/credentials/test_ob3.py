@@ -66,13 +66,13 @@ def test_full_credential_validates_with_status_and_expiry() -> None:
             email="partners@acme.example",
             image_url="https://partners.acme.example/logo.png",
         ),
-        subject=ob3.SubjectInfo(email=EMAIL, salt="x", holder_did="did:example:dana"),
+        subject=ob3.SubjectInfo(email=EMAIL, salt="x", holder_did="did:web:dana.example"),
         valid_until=datetime(2027, 3, 1, 14, 0, tzinfo=timezone(timedelta(hours=2))),
         status_entries=[entry],
     )
     assert doc["validUntil"] == "2027-03-01T12:00:00Z"
     assert doc["credentialStatus"] == entry
-    assert doc["credentialSubject"]["id"] == "did:example:dana"  # type: ignore[index]
+    assert doc["credentialSubject"]["id"] == "did:web:dana.example"  # type: ignore[index]
     assert ob3.validate_credential(doc) == []
 
 
@@ -141,3 +141,50 @@ def test_more_than_one_status_entry_is_refused() -> None:
 def test_bad_input_is_refused(overrides: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"must|required"):
         _build(**overrides)
+
+
+HOLDER_KEY = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+
+
+@pytest.mark.parametrize(
+    "did",
+    [
+        HOLDER_KEY,
+        "did:web:example.com",
+        "did:web:w3c-ccg.github.io:user:alice",
+        "did:web:localhost%3A8443:people:ada",
+    ],
+)
+def test_a_holder_did_is_the_subject_id_beside_the_hashed_email(did: str) -> None:
+    assert ob3.holder_did_problem(did) is None
+    doc = _build(subject=ob3.SubjectInfo(email=EMAIL, salt="s4lt", holder_did=did))
+    subject = doc["credentialSubject"]
+    assert isinstance(subject, dict)
+    assert subject["id"] == did
+    assert subject["identifier"][0]["identityHash"] == ob3.identity_hash(EMAIL, "s4lt")
+    assert ob3.validate_credential(doc) == []
+
+
+@pytest.mark.parametrize(
+    "did",
+    [
+        "did:example:123",
+        "did:key:abc",
+        "did:key:z0OIl",  # characters outside base58btc
+        "did:key:" + "z6Mk" + "1" * 200,
+        "did:web:",
+        "did:web:exa mple.com",
+        "did:web:example.com:",
+        "did:web:-example.com",
+        "https://example.com/ada",
+        "mailto:ada@example.com",
+    ],
+)
+def test_other_holder_dids_are_refused(did: str) -> None:
+    assert ob3.holder_did_problem(did) is not None
+
+
+@pytest.mark.parametrize("value", ["https://example.com/ada", "mailto:ada@example.com", "did:"])
+def test_a_subject_id_that_is_not_a_did_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="holder DID must be a DID"):
+        _build(subject=ob3.SubjectInfo(email=EMAIL, salt="s4lt", holder_did=value))

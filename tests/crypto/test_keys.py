@@ -1,6 +1,7 @@
 """Multikey encodings and sealing private keys at rest."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,16 @@ def test_kek_derivation_is_stable_and_secret_dependent():
     assert keys.derive_kek("x") == keys.derive_kek("x")
     assert keys.derive_kek("x") != keys.derive_kek("y")
     assert len(keys.derive_kek("x")) == 32
+
+
+@pytest.mark.parametrize("length", [0, 1, 2, 10, 31, 32, 34, 64, 65, 100])
+def test_base58btc_encoding_matches_the_reference_library(length):
+    import base58
+
+    samples = [bytes(length), b"\xff" * length, bytes(range(length % 256)) * (length // 256 + 1)]
+    samples += [bytes(zeros) + os.urandom(length) for zeros in range(4)]
+    for data in samples:
+        encoded = multibase.encode_base58btc(data)
+        assert encoded == "z" + base58.b58encode(data).decode("ascii")
+        if data:
+            assert multibase.decode_base58btc(encoded) == data

@@ -125,3 +125,22 @@ def test_a_tampered_issued_credential_fails(client, sessions, system, settings, 
     credential[field] = "2099-01-01T00:00:00Z" if field == "validUntil" else "Forged badge"
     result = _verify(credential, _status_documents(client, credential))
     assert result["verified"] is False
+
+
+def test_a_credential_naming_the_holder_did_verifies(client, sessions, system, settings):
+    did = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+    with sessions() as db, db.begin():
+        db.info["settings"] = settings
+        firm = partner(db, system)
+        holder = person(db, system, partner_id=firm.id, did=did)
+        cert = certification(db, system)
+        awarded = award(db, system, person_id=holder.id, certification_id=cert.id)
+        found = issuance.current_credential_for_award(db, awarded.id)
+        assert found is not None
+        credential = found.document
+    assert credential["credentialSubject"]["id"] == did
+    result = _verify(credential, _status_documents(client, credential))
+    assert result == {
+        "verified": True,
+        "statusResults": [{"purpose": "revocation", "status": False}],
+    }

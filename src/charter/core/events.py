@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from json.encoder import encode_basestring
 from typing import Any, Protocol
 
 import rfc8785
@@ -105,7 +106,18 @@ def _plain(value: Any) -> bool:
     if kind is int:
         return bool(-_MAX_EXACT_INT < value < _MAX_EXACT_INT)
     if kind is dict:
-        return all(key.isascii() and _plain(item) for key, item in value.items())
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return False
+            # Flat payloads of strings and small integers are the common case: no call.
+            kind = type(item)
+            if kind is str or item is None:
+                continue
+            if kind is int and -_MAX_EXACT_INT < item < _MAX_EXACT_INT:
+                continue
+            if not _plain(item):
+                return False
+        return True
     if kind is list:
         return all(_plain(item) for item in value)
     return False
@@ -172,11 +184,17 @@ def append_many(db: Session, actor: Principal, drafts: Iterable[Draft]) -> list[
     """Append several events in order, with one lock and one bulk insert; returns the rows."""
     head = _lock_head(db)
     at = clock.now()
+    dialect = db.get_bind().dialect.name
+    stored_at: Any = _sqlite_timestamp(at) if dialect == "sqlite" else clock.ensure_utc(at)
+    # What every entry of the batch shares, rendered once: the canonical text of an entry is
+    # these around its own values (see _hashed_text).
+    shared = _Shared.of(actor, _timestamp(at))
     rows: list[dict[str, Any]] = []
+    params: list[tuple[Any, ...]] = []
     seq, prev = head.seq, head.hash
     for draft in drafts:
         seq += 1
-        payload = normalize_payload(draft.payload)
+        payload, payload_text = _payload_and_text(draft.payload)
         row = {
             "seq": seq,
             "id": new_id("evt"),
@@ -190,50 +208,150 @@ def append_many(db: Session, actor: Principal, drafts: Iterable[Draft]) -> list[
             "payload": payload,
             "prev_hash": prev,
         }
-        row["hash"] = prev = entry_hash(row)
+        data = _hashed_text(shared, row, payload_text) if payload_text is not None else None
+        if data is None:
+            row["hash"] = prev = entry_hash(row)
+            payload_text = _COMPACT.encode(payload)
+        else:
+            row["hash"] = prev = hashlib.sha256(data).hexdigest()
         rows.append(row)
+        params.append(
+            (
+                seq,
+                row["id"],
+                stored_at,
+                row["actor_type"],
+                row["actor_id"],
+                row["type"],
+                row["subject_type"],
+                row["subject_id"],
+                row["partner_id"],
+                payload_text,
+                row["prev_hash"],
+                prev,
+            )
+        )
     if not rows:
         return []
-    _insert_rows(db, rows)
+    _insert_rows(db, dialect, rows, params)
     head.seq, head.hash = seq, prev
     db.flush()
     return rows
 
 
-_COLUMNS = (*HASHED_FIELDS, "hash")
-_PLACEHOLDERS = {
-    "sqlite": ", ".join("?" for _ in _COLUMNS),
-    "postgresql": ", ".join("%s::jsonb" if name == "payload" else "%s" for name in _COLUMNS),
-}
+# The payload as the standard library writes it: compact, and sorted for the canonical form.
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# A string as JSON text, as json.dumps(..., ensure_ascii=False) writes it.
+_string: Callable[[str], str] = encode_basestring
 
 
-def _insert_rows(db: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert event rows through the driver's executemany.
+def _payload_and_text(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The payload as plain JSON values, and its canonical text when the standard library
+    writes it exactly (None otherwise: the entry is hashed the general way)."""
+    if type(payload) is dict and _plain(payload):
+        return payload, _CANONICAL.encode(payload)
+    normalized: dict[str, Any] = json.loads(json.dumps(payload, default=_json_default))
+    if _plain(normalized):
+        return normalized, _CANONICAL.encode(normalized)
+    return normalized, None
 
-    Imports append one event per row, so this is a hot path: binding through the driver
-    directly, with the payload serialized once, costs a fraction of SQLAlchemy's per-value
-    processing. Other dialects take the ordinary path.
-    """
-    dialect = db.get_bind().dialect.name
-    placeholders = _PLACEHOLDERS.get(dialect)
-    if placeholders is None:
-        db.execute(insert(Event), rows)
-        return
-    # Only constant column names and placeholders are interpolated; values are bound.
-    sql = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({placeholders})"  # noqa: S608
-    stamp = _sqlite_timestamp if dialect == "sqlite" else clock.ensure_utc
-    params = [
-        tuple(
-            stamp(row[name])
-            if name == "occurred_at"
-            else json.dumps(row[name], separators=(",", ":"), ensure_ascii=False)
-            if name == "payload"
-            else row[name]
-            for name in _COLUMNS
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """The canonical text of the fields every entry of a batch shares."""
+
+    actor: str  # '{"actor_id":...,"actor_type":...,"id":'; empty if not plain strings
+    occurred_at: str  # ',"occurred_at":...,"partner_id":'
+
+    @classmethod
+    def of(cls, actor: Principal, stamp: str) -> _Shared:
+        kind, actor_id = actor.kind, actor.id
+        plain = type(kind) is str and (actor_id is None or type(actor_id) is str)
+        return cls(
+            f'{{"actor_id":{_CANONICAL.encode(actor_id)},"actor_type":{_string(kind)},"id":'
+            if plain
+            else "",
+            f',"occurred_at":{_string(stamp)},"partner_id":',
         )
-        for row in rows
-    ]
-    db.connection().exec_driver_sql(sql, params)
+
+
+def _hashed_text(shared: _Shared, row: dict[str, Any], payload_text: str) -> bytes | None:
+    """What :func:`entry_hash` hashes, put together from text already rendered.
+
+    The fields in RFC 8785 order (sorted keys; all ASCII names) around the canonical payload
+    text, so ``json.dumps`` runs once per entry, on the payload alone. None when a value is not
+    a plain string (or the sequence number not a small positive integer): the general path.
+    """
+    identity, partner_id = row["id"], row["partner_id"]
+    kind, subject_type, subject_id = row["type"], row["subject_type"], row["subject_id"]
+    seq = row["seq"]
+    if not (
+        shared.actor
+        and type(identity) is str
+        and (partner_id is None or type(partner_id) is str)
+        and type(kind) is str
+        and type(subject_type) is str
+        and type(subject_id) is str
+        and type(row["prev_hash"]) is str
+        and type(seq) is int
+        and 0 < seq < _MAX_EXACT_INT
+    ):
+        return None
+    text = "".join(
+        (
+            shared.actor,
+            _string(identity),
+            shared.occurred_at,
+            "null" if partner_id is None else _string(partner_id),
+            ',"payload":',
+            payload_text,
+            ',"prev_hash":',
+            _string(row["prev_hash"]),
+            ',"seq":',
+            str(seq),
+            ',"subject_id":',
+            _string(subject_id),
+            ',"subject_type":',
+            _string(subject_type),
+            ',"type":',
+            _string(kind),
+            "}",
+        )
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: let the reference implementation decide
+        return None
+
+
+_COLUMNS = (*HASHED_FIELDS, "hash")
+# Only constant column names are interpolated; values are bound or streamed.
+_INSERT_SQL = "INSERT INTO events ({}) VALUES ({})".format(  # noqa: S608
+    ", ".join(_COLUMNS), ", ".join("?" for _ in _COLUMNS)
+)
+_COPY_SQL = f"COPY events ({', '.join(_COLUMNS)}) FROM STDIN"
+
+
+def _insert_rows(
+    db: Session, dialect: str, rows: list[dict[str, Any]], params: list[tuple[Any, ...]]
+) -> None:
+    """Insert event rows through the driver: executemany on SQLite, COPY on PostgreSQL.
+
+    Imports and bulk issuance append one event per row, so this is a hot path: binding
+    through the driver directly, with the payload serialized once (the canonical text that was
+    hashed), costs a fraction of SQLAlchemy's per-value processing. Other dialects take the
+    ordinary path.
+    """
+    if dialect == "sqlite":
+        db.connection().exec_driver_sql(_INSERT_SQL, params)
+    elif dialect == "postgresql":
+        driver: Any = db.connection().connection.driver_connection  # a psycopg connection
+        with driver.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+            for values in params:
+                copy.write_row(values)
+    else:
+        db.execute(insert(Event), rows)
 
 
 def _sqlite_timestamp(value: datetime) -> str:

@@ -129,6 +129,62 @@ def analyse(document: dict[str, Any]) -> Analysis:
     return Analysis(document, compiled, values)
 
 
+@dataclass(frozen=True)
+class Template:
+    """A document with a few string values left open, canonicalized without rebuilding it.
+
+    For many documents that differ only in those values (a batch of credentials): the shape is
+    found and checked once, and each document's canonical form is computed from its values.
+    """
+
+    compiled: _Compiled
+    values: tuple[str, ...]  # the sample document's values, in scan order
+    positions: tuple[int, ...]  # the value index of each open field
+    iri: tuple[bool, ...]  # whether each open field sits in an IRI position
+
+
+def template(document: dict[str, Any], fields: list[str]) -> Template | None:
+    """A :class:`Template` of ``document`` whose open fields hold the values ``fields``.
+
+    ``None`` when the document is not on the fast path, fails the safe-mode check, or a field
+    value does not occur exactly once among its string values.
+    """
+    analysis = analyse(document)
+    compiled = analysis.compiled
+    if compiled is None or compiled.dropped:
+        return None
+    positions: list[int] = []
+    for field in fields:
+        found = [index for index, value in enumerate(analysis.values) if value == field]
+        if len(found) != 1:
+            return None
+        positions.append(found[0])
+    in_iri = {slot for slot, is_iri in zip(compiled.slots, compiled.iri, strict=True) if is_iri}
+    return Template(
+        compiled,
+        tuple(analysis.values),
+        tuple(positions),
+        tuple(position in in_iri for position in positions),
+    )
+
+
+def canonicalize_template(filled: Template, field_values: list[str]) -> str | None:
+    """The canonical form of the template's document with ``field_values`` in its open fields.
+
+    Equal to :func:`canonicalize` of that document; ``None`` when a value would take the
+    document off the fast path (the caller then canonicalizes the document itself).
+    """
+    values = list(filled.values)
+    for position, is_iri, value in zip(filled.positions, filled.iri, field_values, strict=True):
+        if is_iri and _PLAIN_IRI.fullmatch(value) is None:
+            return None
+        values[position] = value
+    try:
+        return _canonical(filled.compiled, values)
+    except SyntaxError:
+        return None
+
+
 def canonicalize(document: dict[str, Any]) -> str:
     """Canonical N-Quads (RDFC-1.0) of a document, equal to :func:`jsonld.canonicalize`."""
     return analyse(document).canonicalize()

@@ -14,20 +14,25 @@ an app or a test run with settings other than the environment's.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from json.encoder import encode_basestring
 from multiprocessing import get_context
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, String, any_, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from charter.config import Settings, get_settings
@@ -36,10 +41,10 @@ from charter.core.auth import Permission, Principal
 from charter.core.csvimport import NoProgress, Progress, chunks, table_of
 from charter.core.errors import Conflict, FieldError, Invalid, NotFound
 from charter.core.ids import is_id, new_id
-from charter.credentials import ob3, proofs, status, statuslist
-from charter.credentials.models import Award, CredentialStatus, IssuedCredential, StatusList
+from charter.credentials import fastcanon, ob3, proofs, status, statuslist
+from charter.credentials.models import Award, CredentialStatus, IssuedCredential
 from charter.crypto import keyring, keys
-from charter.partners.models import PersonEmail
+from charter.partners.models import Person, PersonEmail
 from charter.programs.models import Certification, CriteriaVersion
 
 PROCESS_POOL_THRESHOLD = 200
@@ -149,40 +154,69 @@ def issuer_profile(settings: Settings, issuer_id: str) -> ob3.IssuerProfile:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    """What the documents of a batch are built from, loaded once per batch."""
+    """The programs data the documents of a batch are built from, loaded once per batch."""
 
     certifications: dict[str, Certification]
     criteria: dict[str, CriteriaVersion]
+
+
+@dataclass(frozen=True, slots=True)
+class _Holders:
+    """The holders of a batch's awards: primary email and, when they gave one, their DID."""
+
     emails: dict[str, str]
+    dids: dict[str, str]
 
 
-def _load_context(db: Session, awards: Sequence[AwardLike]) -> _Context:
+def _load_programs(db: Session, awards: Sequence[AwardLike]) -> _Context:
     # Loaded for the whole batch in a few queries: one query per award would dominate bulk
     # issuance. The tables belong to programs and partners; this only reads them.
     certification_ids = sorted({award.certification_id for award in awards})
     version_ids = sorted({award.criteria_version_id for award in awards})
-    person_ids = sorted({award.person_id for award in awards if award.person_id})
     certifications: dict[str, Certification] = {}
     criteria: dict[str, CriteriaVersion] = {}
-    emails: dict[str, str] = {}
     for part in chunks(certification_ids):
         for row in db.scalars(select(Certification).where(Certification.id.in_(part))):
             certifications[row.id] = row
     for part in chunks(version_ids):
         for version in db.scalars(select(CriteriaVersion).where(CriteriaVersion.id.in_(part))):
             criteria[version.id] = version
+    return _Context(certifications, criteria)
+
+
+def _one_of(db: Session, column: Any, values: Sequence[str]) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``, one parameter instead of many.
+
+    Bulk issuance looks up tens of thousands of ids; PostgreSQL parses and plans a long IN
+    list at every query, an array parameter costs next to nothing.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
+
+
+def _load_holders(db: Session, awards: Sequence[AwardLike]) -> _Holders:
+    person_ids = sorted({award.person_id for award in awards if award.person_id})
+    emails: dict[str, str] = {}
+    dids: dict[str, str] = {}
     for part in chunks(person_ids):
         query = select(PersonEmail.person_id, PersonEmail.email).where(
-            PersonEmail.person_id.in_(part), PersonEmail.primary.is_(True)
+            _one_of(db, PersonEmail.person_id, part), PersonEmail.primary.is_(True)
         )
         for person_id, email in db.execute(query):
             emails[str(person_id)] = email
-    return _Context(certifications, criteria, emails)
+        with_did = select(Person.id, Person.did).where(
+            _one_of(db, Person.id, part), Person.did.is_not(None)
+        )
+        for person_id, did in db.execute(with_did):
+            if did:
+                dids[str(person_id)] = did
+    return _Holders(emails, dids)
 
 
-_Item = tuple[str, str, str, str, str, datetime, datetime | None, dict[str, str]]
+_Item = tuple[str, str, str, str, str, datetime, datetime | None, dict[str, str], str | None]
 """One credential to build: award id, credential URL, achievement key, email, salt, validFrom,
-validUntil, revocation entry (a tuple: batches of them cross process boundaries)."""
+validUntil, revocation entry, holder DID."""
 
 
 class _Refusal(Exception):
@@ -213,40 +247,27 @@ def _achievements(settings: Settings, context: _Context) -> dict[str, ob3.Achiev
     return found
 
 
-def _item(
-    award: AwardLike,
-    context: _Context,
-    achievements: dict[str, ob3.AchievementInfo],
-    settings: Settings,
-    *,
-    credential_id: str,
-    salt: str,
-    revocation: tuple[str, int],
-) -> _Item:
-    key = _achievement_key(award)
-    if key not in achievements:
+def _check_issuable(award: AwardLike, context: _Context, holders: _Holders) -> None:
+    certification = context.certifications.get(award.certification_id)
+    version = context.criteria.get(award.criteria_version_id)
+    if certification is None or version is None or version.certification_id != certification.id:
         raise NotFound(f"award {award.id}: its certification or criteria version is missing")
     if award.person_id is None:
         raise Conflict(f"award {award.id} has no person; firm credentials are not issued yet")
-    email = context.emails.get(award.person_id)
-    if email is None:
+    if award.person_id not in holders.emails:
         raise Conflict(f"award {award.id}: the holder has no primary email address")
-    list_id, index = revocation
-    entry = statuslist.status_entry(status.list_url(settings, list_id), index, "revocation")
-    url = credential_url(settings, credential_id)
-    return (award.id, url, key, email, salt, award.issued_at, award.valid_until, entry)
 
 
 def _build(
     issuer: ob3.IssuerProfile, achievements: dict[str, ob3.AchievementInfo], item: _Item
 ) -> dict[str, Any]:
-    award_id, url, key, email, salt, valid_from, valid_until, entry = item
+    award_id, url, key, email, salt, valid_from, valid_until, entry, holder_did = item
     try:
         return ob3.build_credential(
             credential_id=url,
             issuer=issuer,
             achievement=achievements[key],
-            subject=ob3.SubjectInfo(email=email, salt=salt),
+            subject=ob3.SubjectInfo(email=email, salt=salt, holder_did=holder_did),
             valid_from=valid_from,
             valid_until=valid_until,
             status_entries=[entry],
@@ -258,6 +279,7 @@ def _build(
 def _unsigned(
     award: AwardLike,
     context: _Context,
+    holders: _Holders,
     settings: Settings,
     *,
     credential_id: str,
@@ -265,18 +287,23 @@ def _unsigned(
     salt: str,
     revocation: tuple[str, int],
 ) -> dict[str, Any]:
-    achievements = _achievements(settings, context)
-    item = _item(
-        award,
-        context,
-        achievements,
-        settings,
-        credential_id=credential_id,
-        salt=salt,
-        revocation=revocation,
+    _check_issuable(award, context, holders)
+    assert award.person_id is not None  # _check_issuable
+    list_id, index = revocation
+    entry = statuslist.status_entry(status.list_url(settings, list_id), index, "revocation")
+    item: _Item = (
+        award.id,
+        credential_url(settings, credential_id),
+        _achievement_key(award),
+        holders.emails[award.person_id],
+        salt,
+        award.issued_at,
+        award.valid_until,
+        entry,
+        holders.dids.get(award.person_id),
     )
     try:
-        return _build(issuer_profile(settings, issuer_id), achievements, item)
+        return _build(issuer_profile(settings, issuer_id), _achievements(settings, context), item)
     except _Refusal as refusal:
         raise Invalid(str(refusal)) from None
 
@@ -309,7 +336,7 @@ def _live_for(db: Session, award_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
     for part in chunks(sorted(set(award_ids))):
         query = select(IssuedCredential.award_id).where(
-            IssuedCredential.award_id.in_(part), IssuedCredential.status.in_(_LIVE)
+            _one_of(db, IssuedCredential.award_id, part), IssuedCredential.status.in_(_LIVE)
         )
         found.update(db.scalars(query))
     return found
@@ -324,7 +351,8 @@ def issue_credential(
     if _live_for(db, [award.id]):
         raise Conflict(f"award {award.id} already has a live credential")
     signer = keyring.active_signer(db, settings)
-    context = _load_context(db, [award])
+    context = _load_programs(db, [award])
+    holders = _load_holders(db, [award])
     credential_id = new_id("bdg")
     salt = secrets.token_hex(16)
     revocation = status.allocate(db, "revocation", controller=signer.controller)
@@ -332,6 +360,7 @@ def issue_credential(
     document = _unsigned(
         award,
         context,
+        holders,
         settings,
         credential_id=credential_id,
         issuer_id=signer.controller,
@@ -580,46 +609,307 @@ def credentials_for_award(db: Session, award_id: str) -> list[PublicCredential]:
 class _Batch:
     """What every document of a bulk batch shares (sent once to each worker)."""
 
+    settings: Settings
     issuer: ob3.IssuerProfile
     achievements: dict[str, ob3.AchievementInfo]
     verification_method: str
+    signing_key_id: str
     created: datetime
+    dialect: str
 
 
-_worker: tuple[Ed25519PrivateKey, _Batch] | None = None
+_BulkItem = tuple[str, str, str, str | None, datetime, datetime | None, str, int, str, int, str]
+"""One award to sign in bulk: award id, achievement key, email, holder DID, validFrom,
+validUntil, revocation list and index, suspension list and index, person id (a tuple: chunks of
+them cross process boundaries)."""
+
+_CREDENTIAL_COLUMNS = (
+    "id",
+    "award_id",
+    "document",
+    "signing_key_id",
+    "verification_method",
+    "issued_at",
+    "valid_from",
+    "valid_until",
+    "revocation_list_id",
+    "revocation_index",
+    "suspension_list_id",
+    "suspension_index",
+    "superseded_by_id",
+    "status",
+    "status_reason",
+    "status_changed_at",
+    "salt",
+    "created_at",
+)
+_Signed = tuple[list[tuple[Any, ...]], list[dict[str, Any]]]
+"""A signed chunk: credential rows (values in ``_CREDENTIAL_COLUMNS`` order, bound as the
+database driver takes them) and the payloads of their ``credential.issued`` events."""
+
+
+@dataclass(slots=True)
+class _Signing:
+    """What signs a batch's chunks in one process: the signer and the document shapes seen."""
+
+    signer: proofs.BatchSigner
+    batch: _Batch
+    shapes: dict[tuple[str, bool, bool], _Shape | None] = field(default_factory=dict)
+
+
+_worker: _Signing | None = None
 
 
 def _init_worker(seed: bytes, batch: _Batch) -> None:
     # The seed reaches the worker through the pool's pipe (or a fork), never a file.
     global _worker  # noqa: PLW0603 - per-process state of a pool worker
-    _worker = (Ed25519PrivateKey.from_private_bytes(seed), batch)
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    _worker = _Signing(proofs.BatchSigner(key, batch.verification_method, batch.created), batch)
 
 
-def _issue_items(key: Ed25519PrivateKey, batch: _Batch, items: list[_Item]) -> list[str]:
-    """Build, check, sign and serialize documents; the signed JSON texts, in order."""
-    texts = []
+# A batch's credentials of one achievement differ only in these values (the open fields of a
+# _Shape): credential URL, validFrom, validUntil, holder DID, identity hash, salt, status entry
+# id, statusListIndex, statusListCredential. The sample document holds these stand-ins.
+_VALID_FROM = datetime(1901, 1, 1, 0, 0, 1, tzinfo=UTC)
+_VALID_UNTIL = datetime(1901, 1, 1, 0, 0, 2, tzinfo=UTC)
+_STAND_INS = (
+    "urn:uuid:00000000-0000-4000-8000-0c0ffee00001",
+    ob3.format_timestamp(_VALID_FROM),
+    ob3.format_timestamp(_VALID_UNTIL),
+    "did:web:c0ffee00004.invalid",
+    ob3.identity_hash("c0ffee@invalid", "0c0ffee00006"),
+    "0c0ffee00006",
+    "urn:uuid:00000000-0000-4000-8000-0c0ffee00007",
+    "0c0ffee00008",
+    "urn:uuid:00000000-0000-4000-8000-0c0ffee00009",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """The documents of one achievement (with or without holder DID and end date) in a batch.
+
+    Built, schema-checked, safe-mode checked and analysed once from a sample holding stand-ins
+    for the open fields; each credential is then its values put into the JSON text and the
+    canonical template. That gives the bytes :func:`_build` and :meth:`BatchSigner.sign` give:
+    the schema constrains the open fields only by being strings (and date-times, which
+    ``format_timestamp`` always writes), so the sample's verdict is every document's.
+    """
+
+    fields: tuple[int, ...]  # the open fields present, as indexes into _STAND_INS
+    pieces: tuple[str, ...]  # the unsigned JSON text around the open fields
+    order: tuple[int, ...]  # the open field between each two pieces
+    canonical: fastcanon.Template
+    context: Any
+
+
+def _shape(batch: _Batch, key: str, with_did: bool, with_until: bool) -> _Shape | None:
+    """The shape of a kind of document, or None if it must be built one by one."""
+    sample_entry = {
+        **statuslist.status_entry("https://status.invalid/list", 0, "revocation"),
+        "id": _STAND_INS[6],
+        "statusListIndex": _STAND_INS[7],
+        "statusListCredential": _STAND_INS[8],
+    }
+    item: _Item = (
+        "sample",
+        _STAND_INS[0],
+        key,
+        "c0ffee@invalid",
+        _STAND_INS[5],
+        _VALID_FROM,
+        _VALID_UNTIL if with_until else None,
+        sample_entry,
+        _STAND_INS[3] if with_did else None,
+    )
+    try:
+        sample = _build(batch.issuer, batch.achievements, item)
+    except _Refusal:
+        return None
+    if ob3.validate_credential(sample):
+        return None
+    fields = tuple(
+        index
+        for index in range(len(_STAND_INS))
+        if (index != 2 or with_until) and (index != 3 or with_did)
+    )
+    canonical = fastcanon.template(sample, [_STAND_INS[index] for index in fields])
+    if canonical is None:
+        return None
+    text = _serialize(sample)
+    found: list[tuple[int, int, int]] = []
+    for index in fields:
+        escaped = _json_string(_STAND_INS[index])
+        if text.count(escaped) != 1:
+            return None
+        start = text.index(escaped)
+        found.append((start, start + len(escaped), index))
+    found.sort()
+    pieces: list[str] = []
+    position = 0
+    for start, end, _ in found:
+        pieces.append(text[position:start])
+        position = end
+    pieces.append(text[position:])
+    order = tuple(index for _, _, index in found)
+    return _Shape(fields, tuple(pieces), order, canonical, sample["@context"])
+
+
+def _json_string(value: str) -> str:
+    """``value`` as it appears inside a JSON string written by :func:`_serialize`."""
+    # What json.dumps(value, ensure_ascii=False) writes, without its per-call set-up.
+    escaped: str = encode_basestring(value)
+    return escaped[1:-1]
+
+
+def _from_shape(signing: _Signing, shape: _Shape, values: list[str]) -> str | None:
+    """The signed JSON text of a document of ``shape``; None if it must be built in full."""
+    canonical = fastcanon.canonicalize_template(
+        shape.canonical, [values[index] for index in shape.fields]
+    )
+    if canonical is None:
+        return None
+    proof = signing.signer.proof_for(shape.context, canonical)
+    if proof is None:
+        return None
+    parts: list[str] = [shape.pieces[0]]
+    for index, piece in zip(shape.order, shape.pieces[1:], strict=True):
+        parts.append(_json_string(values[index]))
+        parts.append(piece)
+    unsigned = "".join(parts)
+    return unsigned[:-1] + ',"proof":' + _serialize(proof) + "}"
+
+
+def _bound_time(value: datetime | None, dialect: str) -> Any:
+    """A timestamp as the driver binds it: SQLite stores SQLAlchemy's text form."""
+    if value is None:
+        return None
+    utc = clock.ensure_utc(value)
+    return utc.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else utc
+
+
+def _payload_time(value: datetime | None) -> str | None:
+    # As events render datetimes in payloads, so the payload is plain JSON from the start.
+    return None if value is None else clock.ensure_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def _cached(
+    cache: dict[datetime | None, Any], value: datetime | None, render: Callable[[Any], Any]
+) -> Any:
+    if value in cache:
+        return cache[value]
+    cache[value] = found = render(value)
+    return found
+
+
+def _sign_chunk(signing: _Signing, items: list[_BulkItem]) -> _Signed:
+    """Build, check, sign and serialize one chunk; its credential rows and event payloads."""
+    batch = signing.batch
+    rows: list[tuple[Any, ...]] = []
+    payloads: list[dict[str, Any]] = []
+    dialect = batch.dialect
+    created = _bound_time(batch.created, dialect)
+    # Awards of a batch share a few dates; each is rendered once per chunk.
+    bound: dict[datetime | None, Any] = {}
+    rendered: dict[datetime | None, str | None] = {}
+    stamps: dict[datetime | None, str] = {}
     for item in items:
-        document = _build(batch.issuer, batch.achievements, item)
-        problems = ob3.validate_credential(document)
-        if problems:
-            raise _Refusal(
-                f"award {item[0]}: refusing to sign a credential that does not conform to "
-                "Open Badges 3.0: " + "; ".join(problems)
+        (award_id, key, email, holder_did, valid_from, valid_until) = item[:6]
+        revocation_list, revocation_index, suspension_list, suspension_index = item[6:10]
+        credential_id = new_id("bdg")
+        salt = secrets.token_hex(16)
+        entry = statuslist.status_entry(
+            status.list_url(batch.settings, revocation_list), revocation_index, "revocation"
+        )
+        url = credential_url(batch.settings, credential_id)
+        text = None
+        # What build_credential would refuse takes the full path, which names the problem.
+        if (
+            email
+            and (valid_until is None or valid_until > valid_from)
+            and (holder_did is None or ob3.is_did(holder_did))
+        ):
+            shape_key = (key, holder_did is not None, valid_until is not None)
+            if shape_key not in signing.shapes:
+                signing.shapes[shape_key] = _shape(batch, *shape_key)
+            shape = signing.shapes[shape_key]
+            if shape is not None:
+                values = [
+                    url,
+                    _cached(stamps, valid_from, ob3.format_timestamp),
+                    _cached(stamps, valid_until, ob3.format_timestamp) if valid_until else "",
+                    holder_did or "",
+                    ob3.identity_hash(email, salt),
+                    salt,
+                    entry["id"],
+                    entry["statusListIndex"],
+                    entry["statusListCredential"],
+                ]
+                text = _from_shape(signing, shape, values)
+        if text is None:
+            text = _sign_in_full(
+                signing,
+                (award_id, url, key, email, salt, valid_from, valid_until, entry, holder_did),
             )
-        try:
-            # create_proof runs the safe-mode check and refuses undefined terms.
-            signed = proofs.create_proof(document, key, batch.verification_method, batch.created)
-        except Invalid as error:
-            raise _Refusal(f"award {item[0]}: {error.detail}") from None
-        texts.append(_serialize(signed))
-    return texts
+        rows.append(
+            (
+                credential_id,
+                award_id,
+                text,
+                batch.signing_key_id,
+                batch.verification_method,
+                created,
+                _cached(bound, valid_from, lambda value: _bound_time(value, dialect)),
+                _cached(bound, valid_until, lambda value: _bound_time(value, dialect)),
+                revocation_list,
+                revocation_index,
+                suspension_list,
+                suspension_index,
+                None,
+                CredentialStatus.ACTIVE.value,
+                None,
+                None,
+                salt,
+                created,
+            )
+        )
+        payloads.append(
+            {
+                "award_id": award_id,
+                "person_id": item[10],
+                "verification_method": batch.verification_method,
+                "revocation_list_id": revocation_list,
+                "revocation_index": revocation_index,
+                "valid_from": _cached(rendered, valid_from, _payload_time),
+                "valid_until": _cached(rendered, valid_until, _payload_time),
+            }
+        )
+    return rows, payloads
 
 
-def _issue_chunk(items: list[_Item]) -> list[str]:
+def _sign_in_full(signing: _Signing, item: _Item) -> str:
+    """Build, check and sign one document the long way; its signed JSON text."""
+    award_id = item[0]
+    document = _build(signing.batch.issuer, signing.batch.achievements, item)
+    problems = ob3.validate_credential(document)
+    if problems:
+        raise _Refusal(
+            f"award {award_id}: refusing to sign a credential that does not conform to "
+            "Open Badges 3.0: " + "; ".join(problems)
+        )
+    try:
+        # The signer runs the safe-mode check and refuses undefined terms.
+        signed = signing.signer.sign(document)
+    except Invalid as error:
+        raise _Refusal(f"award {award_id}: {error.detail}") from None
+    return _serialize(signed)
+
+
+def _issue_chunk(items: list[_BulkItem]) -> _Signed:
     """A pool worker's task: build, check, sign and serialize one chunk of credentials."""
     if _worker is None:  # pragma: no cover - the initializer always runs first
         raise RuntimeError("signing worker has no key")
-    return _issue_items(_worker[0], _worker[1], items)
+    return _sign_chunk(_worker, items)
 
 
 def _pool(workers: int, signer: keyring.Signer, batch: _Batch) -> ProcessPoolExecutor:
@@ -635,6 +925,26 @@ def _pool(workers: int, signer: keyring.Signer, batch: _Batch) -> ProcessPoolExe
     )
 
 
+class _Pending(Protocol):
+    """A chunk being signed: a pool's future, or a chunk already signed in this process."""
+
+    def done(self) -> bool: ...
+    def result(self) -> _Signed: ...
+
+
+class _Done:
+    """A chunk signed in this process."""
+
+    def __init__(self, result: _Signed) -> None:
+        self._result = result
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> _Signed:
+        return self._result
+
+
 def issue_credentials_bulk(
     db: Session,
     actor: Principal,
@@ -646,10 +956,12 @@ def issue_credentials_bulk(
 ) -> list[str]:
     """Issue credentials for many awards, signing in ``workers`` processes; returns new ids.
 
-    Idempotent: awards that already have a live credential are skipped. This process loads
-    the data, hands out status indexes and ids, and writes; the documents are built, checked
-    against the OB 3.0 schema and safe mode, canonicalized and signed in the pool, chunk by
-    chunk, while finished chunks are being written.
+    Idempotent: awards that already have a live credential are skipped. Every credential is
+    the one :func:`issue_credential` would sign for the same ids, times and status entries.
+    This process loads the data, hands out status indexes and writes; the documents are built,
+    checked against the OB 3.0 schema and safe mode, canonicalized and signed in the pool. The
+    work is pipelined: while the workers sign, this process prepares the next slice of awards
+    and stores the chunks already signed, all in the caller's transaction.
     """
     actor.require(Permission.AWARDS_ISSUE)
     progress = progress or NoProgress()
@@ -664,126 +976,196 @@ def issue_credentials_bulk(
         return []
     _lock_order(db, actor)
     signer = keyring.active_signer(db, settings)
-    context = _load_context(db, todo)
+    context = _load_programs(db, todo)
     achievements = _achievements(settings, context)
-    revocations = status.allocate_many(db, "revocation", len(todo), controller=signer.controller)
-    suspensions = status.allocate_many(db, "suspension", len(todo), controller=signer.controller)
-    now = clock.now()
     batch = _Batch(
-        issuer_profile(settings, signer.controller),
-        achievements,
-        signer.verification_method,
-        now,
+        settings=settings,
+        issuer=issuer_profile(settings, signer.controller),
+        achievements=achievements,
+        verification_method=signer.verification_method,
+        signing_key_id=signer.key_id,
+        created=clock.now(),
+        dialect=db.get_bind().dialect.name,
     )
-    chunked: list[tuple[list[_Item], list[dict[str, Any]], list[AwardLike]]] = []
-    for start in range(0, len(todo), SIGN_CHUNK):
-        part = todo[start : start + SIGN_CHUNK]
-        items: list[_Item] = []
-        rows: list[dict[str, Any]] = []
-        for offset, award in enumerate(part):
-            item, row = _bulk_item(
-                award,
-                context,
-                achievements,
-                settings,
-                signer,
-                now,
-                revocations[start + offset],
-                suspensions[start + offset],
-            )
-            items.append(item)
-            rows.append(row)
-        chunked.append((items, rows, part))
     progress.phase(f"signing {len(todo):,} credentials", len(todo))
     workers = _workers(workers)
+    # Even one worker process pays: this process stores while it signs.
+    pooled = len(todo) >= PROCESS_POOL_THRESHOLD
     created: list[str] = []
     try:
-        if workers > 1 and len(todo) >= PROCESS_POOL_THRESHOLD:
-            with _pool(workers, signer, batch) as pool:
-                futures = [pool.submit(_issue_chunk, items) for items, _, _ in chunked]
-                # Writing a finished chunk overlaps with the workers signing the next ones.
-                for future, (_, rows, part) in zip(futures, chunked, strict=True):
-                    created.extend(_store(db, actor, rows, part, future.result()))
-                    progress.advance(len(rows))
+        if pooled:
+            with _frozen_heap(), _pool(workers, signer, batch) as pool:
+                _pipeline(db, actor, todo, batch, context, pool, workers, created, progress)
         else:
-            for items, rows, part in chunked:
-                texts = _issue_items(signer.private_key, batch, items)
-                created.extend(_store(db, actor, rows, part, texts))
-                progress.advance(len(rows))
+            local = _Signing(
+                proofs.BatchSigner(signer.private_key, batch.verification_method, batch.created),
+                batch,
+            )
+            _pipeline(db, actor, todo, batch, context, local, 1, created, progress)
     except _Refusal as refusal:
         raise Invalid(str(refusal)) from None
     db.flush()
     return created
 
 
-def _store(
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Leave the objects that exist now out of garbage collection until the batch is stored.
+
+    A large batch allocates a few objects per award while the caller's rows (often as many ORM
+    objects as awards) stay alive; every full collection would walk them all again. Freezing
+    them first (which also keeps forked workers from touching those pages) and unfreezing
+    after defers nothing but their collection.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+MAX_SLICE = 16_000
+"""Most awards prepared at a time (holders loaded, status indexes handed out) in bulk issuance.
+
+Each slice costs a pass over the status lists, so slices grow (from one chunk per worker,
+doubling) to keep those passes few, while the workers sign the previous slice."""
+
+
+def _pipeline(
     db: Session,
     actor: Principal,
-    rows: list[dict[str, Any]],
-    awards: Sequence[AwardLike],
-    texts: list[str],
-) -> list[str]:
-    for row, text in zip(rows, texts, strict=True):
-        row["document"] = text
-    db.execute(insert(table_of(IssuedCredential)), rows)
+    todo: list[AwardLike],
+    batch: _Batch,
+    context: _Context,
+    signing: ProcessPoolExecutor | _Signing,
+    workers: int,
+    created: list[str],
+    progress: Progress,
+) -> None:
+    pending: deque[tuple[_Pending, list[str | None]]] = deque()
+    size = SIGN_CHUNK * workers
+    start = 0
+    while start < len(todo):
+        part = todo[start : start + size]
+        start += len(part)
+        for items, partners in _prepare(db, part, batch, context):
+            if isinstance(signing, _Signing):
+                pending.append((_Done(_sign_chunk(signing, items)), partners))
+            else:
+                pending.append((signing.submit(_issue_chunk, items), partners))
+        # Store what is signed, but keep this slice queued: the workers sign it while the
+        # next one is prepared.
+        reserve = max(len(part) // SIGN_CHUNK, 2 * workers)
+        while pending and (len(pending) > reserve or pending[0][0].done()):
+            _store_next(db, actor, pending, created, progress)
+        size = min(2 * size, MAX_SLICE)
+    while pending:
+        _store_next(db, actor, pending, created, progress)
+
+
+def _prepare(
+    db: Session, part: Sequence[AwardLike], batch: _Batch, programs_context: _Context
+) -> list[tuple[list[_BulkItem], list[str | None]]]:
+    """Chunks of items for a slice of awards: holders loaded, status indexes handed out."""
+    holders = _load_holders(db, part)
+    for award in part:
+        _check_issuable(award, programs_context, holders)
+    controller = batch.issuer.id
+    revocations = status.allocate_many(db, "revocation", len(part), controller=controller)
+    suspensions = status.allocate_many(db, "suspension", len(part), controller=controller)
+    chunked: list[tuple[list[_BulkItem], list[str | None]]] = []
+    for begin in range(0, len(part), SIGN_CHUNK):
+        items: list[_BulkItem] = []
+        partners: list[str | None] = []
+        for offset in range(begin, min(begin + SIGN_CHUNK, len(part))):
+            award = part[offset]
+            person_id = award.person_id
+            assert person_id is not None  # _check_issuable
+            revocation, suspension = revocations[offset], suspensions[offset]
+            items.append(
+                (
+                    award.id,
+                    _achievement_key(award),
+                    holders.emails[person_id],
+                    holders.dids.get(person_id),
+                    award.issued_at,
+                    award.valid_until,
+                    revocation[0].id,
+                    revocation[1],
+                    suspension[0].id,
+                    suspension[1],
+                    person_id,
+                )
+            )
+            partners.append(award.partner_id)
+        chunked.append((items, partners))
+    return chunked
+
+
+STORE_CHUNKS = 8
+"""Most signed chunks stored together (one insert and one events append for all of them)."""
+
+
+def _store_next(
+    db: Session,
+    actor: Principal,
+    pending: deque[tuple[_Pending, list[str | None]]],
+    created: list[str],
+    progress: Progress,
+) -> None:
+    """Store the oldest pending chunk, with those after it already signed: their credential
+    rows and their events, in one round of statements (each round costs a few round trips and
+    the events log's lock however many rows it holds)."""
+    future, partners = pending.popleft()
+    rows, payloads = future.result()
+    taken = 1
+    while pending and taken < STORE_CHUNKS and pending[0][0].done():
+        future, more = pending.popleft()
+        signed, signed_payloads = future.result()
+        rows = rows + signed
+        payloads = payloads + signed_payloads
+        partners = partners + more
+        taken += 1
+    _insert_credentials(db, rows)
     events.append_many(
         db,
         actor,
         [
-            events.Draft(
-                "credential.issued",
-                "credential",
-                row["id"],
-                _issued_payload(row, award),
-                award.partner_id,
-            )
-            for row, award in zip(rows, awards, strict=True)
+            events.Draft("credential.issued", "credential", row[0], payload, partner_id)
+            for row, payload, partner_id in zip(rows, payloads, partners, strict=True)
         ],
     )
-    return [row["id"] for row in rows]
+    created.extend(row[0] for row in rows)
+    progress.advance(len(rows))
 
 
-def _bulk_item(
-    award: AwardLike,
-    context: _Context,
-    achievements: dict[str, ob3.AchievementInfo],
-    settings: Settings,
-    signer: keyring.Signer,
-    now: datetime,
-    revocation: tuple[StatusList, int],
-    suspension: tuple[StatusList, int],
-) -> tuple[_Item, dict[str, Any]]:
-    credential_id = new_id("bdg")
-    salt = secrets.token_hex(16)
-    item = _item(
-        award,
-        context,
-        achievements,
-        settings,
-        credential_id=credential_id,
-        salt=salt,
-        revocation=(revocation[0].id, revocation[1]),
-    )
-    row = {
-        "id": credential_id,
-        "award_id": award.id,
-        "signing_key_id": signer.key_id,
-        "verification_method": signer.verification_method,
-        "issued_at": now,
-        "valid_from": award.issued_at,
-        "valid_until": award.valid_until,
-        "revocation_list_id": revocation[0].id,
-        "revocation_index": revocation[1],
-        "suspension_list_id": suspension[0].id,
-        "suspension_index": suspension[1],
-        "superseded_by_id": None,
-        "status": CredentialStatus.ACTIVE.value,
-        "status_reason": None,
-        "status_changed_at": None,
-        "salt": salt,
-        "created_at": now,
-    }
-    return item, row
+# Only constant column names are interpolated; values are bound or streamed.
+_INSERT_SQL = "INSERT INTO issued_credentials ({}) VALUES ({})".format(  # noqa: S608
+    ", ".join(_CREDENTIAL_COLUMNS), ", ".join("?" for _ in _CREDENTIAL_COLUMNS)
+)
+_COPY_SQL = "COPY issued_credentials ({}) FROM STDIN".format(", ".join(_CREDENTIAL_COLUMNS))
+
+
+def _insert_credentials(db: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Insert credential rows through the driver: executemany on SQLite, COPY on PostgreSQL.
+
+    Bulk issuance writes one row of a few kilobytes per award; SQLAlchemy's per-value
+    processing and PostgreSQL's per-statement work cost more than signing there.
+    """
+    dialect = db.get_bind().dialect.name
+    connection = db.connection()
+    if dialect == "sqlite":
+        connection.exec_driver_sql(_INSERT_SQL, rows)
+    elif dialect == "postgresql":
+        driver: Any = connection.connection.driver_connection  # a psycopg connection
+        with driver.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        db.execute(
+            insert(table_of(IssuedCredential)),
+            [dict(zip(_CREDENTIAL_COLUMNS, row, strict=True)) for row in rows],
+        )
 
 
 def _workers(requested: int) -> int:

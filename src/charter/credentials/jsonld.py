@@ -20,6 +20,7 @@ from typing import Any
 
 from pyld import jsonld
 from pyld import nquads as pyld_nquads
+from pyld.canon import URDNA2015
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
 from charter.core.errors import FieldError, Invalid
@@ -85,7 +86,7 @@ def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
     return {"contextUrl": None, "documentUrl": url, "document": load_context(url), "tag": "static"}
 
 
-def _options(**extra: str) -> dict[str, Any]:
+def _options(**extra: Any) -> dict[str, Any]:
     # pyld resolves relative IRIs against http://example.org/base/ when the base is "";
     # jsonld.js (Digital Bazaar's verifiers) leaves them relative and drops them from RDF.
     # A None base makes pyld do the same, so both sides hash the same N-Quads.
@@ -107,6 +108,74 @@ def canonicalize(document: dict[str, Any]) -> str:
             _options(algorithm="URDNA2015", format="application/n-quads"),
         )
     return result
+
+
+# RDFC-1.0 sorts N-Quads (and the quads hashed for blank node labels) by Unicode code point,
+# as Python's str order, pyld and pyoxigraph do. Digital Bazaar's rdf-canonize sorts JavaScript
+# strings, i.e. by UTF-16 code unit: a character above U+FFFF (a surrogate pair, 0xD800-0xDBFF
+# first) then sorts *before* one in U+E000-U+FFFF. Only text holding both kinds can differ.
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_HIGH_BMP = re.compile("[\ue000-\uffff]")
+
+
+def orders_may_differ(text: str) -> bool:
+    """Whether sorting ``text``'s lines by code point and by UTF-16 code unit could differ."""
+    if text.isascii():
+        return False
+    return _ASTRAL.search(text) is not None and _HIGH_BMP.search(text) is not None
+
+
+def order_sensitive(text: str) -> bool:
+    """Whether ``text`` holds a character the two orders place differently (see above)."""
+    return not text.isascii() and bool(_ASTRAL.search(text) or _HIGH_BMP.search(text))
+
+
+def _to_surrogates(text: str) -> str:
+    # Each character above U+FFFF becomes its two UTF-16 code units (as lone surrogates), so
+    # that Python's code point order on the result is UTF-16 code unit order on the original.
+    def pair(match: re.Match[str]) -> str:
+        offset = ord(match.group()) - 0x10000
+        return chr(0xD800 + (offset >> 10)) + chr(0xDC00 + (offset & 0x3FF))
+
+    return _ASTRAL.sub(pair, text)
+
+
+def _from_surrogates(text: str) -> str:
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+
+
+class _Utf16Order(URDNA2015):  # type: ignore[misc]
+    """pyld's RDFC-1.0 over surrogate-encoded quads: every sort is in UTF-16 code unit order,
+    while everything hashed is the real text, as rdf-canonize computes it."""
+
+    def hash_nquads(self, nquads: list[str]) -> str:
+        digest = self.create_hash()
+        for nquad in nquads:
+            digest.update(_from_surrogates(nquad).encode("utf-8"))
+        hexdigest: str = digest.hexdigest()
+        return hexdigest
+
+    def get_related_predicate(self, quad: dict[str, Any]) -> str:
+        return "<" + _from_surrogates(quad["predicate"]["value"]) + ">"
+
+
+def canonicalize_utf16_order(document: dict[str, Any]) -> str:
+    """The canonical N-Quads rdf-canonize (JavaScript) produces for ``document``.
+
+    RDFC-1.0 with every sort (the quads hashed for blank node labels, the output lines) in
+    UTF-16 code unit order, as Digital Bazaar's verifiers and signers compute it. It equals
+    :func:`canonicalize` unless :func:`orders_may_differ` on that result.
+    """
+    with _jsonld_errors():
+        dataset = jsonld.to_rdf(document, _options(produceGeneralizedRdf=False))
+    for quads in dataset.values():
+        for quad in quads:
+            for component in quad.values():
+                for key in ("value", "datatype"):
+                    if isinstance(component.get(key), str):
+                        component[key] = _to_surrogates(component[key])
+    result: str = _Utf16Order().main(dataset, {"format": "application/n-quads"})
+    return _from_surrogates(result)
 
 
 def dropped_terms(document: dict[str, Any]) -> list[str]:

@@ -13,6 +13,7 @@ pyld, which it falls back to for anything it cannot template). Pass ``canonicali
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,7 +23,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from charter.core.errors import CharterError, Invalid
+from charter.core.errors import CharterError, FieldError, Invalid
 from charter.credentials import fastcanon, jsonld
 from charter.crypto import multibase
 
@@ -98,11 +99,75 @@ def _hashes(
     canonicalize: Canonicalizer,
     canonical_document: Callable[[], str],
 ) -> tuple[bytes, bytes]:
+    config_text, document_text = _canonical_forms(
+        unsecured, proof_config, canonicalize, canonical_document
+    )
+    return _sha256(config_text), _sha256(document_text)
+
+
+def _canonical_forms(
+    unsecured: dict[str, Any],
+    proof_config: dict[str, Any],
+    canonicalize: Canonicalizer,
+    canonical_document: Callable[[], str],
+) -> tuple[str, str]:
+    return canonicalize(_config(unsecured, proof_config)), canonical_document()
+
+
+def _config(unsecured: dict[str, Any], proof_config: dict[str, Any]) -> dict[str, Any]:
     config = {k: v for k, v in proof_config.items() if k not in {"proofValue", "@context"}}
     config["@context"] = unsecured.get("@context")
-    proof_hash = hashlib.sha256(canonicalize(config).encode("utf-8")).digest()
-    doc_hash = hashlib.sha256(canonical_document().encode("utf-8")).digest()
-    return proof_hash, doc_hash
+    return config
+
+
+def _utf16_form(document: dict[str, Any], canonical: str) -> str:
+    """``document``'s canonical form as JavaScript's rdf-canonize writes it (usually the same)."""
+    if not jsonld.orders_may_differ(canonical):
+        return canonical
+    return jsonld.canonicalize_utf16_order(document)
+
+
+def _sha256(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def _require_one_order(document: dict[str, Any], *forms: tuple[dict[str, Any], str]) -> None:
+    """Refuse a document that RDFC-1.0 and JavaScript's rdf-canonize canonicalize differently.
+
+    ``forms`` are (JSON-LD object, its RDFC-1.0 form): the document, the proof configuration.
+    RDFC-1.0 sorts by code point, rdf-canonize by UTF-16 code unit; they disagree only where
+    two quads first differ at a character above U+FFFF on one side and one in U+E000-U+FFFF on
+    the other. No single proof verifies under both orders, so rather than issue a credential
+    that half the verifiers reject, signing stops and names the values to change.
+    """
+    for value, canonical in forms:
+        if _utf16_form(value, canonical) != canonical:
+            paths = _mixed_paths(document)
+            raise Invalid(
+                "cannot sign: these values mix characters above U+FFFF (such as emoji) with "
+                "characters in U+E000-U+FFFF (such as full-width forms) so that RDFC-1.0 and "
+                "JavaScript verifiers (which sort by UTF-16 code unit) canonicalize the "
+                "credential differently, and no signature would verify in both: "
+                + ", ".join(paths),
+                [
+                    FieldError(path, "sorts differently in RDFC-1.0 and in JavaScript verifiers")
+                    for path in paths
+                ],
+            )
+
+
+def _mixed_paths(node: Any, path: str = "") -> list[str]:
+    """Paths of the string values holding characters that the two orders treat differently."""
+    if isinstance(node, str):
+        return [path or "(root)"] if jsonld.order_sensitive(node) else []
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.extend(_mixed_paths(value, f"{path}.{key}" if path else key))
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found.extend(_mixed_paths(item, f"{path}[{index}]"))
+    return found
 
 
 def create_proof(
@@ -120,24 +185,95 @@ def create_proof(
     ``@context`` does not define (Digital Bazaar's verifier would refuse it).
     ``canonicalize`` and ``check_terms`` default to the fast path (see the module docstring).
     """
+    _require_unsigned(document)
+    dropped, canonical = _analyse(document, canonicalize, check_terms)
+    jsonld.require_safe(document, lambda _: dropped())
+    proof = _proof_options(verification_method, created)
+    canon = canonicalize or _default_canonicalize
+    config_text, document_text = _canonical_forms(document, proof, canon, canonical)
+    _require_one_order(document, (_config(document, proof), config_text), (document, document_text))
+    return _signed(document, proof, private_key, _sha256(config_text) + _sha256(document_text))
+
+
+def _require_unsigned(document: dict[str, Any]) -> None:
     if "proof" in document:
         raise Invalid.field("proof", "the document is already signed")
     if "@context" not in document:
         raise Invalid.field("@context", "is required")
-    dropped, canonical = _analyse(document, canonicalize, check_terms)
-    jsonld.require_safe(document, lambda _: dropped())
-    proof: dict[str, Any] = {
+
+
+def _proof_options(verification_method: str, created: datetime) -> dict[str, Any]:
+    return {
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,
         "created": format_created(created),
         "verificationMethod": verification_method,
         "proofPurpose": PROOF_PURPOSE,
     }
-    canon = canonicalize or _default_canonicalize
-    proof_hash, doc_hash = _hashes(document, proof, canon, canonical)
-    signature = private_key.sign(proof_hash + doc_hash)
-    proof["proofValue"] = multibase.encode_base58btc(signature)
+
+
+def _signed(
+    document: dict[str, Any],
+    proof: dict[str, Any],
+    private_key: Ed25519PrivateKey,
+    hashes: bytes,
+) -> dict[str, Any]:
+    proof["proofValue"] = multibase.encode_base58btc(private_key.sign(hashes))
     return {**document, "proof": proof}
+
+
+class BatchSigner:
+    """Signs many documents with one key, verification method and ``created`` time.
+
+    Each result is byte-identical to :func:`create_proof` with the same arguments (the same
+    checks run on every document); the proof configuration's hash, which depends only on those
+    three and the document's ``@context``, is computed once per distinct ``@context`` instead
+    of once per document.
+    """
+
+    def __init__(
+        self, private_key: Ed25519PrivateKey, verification_method: str, created: datetime
+    ) -> None:
+        self._key = private_key
+        self._options = _proof_options(verification_method, created)
+        self._config_hashes: dict[str, bytes] = {}
+
+    def sign(self, document: dict[str, Any]) -> dict[str, Any]:
+        """The document signed, as :func:`create_proof` would sign it."""
+        _require_unsigned(document)
+        dropped, canonical = _analyse(document, None, None)
+        jsonld.require_safe(document, lambda _: dropped())
+        proof_hash = self._proof_hash(document, document["@context"])
+        document_text = canonical()
+        _require_one_order(document, (document, document_text))
+        hashes = proof_hash + _sha256(document_text)
+        return _signed(document, dict(self._options), self._key, hashes)
+
+    def proof_for(self, context: Any, canonical_document: str) -> dict[str, Any] | None:
+        """The proof of an unsigned document, given its ``@context`` and canonical form.
+
+        For documents already checked (safe mode, schema) whose canonical form the caller
+        computed; the proof is the one :meth:`sign` would add. ``None`` when the document needs
+        :meth:`sign` instead (one whose canonical form JavaScript verifiers compute otherwise,
+        which :meth:`sign` refuses with the values named).
+        """
+        if jsonld.orders_may_differ(canonical_document):
+            return None
+        proof_hash = self._proof_hash({"@context": context}, context)
+        proof = dict(self._options)
+        signature = self._key.sign(proof_hash + _sha256(canonical_document))
+        proof["proofValue"] = multibase.encode_base58btc(signature)
+        return proof
+
+    def _proof_hash(self, document: dict[str, Any], context: Any) -> bytes:
+        key = context if isinstance(context, str) else json.dumps(context)
+        proof_hash = self._config_hashes.get(key)
+        if proof_hash is None:
+            config = {**self._options, "@context": context}
+            config_text = _default_canonicalize(config)
+            _require_one_order(document, (config, config_text))
+            proof_hash = self._config_hashes[key] = _sha256(config_text)
+        return proof_hash
 
 
 def verify_proof(
@@ -164,11 +300,32 @@ def verify_proof(
         if dropped():
             return False
         canon = canonicalize or _default_canonicalize
-        proof_hash, doc_hash = _hashes(unsecured, proof, canon, canonical)
+        config_text, document_text = _canonical_forms(unsecured, proof, canon, canonical)
     except CharterError:
         return False
+    if _signature_ok(public_key, signature, config_text, document_text):
+        return True
+    # A signer that sorts by UTF-16 code unit (JavaScript's rdf-canonize) canonicalizes a few
+    # documents differently from RDFC-1.0 (see _require_one_order). Both forms are fixed
+    # functions of the same RDF dataset, so accepting a proof over either one accepts exactly
+    # the same claims; it keeps such credentials from JavaScript issuers verifiable.
+    if not (jsonld.orders_may_differ(config_text) or jsonld.orders_may_differ(document_text)):
+        return False
     try:
-        public_key.verify(signature, proof_hash + doc_hash)
+        utf16_config = _utf16_form(_config(unsecured, proof), config_text)
+        utf16_document = _utf16_form(unsecured, document_text)
+    except CharterError:
+        return False
+    if (utf16_config, utf16_document) == (config_text, document_text):
+        return False
+    return _signature_ok(public_key, signature, utf16_config, utf16_document)
+
+
+def _signature_ok(
+    public_key: Ed25519PublicKey, signature: bytes, config_text: str, document_text: str
+) -> bool:
+    try:
+        public_key.verify(signature, _sha256(config_text) + _sha256(document_text))
     except InvalidSignature:
         return False
     return True

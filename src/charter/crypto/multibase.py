@@ -20,9 +20,31 @@ ED25519_PUBLIC_KEY_LENGTH = 32
 ED25519_SEED_LENGTH = 32
 
 
+_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]  # two digits, 0..58**2-1
+_PAIR = 58**2
+_CHUNK = _PAIR**5  # ten digits
+
+
 def encode_base58btc(data: bytes) -> str:
     """Multibase-encode bytes as base58btc (``z`` + base58 with the Bitcoin alphabet)."""
-    return BASE58BTC_PREFIX + base58.b58encode(data).decode("ascii")
+    # As base58.b58encode, ten digits per long division instead of one (every proof value
+    # goes through here): a leading "1" per leading zero byte, then the number's digits.
+    stripped = data.lstrip(b"\0")
+    value = int.from_bytes(stripped, "big")
+    parts: list[str] = []
+    while value:
+        value, chunk = divmod(value, _CHUNK)
+        rest, fifth = divmod(chunk, _PAIR)
+        rest, fourth = divmod(rest, _PAIR)
+        rest, third = divmod(rest, _PAIR)
+        first, second = divmod(rest, _PAIR)
+        parts.append(
+            _PAIRS[first] + _PAIRS[second] + _PAIRS[third] + _PAIRS[fourth] + _PAIRS[fifth]
+        )
+    parts.reverse()
+    digits = "".join(parts).lstrip("1")
+    return BASE58BTC_PREFIX + "1" * (len(data) - len(stripped)) + digits
 
 
 def decode_base58btc(value: str, *, field: str = "multibase") -> bytes:

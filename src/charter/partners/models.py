@@ -114,6 +114,9 @@ class Person(Timestamped, Base):
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     # The holder's choice: their name appears on public credential pages only when true.
     show_name_publicly: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The holder's own DID (did:key or did:web), when they gave one: their credentials name it
+    # as credentialSubject.id, beside the hashed email.
+    did: Mapped[str | None] = mapped_column(String(500))
     # Loaded with the person (a second query per page, not per row) so API shapes can show them.
     email_rows: Mapped[list[PersonEmail]] = relationship(
         cascade="all, delete-orphan",

@@ -20,6 +20,7 @@ from pydantic import (
 from charter.core.errors import Invalid
 from charter.core.schemas import ORMModel
 from charter.core.text import clean_text
+from charter.credentials.ob3 import holder_did_problem
 from charter.partners.models import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
 
 MAX_EMAILS = 20
@@ -33,6 +34,16 @@ def storable_text(value: str, *, multiline: bool = False) -> str:
 
 def _line(value: str) -> str:
     return storable_text(value)
+
+
+def _holder_did(value: str) -> str:
+    problem = holder_did_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+HolderDid = Annotated[str, AfterValidator(_holder_did)]
 
 
 def _not_blank(value: str) -> str:
@@ -205,6 +216,7 @@ class PersonCreate(_Input):
     partner_id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     emails: Annotated[list[Email], Field(min_length=1, max_length=MAX_EMAILS)]
     external_id: ExternalId | None = None
+    did: HolderDid | None = None
 
 
 class PersonUpdate(_Input):
@@ -215,6 +227,7 @@ class PersonUpdate(_Input):
     track: Track | None = None
     external_id: ExternalId | None = None
     show_name_publicly: bool | None = None
+    did: HolderDid | None = None
 
     @field_validator("given_name", "family_name", "track", "show_name_publicly")
     @classmethod
@@ -250,6 +263,7 @@ class PersonOut(ORMModel):
     primary_email: str | None
     external_id: str | None
     show_name_publicly: bool
+    did: str | None
     created_at: datetime
     updated_at: datetime
 

@@ -445,6 +445,7 @@ def create_person(db: Session, actor: Principal, *, data: PersonCreate) -> Perso
         track=data.track.value,
         partner_id=None,
         external_id=data.external_id,
+        did=data.did,
         email_rows=[
             PersonEmail(id=new_id("pem"), email=address, primary=index == 0, created_at=now)
             for index, address in enumerate(addresses)
@@ -464,6 +465,7 @@ def create_person(db: Session, actor: Principal, *, data: PersonCreate) -> Perso
                 "partner_id": partner.id if partner else None,
                 "emails": addresses,
                 "external_id": person.external_id,
+                "did": person.did,
             },
             partner_id=partner.id if partner else None,
         )
@@ -525,7 +527,7 @@ def list_people(
 
 
 def update_person(db: Session, actor: Principal, *, person_id: str, data: PersonUpdate) -> Person:
-    """Change a person's name, track or external id."""
+    """Change a person's name, track, external id, name visibility or DID."""
     actor.require(Permission.PEOPLE_WRITE)
     person = _scoped_person(db, actor, person_id, lock=True)
     given = data.model_fields_set
@@ -554,6 +556,11 @@ def update_person(db: Session, actor: Principal, *, person_id: str, data: Person
             "to": data.show_name_publicly,
         }
         person.show_name_publicly = data.show_name_publicly
+    if "did" in given and data.did != person.did:
+        # Credentials issued from now on name the DID; earlier ones keep what they were signed
+        # with (a reissue picks it up).
+        changes["did"] = {"from": person.did, "to": data.did}
+        person.did = data.did
     if not changes:
         return person
     db.flush()
