@@ -1,4 +1,6 @@
-"""``python -m bench [all|credentials|imports|bulk] [options]``: run the benchmarks (default: all).
+"""``python -m bench [all|credentials|imports|bulk|webhooks|tiers] [options]``: run benchmarks.
+
+Without a name, all of them run.
 
 Options after the benchmark's name go to that benchmark (``python -m bench imports --rows
 1000``); ``all`` runs each with its defaults.
@@ -6,12 +8,14 @@ Options after the benchmark's name go to that benchmark (``python -m bench impor
 
 import sys
 
-from bench import bulk_issue_bench, credentials_bench, import_bench
+from bench import bulk_issue_bench, credentials_bench, import_bench, tiers_bench, webhook_bench
 
 BENCHMARKS = {
     "credentials": credentials_bench.main,
     "imports": import_bench.main,
     "bulk": bulk_issue_bench.main,
+    "webhooks": webhook_bench.main,
+    "tiers": tiers_bench.main,
 }
 
 

@@ -5,6 +5,11 @@ and moving, training, exams, labs, references, awards issued, renewed, expired, 
 revoked) and replays it in time order through the services, with the clock frozen at each
 step, so every timestamp and event in the log is where it would have been. The plan is drawn
 from fixed seeds: the same program every time, dated relative to today.
+
+Six months ago the program introduced partner tiers (Authorized, Certified, Elite), judged on
+certified people, required certifications, onboarding, good standing and the customer
+satisfaction figures imported from quarterly surveys. The weekly sweep re-evaluates every firm,
+so firms hold tiers and signed tier badges today, and a few are at risk within their grace.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from charter.partners.models import (
     Track,
 )
 from charter.programs.models import Assessment, AssessmentKind, Certification, CriteriaVersion
+from charter.tiers.models import BadgeStatus, FirmTier, TierBadge
 
 SEED = 20_230_601
 HISTORY = timedelta(days=3 * 365)
@@ -67,6 +73,9 @@ class SeedSummary:
     users: int
     events: int
     partner_admin_email: str | None
+    firms_by_tier: dict[str, int]
+    firms_at_risk: int
+    firm_badges: int
 
     @property
     def partners(self) -> int:
@@ -236,6 +245,80 @@ CERTIFICATIONS = (
     ),
 )
 CERTS = {cert.code: cert for cert in CERTIFICATIONS}
+
+# The partner tiers, introduced six months ago; customer satisfaction comes from surveys.
+CSAT = "customer_satisfaction"
+SURVEY_SOURCE = "Nimbus quarterly customer satisfaction survey"
+TIERS_PUBLISHED = timedelta(days=182)
+SURVEYS = (timedelta(days=190), timedelta(days=100), timedelta(days=12))
+"""How long ago each survey's figures were imported (the last one puts a few firms at risk)."""
+AT_RISK_AFTER_SURVEY = 2
+"""Firms holding a tier whose satisfaction the last survey finds below it."""
+TIERS: tuple[dict[str, Any], ...] = (
+    {
+        "key": "authorized",
+        "name": "Authorized Partner",
+        "rank": 1,
+        "description": "A Nimbus partner in good standing that sells Nimbus Cloud.",
+        "requirements": {
+            "good_standing": True,
+            "onboarding_complete": True,
+            "min_certified_by_track": {"sales": 1},
+        },
+        "benefits": {
+            "entitlements": ["partner-portal", "deal-registration"],
+            "discount_percent": 10,
+            "support_level": "standard",
+        },
+        "grace_days": 30,
+    },
+    {
+        "key": "certified",
+        "name": "Certified Partner",
+        "rank": 2,
+        "description": "Designs and delivers Nimbus Cloud solutions with certified architects.",
+        "requirements": {
+            "good_standing": True,
+            "onboarding_complete": True,
+            "min_certified_by_track": {"sales": 1, "technical": 2},
+            "required_certifications": ["NCSA-A"],
+            "min_track_record": {CSAT: 4.0},
+        },
+        "benefits": {
+            "entitlements": ["partner-portal", "deal-registration", "nfr-licenses"],
+            "discount_percent": 20,
+            "support_level": "priority",
+        },
+        "grace_days": 45,
+    },
+    {
+        "key": "elite",
+        "name": "Elite Partner",
+        "rank": 3,
+        "description": (
+            "Nimbus's most capable partners: professional architects, dedicated support "
+            "engineers and consistently satisfied customers."
+        ),
+        "requirements": {
+            "good_standing": True,
+            "onboarding_complete": True,
+            "min_certified_by_track": {"sales": 2, "technical": 5, "support": 1},
+            "required_certifications": ["NCSA-P"],
+            "min_track_record": {CSAT: 4.4},
+        },
+        "benefits": {
+            "entitlements": [
+                "partner-portal",
+                "deal-registration",
+                "nfr-licenses",
+                "co-marketing-funds",
+            ],
+            "discount_percent": 30,
+            "support_level": "dedicated partner manager",
+        },
+        "grace_days": 60,
+    },
+)
 
 # A year ago the Professional criteria were tightened: a resilience lab, a third reference and
 # a higher pass mark. Awards after that date are judged against version 2.
@@ -449,6 +532,7 @@ class _Planner:
         self._forced_expiring()
         self._renewals()
         self._incidents()
+        self._tiers()
         self._sweeps()
         return sorted(self.actions)
 
@@ -826,6 +910,26 @@ class _Planner:
                     _reinstate(plan, "Investigation closed: no wrongdoing found"),
                 )
 
+    def _tiers(self) -> None:
+        # Drawn from a generator of its own, so the rest of the history stays as it was.
+        draw = random.Random(SEED + 1)  # noqa: S311 - demo data, not secrets
+        level = {"small": 4.15, "mid": 4.3, "large": 4.45}
+        usual = {firm.index: level[firm.size] + draw.uniform(-0.35, 0.3) for firm in self.firms}
+        for number, ago in enumerate(SURVEYS, start=1):
+            when = self.now - ago
+            figures = {
+                firm.index: round(
+                    min(5.0, max(3.0, usual[firm.index] + draw.uniform(-0.15, 0.15))), 1
+                )
+                for firm in self.firms
+                if firm.active_at is not None
+                and firm.active_at < when
+                and (firm.ends_at is None or firm.ends_at > when)
+            }
+            dips = AT_RISK_AFTER_SURVEY if number == len(SURVEYS) else 0
+            self.at(when, _survey(number, figures, dips))
+        self.at(self.now - TIERS_PUBLISHED, _publish_tiers)
+
     def _sweeps(self) -> None:
         # The worker stores expiries as they happen; here, once a week and once more today.
         when = self.start + 7 * DAY
@@ -908,7 +1012,7 @@ def _create_partner(firm: _Firm) -> Step:
                 regions=firm.regions,
                 country=firm.country,
                 website=f"https://www.{firm.slug}.example",
-                external_id=f"CRM-{10_000 + firm.index * 37}",
+                external_id=_crm_id(firm.index),
             ),
         )
         world.firms[firm.index] = partner.id
@@ -1100,10 +1204,63 @@ def _reinstate(plan: _AwardPlan, reason: str) -> Step:
     return step
 
 
+def _crm_id(index: int) -> str:
+    return f"CRM-{10_000 + index * 37}"
+
+
+def _survey(number: int, figures: dict[int, float], dips: int) -> Step:
+    """Import a survey's satisfaction figures as the CSV the survey tool exports."""
+
+    def step(db: Session, world: _World) -> None:
+        from charter.tiers import service as tiers
+
+        values = dict(figures)
+        if dips:
+            # A few firms holding a tier that needs satisfaction hear worse from customers.
+            held = db.execute(
+                select(FirmTier.partner_id, FirmTier.tier)
+                .join(Partner, Partner.id == FirmTier.partner_id)
+                .where(FirmTier.tier.in_(["certified", "elite"]), FirmTier.at_risk_since.is_(None))
+                .order_by(Partner.name)
+            ).all()
+            index_of = {partner_id: index for index, partner_id in world.firms.items()}
+            minimum = {
+                tier["key"]: tier["requirements"].get("min_track_record", {}).get(CSAT, 0.0)
+                for tier in TIERS
+            }
+            chosen = [(index_of[p], tier) for p, tier in held if index_of.get(p) in values]
+            for index, tier in chosen[:dips]:
+                values[index] = round(minimum[tier] - 0.3, 1)
+        lines = ["external_id,partner_external_id,metric,value,source"]
+        lines += [
+            f"CSAT-{number}-{index},{_crm_id(index)},{CSAT},{value},{SURVEY_SOURCE}"
+            for index, value in sorted(values.items())
+        ]
+        tiers.import_track_records(
+            db,
+            world.manager,
+            source=("\n".join(lines) + "\n").encode("utf-8"),
+            name=f"nimbus-csat-survey-{number}.csv",
+        )
+
+    return step
+
+
+def _publish_tiers(db: Session, world: _World) -> None:
+    from charter.tiers import service as tiers
+    from charter.tiers.schemas import SchemeCreate
+
+    tiers.publish_scheme(db, world.manager, data=SchemeCreate.model_validate({"tiers": TIERS}))
+    # The worker re-evaluates every firm when a scheme is published.
+    tiers.sweep(db, world.worker)
+
+
 def _sweep(db: Session, world: _World) -> None:
     from charter.credentials import service as credentials
+    from charter.tiers import service as tiers
 
     credentials.expire_due_awards(db, world.worker)
+    tiers.sweep(db, world.worker)  # nothing to do before the tiers are published
 
 
 # Seeding and serving.
@@ -1130,6 +1287,23 @@ def _summary(db: Session, *, created: bool, seconds: float) -> SeedSummary:
             Award.valid_until <= now + timedelta(days=30),
         )
     )
+    firms_by_tier = {
+        str(tier): int(count)
+        for tier, count in db.execute(
+            select(FirmTier.tier, func.count())
+            .where(FirmTier.tier.is_not(None))
+            .group_by(FirmTier.tier)
+            .order_by(FirmTier.tier)
+        )
+    }
+    at_risk = db.scalar(
+        select(func.count()).select_from(FirmTier).where(FirmTier.at_risk_since.is_not(None))
+    )
+    badges = db.scalar(
+        select(func.count())
+        .select_from(TierBadge)
+        .where(TierBadge.status == BadgeStatus.ACTIVE.value)
+    )
     partner_admin = db.scalar(
         select(User.email).where(User.role == Role.PARTNER_ADMIN.value).order_by(User.created_at)
     )
@@ -1146,6 +1320,9 @@ def _summary(db: Session, *, created: bool, seconds: float) -> SeedSummary:
         users=count(User),
         events=count(Event),
         partner_admin_email=partner_admin,
+        firms_by_tier=firms_by_tier,
+        firms_at_risk=at_risk or 0,
+        firm_badges=badges or 0,
     )
 
 
@@ -1193,6 +1370,11 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, serve: bool = True) -> N
         f"{summary.awards} awards ({summary.awards_expiring_within_30_days} expiring within "
         f"30 days), {summary.events} events"
         + (f" in {summary.seconds:.1f} s" if summary.created else "")
+    )
+    tiers = ", ".join(f"{count} {tier}" for tier, count in summary.firms_by_tier.items())
+    print(
+        f"  Partner tiers: {tiers or 'none'} ({summary.firms_at_risk} at risk), "
+        f"{summary.firm_badges} firm badges"
     )
     print()
     print("Sign in (demo credentials, for this local demo only):")

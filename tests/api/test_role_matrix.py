@@ -83,6 +83,26 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/awards/{award_id}/suspend"): MANAGERS | {GOV},
     ("POST", "/api/v1/awards/{award_id}/reinstate"): MANAGERS | {GOV},
     ("POST", "/api/v1/awards/{award_id}/renew"): MANAGERS,
+    # Webhook endpoints receive every firm's events: the vendor's integrators only.
+    ("POST", "/api/v1/webhooks"): MANAGERS,
+    ("GET", "/api/v1/webhooks"): MANAGERS,
+    ("GET", "/api/v1/webhooks/{endpoint_id}"): MANAGERS,
+    ("PATCH", "/api/v1/webhooks/{endpoint_id}"): MANAGERS,
+    ("POST", "/api/v1/webhooks/{endpoint_id}/rotate-secret"): MANAGERS,
+    ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries"): MANAGERS,
+    ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}"): MANAGERS,
+    ("POST", "/api/v1/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay"): MANAGERS,
+    ("POST", "/api/v1/tier-schemes"): MANAGERS,
+    ("GET", "/api/v1/tier-schemes"): EVERYONE,
+    ("POST", "/api/v1/track-records"): MANAGERS,
+    ("GET", "/api/v1/partners/{partner_id}/track-records"): EVERYONE,
+    ("GET", "/api/v1/partners/{partner_id}/tiers"): EVERYONE,
+    ("POST", "/api/v1/partners/{partner_id}/tiers/evaluate"): MANAGERS,
+    ("GET", "/api/v1/tier-forecast"): EVERYONE,
+    ("GET", "/api/v1/firm-tiers"): EVERYONE,
+    ("POST", "/api/v1/partners/{partner_id}/terminate"): MANAGERS,
+    # Firm badges are public, like credential pages: anyone may fetch and verify one.
+    ("GET", "/api/v1/tier-badges/{badge_id}"): EVERYONE,
 }
 
 _unique = itertools.count(1)
@@ -106,6 +126,9 @@ class World:
     renewable_award: str
     person_email: str
     spare_email: str
+    webhook_endpoint: str = ""
+    webhook_delivery: str = ""
+    tier_badge: str = ""  # the firm's badge for the tier it holds
 
 
 def _build(sessions, frozen_clock) -> World:
@@ -133,6 +156,25 @@ def _build(sessions, frozen_clock) -> World:
         from charter.partners import service as partners
 
         partners.add_person_email(db, system, person_id=holder.id, email=spare)
+        from charter.core import events
+        from charter.webhooks import service as webhooks
+        from charter.webhooks.schemas import EndpointCreate
+
+        endpoint, _ = webhooks.create_endpoint(
+            db,
+            system,
+            db.info["settings"],
+            data=EndpointCreate(url="https://crm.example.com/hooks", event_types=["*"]),
+        )
+        [delivery] = webhooks.fan_out(db, events.append(db, system, "partner.noted", firm))
+        from charter.tiers import service as tiers
+        from charter.tiers.models import FirmTier
+        from charter.tiers.schemas import SchemeCreate
+
+        tier = {"key": "registered", "name": "Registered", "rank": 1}
+        tiers.publish_scheme(db, system, data=SchemeCreate.model_validate({"tiers": [tier]}))
+        tiers.evaluate_firm(db, system, partner_id=firm.id)
+        standing = db.get(FirmTier, (firm.id, "default"))
         return World(
             firm=firm.id,
             other_firm=other.id,
@@ -148,6 +190,9 @@ def _build(sessions, frozen_clock) -> World:
             renewable_award=early.id,
             person_email=holder.emails[0],
             spare_email=spare,
+            webhook_endpoint=endpoint.id,
+            webhook_delivery=delivery.id,
+            tier_badge=standing.badge_id if standing and standing.badge_id else "",
         )
 
 
@@ -171,6 +216,9 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         certification_id=world.certification,
         assessment_id=world.assessment,
         award_id=award_for.get(action, world.award),
+        endpoint_id=world.webhook_endpoint,
+        delivery_id=world.webhook_delivery,
+        badge_id=world.tier_badge,
     )
     today = clock.now().isoformat()
     bodies: dict[tuple[str, str], dict] = {
@@ -206,7 +254,11 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
             "partner_id": world.firm,
             "emails": [f"ada.{n}@example.com"],
         },
-        ("PATCH", "/api/v1/people/{person_id}"): {"track": "support"},
+        # The holder DID is an ordinary person field: the same people who edit a person set it.
+        ("PATCH", "/api/v1/people/{person_id}"): {
+            "track": "support",
+            "did": f"did:web:ada{n}.example",
+        },
         ("POST", "/api/v1/people/{person_id}/emails"): {"email": f"extra.{n}@example.com"},
         ("POST", "/api/v1/people/{person_id}/join"): {"partner_id": world.firm},
         ("POST", "/api/v1/certifications"): {
@@ -242,6 +294,20 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         ("POST", "/api/v1/awards/{award_id}/suspend"): {"reason": "investigation"},
         ("POST", "/api/v1/awards/{award_id}/reinstate"): {},
         ("POST", "/api/v1/awards/{award_id}/renew"): {},
+        ("POST", "/api/v1/webhooks"): {
+            "url": f"https://crm{n}.example.com/hooks",
+            "event_types": ["award.*"],
+        },
+        ("PATCH", "/api/v1/webhooks/{endpoint_id}"): {"description": f"CRM {n}"},
+        ("POST", "/api/v1/tier-schemes"): {
+            "tiers": [{"key": "registered", "name": "Registered", "rank": 1}]
+        },
+        ("POST", "/api/v1/track-records"): {
+            "partner_id": world.firm,
+            "metric": "deployments",
+            "value": 3,
+        },
+        ("POST", "/api/v1/partners/{partner_id}/terminate"): {"reason": "breach of contract"},
     }
     if route == ("GET", "/api/v1/people/{person_id}/eligibility"):
         url += f"?certification_id={world.certification}"
@@ -308,7 +374,9 @@ SCOPED = sorted(
     if PADM in roles
     and "{" in route[1]
     # Keys are personal and certifications are the vendor's public catalogue: not firm data.
-    and not route[1].startswith(("/api/v1/api-keys", "/api/v1/certifications"))
+    and not route[1].startswith(
+        ("/api/v1/api-keys", "/api/v1/certifications", "/api/v1/tier-badges")
+    )
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from charter.core.models import Event
 from charter.credentials.models import Award, AwardStatus
 from charter.db.engine import make_engine, make_sessionmaker
 from charter.partners.models import Partner, PartnerRegion, PartnerType, Person, Region
+from charter.tiers.models import BadgeStatus, FirmTier, TierBadge, TrackRecord
 from tests.web.helpers import csrf_from, sign_in
 
 
@@ -75,6 +77,11 @@ def test_the_demo_program_has_the_planned_shape(seeded):
     assert summary.awards_expiring_within_30_days >= 3
     assert summary.users == 3
     assert summary.partner_admin_email
+    # Firms hold every tier, each with its signed badge, and a few are at risk.
+    assert list(summary.firms_by_tier) == ["authorized", "certified", "elite"]
+    assert all(count >= 3 for count in summary.firms_by_tier.values())
+    assert summary.firm_badges == sum(summary.firms_by_tier.values())
+    assert summary.firms_at_risk >= 2
     assert summary.seconds < 60
 
 
@@ -90,6 +97,9 @@ def test_seeding_again_reuses_the_data(seeded):
         "awards_by_status",
         "users",
         "events",
+        "firms_by_tier",
+        "firms_at_risk",
+        "firm_badges",
     ):
         assert getattr(again, name) == getattr(first, name), name
 
@@ -131,11 +141,48 @@ def test_revoked_and_suspended_awards_say_why(demo_db):
     assert all(row.status_reason for row in rows)
 
 
+def test_tiers_come_from_imported_satisfaction_and_certified_staff(demo_db):
+    imported = demo_db.scalars(select(TrackRecord).where(TrackRecord.source.is_not(None))).all()
+    assert len({row.external_id for row in imported}) == len(imported) > 100
+    assert {row.metric for row in imported} == {"customer_satisfaction"}
+    at_risk = demo_db.scalars(select(FirmTier).where(FirmTier.at_risk_since.is_not(None))).all()
+    assert any("customer satisfaction" in line for row in at_risk for line in row.missing)
+    assert all(row.grace_until is not None and row.tier for row in at_risk)
+    holders = demo_db.scalars(select(FirmTier).where(FirmTier.tier.is_not(None))).all()
+    badges = {badge.id: badge for badge in demo_db.scalars(select(TierBadge))}
+    for row in holders:
+        badge = badges[row.badge_id]
+        assert (badge.partner_id, badge.tier) == (row.partner_id, row.tier)
+        assert badge.status == BadgeStatus.ACTIVE.value
+
+
+def test_a_demo_firm_badge_has_its_public_page(demo_client, demo_db):
+    badge = demo_db.scalar(
+        select(TierBadge)
+        .where(TierBadge.tier == "elite", TierBadge.status == BadgeStatus.ACTIVE.value)
+        .order_by(TierBadge.id)
+        .limit(1)
+    )
+    assert badge is not None
+    firm = demo_db.get(Partner, badge.partner_id)
+    assert firm is not None
+    badge_id, firm_name = badge.id, firm.name
+    demo_db.rollback()  # the page may write (a status list re-signed): no open read on SQLite
+    page = demo_client.get(f"/credentials/{badge_id}").text
+    assert 'data-status="valid"' in page
+    assert "Elite Partner" in page
+    assert html.escape(firm_name) in page
+    embed = demo_client.get(f"/credentials/{badge_id}/embed").text
+    assert 'data-status="valid"' in embed
+
+
 def test_the_printed_logins_work(demo_client, seeded):
     response = sign_in(demo_client, demo.ADMIN_EMAIL, demo.ADMIN_PASSWORD)
     assert response.status_code == 303
     page = demo_client.get("/dashboard").text
     assert 'class="figure">60</span><span class="label">partner firms' in page
+    assert 'id="partners-by-tier"' in page
+    assert "Elite Partner" in page
     demo_client.post("/logout", data={"csrf": csrf_from(page)})
 
     email = seeded.first.partner_admin_email

@@ -225,3 +225,42 @@ def principal_from_session(db: Session, user_id: str) -> Principal:
     if user is None or user.disabled_at is not None:
         raise Unauthorized("session is no longer valid")
     return principal_for(user)
+
+
+def disable_partner_access(
+    db: Session, actor: Principal, *, partner_id: str, reason: str
+) -> tuple[list[str], list[str]]:
+    """Disable every user of a firm and revoke their API keys (when the firm is terminated).
+
+    Returns the ids of the users disabled and of the keys revoked; users and keys already
+    disabled or revoked are left as they are, so calling it again changes nothing.
+    """
+    actor.require(Permission.PARTNERS_LIFECYCLE)
+    now = clock.now()
+    users = list(db.scalars(select(User).where(User.partner_id == partner_id).order_by(User.id)))
+    disabled: list[str] = []
+    revoked: list[str] = []
+    for user in users:
+        if user.disabled_at is None:
+            user.disabled_at = now
+            disabled.append(user.id)
+            events.append(db, actor, "user.disabled", user, partner_id=partner_id, reason=reason)
+        keys = db.scalars(
+            select(ApiKey)
+            .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
+            .order_by(ApiKey.id)
+        )
+        for key in keys:
+            key.revoked_at = now
+            revoked.append(key.id)
+            events.append(
+                db,
+                actor,
+                "api_key.revoked",
+                key,
+                partner_id=partner_id,
+                user_id=user.id,
+                reason=reason,
+            )
+    db.flush()
+    return disabled, revoked

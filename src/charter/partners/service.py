@@ -317,6 +317,11 @@ def change_partner_status(
         partner_id=partner.id,
         **{"from": current.value, "to": target.value, "reason": why},
     )
+    if target is PartnerStatus.TERMINATED:
+        # In the same transaction: a terminated firm's users and badges must not outlive it.
+        from charter.tiers import termination
+
+        termination.wind_up(db, actor, partner=partner, reason=why)
     return partner
 
 

@@ -19,6 +19,8 @@ from charter.credentials.models import Award, AwardStatus
 from charter.credentials.rules import LIVE_STATUSES
 from charter.partners.models import Partner, PartnerStatus, Person
 from charter.programs.models import Certification
+from charter.tiers import service as tiers
+from charter.tiers.models import FirmTier
 
 EXPIRY_HORIZON = timedelta(days=30)
 RECENT_EVENTS = 20
@@ -38,6 +40,28 @@ class RecentEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class TierCount:
+    """How many firms hold one tier of a program, and how many of them are at risk."""
+
+    program: str
+    key: str
+    name: str
+    firms: int
+    at_risk: int
+
+
+@dataclass(frozen=True, slots=True)
+class FirmTierLine:
+    """The viewer's own firm's tier in one program."""
+
+    program: str
+    name: str
+    at_risk: bool
+    grace_until: datetime | None
+    badge_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """What the dashboard shows; ``None`` for a figure the viewer may not see."""
 
@@ -50,6 +74,8 @@ class Dashboard:
     awards_expiring: int | None = None
     expiring_before: datetime | None = None
     recent_events: list[RecentEvent] | None = field(default=None)
+    tiers: list[TierCount] | None = None
+    firm_tiers: list[FirmTierLine] | None = None
 
 
 def _by_status(db: Session, query: Select[str, int], statuses: list[str]) -> dict[str, int]:
@@ -125,6 +151,13 @@ def build_dashboard(db: Session, actor: Principal, *, at: datetime) -> Dashboard
     if actor.can(Permission.EVENTS_READ):
         recent_events = _recent_events(db, scope)
 
+    tier_counts = firm_tiers = None
+    if actor.can(Permission.PARTNERS_READ):
+        if scope is None:
+            tier_counts = _tier_counts(db, at)
+        else:
+            firm_tiers = _firm_tiers(db, scope, at)
+
     return Dashboard(
         at=at,
         firm=firm,
@@ -135,7 +168,54 @@ def build_dashboard(db: Session, actor: Principal, *, at: datetime) -> Dashboard
         awards_expiring=awards_expiring,
         expiring_before=expiring_before,
         recent_events=recent_events,
+        tiers=tier_counts,
+        firm_tiers=firm_tiers,
     )
+
+
+def _tier_names(db: Session, at: datetime) -> dict[tuple[str, str], tuple[int, str]]:
+    """``(program, tier key) -> (rank, name)`` from the schemes in force."""
+    return {
+        (found.program, tier.key): (tier.rank, tier.name)
+        for found in tiers.schemes_in_force(db, at)
+        for tier in found.scheme.tiers
+    }
+
+
+def _tier_counts(db: Session, at: datetime) -> list[TierCount]:
+    """Firms per tier, highest tier first in each program."""
+    names = _tier_names(db, at)
+    query = (
+        select(FirmTier.program, FirmTier.tier, func.count(), func.count(FirmTier.at_risk_since))
+        .where(FirmTier.tier.is_not(None))
+        .group_by(FirmTier.program, FirmTier.tier)
+    )
+    counts = []
+    for program, tier, firms, at_risk in db.execute(query):
+        key = tier or ""
+        rank, name = names.get((program, key), (0, key))
+        counts.append((program, -rank, TierCount(program, key, name, firms, at_risk)))
+    return [count for *_, count in sorted(counts, key=lambda item: item[:2])]
+
+
+def _firm_tiers(db: Session, partner_id: str, at: datetime) -> list[FirmTierLine]:
+    """The firm's tier in each program where it holds one."""
+    names = _tier_names(db, at)
+    rows = db.scalars(
+        select(FirmTier)
+        .where(FirmTier.partner_id == partner_id, FirmTier.tier.is_not(None))
+        .order_by(FirmTier.program)
+    )
+    return [
+        FirmTierLine(
+            program=row.program,
+            name=names.get((row.program, row.tier or ""), (0, row.tier or ""))[1],
+            at_risk=row.at_risk_since is not None,
+            grace_until=row.grace_until,
+            badge_id=row.badge_id,
+        )
+        for row in rows
+    ]
 
 
 def _recent_events(db: Session, scope: str | None) -> list[RecentEvent]:

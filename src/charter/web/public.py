@@ -8,22 +8,30 @@ a page for people otherwise. The page's status banner comes from the one verifie
 and status lists read from the database (:class:`OwnDocuments`): a page never fetches its own
 URLs over HTTP. ``/credentials/{id}/embed`` is the one route that other sites may frame.
 
+The same routes serve both kinds of Charter credentials: a person's badge (``bdg_…``, in
+``issued_credentials``) and a firm's partner-tier badge (``tbg_…``, in ``tier_badges``).
+:func:`find_credential` looks an id up in the right table and returns what every route needs
+(:class:`ShownCredential`); the pages, images and widget are the same for both.
+
 The holder's email is never shown: the document carries only its salted hash, and the page
-reads nothing else about the holder.
+reads nothing else about the holder. A firm badge names the firm, which is public.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from charter.config import Settings
@@ -40,6 +48,8 @@ from charter.crypto import dids, keyring
 from charter.deps import DbSession
 from charter.partners import service as partners
 from charter.programs import service as programs
+from charter.tiers import badges as firm_badges
+from charter.tiers.models import BadgeStatus, TierBadge, TierScheme
 from charter.web.pages import SECURITY_HEADERS, templates
 
 HERE = Path(__file__).parent
@@ -60,6 +70,10 @@ TRACK_COLOURS = {
     "specialty": "#6941c6",
 }
 DEFAULT_COLOUR = "#1f6feb"
+# Firm badges by the tier's place in its scheme, lowest first (the top tiers share the last).
+TIER_COLOURS = ("#8a5a2b", "#5b6477", "#a16207", "#6941c6")
+PERSON_PREFIX = "bdg"
+FIRM_PREFIX = firm_badges.BADGE_PREFIX
 EMBED_HEADERS = {
     **SECURITY_HEADERS,
     # The one route other sites may put in an <iframe>; everything else stays 'self'.
@@ -132,7 +146,88 @@ def credential_id_of(settings: Settings, url: str) -> str | None:
     if not url.startswith(prefix):
         return None
     credential_id = url[len(prefix) :]
-    return credential_id if is_id(credential_id, "bdg") else None
+    if is_id(credential_id, PERSON_PREFIX) or is_id(credential_id, FIRM_PREFIX):
+        return credential_id
+    return None
+
+
+CredentialKind = Literal["person", "firm"]
+
+
+@dataclass(frozen=True)
+class ShownCredential:
+    """One of Charter's credentials, from either table, as the public routes show it."""
+
+    kind: CredentialKind
+    id: str
+    document_text: str
+    revoked: bool
+    suspended: bool
+    status_reason: str | None
+    valid_from: datetime
+    valid_until: datetime | None
+    # A person's credential: its award. A firm badge: the firm, program and tier.
+    award_id: str | None = None
+    partner_id: str | None = None
+    program: str | None = None
+    tier: str | None = None
+    scheme_version: int | None = None
+    superseded_by_id: str | None = None
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The signed credential, parsed."""
+        parsed: dict[str, Any] = json.loads(self.document_text)
+        return parsed
+
+    @property
+    def is_firm(self) -> bool:
+        """A firm's partner-tier badge rather than a person's."""
+        return self.kind == "firm"
+
+
+def _person_credential(found: issuance.PublicCredential) -> ShownCredential:
+    return ShownCredential(
+        kind="person",
+        id=found.id,
+        document_text=found.document_text,
+        revoked=found.status is CredentialStatus.REVOKED,
+        suspended=found.status is CredentialStatus.SUSPENDED,
+        status_reason=found.status_reason,
+        valid_from=found.valid_from,
+        valid_until=found.valid_until,
+        award_id=found.award_id,
+        superseded_by_id=found.superseded_by_id,
+    )
+
+
+def _firm_credential(badge: TierBadge) -> ShownCredential:
+    return ShownCredential(
+        kind="firm",
+        id=badge.id,
+        document_text=badge.document,
+        revoked=badge.status == BadgeStatus.REVOKED.value,
+        suspended=False,
+        status_reason=badge.status_reason,
+        valid_from=badge.issued_at,
+        valid_until=None,  # held while the firm holds the tier; revoked when it does not
+        partner_id=badge.partner_id,
+        program=badge.program,
+        tier=badge.tier,
+        scheme_version=badge.scheme_version,
+    )
+
+
+def find_credential(db: Session, settings: Settings, credential_id: str) -> ShownCredential:
+    """One of Charter's credentials by id, a person's or a firm's; :class:`NotFound` otherwise.
+
+    The id is checked for shape before any lookup: anything else is simply not found.
+    """
+    if is_id(credential_id, PERSON_PREFIX):
+        return _person_credential(issuance.get_credential(db, credential_id, settings=settings))
+    if is_id(credential_id, FIRM_PREFIX):
+        return _firm_credential(firm_badges.get_badge(db, credential_id))
+    raise NotFound(f"credential {credential_id[:60]} not found")
 
 
 def own_status(db: Session, settings: Settings, url: str) -> LocalStatus | None:
@@ -141,14 +236,13 @@ def own_status(db: Session, settings: Settings, url: str) -> LocalStatus | None:
     if credential_id is None:
         return None
     try:
-        found = issuance.get_credential(db, credential_id)
+        found = find_credential(db, settings, credential_id)
     except NotFound:
         return None
-    revoked = found.status is CredentialStatus.REVOKED
     return LocalStatus(
-        revoked=revoked,
-        revocation_reason=(found.status_reason or None) if revoked else None,
-        suspended=found.status is CredentialStatus.SUSPENDED,
+        revoked=found.revoked,
+        revocation_reason=(found.status_reason or None) if found.revoked else None,
+        suspended=found.suspended,
     )
 
 
@@ -187,18 +281,15 @@ def _base(settings: Settings) -> str:
     return settings.public_url.rstrip("/")
 
 
-def _credential(db: Session, settings: Settings, credential_id: str) -> issuance.PublicCredential:
-    # The id is checked for shape before any lookup: anything else is simply not found.
-    if not is_id(credential_id, "bdg"):
-        raise NotFound(f"credential {credential_id[:60]} not found")
-    return issuance.get_credential(db, credential_id, settings=settings)
+def _credential(db: Session, settings: Settings, credential_id: str) -> ShownCredential:
+    return find_credential(db, settings, credential_id)
 
 
 @dataclass(frozen=True)
 class Badge:
     """What a page or an image shows about a credential, read from the signed document."""
 
-    credential: issuance.PublicCredential
+    credential: ShownCredential
     url: str
     name: str
     description: str
@@ -208,27 +299,77 @@ class Badge:
     track: str | None
     level: str | None
     image_url: str | None
+    tier_colour: str | None = None
+
+    @property
+    def is_firm(self) -> bool:
+        """A firm's partner-tier badge."""
+        return self.credential.is_firm
+
+    @property
+    def kind_label(self) -> str:
+        """What the credential is, above its name."""
+        return "Partner tier" if self.is_firm else "Certification"
+
+    @property
+    def holder_label(self) -> str:
+        """The words before the holder's name."""
+        return "Held by" if self.is_firm else "Awarded to"
 
     @property
     def colour(self) -> str:
-        """The default design's colour, by track."""
-        return TRACK_COLOURS.get(self.track or "", DEFAULT_COLOUR)
+        """The default design's colour: by tier for a firm, by track for a person."""
+        return self.tier_colour or TRACK_COLOURS.get(self.track or "", DEFAULT_COLOUR)
+
+    @property
+    def subtitle(self) -> str:
+        """The line under the name in the default design."""
+        if self.is_firm:
+            return f"Partner · {self.issuer_name}"
+        return f"{self.level.title()} · {self.issuer_name}" if self.level else self.issuer_name
 
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _badge(db: Session, settings: Settings, found: issuance.PublicCredential) -> Badge:
-    document = found.document
-    subject = document.get("credentialSubject")
-    subject = subject if isinstance(subject, dict) else {}
-    achievement = subject.get("achievement")
-    achievement = achievement if isinstance(achievement, dict) else {}
-    criteria = achievement.get("criteria")
-    issuer = document.get("issuer")
-    track = level = image_url = None
+def _firm_name(subject: dict[str, Any]) -> str:
+    """The firm's name as its badge states it (an unhashed ``name`` identifier)."""
+    identifiers = subject.get("identifier")
+    for item in identifiers if isinstance(identifiers, list) else []:
+        if (
+            isinstance(item, dict)
+            and item.get("identityType") == "name"
+            and item.get("hashed") is False
+        ):
+            return _text(item.get("identityHash"))
+    return ""
+
+
+def _tier_colour(db: Session, found: ShownCredential) -> str:
+    """The colour of a firm badge's tier: by its place among its scheme's tiers."""
+    tiers = db.scalar(
+        select(TierScheme.tiers).where(
+            TierScheme.program == found.program, TierScheme.version == found.scheme_version
+        )
+    )
+    ranked = sorted(
+        (tier for tier in tiers or [] if isinstance(tier, dict)),
+        key=lambda tier: tier.get("rank", 0) if isinstance(tier.get("rank"), int) else 0,
+    )
+    keys = [tier.get("key") for tier in ranked]
+    position = keys.index(found.tier) if found.tier in keys else 0
+    return TIER_COLOURS[min(position, len(TIER_COLOURS) - 1)]
+
+
+def _person_facts(
+    db: Session, found: ShownCredential
+) -> tuple[str, str | None, str | None, str | None]:
+    """``(holder, track, level, image_url)`` of a person's credential."""
     holder = "Certified professional"
+    track = level = image_url = None
+    if found.award_id is None:
+        return holder, track, level, image_url
     try:
         award = awards.get_award(db, PUBLIC_READER, award_id=found.award_id)
         certification = programs.get_certification(
@@ -237,23 +378,62 @@ def _badge(db: Session, settings: Settings, found: issuance.PublicCredential) ->
         track, level, image_url = certification.track, certification.level, certification.image_url
         if award.person_id is not None:
             person = partners.get_person(db, PUBLIC_READER, person_id=award.person_id)
+            # People choose whether their name is shown (Person.show_name_publicly).
             if person.show_name_publicly:
                 holder = person.display_name
     except NotFound:
         pass  # the design falls back to the default colour
+    return holder, track, level, image_url
+
+
+def _badge(db: Session, settings: Settings, found: ShownCredential) -> Badge:
+    document = found.document
+    subject = document.get("credentialSubject")
+    subject = subject if isinstance(subject, dict) else {}
+    achievement = subject.get("achievement")
+    achievement = achievement if isinstance(achievement, dict) else {}
+    criteria = achievement.get("criteria")
+    issuer = document.get("issuer")
+    tier_colour = None
+    if found.is_firm:
+        holder, track, level, image_url = _firm_name(subject) or "Partner firm", None, None, None
+        tier_colour = _tier_colour(db, found)
+    else:
+        holder, track, level, image_url = _person_facts(db, found)
     return Badge(
         credential=found,
         url=issuance.credential_url(settings, found.id),
-        name=_text(achievement.get("name")) or "Certification",
+        name=_text(achievement.get("name"))
+        or ("Partner tier" if found.is_firm else "Certification"),
         description=_text(achievement.get("description")),
         criteria=_text(criteria.get("narrative")) if isinstance(criteria, dict) else "",
         issuer_name=(_text(issuer.get("name")) if isinstance(issuer, dict) else "")
         or settings.issuer_name,
-        # People choose whether their name is shown (Person.show_name_publicly).
         holder=holder,
         track=track,
         level=level,
         image_url=image_url,
+        tier_colour=tier_colour,
+    )
+
+
+def _replacement(db: Session, found: ShownCredential) -> str | None:
+    """The credential that replaced a revoked one: a reissue, or a firm's newer tier badge."""
+    if not found.is_firm:
+        return found.superseded_by_id
+    if not found.revoked:
+        return None
+    return db.scalar(
+        select(TierBadge.id)
+        .where(
+            TierBadge.partner_id == found.partner_id,
+            TierBadge.program == found.program,
+            TierBadge.status == BadgeStatus.ACTIVE.value,
+            TierBadge.issued_at >= found.valid_from,
+            TierBadge.id != found.id,
+        )
+        .order_by(TierBadge.issued_at.desc(), TierBadge.id.desc())
+        .limit(1)
     )
 
 
@@ -308,7 +488,7 @@ BANNERS: dict[str, tuple[str, str]] = {
 }
 
 
-def _status_facts(verdict: Verdict, found: issuance.PublicCredential) -> dict[str, Any]:
+def _status_facts(verdict: Verdict, found: ShownCredential) -> dict[str, Any]:
     label, summary = BANNERS[verdict.status]
     reason = None
     if verdict.status == "revoked":
@@ -321,15 +501,19 @@ def _status_facts(verdict: Verdict, found: issuance.PublicCredential) -> dict[st
 def _embed_snippet(badge: Badge) -> str:
     """The HTML a partner pastes; its own values are escaped, as it is HTML in its own right."""
     src = html.escape(f"{badge.url}/embed", quote=True)
-    title = html.escape(f"{badge.name}: verified credential", quote=True)
+    what = "verified partner tier" if badge.is_firm else "verified credential"
+    title = html.escape(f"{badge.name}: {what}", quote=True)
     return (
         f'<iframe src="{src}" title="{title}" width="340" height="136" '
         'style="border:0" loading="lazy"></iframe>'
     )
 
 
-def _linkedin_url(settings: Settings, badge: Badge) -> str:
+def _linkedin_url(settings: Settings, badge: Badge) -> str | None:
+    """LinkedIn's "add to profile" link; ``None`` for a firm (profiles hold people's)."""
     found = badge.credential
+    if found.is_firm:
+        return None
     return linkedin.add_to_profile_url(
         name=badge.name,
         organization_id=settings.linkedin_organization_id,
@@ -341,7 +525,7 @@ def _linkedin_url(settings: Settings, badge: Badge) -> str:
     )
 
 
-def _json_response(found: issuance.PublicCredential, media_type: str, **headers: str) -> Response:
+def _json_response(found: ShownCredential, media_type: str, **headers: str) -> Response:
     # The stored text, encoded once: the signature covers these exact bytes' meaning, and
     # some verifiers compare hashes of the file they were given.
     return Response(
@@ -389,7 +573,7 @@ def credential_page(request: Request, db: DbSession, credential_id: str) -> Resp
         "state": _status_facts(verdict, found),
         "issued": found.valid_from,
         "expires": found.valid_until,
-        "superseded_by": found.superseded_by_id,
+        "superseded_by": _replacement(db, found),
         "linkedin_url": _linkedin_url(settings, badge),
         "embed_snippet": _embed_snippet(badge),
         "og_image": f"{base}/credentials/{found.id}/badge.png",
@@ -401,7 +585,10 @@ def credential_page(request: Request, db: DbSession, credential_id: str) -> Resp
 
 
 def _summary(badge: Badge, limit: int = 200) -> str:
-    text = f"{badge.name}, issued by {badge.issuer_name}. {badge.description}".strip()
+    if badge.is_firm:
+        text = f"{badge.holder} holds the {badge.name} partner tier, issued by {badge.issuer_name}."
+    else:
+        text = f"{badge.name}, issued by {badge.issuer_name}. {badge.description}".strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -463,8 +650,7 @@ def _baked(kind: ImageKind, badge: Badge, settings: Settings) -> bytes:
             return baking.bake_png(own[1], text) if kind == "png" else baking.bake_svg(own[1], text)
         except Invalid:
             pass  # an unreadable image file: the generated design stands in
-    subtitle = f"{badge.level.title()} · {badge.issuer_name}" if badge.level else badge.issuer_name
-    design = _default_design(kind, badge.name, subtitle, badge.colour)
+    design = _default_design(kind, badge.name, badge.subtitle, badge.colour)
     return baking.bake_png(design, text) if kind == "png" else baking.bake_svg(design, text)
 
 
