@@ -44,6 +44,32 @@ def _certification(db: Session, certification_id: str | None) -> Certification |
     return db.get(Certification, certification_id) if certification_id else None
 
 
+def _tell_firm_admins(
+    db: Session,
+    event: Event,
+    partner_id: str,
+    *,
+    kind: str,
+    category: Category | None,
+    context: dict[str, Any],
+    key_suffix: str = "",
+    disabled_too: bool = False,
+) -> None:
+    """Queue one ``kind`` mail about ``event`` to each of the firm's partner admins."""
+    for admin in service.firm_admins(db, partner_id, disabled_too=disabled_too):
+        queue_email(
+            db,
+            settings_of(db),
+            key=f"{_event_key(event, kind, admin)}{key_suffix}",
+            kind=kind,
+            recipient=admin,
+            category=category,
+            partner_id=partner_id,
+            event_id=event.id,
+            context=context,
+        )
+
+
 # --- sending -------------------------------------------------------------------------------
 
 
@@ -171,18 +197,7 @@ def tier_notice(db: Session, actor: Principal, event: Event) -> None:
         "to_tier_label": payload.get("to_tier_name") or payload.get("to_tier") or NO_TIER,
     }
     kind = _TIER_KINDS[event.type]
-    for recipient in service.firm_admins(db, partner_id):
-        queue_email(
-            db,
-            settings_of(db),
-            key=_event_key(event, kind, recipient),
-            kind=kind,
-            recipient=recipient,
-            category=Category.TIERS,
-            partner_id=partner_id,
-            event_id=event.id,
-            context=context,
-        )
+    _tell_firm_admins(db, event, partner_id, kind=kind, category=Category.TIERS, context=context)
 
 
 # --- change notices ------------------------------------------------------------------------
@@ -239,18 +254,15 @@ def change_notice(db: Session, actor: Principal, event: Event) -> None:
         )
     for partner_id, names in sorted(by_firm.items()):
         context = {**common, "partner_name": service.partner_name(db, partner_id), "holders": names}
-        for admin in service.firm_admins(db, partner_id):
-            queue_email(
-                db,
-                settings,
-                key=f"{_event_key(event, 'criteria_changed_firm', admin)}:{partner_id}",
-                kind="criteria_changed_firm",
-                recipient=admin,
-                category=Category.CHANGES,
-                partner_id=partner_id,
-                event_id=event.id,
-                context=context,
-            )
+        _tell_firm_admins(
+            db,
+            event,
+            partner_id,
+            kind="criteria_changed_firm",
+            category=Category.CHANGES,
+            context=context,
+            key_suffix=f":{partner_id}",
+        )
 
 
 # --- termination ---------------------------------------------------------------------------
@@ -266,18 +278,15 @@ def termination_notice(db: Session, actor: Principal, event: Event) -> None:
         "partner_name": service.partner_name(db, partner_id),
         "reason": event.payload.get("reason"),
     }
-    for recipient in service.firm_admins(db, partner_id, disabled_too=True):
-        queue_email(
-            db,
-            settings_of(db),
-            key=_event_key(event, "partner_terminated", recipient),
-            kind="partner_terminated",
-            recipient=recipient,
-            category=None,
-            partner_id=partner_id,
-            event_id=event.id,
-            context=context,
-        )
+    _tell_firm_admins(
+        db,
+        event,
+        partner_id,
+        kind="partner_terminated",
+        category=None,
+        context=context,
+        disabled_too=True,
+    )
 
 
 # --- renewal reminders ---------------------------------------------------------------------
