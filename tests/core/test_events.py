@@ -221,3 +221,33 @@ def test_plain_payloads_are_serialized_once(db, monkeypatch):
     assert all(entry["payload"]["float"] == 1.5 for entry in general)
     assert len(appended) == 30
     assert events.verify_chain(db).ok
+
+
+def test_payload_text_rendered_by_the_caller_gives_the_same_entries(db, frozen_clock, monkeypatch):
+    counter = iter(range(10**6))
+    monkeypatch.setattr(events, "new_id", lambda prefix: f"{prefix}_{next(counter):026d}")
+    actor = Principal.system("tests")
+    events.append_many(db, actor, _drafts())
+    db.commit()
+    plain = _stored(db)
+    db.execute(text("DELETE FROM events"))
+    db.execute(text("DELETE FROM event_chain_head"))
+    db.commit()
+    db.expunge_all()
+    counter = iter(range(10**6))
+    rendered = [
+        events.Draft(
+            draft.type,
+            draft.subject_type,
+            draft.subject_id,
+            draft.payload,
+            draft.partner_id,
+            events.canonical_payload_text(dict(draft.payload)),
+        )
+        for draft in _drafts()
+    ]
+    assert sum(draft.payload_text is None for draft in rendered) == 6  # the float payloads
+    events.append_many(db, actor, rendered)
+    db.commit()
+    assert _stored(db) == plain
+    assert events.verify_chain(db).ok

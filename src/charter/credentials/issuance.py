@@ -643,9 +643,10 @@ _CREDENTIAL_COLUMNS = (
     "salt",
     "created_at",
 )
-_Signed = tuple[list[tuple[Any, ...]], list[dict[str, Any]]]
+_Signed = tuple[list[tuple[Any, ...]], list[tuple[dict[str, Any], str | None]]]
 """A signed chunk: credential rows (values in ``_CREDENTIAL_COLUMNS`` order, bound as the
-database driver takes them) and the payloads of their ``credential.issued`` events."""
+database driver takes them) and the payloads of their ``credential.issued`` events, each with
+its canonical text (rendered by the signer, so that the process storing them does not)."""
 
 
 @dataclass(slots=True)
@@ -806,7 +807,7 @@ def _sign_chunk(signing: _Signing, items: list[_BulkItem]) -> _Signed:
     """Build, check, sign and serialize one chunk; its credential rows and event payloads."""
     batch = signing.batch
     rows: list[tuple[Any, ...]] = []
-    payloads: list[dict[str, Any]] = []
+    payloads: list[tuple[dict[str, Any], str | None]] = []
     dialect = batch.dialect
     created = _bound_time(batch.created, dialect)
     # Awards of a batch share a few dates; each is rendered once per chunk.
@@ -873,17 +874,16 @@ def _sign_chunk(signing: _Signing, items: list[_BulkItem]) -> _Signed:
                 created,
             )
         )
-        payloads.append(
-            {
-                "award_id": award_id,
-                "person_id": item[10],
-                "verification_method": batch.verification_method,
-                "revocation_list_id": revocation_list,
-                "revocation_index": revocation_index,
-                "valid_from": _cached(rendered, valid_from, _payload_time),
-                "valid_until": _cached(rendered, valid_until, _payload_time),
-            }
-        )
+        payload = {
+            "award_id": award_id,
+            "person_id": item[10],
+            "verification_method": batch.verification_method,
+            "revocation_list_id": revocation_list,
+            "revocation_index": revocation_index,
+            "valid_from": _cached(rendered, valid_from, _payload_time),
+            "valid_until": _cached(rendered, valid_until, _payload_time),
+        }
+        payloads.append((payload, events.canonical_payload_text(payload)))
     return rows, payloads
 
 
@@ -1131,8 +1131,8 @@ def _store_next(
         db,
         actor,
         [
-            events.Draft("credential.issued", "credential", row[0], payload, partner_id)
-            for row, payload, partner_id in zip(rows, payloads, partners, strict=True)
+            events.Draft("credential.issued", "credential", row[0], payload, partner_id, text)
+            for row, (payload, text), partner_id in zip(rows, payloads, partners, strict=True)
         ],
     )
     created.extend(row[0] for row in rows)
@@ -1143,7 +1143,30 @@ def _store_next(
 _INSERT_SQL = "INSERT INTO issued_credentials ({}) VALUES ({})".format(  # noqa: S608
     ", ".join(_CREDENTIAL_COLUMNS), ", ".join("?" for _ in _CREDENTIAL_COLUMNS)
 )
-_COPY_SQL = "COPY issued_credentials ({}) FROM STDIN".format(", ".join(_CREDENTIAL_COLUMNS))
+_COPY_SQL = "COPY issued_credentials ({}) FROM STDIN (FORMAT BINARY)".format(
+    ", ".join(_CREDENTIAL_COLUMNS)
+)
+# The PostgreSQL types of _CREDENTIAL_COLUMNS, for binary COPY (no text parsing on the server).
+_COPY_TYPES = (
+    "varchar",
+    "varchar",
+    "text",
+    "varchar",
+    "varchar",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+    "varchar",
+    "int4",
+    "varchar",
+    "int4",
+    "varchar",
+    "varchar",
+    "text",
+    "timestamptz",
+    "varchar",
+    "timestamptz",
+)
 
 
 def _insert_credentials(db: Session, rows: list[tuple[Any, ...]]) -> None:
@@ -1159,6 +1182,7 @@ def _insert_credentials(db: Session, rows: list[tuple[Any, ...]]) -> None:
     elif dialect == "postgresql":
         driver: Any = connection.connection.driver_connection  # a psycopg connection
         with driver.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+            copy.set_types(_COPY_TYPES)
             for row in rows:
                 copy.write_row(row)
     else:

@@ -208,7 +208,7 @@ def _pick(allocated: bytearray, size: int, wanted: int) -> tuple[list[int], int]
 # Only constant names are interpolated; values are bound or streamed.
 _ENTRY_COLUMNS = 'list_id, "index", created_at'
 _ENTRY_INSERT = f"INSERT INTO status_list_entries ({_ENTRY_COLUMNS}) VALUES (?, ?, ?)"  # noqa: S608
-_ENTRY_COPY = f"COPY status_list_entries ({_ENTRY_COLUMNS}) FROM STDIN"
+_ENTRY_COPY = f"COPY status_list_entries ({_ENTRY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 
 
 def _insert_entries(db: Session, list_id: str, indexes: list[int], now: datetime) -> None:
@@ -227,6 +227,7 @@ def _insert_entries(db: Session, list_id: str, indexes: list[int], now: datetime
         driver: Any = connection.connection.driver_connection  # a psycopg connection
         stamp_utc = clock.ensure_utc(now)
         with driver.cursor() as cursor, cursor.copy(_ENTRY_COPY) as copy:
+            copy.set_types(("varchar", "int4", "timestamptz"))
             for index in indexes:
                 copy.write_row((list_id, index, stamp_utc))
     else:
