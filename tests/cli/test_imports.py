@@ -58,6 +58,26 @@ def test_partners_and_people_are_imported_with_their_firms(cli, write_csv, db):
     assert events_of(db, "import.completed") == 2
 
 
+def test_people_may_carry_a_holder_did_and_a_bad_one_is_named(cli, write_csv, db):
+    assert cli("import", "partners", str(write_csv("partners.csv", PARTNERS))).exit_code == 0
+    holder = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+    header = f"{PEOPLE_HEADER},did"
+    rows = [f"{line}," for line in people_lines(3)[1:]]
+    rows[0] = rows[0] + holder
+
+    bad = cli("import", "people", str(write_csv("bad.csv", [header, *rows[:2], rows[2] + "x"])))
+
+    assert bad.exit_code == 1
+    assert "line 4: did" in bad.stderr
+    assert count(db, Person) == 0
+
+    good = cli("import", "people", str(write_csv("people.csv", [header, *rows])))
+
+    assert good.exit_code == 0, good.output
+    dids = dict(db.execute(select(Person.external_id, Person.did)).all())
+    assert dids == {"E000": holder, "E001": None, "E002": None}
+
+
 def test_two_bad_rows_in_a_hundred_are_both_reported_and_nothing_is_written(cli, write_csv, db):
     assert cli("import", "partners", str(write_csv("partners.csv", PARTNERS))).exit_code == 0
     lines = people_lines(100)

@@ -61,7 +61,8 @@ PEOPLE_COLUMNS = Columns(
         "family_name",
         "track",
         "emails",
-    )
+    ),
+    optional=("did",),
 )
 # Plain ASCII addresses that the full validator accepts unchanged (once lower-cased); checking
 # these with one regex is ~20x cheaper than email_validator, which matters at 100,000 rows.
@@ -294,6 +295,7 @@ def _check_people(
                     "track": values["track"].lower(),
                     "partner_id": _NO_PARTNER_YET if values["partner_external_id"] else None,
                     "emails": split_list(values["emails"]),
+                    "did": optional(values.get("did")),
                 }
             )
         except ValidationError as error:
@@ -347,6 +349,7 @@ def _write_people(
                 "track": data.track.value,
                 "partner_id": partner_id,
                 "external_id": data.external_id,
+                "did": data.did,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -383,6 +386,7 @@ def _write_people(
                     "partner_id": partner_id,
                     "emails": data.emails,
                     "external_id": data.external_id,
+                    "did": data.did,
                 },
                 partner_id=partner_id,
             )
