@@ -6,12 +6,13 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from charter.core import accounts
 from charter.core.auth import Principal
 from charter.core.errors import Forbidden, Unauthorized
+from charter.core.pagination import MAX_LIMIT
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -24,6 +25,17 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_db)]
+
+# The query parameters of every list route.
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The next_cursor of the previous page",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
 
 
 def get_principal(request: Request, db: DbSession) -> Principal:

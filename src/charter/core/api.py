@@ -22,7 +22,7 @@ from charter.core.schemas import (
     UserIn,
     UserOut,
 )
-from charter.deps import CurrentPrincipal, DbSession
+from charter.deps import CurrentPrincipal, DbSession, Limit
 
 router = APIRouter()
 
@@ -86,7 +86,7 @@ def list_events(
     type: Annotated[str | None, Query(max_length=64)] = None,
     subject_id: Annotated[str | None, Query(max_length=40)] = None,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Limit = 50,
 ) -> Page[EventOut]:
     """The events log in order; partner users see their firm's events only."""
     actor.require(Permission.EVENTS_READ)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from charter.core.pagination import MAX_LIMIT
 from charter.core.schemas import Page
 from charter.credentials import service
 from charter.credentials.models import Award, AwardStatus
@@ -20,7 +19,7 @@ from charter.credentials.schemas import (
     ReinstateIn,
     RenewIn,
 )
-from charter.deps import CurrentPrincipal, DbSession
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
 from charter.partners.models import Region, Track
 
 router = APIRouter()
@@ -62,8 +61,8 @@ def list_awards(
         datetime | None,
         Query(description="awards valid until before this time (UTC if no zone is given)"),
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> Page[AwardOut]:
     """Awards by firm, person, effective status, track, region, certification or expiry."""
     page = service.list_awards(

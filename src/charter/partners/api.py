@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from charter.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from charter.core.pagination import DEFAULT_LIMIT
 from charter.core.pagination import Page as ResultPage
 from charter.core.schemas import Page
-from charter.deps import CurrentPrincipal, DbSession
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
 from charter.partners import service
 from charter.partners.models import (
     OnboardingCheck,
@@ -38,15 +38,6 @@ router = APIRouter()
 
 PartnerId = Annotated[str, Path(min_length=1, max_length=40, description="A partner id (prt_…)")]
 PersonId = Annotated[str, Path(min_length=1, max_length=40, description="A person id (per_…)")]
-Cursor = Annotated[
-    str | None,
-    Query(
-        max_length=200,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="The next_cursor of the previous page",
-    ),
-]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
 Search = Annotated[str | None, Query(max_length=200, description="Name contains (any case)")]
 
 

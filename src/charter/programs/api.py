@@ -7,9 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from charter.core import clock
-from charter.core.pagination import MAX_LIMIT
 from charter.core.schemas import Page
-from charter.deps import CurrentPrincipal, DbSession
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
 from charter.partners.models import Track
 from charter.programs import service
 from charter.programs.models import AssessmentKind, Certification, Level
@@ -27,8 +26,6 @@ from charter.programs.schemas import (
 router = APIRouter()
 
 IdQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
-Cursor = Annotated[str | None, Query(max_length=200)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 @router.post(

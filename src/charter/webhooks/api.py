@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from charter.config import Settings
-from charter.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from charter.core.pagination import DEFAULT_LIMIT
 from charter.core.schemas import Page
-from charter.deps import CurrentPrincipal, DbSession
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
 from charter.webhooks import service
 from charter.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from charter.webhooks.schemas import (
@@ -27,15 +27,6 @@ EndpointId = Annotated[
     str, Path(min_length=1, max_length=40, description="A webhook endpoint id (whk_…)")
 ]
 DeliveryId = Annotated[str, Path(min_length=1, max_length=40, description="A delivery id (whd_…)")]
-Cursor = Annotated[
-    str | None,
-    Query(
-        max_length=200,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="The next_cursor of the previous page",
-    ),
-]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
 
 
 def _settings(request: Request) -> Settings:
