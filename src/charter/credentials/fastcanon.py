@@ -24,6 +24,7 @@ import hashlib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from string import Formatter
 from typing import Any
 
 import pyoxigraph
@@ -141,6 +142,7 @@ class Template:
     values: tuple[str, ...]  # the sample document's values, in scan order
     positions: tuple[int, ...]  # the value index of each open field
     iri: tuple[bool, ...]  # whether each open field sits in an IRI position
+    partial: _Partial  # the canonicalization work that does not depend on the open fields
 
 
 def template(document: dict[str, Any], fields: list[str]) -> Template | None:
@@ -165,6 +167,7 @@ def template(document: dict[str, Any], fields: list[str]) -> Template | None:
         tuple(analysis.values),
         tuple(positions),
         tuple(position in in_iri for position in positions),
+        _partial(compiled, analysis.values, positions),
     )
 
 
@@ -174,15 +177,241 @@ def canonicalize_template(filled: Template, field_values: list[str]) -> str | No
     Equal to :func:`canonicalize` of that document; ``None`` when a value would take the
     document off the fast path (the caller then canonicalizes the document itself).
     """
+    rendered: list[str] = []
+    for is_iri, value in zip(filled.iri, field_values, strict=True):
+        if is_iri:
+            if _PLAIN_IRI.fullmatch(value) is None:
+                return None
+            rendered.append(f"<{value}>")
+        else:
+            rendered.append(f'"{jsonld.escape_literal(value)}"')
+    canonical = _canonical_partial(filled.partial, rendered)
+    if canonical is not None:
+        return canonical
+    # Values that merge two quads or tie two blank nodes: the whole algorithm decides.
     values = list(filled.values)
-    for position, is_iri, value in zip(filled.positions, filled.iri, field_values, strict=True):
-        if is_iri and _PLAIN_IRI.fullmatch(value) is None:
-            return None
+    for position, value in zip(filled.positions, field_values, strict=True):
         values[position] = value
     try:
         return _canonical(filled.compiled, values)
     except SyntaxError:
         return None
+
+
+@dataclass(frozen=True)
+class _Fill:
+    """A str.format template over rendered values, filled by a join (no parsing per call)."""
+
+    pieces: list[str]  # the literal text, with a stand-in where each value goes
+    places: tuple[tuple[int, int], ...]  # (index in pieces, value index)
+
+    @classmethod
+    def of(cls, template: str) -> _Fill:
+        pieces: list[str] = []
+        places: list[tuple[int, int]] = []
+        for literal, name, _, _ in Formatter().parse(template):
+            pieces.append(literal)
+            if name is not None:
+                places.append((len(pieces), int(name)))
+                pieces.append("")
+        return cls(pieces, tuple(places))
+
+    def __call__(self, rendered: list[str]) -> str:
+        parts = self.pieces.copy()
+        for place, value in self.places:
+            parts[place] = rendered[value]
+        return "".join(parts)
+
+
+@dataclass(frozen=True)
+class _Labelled:
+    """A template's lines for one labelling of its blank nodes."""
+
+    variable: _Fill  # the lines with open fields, joined by newlines
+    fixed: list[str]  # the other lines, sorted
+    fixed_set: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """A template's canonicalization, done once for everything its open fields do not touch.
+
+    RDFC-1.0 on a template's quads (as :func:`_canonical` runs it) needs, per document, only
+    the lines that hold an open field rendered, the first-degree hashes of the blank nodes those
+    lines mention, and a merge of those lines into the other lines, already relabelled and
+    sorted for the labelling the hashes give. :func:`_canonical_partial` does that and gives
+    the same text as :func:`_canonical`; where it cannot (values that make two quads equal or
+    two blank nodes' hashes tie) it declines and the caller runs :func:`_canonical`.
+
+    Rendered values never hold a newline or U+0000 (literals are escaped, IRIs are plain), so
+    lines and blank-node markers survive formatting intact.
+    """
+
+    bnodes: int
+    distinct: bool  # whether the fixed lines differ from each other (else: always _canonical)
+    variable: tuple[str, ...]  # format templates of the lines with open fields, markers in place
+    fixed: tuple[str, ...]  # the other lines, markers in place
+    labelled: tuple[int, ...]  # which fixed lines mention a blank node
+    fixed_hashes: tuple[str | None, ...]  # per node, its first-degree hash if no open field
+    # reaches it, else None
+    fixed_serialized: tuple[tuple[str, ...], ...]  # per node, its fixed lines as hashed
+    hashed: _Fill  # the lines with open fields as the varying nodes hash them
+    hashed_counts: tuple[int, ...]  # how many of those lines each varying node has
+    by_labels: dict[tuple[str, ...], _Labelled]  # per labelling seen
+
+
+def _escape_format(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _partial(compiled: _Compiled, values: list[str], positions: list[int]) -> _Partial:
+    """The :class:`_Partial` of a template with open fields at value ``positions``."""
+    open_field = {position: field for field, position in enumerate(positions)}
+    fixed_text: list[str | None] = []  # per line: its text, or None if an open field is in it
+    formats: list[str] = []  # per line: a format template over the open fields
+    for line in compiled.format.split("\n"):
+        raw: list[str] = []
+        escaped: list[str] = []
+        has_open = False
+        for literal, name, _, _ in Formatter().parse(line):
+            raw.append(literal)
+            escaped.append(_escape_format(literal))
+            if name is None:
+                continue
+            argument = int(name)
+            slot = compiled.slots[argument]
+            if slot in open_field:
+                has_open = True
+                escaped.append(f"{{{open_field[slot]}}}")
+                continue
+            value = (
+                f"<{values[slot]}>"
+                if compiled.iri[argument]
+                else f'"{jsonld.escape_literal(values[slot])}"'
+            )
+            raw.append(value)
+            escaped.append(_escape_format(value))
+        fixed_text.append(None if has_open else "".join(raw))
+        formats.append("".join(escaped))
+    fixed_numbers = [number for number, text in enumerate(fixed_text) if text is not None]
+    fixed = tuple(text for text in fixed_text if text is not None)
+    labelled = set(compiled.labelled)
+    fixed_hashes: list[str | None] = []
+    fixed_serialized: list[tuple[str, ...]] = []
+    hashed: list[str] = []
+    hashed_counts: list[int] = []
+    for node in range(compiled.bnodes):
+        serialized: list[str] = []
+        varying: list[str] = []
+        for number, others in zip(compiled.quads_of[node], compiled.others[node], strict=True):
+            text = fixed_text[number]
+            if text is None:
+                varying.append(_first_degree_line(formats[number], node, others))
+            else:
+                serialized.append(_first_degree_line(text, node, others) + "\n")
+        fixed_serialized.append(tuple(serialized))
+        fixed_hashes.append(None if varying else _hash_lines(list(serialized)))
+        if varying and compiled.bnodes > 1:
+            hashed.extend(varying)
+            hashed_counts.append(len(varying))
+    return _Partial(
+        bnodes=compiled.bnodes,
+        distinct=len(set(fixed)) == len(fixed),
+        variable=tuple(formats[number] for number, text in enumerate(fixed_text) if text is None),
+        fixed=fixed,
+        labelled=tuple(
+            position for position, number in enumerate(fixed_numbers) if number in labelled
+        ),
+        fixed_hashes=tuple(fixed_hashes),
+        fixed_serialized=tuple(fixed_serialized),
+        hashed=_Fill.of("\n".join(hashed)),
+        hashed_counts=tuple(hashed_counts),
+        by_labels={},
+    )
+
+
+def _first_degree_line(line: str, node: int, others: tuple[int, ...]) -> str:
+    """A quad as it enters ``node``'s first-degree hash: itself _:a, other nodes _:z."""
+    line = line.replace(_BNODE.format(node), "_:a")
+    for other in others:
+        line = line.replace(_BNODE.format(other), "_:z")
+    return line
+
+
+def _hash_lines(serialized: list[str]) -> str:
+    serialized.sort()
+    return hashlib.sha256("".join(serialized).encode("utf-8")).hexdigest()
+
+
+def _relabel(line: str, labels: list[str]) -> str:
+    for node, label in enumerate(labels):
+        line = line.replace(_BNODE.format(node), label)
+    return line
+
+
+_LABELLINGS_KEPT = 8
+
+
+def _labelled(partial: _Partial, labels: list[str]) -> _Labelled:
+    key = tuple(labels)
+    found = partial.by_labels.get(key)
+    if found is None:
+        fixed = list(partial.fixed)
+        for position in partial.labelled:
+            fixed[position] = _relabel(fixed[position], labels)
+        fixed.sort()
+        variable = _Fill.of("\n".join(_relabel(line, labels) for line in partial.variable))
+        if len(partial.by_labels) >= _LABELLINGS_KEPT:
+            partial.by_labels.clear()
+        found = partial.by_labels[key] = _Labelled(variable, fixed, frozenset(fixed))
+    return found
+
+
+def _canonical_partial(partial: _Partial, rendered: list[str]) -> str | None:
+    """The canonical form of a template's document whose open fields render as ``rendered``
+    (IRIs in angle brackets, literals quoted and escaped); None where :func:`_canonical` must
+    decide."""
+    if not partial.distinct:
+        return None
+    bnodes = partial.bnodes
+    if bnodes == 0:
+        labels: list[str] = []
+    elif bnodes == 1:
+        labels = ["_:c14n0"]
+    else:
+        lines = partial.hashed(rendered).split("\n") if partial.hashed_counts else []
+        hashes: list[str] = []
+        start = 0
+        counts = iter(partial.hashed_counts)
+        for node in range(bnodes):
+            found = partial.fixed_hashes[node]
+            if found is None:
+                end = start + next(counts)
+                serialized = [
+                    *partial.fixed_serialized[node],
+                    *(f"{line}\n" for line in lines[start:end]),
+                ]
+                start = end
+                found = _hash_lines(serialized)
+            hashes.append(found)
+        if len(set(hashes)) != bnodes:
+            return None  # tied hashes: RDFC-1.0's n-degree step
+        labels = [""] * bnodes
+        for rank, node in enumerate(sorted(range(bnodes), key=hashes.__getitem__)):
+            labels[node] = f"_:c14n{rank}"
+    labelled = _labelled(partial, labels)
+    if not partial.variable:
+        return "\n".join(labelled.fixed) + "\n"
+    # Relabelling maps equal lines to equal lines and unequal to unequal (markers and labels
+    # are whole terms), so equal quads are found here as _canonical finds them before it.
+    variable = labelled.variable(rendered).split("\n")
+    fixed = labelled.fixed_set
+    if len(set(variable)) != len(variable) or any(line in fixed for line in variable):
+        return None  # equal quads merge: _canonical's pyoxigraph path
+    merged = labelled.fixed + variable
+    merged.sort()
+    merged.append("")
+    return "\n".join(merged)
 
 
 def canonicalize(document: dict[str, Any]) -> str:
