@@ -251,3 +251,31 @@ def test_payload_text_rendered_by_the_caller_gives_the_same_entries(db, frozen_c
     db.commit()
     assert _stored(db) == plain
     assert events.verify_chain(db).ok
+
+
+def test_events_rendered_ahead_give_the_same_entries(db, frozen_clock, monkeypatch):
+    # Bulk paths render events in worker processes and only chain them under the lock: the
+    # entries must be those append_many writes, the general path included (float payloads),
+    # and the renderer must survive pickling to a worker.
+    import pickle
+
+    counter = iter(range(10**6))
+    monkeypatch.setattr(events, "new_id", lambda prefix: f"{prefix}_{next(counter):026d}")
+    actor = Principal.system("tests")
+    drafts = _drafts()
+    events.append_many(db, actor, drafts)
+    db.commit()
+    expected = _stored(db)
+    db.execute(text("DELETE FROM events"))
+    db.execute(text("DELETE FROM event_chain_head"))
+    db.commit()
+    db.expunge_all()
+    counter = iter(range(10**6))
+    renderer = pickle.loads(pickle.dumps(events.Renderer.of(actor, events.clock.now())))
+    rendered = [renderer.render(draft) for draft in drafts]
+    assert sum(item[-1] is None for item in rendered) == 6  # hashed the general way
+    events.append_rendered(db, actor, renderer, rendered[:10])
+    events.append_rendered(db, actor, renderer, rendered[10:])
+    db.commit()
+    assert _stored(db) == expected
+    assert events.verify_chain(db).ok

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -297,9 +297,35 @@ def _hashed_text(shared: _Shared, row: dict[str, Any], payload_text: str) -> byt
     text, so ``json.dumps`` runs once per entry, on the payload alone. None when a value is not
     a plain string (or the sequence number not a small positive integer): the general path.
     """
-    identity, partner_id = row["id"], row["partner_id"]
-    kind, subject_type, subject_id = row["type"], row["subject_type"], row["subject_id"]
-    seq = row["seq"]
+    seq, prev = row["seq"], row["prev_hash"]
+    if not (type(prev) is str and type(seq) is int and 0 < seq < _MAX_EXACT_INT):
+        return None
+    parts = _text_parts(
+        shared,
+        row["id"],
+        row["partner_id"],
+        payload_text,
+        row["subject_id"],
+        row["subject_type"],
+        row["type"],
+    )
+    return None if parts is None else _chained_text(parts, prev, seq)
+
+
+def _text_parts(
+    shared: _Shared,
+    identity: Any,
+    partner_id: Any,
+    payload_text: str,
+    subject_id: Any,
+    subject_type: Any,
+    kind: Any,
+) -> tuple[bytes, bytes] | None:
+    """An entry's hashed text before its previous hash and after its sequence number.
+
+    Everything but those two is known before the entry takes its place in the chain, so bulk
+    paths render it where the event is made. None when a value is not a plain string.
+    """
     if not (
         shared.actor
         and type(identity) is str
@@ -307,12 +333,9 @@ def _hashed_text(shared: _Shared, row: dict[str, Any], payload_text: str) -> byt
         and type(kind) is str
         and type(subject_type) is str
         and type(subject_id) is str
-        and type(row["prev_hash"]) is str
-        and type(seq) is int
-        and 0 < seq < _MAX_EXACT_INT
     ):
         return None
-    text = "".join(
+    head = "".join(
         (
             shared.actor,
             _string(identity),
@@ -321,9 +344,10 @@ def _hashed_text(shared: _Shared, row: dict[str, Any], payload_text: str) -> byt
             ',"payload":',
             payload_text,
             ',"prev_hash":',
-            _string(row["prev_hash"]),
-            ',"seq":',
-            str(seq),
+        )
+    )
+    tail = "".join(
+        (
             ',"subject_id":',
             _string(subject_id),
             ',"subject_type":',
@@ -334,9 +358,141 @@ def _hashed_text(shared: _Shared, row: dict[str, Any], payload_text: str) -> byt
         )
     )
     try:
-        return text.encode("utf-8")
+        return head.encode("utf-8"), tail.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: let the reference implementation decide
         return None
+
+
+def _chained_text(parts: tuple[bytes, bytes], prev: str, seq: int) -> bytes:
+    head, tail = parts
+    return b"".join(
+        (head, _string(prev).encode("utf-8"), b',"seq":', str(seq).encode("ascii"), tail)
+    )
+
+
+Rendered = tuple[
+    str, str, str, str, str | None, dict[str, Any], str | None, bytes | None, bytes | None
+]
+"""An event made ahead of its append (:meth:`Renderer.render`): id, type, subject type,
+subject id, partner id, payload, the payload's canonical text, and the hashed text around the
+previous hash and sequence number (None when the entry must be hashed the general way)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    """Makes events ahead of their append, for bulk paths that do it in worker processes.
+
+    Everything an entry's hash covers is rendered here except the chain's part (previous hash
+    and sequence number), which :func:`append_rendered` adds under the log's lock. Picklable:
+    a bulk path sends one to each worker.
+    """
+
+    shared: _Shared
+    at: datetime
+
+    @classmethod
+    def of(cls, actor: Principal, at: datetime) -> Renderer:
+        """A renderer for events by ``actor`` that occur at ``at``."""
+        return cls(_Shared.of(actor, _timestamp(at)), at)
+
+    def render(self, draft: Draft) -> Rendered:
+        """The event of ``draft``, with a fresh id, ready for :func:`append_rendered`."""
+        if draft.payload_text is None:
+            payload, payload_text = _payload_and_text(draft.payload)
+        else:
+            given = draft.payload
+            payload = given if type(given) is dict else dict(given)
+            payload_text = draft.payload_text
+        identity = new_id("evt")
+        parts = (
+            None
+            if payload_text is None
+            else _text_parts(
+                self.shared,
+                identity,
+                draft.partner_id,
+                payload_text,
+                draft.subject_id,
+                draft.subject_type,
+                draft.type,
+            )
+        )
+        head, tail = parts if parts is not None else (None, None)
+        return (
+            identity,
+            draft.type,
+            draft.subject_type,
+            draft.subject_id,
+            draft.partner_id,
+            payload,
+            payload_text,
+            head,
+            tail,
+        )
+
+
+def append_rendered(
+    db: Session, actor: Principal, renderer: Renderer, rendered: Sequence[Rendered]
+) -> None:
+    """Append events made by ``renderer`` (for ``actor``), in order, with one lock and one
+    bulk insert: each is chained (sequence number, previous hash, hash) here."""
+    if not rendered:
+        return
+    head_row = _lock_head(db)
+    at = renderer.at
+    dialect = db.get_bind().dialect.name
+    stored_at: Any = _sqlite_timestamp(at) if dialect == "sqlite" else clock.ensure_utc(at)
+    actor_type, actor_id = actor.kind, actor.id
+    params: list[tuple[Any, ...]] = []
+    rows: list[dict[str, Any]] = []
+    seq, prev = head_row.seq, head_row.hash
+    sha256 = hashlib.sha256
+    for identity, kind, subject_type, subject_id, partner_id, payload, text, head, tail in rendered:
+        seq += 1
+        stored = text
+        if head is not None and tail is not None and seq < _MAX_EXACT_INT:
+            digest = sha256(_chained_text((head, tail), prev, seq)).hexdigest()
+        else:
+            row = {
+                "seq": seq,
+                "id": identity,
+                "occurred_at": at,
+                "actor_type": actor_type,
+                "actor_id": actor_id,
+                "type": kind,
+                "subject_type": subject_type,
+                "subject_id": subject_id,
+                "partner_id": partner_id,
+                "payload": payload,
+                "prev_hash": prev,
+            }
+            digest = entry_hash(row)
+            stored = _COMPACT.encode(payload)
+        params.append(
+            (
+                seq,
+                identity,
+                stored_at,
+                actor_type,
+                actor_id,
+                kind,
+                subject_type,
+                subject_id,
+                partner_id,
+                stored,
+                prev,
+                digest,
+            )
+        )
+        prev = digest
+    if dialect not in {"sqlite", "postgresql"}:
+        rows = [dict(zip(_COLUMNS, values, strict=True)) for values in params]
+        for row, values in zip(rows, params, strict=True):
+            row["occurred_at"] = at
+            row["payload"] = json.loads(values[_PAYLOAD])
+    _insert_rows(db, dialect, rows, params)
+    head_row.seq, head_row.hash = seq, prev
+    db.flush()
 
 
 _COLUMNS = (*HASHED_FIELDS, "hash")

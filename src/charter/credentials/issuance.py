@@ -616,12 +616,15 @@ class _Batch:
     signing_key_id: str
     created: datetime
     dialect: str
+    events: events.Renderer  # the credential.issued events, which occur at ``created``
 
 
-_BulkItem = tuple[str, str, str, str | None, datetime, datetime | None, str, int, str, int, str]
+_BulkItem = tuple[
+    str, str, str, str | None, datetime, datetime | None, str, int, str, int, str, str | None
+]
 """One award to sign in bulk: award id, achievement key, email, holder DID, validFrom,
-validUntil, revocation list and index, suspension list and index, person id (a tuple: chunks of
-them cross process boundaries)."""
+validUntil, revocation list and index, suspension list and index, person id, partner id (a
+tuple: chunks of them cross process boundaries)."""
 
 _CREDENTIAL_COLUMNS = (
     "id",
@@ -643,10 +646,10 @@ _CREDENTIAL_COLUMNS = (
     "salt",
     "created_at",
 )
-_Signed = tuple[list[tuple[Any, ...]], list[tuple[dict[str, Any], str | None]]]
+_Signed = tuple[list[tuple[Any, ...]], list[events.Rendered]]
 """A signed chunk: credential rows (values in ``_CREDENTIAL_COLUMNS`` order, bound as the
-database driver takes them) and the payloads of their ``credential.issued`` events, each with
-its canonical text (rendered by the signer, so that the process storing them does not)."""
+database driver takes them) and their ``credential.issued`` events, rendered by the signer up
+to their place in the chain, so that the process storing them only chains them."""
 
 
 @dataclass(slots=True)
@@ -807,7 +810,8 @@ def _sign_chunk(signing: _Signing, items: list[_BulkItem]) -> _Signed:
     """Build, check, sign and serialize one chunk; its credential rows and event payloads."""
     batch = signing.batch
     rows: list[tuple[Any, ...]] = []
-    payloads: list[tuple[dict[str, Any], str | None]] = []
+    rendered_events: list[events.Rendered] = []
+    render_event = batch.events.render
     dialect = batch.dialect
     created = _bound_time(batch.created, dialect)
     # Awards of a batch share a few dates; each is rendered once per chunk.
@@ -883,8 +887,19 @@ def _sign_chunk(signing: _Signing, items: list[_BulkItem]) -> _Signed:
             "valid_from": _cached(rendered, valid_from, _payload_time),
             "valid_until": _cached(rendered, valid_until, _payload_time),
         }
-        payloads.append((payload, events.canonical_payload_text(payload)))
-    return rows, payloads
+        rendered_events.append(
+            render_event(
+                events.Draft(
+                    "credential.issued",
+                    "credential",
+                    credential_id,
+                    payload,
+                    item[11],
+                    events.canonical_payload_text(payload),
+                )
+            )
+        )
+    return rows, rendered_events
 
 
 def _sign_in_full(signing: _Signing, item: _Item) -> str:
@@ -974,7 +989,8 @@ def issue_credentials_bulk(
             todo.append(award)
     if not todo:
         return []
-    _lock_order(db, actor)
+    _lock_order(db, actor)  # held from here on: no event can be appended between ours
+    issued_at = clock.now()
     signer = keyring.active_signer(db, settings)
     context = _load_programs(db, todo)
     achievements = _achievements(settings, context)
@@ -984,8 +1000,9 @@ def issue_credentials_bulk(
         achievements=achievements,
         verification_method=signer.verification_method,
         signing_key_id=signer.key_id,
-        created=clock.now(),
+        created=issued_at,
         dialect=db.get_bind().dialect.name,
+        events=events.Renderer.of(actor, issued_at),
     )
     progress.phase(f"signing {len(todo):,} credentials", len(todo))
     workers = _workers(workers)
@@ -1042,30 +1059,30 @@ def _pipeline(
     created: list[str],
     progress: Progress,
 ) -> None:
-    pending: deque[tuple[_Pending, list[str | None]]] = deque()
+    pending: deque[_Pending] = deque()
     size = SIGN_CHUNK * workers
     start = 0
     while start < len(todo):
         part = todo[start : start + size]
         start += len(part)
-        for items, partners in _prepare(db, part, batch, context):
+        for items in _prepare(db, part, batch, context):
             if isinstance(signing, _Signing):
-                pending.append((_Done(_sign_chunk(signing, items)), partners))
+                pending.append(_Done(_sign_chunk(signing, items)))
             else:
-                pending.append((signing.submit(_issue_chunk, items), partners))
+                pending.append(signing.submit(_issue_chunk, items))
         # Store what is signed, but keep this slice queued: the workers sign it while the
         # next one is prepared.
         reserve = max(len(part) // SIGN_CHUNK, 2 * workers)
-        while pending and (len(pending) > reserve or pending[0][0].done()):
-            _store_next(db, actor, pending, created, progress)
+        while pending and (len(pending) > reserve or pending[0].done()):
+            _store_next(db, actor, batch, pending, created, progress)
         size = min(2 * size, MAX_SLICE)
     while pending:
-        _store_next(db, actor, pending, created, progress)
+        _store_next(db, actor, batch, pending, created, progress)
 
 
 def _prepare(
     db: Session, part: Sequence[AwardLike], batch: _Batch, programs_context: _Context
-) -> list[tuple[list[_BulkItem], list[str | None]]]:
+) -> list[list[_BulkItem]]:
     """Chunks of items for a slice of awards: holders loaded, status indexes handed out."""
     holders = _load_holders(db, part)
     for award in part:
@@ -1073,10 +1090,9 @@ def _prepare(
     controller = batch.issuer.id
     revocations = status.allocate_many(db, "revocation", len(part), controller=controller)
     suspensions = status.allocate_many(db, "suspension", len(part), controller=controller)
-    chunked: list[tuple[list[_BulkItem], list[str | None]]] = []
+    chunked: list[list[_BulkItem]] = []
     for begin in range(0, len(part), SIGN_CHUNK):
         items: list[_BulkItem] = []
-        partners: list[str | None] = []
         for offset in range(begin, min(begin + SIGN_CHUNK, len(part))):
             award = part[offset]
             person_id = award.person_id
@@ -1095,10 +1111,10 @@ def _prepare(
                     suspension[0].id,
                     suspension[1],
                     person_id,
+                    award.partner_id,
                 )
             )
-            partners.append(award.partner_id)
-        chunked.append((items, partners))
+        chunked.append(items)
     return chunked
 
 
@@ -1109,32 +1125,23 @@ STORE_CHUNKS = 8
 def _store_next(
     db: Session,
     actor: Principal,
-    pending: deque[tuple[_Pending, list[str | None]]],
+    batch: _Batch,
+    pending: deque[_Pending],
     created: list[str],
     progress: Progress,
 ) -> None:
     """Store the oldest pending chunk, with those after it already signed: their credential
     rows and their events, in one round of statements (each round costs a few round trips and
     the events log's lock however many rows it holds)."""
-    future, partners = pending.popleft()
-    rows, payloads = future.result()
+    rows, rendered = pending.popleft().result()
     taken = 1
-    while pending and taken < STORE_CHUNKS and pending[0][0].done():
-        future, more = pending.popleft()
-        signed, signed_payloads = future.result()
+    while pending and taken < STORE_CHUNKS and pending[0].done():
+        signed, signed_events = pending.popleft().result()
         rows = rows + signed
-        payloads = payloads + signed_payloads
-        partners = partners + more
+        rendered = rendered + signed_events
         taken += 1
     _insert_credentials(db, rows)
-    events.append_many(
-        db,
-        actor,
-        [
-            events.Draft("credential.issued", "credential", row[0], payload, partner_id, text)
-            for row, (payload, text), partner_id in zip(rows, payloads, partners, strict=True)
-        ],
-    )
+    events.append_rendered(db, actor, batch.events, rendered)
     created.extend(row[0] for row in rows)
     progress.advance(len(rows))
 
