@@ -237,6 +237,12 @@ class BatchSigner:
         self._key = private_key
         self._options = _proof_options(verification_method, created)
         self._config_hashes: dict[str, bytes] = {}
+        # The proof's JSON text up to its value (compact, keys in order; the value, base58,
+        # needs no escaping).
+        self._proof_head = (
+            json.dumps(self._options, ensure_ascii=False, separators=(",", ":"))[:-1]
+            + ',"proofValue":"'
+        )
 
     def sign(self, document: dict[str, Any]) -> dict[str, Any]:
         """The document signed, as :func:`create_proof` would sign it."""
@@ -257,13 +263,25 @@ class BatchSigner:
         :meth:`sign` instead (one whose canonical form JavaScript verifiers compute otherwise,
         which :meth:`sign` refuses with the values named).
         """
+        proof_value = self._proof_value(context, canonical_document)
+        if proof_value is None:
+            return None
+        proof = dict(self._options)
+        proof["proofValue"] = proof_value
+        return proof
+
+    def proof_text_for(self, context: Any, canonical_document: str) -> str | None:
+        """:meth:`proof_for` as compact JSON text (as ``json.dumps`` with ``(",", ":")``
+        separators writes the proof)."""
+        proof_value = self._proof_value(context, canonical_document)
+        return None if proof_value is None else f'{self._proof_head}{proof_value}"}}'
+
+    def _proof_value(self, context: Any, canonical_document: str) -> str | None:
         if jsonld.orders_may_differ(canonical_document):
             return None
         proof_hash = self._proof_hash({"@context": context}, context)
-        proof = dict(self._options)
         signature = self._key.sign(proof_hash + _sha256(canonical_document))
-        proof["proofValue"] = multibase.encode_base58btc(signature)
-        return proof
+        return multibase.encode_base58btc(signature)
 
     def _proof_hash(self, document: dict[str, Any], context: Any) -> bytes:
         key = context if isinstance(context, str) else json.dumps(context)

@@ -171,6 +171,12 @@ def status_list_credential(
     return document
 
 
+def entry_id(list_url: str, index: int) -> str:
+    """The id of a list position's entry."""
+    # The spec forbids the entry id from equalling the list URL; a fragment keeps it unique.
+    return f"{list_url}#{index}"
+
+
 def status_entry(list_url: str, index: int, purpose: StatusPurpose) -> dict[str, str]:
     """Build the BitstringStatusListEntry a credential carries for one list position."""
     if purpose not in PURPOSES:
@@ -178,8 +184,7 @@ def status_entry(list_url: str, index: int, purpose: StatusPurpose) -> dict[str,
     if index < 0:
         raise ValueError("status index must not be negative")
     return {
-        # The spec forbids the entry id from equalling the list URL; a fragment keeps it unique.
-        "id": f"{list_url}#{index}",
+        "id": entry_id(list_url, index),
         "type": "BitstringStatusListEntry",
         "statusPurpose": purpose,
         "statusListIndex": str(index),
