@@ -122,7 +122,9 @@ class IssuedCredential(Base):
     superseded_by_id: Mapped[str | None] = mapped_column(
         ForeignKey("issued_credentials.id", ondelete="RESTRICT")
     )
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    # Not indexed alone: it is only ever queried with award_id (uq_issued_credentials_live_award),
+    # and three values would make a poor index that every issuance pays to maintain.
+    status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_at: Mapped[datetime | None]
     # The salt of the holder's identity hash: with it and a guessed address anyone could test
@@ -178,6 +180,8 @@ class StatusListEntry(Base):
     """One handed-out index of a status list; the primary key forbids handing it out twice."""
 
     __tablename__ = "status_list_entries"
+    # On SQLite the primary key is the table (one B-tree per entry, not two).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     list_id: Mapped[str] = mapped_column(
         ForeignKey("status_lists.id", ondelete="CASCADE"), primary_key=True
