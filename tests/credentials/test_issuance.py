@@ -14,7 +14,7 @@ from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.models import Event
 from charter.credentials import issuance, ob3, proofs, service, statuslist
 from charter.credentials.imports import import_awards
-from charter.credentials.models import Award, CredentialStatus, IssuedCredential
+from charter.credentials.models import Award, CredentialStatus, IssuedCredential, StatusListEntry
 from charter.credentials.schemas import AwardCreate
 from charter.crypto import keyring
 from charter.partners import service as partners
@@ -337,6 +337,17 @@ def test_bulk_issuance_signs_every_award_once(db, system, issuing, monkeypatch, 
         for c in (issuance.get_credential(db, i) for i in created)
     }
     assert len(entries) == 11
+    # Every index handed out has its entry row (the database's guard against handing it out
+    # twice), and no other index has one.
+    handed = set()
+    for credential in db.scalars(select(IssuedCredential)):
+        handed.add((credential.revocation_list_id, credential.revocation_index))
+        handed.add((credential.suspension_list_id, credential.suspension_index))
+    rows = {
+        tuple(row) for row in db.execute(select(StatusListEntry.list_id, StatusListEntry.index))
+    }
+    assert rows == handed
+    assert len(handed) == 24
     assert issuance.issue_credentials_bulk(db, system, made, issuing, workers=2) == []
     issued = db.scalar(
         select(func.count()).select_from(Event).where(Event.type == "credential.issued")

@@ -205,31 +205,36 @@ def _pick(allocated: bytearray, size: int, wanted: int) -> tuple[list[int], int]
     return picked, used + wanted
 
 
-# Only constant names are interpolated; values are bound or streamed.
-_ENTRY_COLUMNS = 'list_id, "index", created_at'
-_ENTRY_INSERT = f"INSERT INTO status_list_entries ({_ENTRY_COLUMNS}) VALUES (?, ?, ?)"  # noqa: S608
-_ENTRY_COPY = f"COPY status_list_entries ({_ENTRY_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+# One statement per list, the indexes as one parameter (a JSON array on SQLite, an array on
+# PostgreSQL): no per-row binding on the client, however many indexes a batch hands out.
+_ENTRY_INSERT_SQLITE = (
+    'INSERT INTO status_list_entries (list_id, "index", created_at) '
+    "SELECT ?, CAST(value AS INTEGER), ? FROM json_each(?)"
+)
+_ENTRY_INSERT_POSTGRESQL = (
+    'INSERT INTO status_list_entries (list_id, "index", created_at) '
+    "SELECT %s, entry, %s FROM unnest(%s::int4[]) AS entry"
+)
 
 
 def _insert_entries(db: Session, list_id: str, indexes: list[int], now: datetime) -> None:
-    """Insert entry rows through the driver: executemany on SQLite, COPY on PostgreSQL.
+    """Insert the entry rows of indexes handed out from one list, in one statement.
 
-    Bulk issuance hands out two indexes per award; SQLAlchemy's per-value processing and
-    PostgreSQL's per-statement work would cost more than drawing them.
+    Bulk issuance hands out two indexes per award; per-row binding (SQLAlchemy's or the
+    driver's) would cost more than drawing them.
     """
     dialect = db.get_bind().dialect.name
     connection = db.connection()
     if dialect == "sqlite":
         # The text form SQLAlchemy's SQLite DateTime type stores and reads back.
         stamp = clock.ensure_utc(now).strftime("%Y-%m-%d %H:%M:%S.%f")
-        connection.exec_driver_sql(_ENTRY_INSERT, [(list_id, index, stamp) for index in indexes])
+        connection.exec_driver_sql(_ENTRY_INSERT_SQLITE, (list_id, stamp, json.dumps(indexes)))
     elif dialect == "postgresql":
         driver: Any = connection.connection.driver_connection  # a psycopg connection
-        stamp_utc = clock.ensure_utc(now)
-        with driver.cursor() as cursor, cursor.copy(_ENTRY_COPY) as copy:
-            copy.set_types(("varchar", "int4", "timestamptz"))
-            for index in indexes:
-                copy.write_row((list_id, index, stamp_utc))
+        with driver.cursor() as cursor:
+            cursor.execute(
+                _ENTRY_INSERT_POSTGRESQL, (list_id, clock.ensure_utc(now), indexes), binary=True
+            )
     else:
         db.execute(
             insert(table_of(StatusListEntry)),
