@@ -144,7 +144,17 @@ def database(backend: str, directory: Path) -> Iterator[str]:
         engine = make_engine(url)
         create_all(engine)
         engine.dispose()
-        yield url
+        try:
+            yield url
+        finally:
+            # Gone at once, with its write-ahead log: its dirty pages are dropped, not written
+            # back while the next measurement runs.
+            for leftover in (
+                path,
+                path.with_name(path.name + "-wal"),
+                path.with_name(path.name + "-shm"),
+            ):
+                leftover.unlink(missing_ok=True)
         return
     name = f"charter_bench_{uuid.uuid4().hex[:12]}"
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
