@@ -172,6 +172,13 @@ def _drafts() -> list[events.Draft]:
     ]
 
 
+def _empty_log(db) -> None:
+    db.execute(text("DELETE FROM events"))
+    db.execute(text("DELETE FROM event_chain_head"))
+    db.commit()
+    db.expunge_all()
+
+
 def _stored(db) -> list[tuple]:
     rows = db.execute(select(Event).order_by(Event.seq)).scalars().all()
     return [tuple(getattr(row, name) for name in (*events.HASHED_FIELDS, "hash")) for row in rows]
@@ -186,10 +193,7 @@ def test_bulk_appended_events_are_identical_to_singly_appended_ones(db, frozen_c
         events.append(db, actor, draft.type, thing, partner_id=draft.partner_id, **draft.payload)
     db.commit()
     single = _stored(db)
-    db.execute(text("DELETE FROM events"))
-    db.execute(text("DELETE FROM event_chain_head"))
-    db.commit()
-    db.expunge_all()
+    _empty_log(db)
     counter = iter(range(10**6))
     events.append_many(db, actor, _drafts())
     db.commit()
@@ -230,10 +234,7 @@ def test_payload_text_rendered_by_the_caller_gives_the_same_entries(db, frozen_c
     events.append_many(db, actor, _drafts())
     db.commit()
     plain = _stored(db)
-    db.execute(text("DELETE FROM events"))
-    db.execute(text("DELETE FROM event_chain_head"))
-    db.commit()
-    db.expunge_all()
+    _empty_log(db)
     counter = iter(range(10**6))
     rendered = [
         events.Draft(
@@ -266,10 +267,7 @@ def test_events_rendered_ahead_give_the_same_entries(db, frozen_clock, monkeypat
     events.append_many(db, actor, drafts)
     db.commit()
     expected = _stored(db)
-    db.execute(text("DELETE FROM events"))
-    db.execute(text("DELETE FROM event_chain_head"))
-    db.commit()
-    db.expunge_all()
+    _empty_log(db)
     counter = iter(range(10**6))
     renderer = pickle.loads(pickle.dumps(events.Renderer.of(actor, events.clock.now())))
     rendered = [renderer.render(draft) for draft in drafts]

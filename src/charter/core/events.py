@@ -197,12 +197,7 @@ def append_many(db: Session, actor: Principal, drafts: Iterable[Draft]) -> list[
     seq, prev = head.seq, head.hash
     for draft in drafts:
         seq += 1
-        if draft.payload_text is None:
-            payload, payload_text = _payload_and_text(draft.payload)
-        else:
-            given = draft.payload
-            payload = given if type(given) is dict else dict(given)
-            payload_text = draft.payload_text
+        payload, payload_text = _draft_payload(draft)
         row = {
             "seq": seq,
             "id": new_id("evt"),
@@ -258,6 +253,14 @@ def canonical_payload_text(payload: dict[str, Any]) -> str | None:
     """The canonical text of a payload of plain JSON values, for :attr:`Draft.payload_text`;
     None when the standard library would not write it exactly (leave the field unset then)."""
     return _CANONICAL.encode(payload) if type(payload) is dict and _plain(payload) else None
+
+
+def _draft_payload(draft: Draft) -> tuple[dict[str, Any], str | None]:
+    """A draft's payload and canonical text: the caller's text when it rendered one."""
+    if draft.payload_text is None:
+        return _payload_and_text(draft.payload)
+    given = draft.payload
+    return (given if type(given) is dict else dict(given)), draft.payload_text
 
 
 def _payload_and_text(payload: Mapping[str, Any]) -> tuple[dict[str, Any], str | None]:
@@ -397,12 +400,7 @@ class Renderer:
 
     def render(self, draft: Draft) -> Rendered:
         """The event of ``draft``, with a fresh id, ready for :func:`append_rendered`."""
-        if draft.payload_text is None:
-            payload, payload_text = _payload_and_text(draft.payload)
-        else:
-            given = draft.payload
-            payload = given if type(given) is dict else dict(given)
-            payload_text = draft.payload_text
+        payload, payload_text = _draft_payload(draft)
         identity = new_id("evt")
         parts = (
             None
