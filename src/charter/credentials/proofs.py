@@ -255,33 +255,20 @@ class BatchSigner:
         hashes = proof_hash + _sha256(document_text)
         return _signed(document, dict(self._options), self._key, hashes)
 
-    def proof_for(self, context: Any, canonical_document: str) -> dict[str, Any] | None:
-        """The proof of an unsigned document, given its ``@context`` and canonical form.
+    def proof_text_for(self, context: Any, canonical_document: str) -> str | None:
+        """The proof of an unsigned document, given its ``@context`` and canonical form, as
+        compact JSON text (as ``json.dumps`` with ``(",", ":")`` separators writes it).
 
         For documents already checked (safe mode, schema) whose canonical form the caller
         computed; the proof is the one :meth:`sign` would add. ``None`` when the document needs
         :meth:`sign` instead (one whose canonical form JavaScript verifiers compute otherwise,
         which :meth:`sign` refuses with the values named).
         """
-        proof_value = self._proof_value(context, canonical_document)
-        if proof_value is None:
-            return None
-        proof = dict(self._options)
-        proof["proofValue"] = proof_value
-        return proof
-
-    def proof_text_for(self, context: Any, canonical_document: str) -> str | None:
-        """:meth:`proof_for` as compact JSON text (as ``json.dumps`` with ``(",", ":")``
-        separators writes the proof)."""
-        proof_value = self._proof_value(context, canonical_document)
-        return None if proof_value is None else f'{self._proof_head}{proof_value}"}}'
-
-    def _proof_value(self, context: Any, canonical_document: str) -> str | None:
         if jsonld.orders_may_differ(canonical_document):
             return None
         proof_hash = self._proof_hash({"@context": context}, context)
         signature = self._key.sign(proof_hash + _sha256(canonical_document))
-        return multibase.encode_base58btc(signature)
+        return f'{self._proof_head}{multibase.encode_base58btc(signature)}"}}'
 
     def _proof_hash(self, document: dict[str, Any], context: Any) -> bytes:
         key = context if isinstance(context, str) else json.dumps(context)
