@@ -236,7 +236,7 @@ class BatchSigner:
     ) -> None:
         self._key = private_key
         self._options = _proof_options(verification_method, created)
-        self._config_hashes: dict[str, bytes] = {}
+        self._config_hashes: dict[Any, bytes] = {}
         # The proof's JSON text up to its value (compact, keys in order; the value, base58,
         # needs no escaping).
         self._proof_head = (
@@ -271,7 +271,7 @@ class BatchSigner:
         return f'{self._proof_head}{multibase.encode_base58btc(signature)}"}}'
 
     def _proof_hash(self, document: dict[str, Any], context: Any) -> bytes:
-        key = context if isinstance(context, str) else json.dumps(context)
+        key = _context_key(context)
         proof_hash = self._config_hashes.get(key)
         if proof_hash is None:
             config = {**self._options, "@context": context}
@@ -279,6 +279,16 @@ class BatchSigner:
             _require_one_order(document, (config, config_text))
             proof_hash = self._config_hashes[key] = _sha256(config_text)
         return proof_hash
+
+
+def _context_key(context: Any) -> Any:
+    """A cache key for an ``@context`` value: the usual list of URLs as a tuple (hashed in
+    place, once per signed document in a batch), anything else as its JSON text."""
+    if isinstance(context, str):
+        return context
+    if isinstance(context, list) and all(type(item) is str for item in context):
+        return tuple(context)
+    return json.dumps(context)
 
 
 def verify_proof(
