@@ -343,6 +343,17 @@ def _hash_lines(serialized: list[str]) -> str:
     return hashlib.sha256("".join(serialized).encode("utf-8")).hexdigest()
 
 
+def _labels(hashes: list[str]) -> list[str] | None:
+    """Canonical labels of blank nodes from their first-degree hashes, in hash order; None when
+    two hashes tie (RDFC-1.0's n-degree step must decide)."""
+    if len(set(hashes)) != len(hashes):
+        return None
+    labels = [""] * len(hashes)
+    for rank, node in enumerate(sorted(range(len(hashes)), key=hashes.__getitem__)):
+        labels[node] = f"_:c14n{rank}"
+    return labels
+
+
 def _relabel(line: str, labels: list[str]) -> str:
     for node, label in enumerate(labels):
         line = line.replace(_BNODE.format(node), label)
@@ -394,11 +405,10 @@ def _canonical_partial(partial: _Partial, rendered: list[str]) -> str | None:
                 start = end
                 found = _hash_lines(serialized)
             hashes.append(found)
-        if len(set(hashes)) != bnodes:
-            return None  # tied hashes: RDFC-1.0's n-degree step
-        labels = [""] * bnodes
-        for rank, node in enumerate(sorted(range(bnodes), key=hashes.__getitem__)):
-            labels[node] = f"_:c14n{rank}"
+        found_labels = _labels(hashes)
+        if found_labels is None:
+            return None
+        labels = found_labels
     labelled = _labelled(partial, labels)
     if not partial.variable:
         return "\n".join(labelled.fixed) + "\n"
@@ -628,30 +638,24 @@ def _canonical(compiled: _Compiled, values: list[str]) -> str:
     if bnodes == 1:
         labels = ["_:c14n0"]
     else:
-        hashes: list[str] = []
-        for node in range(bnodes):
-            marker = _BNODE.format(node)
-            serialized: list[str] = []
-            for line_index, others in zip(
-                compiled.quads_of[node], compiled.others[node], strict=True
-            ):
-                line = lines[line_index].replace(marker, "_:a")
-                for other in others:
-                    line = line.replace(_BNODE.format(other), "_:z")
-                serialized.append(line + "\n")
-            serialized.sort()
-            hashes.append(hashlib.sha256("".join(serialized).encode("utf-8")).hexdigest())
-        if len(set(hashes)) != bnodes:
-            # Identical first-degree hashes need RDFC-1.0's n-degree step.
+        found = _labels(
+            [
+                _hash_lines(
+                    [
+                        _first_degree_line(lines[line_index], node, others) + "\n"
+                        for line_index, others in zip(
+                            compiled.quads_of[node], compiled.others[node], strict=True
+                        )
+                    ]
+                )
+                for node in range(bnodes)
+            ]
+        )
+        if found is None:
             return _canonical_oxigraph(lines)
-        labels = [""] * bnodes
-        for rank, node in enumerate(sorted(range(bnodes), key=hashes.__getitem__)):
-            labels[node] = f"_:c14n{rank}"
+        labels = found
     for line_index in compiled.labelled:
-        line = lines[line_index]
-        for node in range(bnodes):
-            line = line.replace(_BNODE.format(node), labels[node])
-        lines[line_index] = line
+        lines[line_index] = _relabel(lines[line_index], labels)
     lines.sort()
     return "\n".join(lines) + "\n"
 
