@@ -185,61 +185,13 @@ def append(
 
 def append_many(db: Session, actor: Principal, drafts: Iterable[Draft]) -> list[dict[str, Any]]:
     """Append several events in order, with one lock and one bulk insert; returns the rows."""
-    head = _lock_head(db)
-    at = clock.now()
-    dialect = db.get_bind().dialect.name
-    stored_at: Any = _sqlite_timestamp(at) if dialect == "sqlite" else clock.ensure_utc(at)
-    # What every entry of the batch shares, rendered once: the canonical text of an entry is
-    # these around its own values (see _hashed_text).
-    shared = _Shared.of(actor, _timestamp(at))
-    rows: list[dict[str, Any]] = []
-    params: list[tuple[Any, ...]] = []
-    seq, prev = head.seq, head.hash
-    for draft in drafts:
-        seq += 1
-        payload, payload_text = _draft_payload(draft)
-        row = {
-            "seq": seq,
-            "id": new_id("evt"),
-            "occurred_at": at,
-            "actor_type": actor.kind,
-            "actor_id": actor.id,
-            "type": draft.type,
-            "subject_type": draft.subject_type,
-            "subject_id": draft.subject_id,
-            "partner_id": draft.partner_id,
-            "payload": payload,
-            "prev_hash": prev,
-        }
-        data = _hashed_text(shared, row, payload_text) if payload_text is not None else None
-        if data is None:
-            row["hash"] = prev = entry_hash(row)
-            payload_text = _COMPACT.encode(payload)
-        else:
-            row["hash"] = prev = hashlib.sha256(data).hexdigest()
-        rows.append(row)
-        params.append(
-            (
-                seq,
-                row["id"],
-                stored_at,
-                row["actor_type"],
-                row["actor_id"],
-                row["type"],
-                row["subject_type"],
-                row["subject_id"],
-                row["partner_id"],
-                payload_text,
-                row["prev_hash"],
-                prev,
-            )
-        )
-    if not rows:
-        return []
-    _insert_rows(db, dialect, rows, params)
-    head.seq, head.hash = seq, prev
-    db.flush()
-    return rows
+    head = _lock_head(db)  # first: no event appended after ours can carry an earlier time
+    renderer = Renderer.of(actor, clock.now())
+    rendered = [renderer.render(draft) for draft in drafts]
+    return [
+        {**dict(zip(_COLUMNS, values, strict=True)), "occurred_at": renderer.at, "payload": item[5]}
+        for values, item in zip(_chain(db, actor, renderer, head, rendered), rendered, strict=True)
+    ]
 
 
 # The payload as the standard library writes it: compact, and sorted for the canonical form.
@@ -293,28 +245,6 @@ class _Shared:
         )
 
 
-def _hashed_text(shared: _Shared, row: dict[str, Any], payload_text: str) -> bytes | None:
-    """What :func:`entry_hash` hashes, put together from text already rendered.
-
-    The fields in RFC 8785 order (sorted keys; all ASCII names) around the canonical payload
-    text, so ``json.dumps`` runs once per entry, on the payload alone. None when a value is not
-    a plain string (or the sequence number not a small positive integer): the general path.
-    """
-    seq, prev = row["seq"], row["prev_hash"]
-    if not (type(prev) is str and type(seq) is int and 0 < seq < _MAX_EXACT_INT):
-        return None
-    parts = _text_parts(
-        shared,
-        row["id"],
-        row["partner_id"],
-        payload_text,
-        row["subject_id"],
-        row["subject_type"],
-        row["type"],
-    )
-    return None if parts is None else _chained_text(parts, prev, seq)
-
-
 def _text_parts(
     shared: _Shared,
     identity: Any,
@@ -324,10 +254,12 @@ def _text_parts(
     subject_type: Any,
     kind: Any,
 ) -> tuple[bytes, bytes] | None:
-    """An entry's hashed text before its previous hash and after its sequence number.
+    """What :func:`entry_hash` hashes, before the previous hash and after the sequence number.
 
-    Everything but those two is known before the entry takes its place in the chain, so bulk
-    paths render it where the event is made. None when a value is not a plain string.
+    The fields in RFC 8785 order (sorted keys; all ASCII names) around the canonical payload
+    text, so ``json.dumps`` runs once per entry, on the payload alone. Everything but those two
+    is known before the entry takes its place in the chain, so it is rendered where the event
+    is made. None when a value is not a plain string: the general path.
     """
     if not (
         shared.actor
@@ -434,9 +366,21 @@ def append_rendered(
 ) -> None:
     """Append events made by ``renderer`` (for ``actor``), in order, with one lock and one
     bulk insert: each is chained (sequence number, previous hash, hash) here."""
+    if rendered:
+        _chain(db, actor, renderer, _lock_head(db), rendered)
+
+
+def _chain(
+    db: Session,
+    actor: Principal,
+    renderer: Renderer,
+    head_row: EventChainHead,
+    rendered: Sequence[Rendered],
+) -> list[tuple[Any, ...]]:
+    """Chain rendered events after the locked head, insert them and move the head; returns
+    their column values (``_COLUMNS`` order, as bound)."""
     if not rendered:
-        return
-    head_row = _lock_head(db)
+        return []
     at = renderer.at
     dialect = db.get_bind().dialect.name
     stored_at: Any = _sqlite_timestamp(at) if dialect == "sqlite" else clock.ensure_utc(at)
@@ -485,12 +429,13 @@ def append_rendered(
         prev = digest
     if dialect not in {"sqlite", "postgresql"}:
         rows = [dict(zip(_COLUMNS, values, strict=True)) for values in params]
-        for row, values in zip(rows, params, strict=True):
+        for row, (_, _, _, _, _, payload, *_rest) in zip(rows, rendered, strict=True):
             row["occurred_at"] = at
-            row["payload"] = json.loads(values[_PAYLOAD])
+            row["payload"] = payload
     _insert_rows(db, dialect, rows, params)
     head_row.seq, head_row.hash = seq, prev
     db.flush()
+    return params
 
 
 _COLUMNS = (*HASHED_FIELDS, "hash")
