@@ -296,7 +296,9 @@ def signed_status_list_text(db: Session, list_id: str, settings: Settings) -> tu
     )
     signed = proofs.create_proof(unsigned, signer.private_key, signer.verification_method, now)
     text = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
-    # Only ever move the cache forward: a slower request must not overwrite a newer copy.
+    # Only ever move the cache forward: a slower request must not overwrite a newer copy. The
+    # loaded row takes the new copy too (without becoming dirty), so asking again in this
+    # session serves it instead of signing anew.
     db.execute(
         update(StatusList)
         .where(
@@ -304,7 +306,7 @@ def signed_status_list_text(db: Session, list_id: str, settings: Settings) -> tu
             or_(StatusList.signed_version.is_(None), StatusList.signed_version < version),
         )
         .values(signed_document=text, signed_version=version)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="evaluate")
     )
     return text, _etag(text)
 
