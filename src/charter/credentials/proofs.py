@@ -20,12 +20,11 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from charter.core.errors import CharterError, FieldError, Invalid
 from charter.credentials import fastcanon, jsonld
-from charter.crypto import multibase
+from charter.crypto import ed25519, multibase
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
@@ -192,7 +191,8 @@ def create_proof(
     canon = canonicalize or _default_canonicalize
     config_text, document_text = _canonical_forms(document, proof, canon, canonical)
     _require_one_order(document, (_config(document, proof), config_text), (document, document_text))
-    return _signed(document, proof, private_key, _sha256(config_text) + _sha256(document_text))
+    hashes = _sha256(config_text) + _sha256(document_text)
+    return _signed(document, proof, ed25519.Signer(private_key), hashes)
 
 
 def _require_unsigned(document: dict[str, Any]) -> None:
@@ -215,10 +215,10 @@ def _proof_options(verification_method: str, created: datetime) -> dict[str, Any
 def _signed(
     document: dict[str, Any],
     proof: dict[str, Any],
-    private_key: Ed25519PrivateKey,
+    signer: ed25519.Signer,
     hashes: bytes,
 ) -> dict[str, Any]:
-    proof["proofValue"] = multibase.encode_base58btc(private_key.sign(hashes))
+    proof["proofValue"] = multibase.encode_base58btc(signer.sign(hashes))
     return {**document, "proof": proof}
 
 
@@ -234,7 +234,7 @@ class BatchSigner:
     def __init__(
         self, private_key: Ed25519PrivateKey, verification_method: str, created: datetime
     ) -> None:
-        self._key = private_key
+        self._key = ed25519.Signer(private_key)
         self._options = _proof_options(verification_method, created)
         self._config_hashes: dict[Any, bytes] = {}
         # The proof's JSON text up to its value (compact, keys in order; the value, base58,
@@ -339,11 +339,7 @@ def verify_proof(
 def _signature_ok(
     public_key: Ed25519PublicKey, signature: bytes, config_text: str, document_text: str
 ) -> bool:
-    try:
-        public_key.verify(signature, _sha256(config_text) + _sha256(document_text))
-    except InvalidSignature:
-        return False
-    return True
+    return ed25519.verify(public_key, signature, _sha256(config_text) + _sha256(document_text))
 
 
 def _proof_shape_ok(proof: dict[str, Any]) -> bool:
