@@ -481,6 +481,23 @@ def test_bulk_credentials_are_byte_identical_to_the_single_path(db, system, issu
     assert events.verify_chain(db).ok
 
 
+def test_holders_are_loaded_with_their_primary_email_and_did(db, system):
+    made = _awards_for_many(db, system, 3)
+    first, second, third = (row.person_id for row in made)
+    partners.add_person_email(db, system, person_id=first, email="second-address@example.com")
+    partners.add_person_email(
+        db, system, person_id=second, email="now-primary@example.com", primary=True
+    )
+    partners.update_person(db, system, person_id=third, data=PersonUpdate(did=HOLDER_DID))
+    holders = issuance._load_holders(db, made)
+    assert holders.emails == {
+        person_id: partners.primary_email(db, person_id=person_id)
+        for person_id in (first, second, third)
+    }
+    assert holders.emails[second] == "now-primary@example.com"
+    assert holders.dids == {third: HOLDER_DID}
+
+
 def test_bulk_inserts_write_every_credential_column():
     # Bulk issuance writes credential rows through the driver with a fixed column list.
     assert set(issuance._CREDENTIAL_COLUMNS) == set(IssuedCredential.__table__.columns.keys())

@@ -205,15 +205,15 @@ def _pick(allocated: bytearray, size: int, wanted: int) -> tuple[list[int], int]
     return picked, used + wanted
 
 
-# One statement per list, the indexes as one parameter (a JSON array on SQLite, an array on
-# PostgreSQL): no per-row binding on the client, however many indexes a batch hands out.
+# One statement per list, the indexes as one parameter (a JSON array on SQLite, an array literal
+# on PostgreSQL): no per-row binding on the client, however many indexes a batch hands out.
 _ENTRY_INSERT_SQLITE = (
     'INSERT INTO status_list_entries (list_id, "index", created_at) '
     "SELECT ?, CAST(value AS INTEGER), ? FROM json_each(?)"
 )
 _ENTRY_INSERT_POSTGRESQL = (
     'INSERT INTO status_list_entries (list_id, "index", created_at) '
-    "SELECT %s, entry, %s FROM unnest(%s::int4[]) AS entry"
+    "SELECT %s, entry, %s FROM unnest(%s::text::int4[]) AS entry"
 )
 
 
@@ -231,10 +231,10 @@ def _insert_entries(db: Session, list_id: str, indexes: list[int], now: datetime
         connection.exec_driver_sql(_ENTRY_INSERT_SQLITE, (list_id, stamp, json.dumps(indexes)))
     elif dialect == "postgresql":
         driver: Any = connection.connection.driver_connection  # a psycopg connection
+        # Written as text in one join: psycopg dumps a list of ints element by element.
+        literal = "{" + ",".join(map(str, indexes)) + "}"
         with driver.cursor() as cursor:
-            cursor.execute(
-                _ENTRY_INSERT_POSTGRESQL, (list_id, clock.ensure_utc(now), indexes), binary=True
-            )
+            cursor.execute(_ENTRY_INSERT_POSTGRESQL, (list_id, clock.ensure_utc(now), literal))
     else:
         db.execute(
             insert(table_of(StatusListEntry)),
