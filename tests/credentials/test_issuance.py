@@ -478,6 +478,18 @@ def test_bulk_credentials_are_byte_identical_to_the_single_path(db, system, issu
             document, signer.private_key, signer.verification_method, stored.issued_at
         )
         assert stored.document == issuance._serialize(signed)
+        (issued,) = db.scalars(select(Event).where(Event.subject_id == credential_id)).all()
+        assert issued.payload == {
+            "award_id": awarded.id,
+            "person_id": awarded.person_id,
+            "verification_method": signer.verification_method,
+            "revocation_list_id": stored.revocation_list_id,
+            "revocation_index": stored.revocation_index,
+            "valid_from": stored.valid_from.isoformat().replace("+00:00", "Z"),
+            "valid_until": stored.valid_until.isoformat().replace("+00:00", "Z"),
+        }
+    # Each entry's hash, computed by the worker over the payload text it wrote, matches the
+    # one recomputed from the stored payload.
     assert events.verify_chain(db).ok
 
 

@@ -829,6 +829,9 @@ def _sign_chunk(signing: _Signing, items: list[_BulkItem]) -> _Signed:
     rendered: dict[datetime | None, str | None] = {}
     stamps: dict[datetime | None, str] = {}
     lists: dict[str, str] = {}
+    payload_lists: dict[str, str] = {}
+    payload_dates: dict[tuple[datetime, datetime | None], str] = {}
+    payload_tail = ',"verification_method":' + encode_basestring(batch.verification_method) + "}"
     settings = batch.settings
     for item in items:
         (award_id, key, email, holder_did, valid_from, valid_until) = item[:6]
@@ -891,28 +894,52 @@ def _sign_chunk(signing: _Signing, items: list[_BulkItem]) -> _Signed:
                 created,
             )
         )
+        person_id = item[10]
         payload = {
             "award_id": award_id,
-            "person_id": item[10],
+            "person_id": person_id,
             "verification_method": batch.verification_method,
             "revocation_list_id": revocation_list,
             "revocation_index": revocation_index,
             "valid_from": _cached(rendered, valid_from, _payload_time),
             "valid_until": _cached(rendered, valid_until, _payload_time),
         }
-        rendered_events.append(
-            render_event(
-                events.Draft(
-                    "credential.issued",
-                    "credential",
-                    credential_id,
-                    payload,
-                    item[11],
-                    events.canonical_payload_text(payload),
-                )
+        # The payload's canonical text (keys sorted, compact), as canonical_payload_text writes
+        # it, put together from its values: the ids are strings and the index a small integer.
+        payload_text = "".join(
+            (
+                '{"award_id":',
+                encode_basestring(award_id),
+                ',"person_id":',
+                encode_basestring(person_id),
+                ',"revocation_index":',
+                str(revocation_index),
+                _cached(payload_lists, revocation_list, _payload_list),
+                _cached(payload_dates, (valid_from, valid_until), _payload_dates),
+                payload_tail,
             )
         )
+        draft = events.Draft(
+            "credential.issued", "credential", credential_id, payload, item[11], payload_text
+        )
+        rendered_events.append(render_event(draft))
     return rows, rendered_events
+
+
+def _payload_list(list_id: str) -> str:
+    return ',"revocation_list_id":' + encode_basestring(list_id)
+
+
+def _payload_dates(dates: tuple[datetime, datetime | None]) -> str:
+    valid_from, valid_until = (_payload_time(value) for value in dates)
+    return "".join(
+        (
+            ',"valid_from":',
+            "null" if valid_from is None else encode_basestring(valid_from),
+            ',"valid_until":',
+            "null" if valid_until is None else encode_basestring(valid_until),
+        )
+    )
 
 
 def _sign_in_full(signing: _Signing, item: _Item) -> str:
