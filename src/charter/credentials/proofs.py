@@ -29,7 +29,7 @@ from charter.crypto import ed25519, multibase
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
 PROOF_PURPOSE = "assertionMethod"
-SIGNATURE_LENGTH = 64
+SIGNATURE_LENGTH = ed25519.SIGNATURE_LENGTH
 
 Canonicalizer = Callable[[dict[str, Any]], str]
 TermCheck = Callable[[dict[str, Any]], list[str]]
