@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from urllib.parse import quote, urljoin
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import ColumnElement, Text, and_, any_, bindparam, cast, func, insert, select
+from sqlalchemy import ColumnElement, Text, any_, bindparam, cast, func, insert, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -201,17 +201,33 @@ def _one_of(db: Session, column: Any, values: Sequence[str]) -> ColumnElement[bo
     return column.in_(values)  # type: ignore[no-any-return]
 
 
+JSON_LOOKUP_CHUNK = 16_000
+"""Most ids looked up per query where they travel as one JSON parameter (PostgreSQL)."""
+
+
+def _id_chunks(db: Session, values: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``values`` in slices for :func:`_one_of`: fewer, larger ones where they are one
+    parameter (each query costs a statement compile here and a plan on the server)."""
+    postgresql = db.get_bind().dialect.name == "postgresql"
+    return chunks(values, JSON_LOOKUP_CHUNK) if postgresql else chunks(values)
+
+
 def _load_holders(db: Session, awards: Sequence[AwardLike]) -> _Holders:
     person_ids = sorted({award.person_id for award in awards if award.person_id})
     emails: dict[str, str] = {}
     dids: dict[str, str] = {}
-    primary = and_(PersonEmail.person_id == Person.id, PersonEmail.primary.is_(True))
-    for part in chunks(person_ids):
-        query = (
-            select(Person.id, PersonEmail.email, Person.did)
-            .outerjoin(PersonEmail, primary)
-            .where(_one_of(db, Person.id, part))
-        )
+    # A correlated subquery, not an outer join: it probes the email index once per person
+    # whatever the planner estimates. Right after an import (the usual moment for a bulk
+    # issuance) PostgreSQL has no statistics on the new rows and would hash-join the whole
+    # emails table for every chunk.
+    primary_email = (
+        select(PersonEmail.email)
+        .where(PersonEmail.person_id == Person.id, PersonEmail.primary.is_(True))
+        .limit(1)
+        .scalar_subquery()
+    )
+    for part in _id_chunks(db, person_ids):
+        query = select(Person.id, primary_email, Person.did).where(_one_of(db, Person.id, part))
         for person_id, email, did in db.execute(query):
             if email is not None:
                 emails[person_id] = email
@@ -340,7 +356,7 @@ def _lock_order(db: Session, actor: Principal) -> None:
 
 def _live_for(db: Session, award_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
-    for part in chunks(sorted(set(award_ids))):
+    for part in _id_chunks(db, sorted(set(award_ids))):
         query = select(IssuedCredential.award_id).where(
             _one_of(db, IssuedCredential.award_id, part), IssuedCredential.status.in_(_LIVE)
         )
