@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
+import psycopg
 import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, text
 
 from charter.core import events
 from charter.core.auth import Role
 from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
-from charter.core.models import Event
+from charter.core.models import Event, EventChainHead
 from charter.credentials import issuance, ob3, proofs, service, statuslist
 from charter.credentials.imports import import_awards
 from charter.credentials.models import Award, CredentialStatus, IssuedCredential, StatusListEntry
@@ -353,6 +356,47 @@ def test_bulk_issuance_signs_every_award_once(db, system, issuing, monkeypatch, 
         select(func.count()).select_from(Event).where(Event.type == "credential.issued")
     )
     assert issued == 12
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["in-process", "process-pool"])
+def test_a_failure_while_storing_stops_the_batch_with_the_database_error(
+    db, system, issuing, monkeypatch, pool
+):
+    # On PostgreSQL a pooled batch is stored from a thread of its own: what fails there must
+    # reach the caller as itself (not as the aborted transaction it leaves), and the thread
+    # must be gone.
+    made = _awards_for_many(db, system, 12)
+    if pool:
+        monkeypatch.setattr(issuance, "PROCESS_POOL_THRESHOLD", 4)
+        monkeypatch.setattr(issuance, "SIGN_CHUNK", 3)
+        monkeypatch.setattr(issuance, "STORE_CHUNKS", 1)
+    head = db.get(EventChainHead, events.HEAD_ID)
+    assert head is not None
+    # An entry written past the head, as a broken writer would: the batch's fifth event
+    # collides with it.
+    db.add(
+        Event(
+            seq=head.seq + 5,
+            id=issuance.new_id("evt"),
+            occurred_at=issuance.clock.now(),
+            actor_type="system",
+            actor_id=None,
+            type="test.collision",
+            subject_type="test",
+            subject_id="test",
+            partner_id=None,
+            payload={},
+            prev_hash="0" * 64,
+            hash="0" * 64,
+        )
+    )
+    db.flush()
+    with pytest.raises((sa_exc.IntegrityError, psycopg.IntegrityError)) as raised:
+        issuance.issue_credentials_bulk(db, system, made, issuing, workers=2)
+    assert "events" in str(raised.value)
+    assert not [t for t in threading.enumerate() if t.name == "charter-bulk-store"]
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(IssuedCredential)) == 0
 
 
 def test_the_awards_csv_import_issues_a_credential_per_award(db, system, issuing):

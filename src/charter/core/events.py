@@ -381,13 +381,35 @@ def _chain(
     their column values (``_COLUMNS`` order, as bound)."""
     if not rendered:
         return []
-    at = renderer.at
     dialect = db.get_bind().dialect.name
+    params, seq, prev = _chained(actor, renderer, dialect, (head_row.seq, head_row.hash), rendered)
+    rows: list[dict[str, Any]] = []
+    if dialect not in {"sqlite", "postgresql"}:
+        rows = [dict(zip(_COLUMNS, values, strict=True)) for values in params]
+        for row, (_, _, _, _, _, payload, *_rest) in zip(rows, rendered, strict=True):
+            row["occurred_at"] = renderer.at
+            row["payload"] = payload
+    _insert_rows(db, dialect, rows, params)
+    head_row.seq, head_row.hash = seq, prev
+    db.flush()
+    return params
+
+
+def _chained(
+    actor: Principal,
+    renderer: Renderer,
+    dialect: str,
+    after: tuple[int, str],
+    rendered: Sequence[Rendered],
+) -> tuple[list[tuple[Any, ...]], int, str]:
+    """The column values (``_COLUMNS`` order, as ``dialect``'s driver binds them) of rendered
+    events chained after the entry ``after`` (its sequence number and hash), and the new last
+    sequence number and hash. Computes only: nothing is read or written."""
+    at = renderer.at
     stored_at: Any = _sqlite_timestamp(at) if dialect == "sqlite" else clock.ensure_utc(at)
     actor_type, actor_id = actor.kind, actor.id
     params: list[tuple[Any, ...]] = []
-    rows: list[dict[str, Any]] = []
-    seq, prev = head_row.seq, head_row.hash
+    seq, prev = after
     sha256 = hashlib.sha256
     for identity, kind, subject_type, subject_id, partner_id, payload, text, head, tail in rendered:
         seq += 1
@@ -427,15 +449,34 @@ def _chain(
             )
         )
         prev = digest
-    if dialect not in {"sqlite", "postgresql"}:
-        rows = [dict(zip(_COLUMNS, values, strict=True)) for values in params]
-        for row, (_, _, _, _, _, payload, *_rest) in zip(rows, rendered, strict=True):
-            row["occurred_at"] = at
-            row["payload"] = payload
-    _insert_rows(db, dialect, rows, params)
-    head_row.seq, head_row.hash = seq, prev
-    db.flush()
-    return params
+    return params, seq, prev
+
+
+class HeldLog:
+    """The events log held locked by one transaction, for a bulk path that stores its events
+    itself (PostgreSQL only): :meth:`chain` computes the rows, :func:`copy_rows` writes them.
+
+    The head row moves in the session as entries are chained; it is written when the session
+    next flushes, in the same transaction as the rows, whatever their order.
+    """
+
+    def __init__(self, db: Session, actor: Principal, renderer: Renderer) -> None:
+        if db.get_bind().dialect.name != "postgresql":
+            raise ValueError("a held events log is only for PostgreSQL")
+        self._head = _lock_head(db)
+        self._actor = actor
+        self._renderer = renderer
+
+    def chain(self, rendered: Sequence[Rendered]) -> list[tuple[Any, ...]]:
+        """Chain events made by this log's renderer after the head; their rows for
+        :func:`copy_rows`, which the caller must write before the transaction commits."""
+        if not rendered:
+            return []
+        head = self._head
+        params, head.seq, head.hash = _chained(
+            self._actor, self._renderer, "postgresql", (head.seq, head.hash), rendered
+        )
+        return params
 
 
 _COLUMNS = (*HASHED_FIELDS, "hash")
@@ -479,17 +520,21 @@ def _insert_rows(
     if dialect == "sqlite":
         db.connection().exec_driver_sql(_INSERT_SQL, params)
     elif dialect == "postgresql":
-        from psycopg.types.json import Jsonb  # only PostgreSQL needs psycopg
-
-        driver: Any = db.connection().connection.driver_connection  # a psycopg connection
-        with driver.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
-            copy.set_types(_COPY_TYPES)
-            for values in params:
-                # The payload is JSON text already: sent as it is.
-                payload = Jsonb(values[_PAYLOAD], dumps=_as_is)
-                copy.write_row((*values[:_PAYLOAD], payload, *values[_PAYLOAD + 1 :]))
+        copy_rows(db.connection().connection.driver_connection, params)
     else:
         db.execute(insert(Event), rows)
+
+
+def copy_rows(driver: Any, params: Sequence[tuple[Any, ...]]) -> None:
+    """Write chained event rows on a psycopg connection with binary COPY."""
+    from psycopg.types.json import Jsonb  # only PostgreSQL needs psycopg
+
+    with driver.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+        copy.set_types(_COPY_TYPES)
+        for values in params:
+            # The payload is JSON text already: sent as it is.
+            payload = Jsonb(values[_PAYLOAD], dumps=_as_is)
+            copy.write_row((*values[:_PAYLOAD], payload, *values[_PAYLOAD + 1 :]))
 
 
 def _sqlite_timestamp(value: datetime) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import queue
 import secrets
 import threading
 from collections import deque
@@ -1118,22 +1119,36 @@ def _pipeline(
     pending: deque[_Pending] = deque()
     size = SIGN_CHUNK * workers
     start = 0
-    while start < len(todo):
-        part = todo[start : start + size]
-        start += len(part)
-        for items in _prepare(db, part, batch, context):
-            if isinstance(signing, _Signing):
-                pending.append(_Done(_sign_chunk(signing, items)))
-            else:
-                pending.append(signing.submit(_issue_chunk, items))
-        # Store what is signed, but keep this slice queued: the workers sign it while the
-        # next one is prepared.
-        reserve = max(len(part) // SIGN_CHUNK, 2 * workers)
-        while pending and (len(pending) > reserve or pending[0].done()):
-            _store_next(db, actor, batch, pending, created, progress)
-        size = min(2 * size, MAX_SLICE)
-    while pending:
-        _store_next(db, actor, batch, pending, created, progress)
+    store: _Store | None = None
+    try:
+        while start < len(todo):
+            part = todo[start : start + size]
+            start += len(part)
+            for items in _prepare(db, part, batch, context):
+                if isinstance(signing, _Signing):
+                    pending.append(_Done(_sign_chunk(signing, items)))
+                else:
+                    pending.append(signing.submit(_issue_chunk, items))
+            # Made once the pool's processes exist: a store may start a thread, and a process
+            # must not fork while another thread runs.
+            store = store or _store_for(db, actor, batch, pooled=not isinstance(signing, _Signing))
+            # Store what is signed, but keep this slice queued: the workers sign it while the
+            # next one is prepared.
+            reserve = max(len(part) // SIGN_CHUNK, 2 * workers)
+            while pending and (len(pending) > reserve or pending[0].done()):
+                _store_next(store, pending, created, progress)
+            size = min(2 * size, MAX_SLICE)
+        while pending:
+            assert store is not None  # made with the first slice
+            _store_next(store, pending, created, progress)
+    except BaseException:
+        failure = store.abandon() if store is not None else None
+        if failure is not None:
+            # What went wrong first: this thread's error is then only the aborted transaction.
+            raise failure from None
+        raise
+    if store is not None:
+        store.close()
 
 
 def _prepare(
@@ -1179,12 +1194,7 @@ STORE_CHUNKS = 8
 
 
 def _store_next(
-    db: Session,
-    actor: Principal,
-    batch: _Batch,
-    pending: deque[_Pending],
-    created: list[str],
-    progress: Progress,
+    store: _Store, pending: deque[_Pending], created: list[str], progress: Progress
 ) -> None:
     """Store the oldest pending chunk, with those after it already signed: their credential
     rows and their events, in one round of statements (each round costs a few round trips and
@@ -1196,10 +1206,95 @@ def _store_next(
         rows = rows + signed
         rendered = rendered + signed_events
         taken += 1
-    _insert_credentials(db, rows)
-    events.append_rendered(db, actor, batch.events, rendered)
+    store.put(rows, rendered)
     created.extend(row[0] for row in rows)
     progress.advance(len(rows))
+
+
+class _Store(Protocol):
+    """Where signed chunks go: their credential rows and their events."""
+
+    def put(self, rows: list[tuple[Any, ...]], rendered: list[events.Rendered]) -> None: ...
+    def close(self) -> None: ...
+    def abandon(self) -> BaseException | None:
+        """Stop storing (the batch failed); what failed in storing, if anything did."""
+
+
+def _store_for(db: Session, actor: Principal, batch: _Batch, *, pooled: bool) -> _Store:
+    if pooled and batch.dialect == "postgresql":
+        return _BackgroundStore(db, actor, batch)
+    return _SessionStore(db, actor, batch)
+
+
+class _SessionStore:
+    """Stores each chunk through the session, before :meth:`put` returns."""
+
+    def __init__(self, db: Session, actor: Principal, batch: _Batch) -> None:
+        self._db, self._actor, self._batch = db, actor, batch
+
+    def put(self, rows: list[tuple[Any, ...]], rendered: list[events.Rendered]) -> None:
+        _insert_credentials(self._db, rows)
+        events.append_rendered(self._db, self._actor, self._batch.events, rendered)
+
+    def close(self) -> None:
+        pass
+
+    def abandon(self) -> BaseException | None:
+        return None
+
+
+class _BackgroundStore:
+    """Stores chunks on PostgreSQL from a thread of its own, in the caller's transaction.
+
+    Storing is the batch's critical path: this process chains the events and prepares the next
+    slice while the server inserts the last one, instead of waiting for it. The thread only
+    runs COPY on the session's driver connection, which psycopg serializes with the session's
+    own statements (a connection runs one operation at a time, whichever thread asks), so the
+    session stays this thread's alone. :meth:`close` waits for every chunk and raises what
+    failed; events are chained here, in order, whatever order the server gets them in.
+    """
+
+    def __init__(self, db: Session, actor: Principal, batch: _Batch) -> None:
+        self._log = events.HeldLog(db, actor, batch.events)
+        self._driver: Any = db.connection().connection.driver_connection
+        # Two chunks queued at most: enough to keep the server busy, and a failure stops the
+        # batch soon after it happens.
+        self._queue: queue.Queue[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] | None]
+        self._queue = queue.Queue(maxsize=2)
+        self._failure: BaseException | None = None
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._run, name="charter-bulk-store", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._queue.get()) is not None:
+            if self._failure is not None or self._abandoned:
+                continue  # drained, not run: the transaction is lost anyway
+            rows, event_rows = job
+            try:
+                _copy_credentials(self._driver, rows)
+                events.copy_rows(self._driver, event_rows)
+            except BaseException as failure:  # handed to the caller's thread
+                self._failure = failure
+
+    def put(self, rows: list[tuple[Any, ...]], rendered: list[events.Rendered]) -> None:
+        self._raise_failure()
+        self._queue.put((rows, self._log.chain(rendered)))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        self._raise_failure()
+
+    def abandon(self) -> BaseException | None:
+        self._abandoned = True
+        self._queue.put(None)
+        self._thread.join()
+        return self._failure
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
 
 # Only constant column names are interpolated; values are bound or streamed.
@@ -1243,16 +1338,20 @@ def _insert_credentials(db: Session, rows: list[tuple[Any, ...]]) -> None:
     if dialect == "sqlite":
         connection.exec_driver_sql(_INSERT_SQL, rows)
     elif dialect == "postgresql":
-        driver: Any = connection.connection.driver_connection  # a psycopg connection
-        with driver.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
-            copy.set_types(_COPY_TYPES)
-            for row in rows:
-                copy.write_row(row)
+        _copy_credentials(connection.connection.driver_connection, rows)
     else:
         db.execute(
             insert(table_of(IssuedCredential)),
             [dict(zip(_CREDENTIAL_COLUMNS, row, strict=True)) for row in rows],
         )
+
+
+def _copy_credentials(driver: Any, rows: list[tuple[Any, ...]]) -> None:
+    """Write credential rows on a psycopg connection with binary COPY."""
+    with driver.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+        copy.set_types(_COPY_TYPES)
+        for row in rows:
+            copy.write_row(row)
 
 
 def _workers(requested: int) -> int:
