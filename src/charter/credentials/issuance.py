@@ -174,8 +174,9 @@ class _Holders:
 def _load_programs(db: Session, awards: Sequence[AwardLike]) -> _Context:
     # Loaded for the whole batch in a few queries: one query per award would dominate bulk
     # issuance. The tables belong to programs and partners; this only reads them.
-    certification_ids = sorted({award.certification_id for award in awards})
-    version_ids = sorted({award.criteria_version_id for award in awards})
+    pairs = {(award.certification_id, award.criteria_version_id) for award in awards}
+    certification_ids = sorted({certification_id for certification_id, _ in pairs})
+    version_ids = sorted({version_id for _, version_id in pairs})
     certifications: dict[str, Certification] = {}
     criteria: dict[str, CriteriaVersion] = {}
     for part in chunks(certification_ids):
@@ -357,7 +358,7 @@ def _lock_order(db: Session, actor: Principal) -> None:
 
 def _live_for(db: Session, award_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
-    for part in _id_chunks(db, sorted(set(award_ids))):
+    for part in _id_chunks(db, list(set(award_ids))):
         query = select(IssuedCredential.award_id).where(
             _one_of(db, IssuedCredential.award_id, part), IssuedCredential.status.in_(_LIVE)
         )
@@ -1037,13 +1038,13 @@ def issue_credentials_bulk(
     """
     actor.require(Permission.AWARDS_ISSUE)
     progress = progress or NoProgress()
-    live = _live_for(db, (award.id for award in awards))
-    seen: set[str] = set()
-    todo: list[AwardLike] = []
+    # The batch's first slice waits for these passes over every award, and the workers wait
+    # for it: each id is read once.
+    by_id: dict[str, AwardLike] = {}
     for award in awards:
-        if award.id not in live and award.id not in seen:
-            seen.add(award.id)
-            todo.append(award)
+        by_id.setdefault(award.id, award)  # the first of repeated ids, in order
+    live = _live_for(db, by_id)
+    todo = [award for award_id, award in by_id.items() if award_id not in live]
     if not todo:
         return []
     _lock_order(db, actor)  # held from here on: no event can be appended between ours
