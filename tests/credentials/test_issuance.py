@@ -399,6 +399,26 @@ def test_a_failure_while_storing_stops_the_batch_with_the_database_error(
     assert db.scalar(select(func.count()).select_from(IssuedCredential)) == 0
 
 
+def test_a_storing_failure_is_raised_instead_of_what_it_caused(db, system, issuing, monkeypatch):
+    # When the storing thread fails, this thread's next statement fails too, on the aborted
+    # transaction: the caller must get the first failure, the one that says what went wrong.
+    made = _awards_for_many(db, system, 3)
+
+    class Failed:
+        def put(self, rows, rendered):
+            raise RuntimeError("current transaction is aborted")
+
+        def close(self):
+            raise AssertionError("a failed batch is abandoned, not closed")
+
+        def abandon(self):
+            return ValueError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(issuance, "_store_for", lambda *args, **kwargs: Failed())
+    with pytest.raises(ValueError, match="duplicate key"):
+        issuance.issue_credentials_bulk(db, system, made, issuing, workers=1)
+
+
 def test_the_awards_csv_import_issues_a_credential_per_award(db, system, issuing):
     firm = partner(db, system, external_id="P-9")
     cert = certification(db, system)
