@@ -52,7 +52,7 @@ from charter.core.ids import new_id
 from charter.credentials import issuance, proofs, status, statuslist
 from charter.credentials.models import Award
 from charter.crypto import keyring
-from charter.db.engine import make_engine, make_sessionmaker
+from charter.db.engine import make_engine, make_sessionmaker, use_settings
 
 SIGNING_SAMPLE = 5_000
 
@@ -145,7 +145,7 @@ def _loaded(backend: str, directory: Path, settings: Settings) -> Iterator[tuple
     with database(backend, directory) as url:
         engine = make_engine(url)
         sessions = make_sessionmaker(engine)
-        sessions.configure(info={"settings": settings})
+        use_settings(sessions, settings)
         try:
             certification_id, criteria_id, partner_rows = setup(engine, directory)
             people, emails, employments, awards = plain_rows(

@@ -38,7 +38,7 @@ from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.ids import new_id
 from charter.credentials.models import Award
-from charter.db.engine import make_engine, make_sessionmaker
+from charter.db.engine import make_engine, make_sessionmaker, use_settings
 from charter.partners.rules import empty_onboarding
 from charter.tiers import service
 from charter.tiers.schemas import SchemeCreate
@@ -196,7 +196,7 @@ def bench_size(firms: int, directory: Path, *, full: bool) -> dict[str, float]:
         generate(engine, firms, now)
         results["generate"] = time.perf_counter() - started
         sessions = make_sessionmaker(engine)
-        sessions.configure(info={"settings": _settings(directory)})
+        use_settings(sessions, _settings(directory))
         with sessions() as db, db.begin():
             service.publish_scheme(db, ACTOR, data=SchemeCreate.model_validate(SCHEME))
 

@@ -36,7 +36,7 @@ from bench.import_bench import database
 from charter.config import Settings
 from charter.core import events
 from charter.core.auth import Principal
-from charter.db.engine import make_engine, make_sessionmaker
+from charter.db.engine import make_engine, make_sessionmaker, use_settings
 from charter.webhooks import service
 from charter.webhooks.models import DeliveryStatus, WebhookDelivery
 from charter.webhooks.schemas import EndpointCreate
@@ -179,7 +179,7 @@ def bench_backend(backend: str, directory: Path, count: int) -> list[Result]:
                 webhook_allow_private=True,
             )
             sessions = make_sessionmaker(engine)
-            sessions.configure(info={"settings": settings})
+            use_settings(sessions, settings)
             with sessions() as db, db.begin():
                 service.create_endpoint(
                     db,

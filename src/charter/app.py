@@ -25,7 +25,7 @@ from charter.core.errors import (
     NotFound,
 )
 from charter.core.idempotency import IdempotencyMiddleware
-from charter.db.engine import make_engine, make_sessionmaker
+from charter.db.engine import make_engine, make_sessionmaker, use_settings
 
 log = logging.getLogger("charter")
 PROBLEM_JSON = "application/problem+json"
@@ -137,7 +137,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     # Services that sign (credentials) read these settings from the session, not the process.
-    app.state.sessions.configure(info={"settings": settings})
+    use_settings(app.state.sessions, settings)
 
     install_error_handlers(app)
 

@@ -40,6 +40,7 @@ from charter.credentials import issuance
 from charter.credentials.models import Award, AwardStatus, SubjectType
 from charter.credentials.rules import LIVE_STATUSES
 from charter.credentials.schemas import AwardCreate
+from charter.db.engine import settings_of
 from charter.partners.imports import resolve_people
 from charter.programs.imports import (
     certifications_by_reference,
@@ -369,7 +370,7 @@ def _write_awards(
             )
             for row in rows
         ],
-        issuance.settings_of(db),
+        settings_of(db),
         progress=progress,
     )
     record_created(db, actor, drafts, report, progress)

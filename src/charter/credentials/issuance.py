@@ -6,7 +6,7 @@ Every award gets an ``OpenBadgeCredential`` signed with the issuer's active key
 is stored as signed and served byte for byte. A correction is a reissue: a new credential for
 the same award, the old one revoked.
 
-Settings (public URL, issuer profile, secret) come from :func:`settings_of`: the session's
+Settings (public URL, issuer profile, secret) come from :func:`charter.db.engine.settings_of`: the session's
 ``info["settings"]`` when the caller put them there (the app does, from its own settings), the
 process settings otherwise. That keeps the award services' signatures unchanged while letting
 an app or a test run with settings other than the environment's.
@@ -36,7 +36,7 @@ from sqlalchemy import ColumnElement, Text, any_, bindparam, cast, func, insert,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from charter.config import Settings, get_settings
+from charter.config import Settings
 from charter.core import clock, events
 from charter.core.auth import Permission, Principal
 from charter.core.csvimport import NoProgress, Progress, chunks, table_of
@@ -45,6 +45,7 @@ from charter.core.ids import is_id, new_id
 from charter.credentials import fastcanon, ob3, proofs, status, statuslist
 from charter.credentials.models import Award, CredentialStatus, IssuedCredential
 from charter.crypto import keyring, keys
+from charter.db.engine import settings_of
 from charter.partners.models import Person, PersonEmail
 from charter.programs.models import Certification, CriteriaVersion
 
@@ -116,12 +117,6 @@ class PublicCredential:
         """The signed credential, parsed."""
         parsed: dict[str, Any] = json.loads(self.document_text)
         return parsed
-
-
-def settings_of(db: Session) -> Settings:
-    """The settings to issue with: the session's ``info["settings"]``, else the process's."""
-    found = db.info.get("settings")
-    return found if isinstance(found, Settings) else get_settings()
 
 
 def credential_url(settings: Settings, credential_id: str) -> str:

@@ -24,6 +24,7 @@ from charter.credentials import issuance
 from charter.credentials.models import Award, AwardStatus, SubjectType
 from charter.credentials.rules import LIVE_STATUSES, effective_status, renewal_refusal
 from charter.credentials.schemas import AwardCreate
+from charter.db.engine import settings_of
 from charter.partners.models import PartnerRegion, Person, Region, Track
 from charter.programs import service as programs
 from charter.programs.models import Certification
@@ -109,7 +110,7 @@ def issue_award(db: Session, actor: Principal, *, data: AwardCreate) -> Award:
     """
     award = _create_award(db, actor, data)
     # Signed in the same transaction: an award never exists without its credential.
-    issuance.issue_credential(db, actor, award=award, settings=issuance.settings_of(db))
+    issuance.issue_credential(db, actor, award=award, settings=settings_of(db))
     return award
 
 
@@ -135,7 +136,7 @@ def issue_awards_batch(db: Session, actor: Principal, *, items: list[AwardCreate
             errors.append(FieldError(f"items.{index}", error.detail))
     if errors:
         raise Invalid(f"{len(errors)} of {len(items)} awards cannot be issued", errors)
-    issuance.issue_credentials_bulk(db, actor, created, issuance.settings_of(db))
+    issuance.issue_credentials_bulk(db, actor, created, settings_of(db))
     return created
 
 

@@ -12,6 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from charter.config import Settings, get_settings
+
 
 def is_sqlite(url: str) -> bool:
     """Whether ``url`` names a SQLite database."""
@@ -63,9 +65,30 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit (services return them)."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (services return them).
+
+    ``settings`` travel with every session the factory makes (see :func:`settings_of`).
+    """
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    if settings is not None:
+        use_settings(factory, settings)
+    return factory
+
+
+def use_settings(factory: sessionmaker[Session], settings: Settings) -> None:
+    """Make ``settings`` the ones every session of ``factory`` carries to the services."""
+    factory.configure(info={"settings": settings})
+
+
+def settings_of(db: Session) -> Settings:
+    """The settings a session was made with (the app's, the worker's), else the process's.
+
+    The one way services reach settings: whoever makes the session factory (the app, the
+    worker, the CLI, a test) decides them once, with :func:`use_settings`.
+    """
+    found = db.info.get("settings")
+    return found if isinstance(found, Settings) else get_settings()
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.models import Event
 from charter.credentials.models import Award, AwardStatus
+from charter.db.engine import settings_of
 from charter.notify import mailer, service, unsubscribe
 from charter.notify.models import EmailMessage, MessageStatus
 from charter.notify.service import Recipient, format_date, queue_email
@@ -27,7 +28,6 @@ from charter.notify.unsubscribe import Category
 from charter.partners.models import Person
 from charter.programs.models import Certification
 from charter.worker.registry import RetryLater, RetryPolicy, TaskContext, on_event, periodic, task
-from charter.worker.runner import settings_of
 
 log = logging.getLogger("charter.notify")
 

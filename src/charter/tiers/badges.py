@@ -31,6 +31,7 @@ from charter.core.errors import FieldError, Invalid, NotFound
 from charter.core.ids import is_id, new_id
 from charter.credentials import issuance, ob3, proofs, status, statuslist
 from charter.crypto import keyring
+from charter.db.engine import settings_of
 from charter.tiers import rules
 from charter.tiers.models import BadgeStatus, TierBadge
 from charter.tiers.rules import Tier
@@ -142,7 +143,7 @@ def issue_firm_badges(
     """Sign and store many firm badges at once: one key lookup, one status allocation."""
     if not requests:
         return []
-    settings = issuance.settings_of(db)
+    settings = settings_of(db)
     signer = keyring.active_signer(db, settings)
     issuer = issuance.issuer_profile(settings, signer.controller)
     indexes = status.allocate_many(db, "revocation", len(requests), controller=signer.controller)

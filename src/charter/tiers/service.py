@@ -38,6 +38,7 @@ from charter.core.csvimport import (
 from charter.core.errors import Conflict, Invalid, NotFound
 from charter.core.ids import is_id, new_id
 from charter.credentials.models import Award, AwardStatus
+from charter.db.engine import settings_of
 from charter.partners import rules as partner_rules
 from charter.partners.models import Partner, PartnerStatus, Person
 from charter.programs.models import Certification
@@ -708,9 +709,8 @@ def firm_tiers(db: Session, actor: Principal, *, partner_id: str) -> list[FirmTi
     firms = _firms(db, [partner.id])
     state = _states(db, firms, codes, now, scoped=True)[partner.id]
     settings = None
-    from charter.credentials import issuance
 
-    settings = issuance.settings_of(db)
+    settings = settings_of(db)
     result = []
     for found in schemes:
         row = rows.get(found.program)

@@ -46,7 +46,7 @@ from charter.config import Settings, get_settings
 from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.models import Event
-from charter.db.engine import make_engine, make_sessionmaker
+from charter.db.engine import make_engine, make_sessionmaker, use_settings
 from charter.worker import jobs, registry
 from charter.worker.models import Job, WorkerCursor
 from charter.worker.registry import EventHandler, PeriodicTask, RetryLater, Task
@@ -84,12 +84,6 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
 
 
-def settings_of(db: Session) -> Settings:
-    """The settings a session was made with (the app's or the worker's), else the process's."""
-    settings = db.info.get("settings")
-    return settings if isinstance(settings, Settings) else get_settings()
-
-
 class Worker:
     """One worker: a name, a session factory and the registered handlers."""
 
@@ -121,7 +115,7 @@ class Worker:
             )
             self._own_engine = engine
         self.sessions = make_sessionmaker(engine)
-        self.sessions.configure(info={"settings": self.settings})
+        use_settings(self.sessions, self.settings)
         self.name = name or worker_name()
         self.batch_size = batch_size or self.settings.worker_batch_size
         self.lease = lease or timedelta(seconds=self.settings.worker_lease_seconds)
