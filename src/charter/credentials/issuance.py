@@ -6,9 +6,9 @@ Every award gets an ``OpenBadgeCredential`` signed with the issuer's active key
 is stored as signed and served byte for byte. A correction is a reissue: a new credential for
 the same award, the old one revoked.
 
-Settings (public URL, issuer profile, secret) come from :func:`charter.db.engine.settings_of`: the session's
-``info["settings"]`` when the caller put them there (the app does, from its own settings), the
-process settings otherwise. That keeps the award services' signatures unchanged while letting
+Settings (public URL, issuer profile, secret) come from :func:`charter.db.engine.settings_of`:
+the session's when the caller's factory carries them (the app's does), the process settings
+otherwise. That keeps the award services' signatures unchanged while letting
 an app or a test run with settings other than the environment's.
 """
 
