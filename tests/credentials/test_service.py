@@ -13,13 +13,13 @@ from charter.core.models import Event
 from charter.credentials import service
 from charter.credentials.models import Award, AwardStatus
 from charter.credentials.schemas import AwardCreate
+from charter.db.unique import insert_unique
 from charter.partners import service as partners
 from charter.partners.models import Region, Track
 from charter.programs import service as programs
 from charter.programs.models import AssessmentKind
 from charter.programs.rules import Requirements
 from charter.programs.schemas import CriteriaCreate
-from charter.programs.service import insert_unique
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import assessment, certification, exam_code

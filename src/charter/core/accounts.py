@@ -7,7 +7,6 @@ import hmac
 import secrets
 from datetime import datetime
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,19 +22,12 @@ from charter.core.auth import (
 from charter.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from charter.core.ids import new_id
 from charter.core.models import ApiKey, User
+from charter.core.text import normalize_email
 
 API_KEY_PREFIX = "chk"
 MIN_PASSWORD_LENGTH = 12
 # A fixed hash to verify against when the email is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = hash_password("charter-timing-equalizer")
-
-
-def normalize_email(value: str, field: str = "email") -> str:
-    """A syntactically valid email, lower-cased; :class:`Invalid` naming ``field`` otherwise."""
-    try:
-        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError as error:
-        raise Invalid.field(field, str(error)) from None
 
 
 def principal_for(user: User, *, api_key: ApiKey | None = None) -> Principal:

@@ -13,6 +13,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from charter.core.errors import Invalid
+from charter.core.text import is_storable
 
 T = TypeVar("T")
 
@@ -64,3 +65,9 @@ def paginate(
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def check_cursor(cursor: str | None) -> None:
+    """Refuse a forged cursor that would smuggle text the database cannot compare."""
+    if cursor and not is_storable(decode_cursor(cursor)):
+        raise Invalid.field("cursor", "not a cursor returned by this API")

@@ -10,7 +10,10 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator
+
+from charter.core.errors import Invalid
 
 _LINE_BREAKS = frozenset({"\n", "\r"})
 
@@ -28,6 +31,39 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
             continue
         raise ValueError("contains control characters")
     return value
+
+
+def storable_text(value: str, *, multiline: bool = False) -> str:
+    """``value`` stripped; :class:`ValueError` for text no database can store or show as a line."""
+    return clean_text(value, multiline=multiline).strip()
+
+
+def text_filter(value: str | None, field: str) -> str | None:
+    """A free-text filter, stripped; blank means no filter; :class:`Invalid` naming ``field``."""
+    if value is None:
+        return None
+    try:
+        text = storable_text(value)
+    except ValueError as error:
+        raise Invalid.field(field, str(error)) from None
+    return text or None
+
+
+def is_storable(value: str) -> bool:
+    """Whether ``value`` is a line a database can store (a lookup by it can only miss)."""
+    try:
+        storable_text(value)
+    except ValueError:
+        return False
+    return True
+
+
+def normalize_email(value: str, field: str = "email") -> str:
+    """A syntactically valid email, lower-cased; :class:`Invalid` naming ``field`` otherwise."""
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise Invalid.field(field, str(error)) from None
 
 
 def _single_line(value: str) -> str:

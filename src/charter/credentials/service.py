@@ -19,12 +19,14 @@ from charter.core.errors import (
     NotFound,
 )
 from charter.core.ids import is_id, new_id
-from charter.core.pagination import DEFAULT_LIMIT, Page, paginate
+from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
+from charter.core.text import text_filter
 from charter.credentials import issuance
 from charter.credentials.models import Award, AwardStatus, SubjectType
 from charter.credentials.rules import LIVE_STATUSES, effective_status, renewal_refusal
 from charter.credentials.schemas import AwardCreate
 from charter.db.engine import settings_of
+from charter.db.unique import insert_unique
 from charter.partners.models import PartnerRegion, Person, Region, Track
 from charter.programs import service as programs
 from charter.programs.models import Certification
@@ -188,7 +190,7 @@ def _create_award(db: Session, actor: Principal, data: AwardCreate) -> Award:
         renewal_count=0,
         external_id=data.external_id,
     )
-    programs.insert_unique(db, award, duplicate)
+    insert_unique(db, award, duplicate)
     events.append(
         db,
         actor,
@@ -266,10 +268,10 @@ def list_awards(
     firm the award was earned at; ``expiring_before`` matches ``valid_until`` before it.
     """
     actor.require(Permission.AWARDS_READ)
-    programs.check_cursor(cursor)
-    partner_id = programs.text_filter(partner_id, "partner_id")
-    person_id = programs.text_filter(person_id, "person_id")
-    certification_id = programs.text_filter(certification_id, "certification_id")
+    check_cursor(cursor)
+    partner_id = text_filter(partner_id, "partner_id")
+    person_id = text_filter(person_id, "person_id")
+    certification_id = text_filter(certification_id, "certification_id")
     now = clock.now()
     # Filtering on the holder's current firm and its regions needs the partners tables in
     # the query itself; going through the partners service would mean loading every person.

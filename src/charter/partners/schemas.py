@@ -19,17 +19,12 @@ from pydantic import (
 
 from charter.core.errors import Invalid
 from charter.core.schemas import ORMModel
-from charter.core.text import clean_text
+from charter.core.text import normalize_email, storable_text
 from charter.credentials.ob3 import holder_did_problem
 from charter.partners.models import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
 
 MAX_EMAILS = 20
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
-
-
-def storable_text(value: str, *, multiline: bool = False) -> str:
-    """``value`` stripped; :class:`ValueError` for text no database can store or show as a line."""
-    return clean_text(value, multiline=multiline).strip()
 
 
 def _line(value: str) -> str:
@@ -80,8 +75,6 @@ def website_url(value: str) -> str:
 
 def email_address(value: str) -> str:
     """A normalized email address (lower-case); :class:`ValueError` when malformed."""
-    from charter.core.accounts import normalize_email
-
     try:
         return normalize_email(storable_text(value))
     except Invalid as error:

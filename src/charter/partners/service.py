@@ -13,11 +13,11 @@ from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.orm import Session
 
 from charter.core import clock, events
-from charter.core.accounts import normalize_email
 from charter.core.auth import Permission, Principal
 from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.ids import new_id
-from charter.core.pagination import DEFAULT_LIMIT, Page, decode_cursor, paginate
+from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
+from charter.core.text import is_storable, normalize_email, storable_text, text_filter
 from charter.partners import rules
 from charter.partners.models import (
     Employment,
@@ -38,33 +38,7 @@ from charter.partners.schemas import (
     PersonCreate,
     PersonUpdate,
     country_code,
-    storable_text,
 )
-
-
-def _storable(value: str) -> bool:
-    try:
-        storable_text(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _text_filter(value: str | None, field: str) -> str | None:
-    """A free-text filter, stripped; blank means no filter."""
-    if value is None:
-        return None
-    try:
-        text = storable_text(value)
-    except ValueError as error:
-        raise Invalid.field(field, str(error)) from None
-    return text or None
-
-
-def _check_cursor(cursor: str | None) -> None:
-    # A forged cursor could smuggle characters the database refuses; catch them as bad input.
-    if cursor and not _storable(decode_cursor(cursor)):
-        raise Invalid.field("cursor", "not a cursor returned by this API")
 
 
 def _actor_label(actor: Principal) -> str:
@@ -72,7 +46,7 @@ def _actor_label(actor: Principal) -> str:
 
 
 def _partner_row(db: Session, partner_id: str, *, lock: bool = False) -> Partner | None:
-    if not _storable(partner_id):
+    if not is_storable(partner_id):
         return None
     query = select(Partner).where(Partner.id == partner_id)
     if lock:
@@ -81,7 +55,7 @@ def _partner_row(db: Session, partner_id: str, *, lock: bool = False) -> Partner
 
 
 def _person_row(db: Session, person_id: str, *, lock: bool = False) -> Person | None:
-    if not _storable(person_id):
+    if not is_storable(person_id):
         return None
     query = select(Person).where(Person.id == person_id)
     if lock:
@@ -228,14 +202,14 @@ def list_partners(
 ) -> Page[Partner]:
     """Partner firms matching every filter given, by id (creation order), one page at a time."""
     actor.require(Permission.PARTNERS_READ)
-    _check_cursor(cursor)
+    check_cursor(cursor)
     query = _partners_query(
         actor,
         status=status,
         type=type,
         region=region,
-        country=_text_filter(country, "country"),
-        q=_text_filter(q, "q"),
+        country=text_filter(country, "country"),
+        q=text_filter(q, "q"),
     )
     return paginate(db, query, Partner.id, cursor=cursor, limit=limit)
 
@@ -501,13 +475,13 @@ def list_people(
 ) -> Page[Person]:
     """People matching every filter given (``region`` is their firm's), one page at a time."""
     actor.require(Permission.PEOPLE_READ)
-    _check_cursor(cursor)
-    text = _text_filter(q, "q")
+    check_cursor(cursor)
+    text = text_filter(q, "q")
     query = select(Person)
     if actor.partner_scope is not None:
         query = query.where(Person.partner_id == actor.partner_scope)
     if partner_id is not None:
-        query = query.where(Person.partner_id == (partner_id if _storable(partner_id) else ""))
+        query = query.where(Person.partner_id == (partner_id if is_storable(partner_id) else ""))
     if track is not None:
         query = query.where(Person.track == Track(track).value)
     if region is not None:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from charter.core import clock, events
 from charter.core.auth import Permission, Principal
 from charter.core.errors import Conflict, Invalid, NotFound
 from charter.core.ids import is_id, new_id
-from charter.core.pagination import DEFAULT_LIMIT, Page, decode_cursor, paginate
+from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
+from charter.core.text import text_filter
+from charter.db.unique import insert_unique
 from charter.partners.models import Person, Track
 from charter.programs.models import (
     Assessment,
@@ -25,7 +24,7 @@ from charter.programs.models import (
     CriteriaVersion,
     Level,
 )
-from charter.programs.rules import Evidence, Requirements, check_requirements, storable
+from charter.programs.rules import Evidence, Requirements, check_requirements
 from charter.programs.schemas import (
     AssessmentCreate,
     CertificationCreate,
@@ -49,42 +48,6 @@ class CriteriaResult:
     def met(self) -> bool:
         """Whether every requirement is met."""
         return not self.unmet
-
-
-@contextmanager
-def guard_unique(message: str) -> Iterator[None]:
-    """Turn a unique-constraint violation inside the block into :class:`Conflict`.
-
-    The block runs in a savepoint so that the caller's transaction survives the failure.
-    """
-    try:
-        yield
-    except IntegrityError:
-        raise Conflict(message) from None
-
-
-def insert_unique(db: Session, row: Any, conflict: str) -> None:
-    """Add and flush ``row``; a unique-constraint violation becomes :class:`Conflict`."""
-    # Services check for duplicates first; the constraint still decides races between requests.
-    with guard_unique(conflict), db.begin_nested():
-        db.add(row)
-        db.flush()
-
-
-def text_filter(value: str | None, field: str) -> str | None:
-    """A filter value the database can compare; :class:`Invalid` naming ``field`` otherwise."""
-    if value is None:
-        return None
-    try:
-        return storable(value)
-    except ValueError as error:
-        raise Invalid.field(field, str(error)) from None
-
-
-def check_cursor(cursor: str | None) -> None:
-    """Refuse a forged cursor that would smuggle text the database cannot compare."""
-    if cursor:
-        text_filter(decode_cursor(cursor), "cursor")
 
 
 def person_for(
