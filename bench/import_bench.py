@@ -34,7 +34,7 @@ from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.ids import new_id
 from charter.db.engine import make_engine, make_sessionmaker
-from charter.db.schema import create_all
+from charter.schema import create_all
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CERTIFICATION = "BENCH-TECH-PRO"

@@ -24,7 +24,7 @@ from charter.core import clock
 from charter.core.auth import Principal
 from charter.db.base import Base
 from charter.db.engine import make_engine, make_sessionmaker
-from charter.db.schema import create_all
+from charter.schema import create_all
 from tests import factories
 
 # Property tests explore new examples locally; in CI they replay the same ones, so a run's

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from charter.core import accounts
+from charter.accounts import service as accounts
+from charter.accounts.models import User
 from charter.core.auth import Principal, Role
-from charter.core.models import User
 
 _counter = itertools.count(1)
 

@@ -6,16 +6,21 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import swagger_ui
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from charter import __version__
+from charter.accounts.api import router as accounts_router
 from charter.config import Settings, get_settings, secret_key
+from charter.core.api import router as core_router
 from charter.core.errors import (
     PROBLEM_TYPES,
     CharterError,
@@ -25,7 +30,19 @@ from charter.core.errors import (
     NotFound,
 )
 from charter.core.idempotency import IdempotencyMiddleware
+from charter.credentials.api import router as awards_router
+from charter.credentials.verify_api import router as verify_router
+from charter.crypto.api import router as keys_router
 from charter.db.engine import make_engine, make_sessionmaker, use_settings
+from charter.partners.api import router as partners_router
+from charter.programs.api import router as programs_router
+from charter.tiers.api import router as tiers_router
+from charter.web.pages import router as pages_router
+from charter.web.public import configure_verification
+from charter.web.public import router as public_router
+from charter.web.status_lists import router as status_router
+from charter.web.unsubscribe import router as unsubscribe_router
+from charter.webhooks.api import router as webhooks_router
 
 log = logging.getLogger("charter")
 PROBLEM_JSON = "application/problem+json"
@@ -102,11 +119,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def install_api_docs(app: FastAPI) -> None:
     """Swagger UI at /api/docs, its assets served by Charter itself (no CDN)."""
-    import swagger_ui
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.responses import HTMLResponse
-    from fastapi.staticfiles import StaticFiles
-
     assets = Path(swagger_ui.__file__).parent / "static"
     app.mount("/api/docs/assets", StaticFiles(directory=assets), name="api-docs-assets")
 
@@ -141,21 +153,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     install_error_handlers(app)
 
-    from charter.core.api import router as core_router
-    from charter.credentials.api import router as awards_router
-    from charter.credentials.status import router as status_router
-    from charter.credentials.verify_api import router as verify_router
-    from charter.crypto.api import router as keys_router
-    from charter.notify.pages import router as unsubscribe_router
-    from charter.partners.api import router as partners_router
-    from charter.programs.api import router as programs_router
-    from charter.tiers.api import router as tiers_router
-    from charter.web.pages import router as pages_router
-    from charter.web.public import configure_verification
-    from charter.web.public import router as public_router
-    from charter.webhooks.api import router as webhooks_router
-
     for router in (
+        accounts_router,
         core_router,
         partners_router,
         programs_router,

@@ -25,9 +25,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from charter.core import accounts, clock
+from charter.accounts import service as accounts
+from charter.accounts.models import User
+from charter.core import clock
 from charter.core.auth import Principal, Role
-from charter.core.models import Event, User
+from charter.core.models import Event
 from charter.credentials.models import Award, AwardStatus
 from charter.partners.models import (
     OnboardingCheck,

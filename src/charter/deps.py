@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from charter.core import accounts
+from charter.accounts import service as accounts
 from charter.core.auth import Principal
 from charter.core.errors import Forbidden, Unauthorized
 from charter.core.pagination import MAX_LIMIT

@@ -14,9 +14,10 @@ from datetime import timedelta
 
 import pytest
 
+from charter.accounts import service as accounts
 from charter.app import create_app
 from charter.config import Settings
-from charter.core import accounts, clock
+from charter.core import clock
 from charter.core.auth import Principal, Role
 from charter.credentials import service as awards
 from tests.credentials.factories import award

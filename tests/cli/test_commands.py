@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text, update
 
-from charter.core import accounts
+from charter.accounts import service as accounts
 from charter.core.errors import Unauthorized
 from charter.core.models import Event
 

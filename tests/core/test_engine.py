@@ -3,7 +3,7 @@
 import sqlite3
 
 from charter.db.engine import SQLITE_PAGE_SIZE, make_engine
-from charter.db.schema import create_all
+from charter.schema import create_all
 
 
 def _pragmas(url: str) -> tuple[int, str, int]:

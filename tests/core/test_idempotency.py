@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from charter.accounts.models import User
 from charter.core.auth import Role
-from charter.core.models import User
 
 
 def _create(client, headers, key, email="new.user@example.com"):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from charter.core.auth import Principal, Role
 from charter.core.errors import Conflict, CriteriaNotMet, Forbidden, Invalid, NotFound
 from charter.core.models import Event
-from charter.credentials import service
+from charter.credentials import eligibility, service
 from charter.credentials.models import Award, AwardStatus
 from charter.credentials.schemas import AwardCreate
 from charter.db.unique import insert_unique
@@ -109,7 +109,7 @@ def test_prerequisites_count_only_active_awards(db, system, holder):
     held = award(db, system, person_id=holder.id, certification_id=base.id)
     assert award(db, system, person_id=holder.id, certification_id=advanced.id, evidence=False)
     service.suspend_award(db, system, award_id=held.id, reason="investigation")
-    result = programs.evaluate_criteria(
+    result = eligibility.evaluate_criteria(
         db, person_id=holder.id, certification_id=advanced.id, at=held.issued_at
     )
     assert result.unmet == ["prerequisite CLD-ASSOC-T not held"]
@@ -288,7 +288,10 @@ def test_an_award_past_valid_until_is_expired_before_the_sweep(
     assert [a.id for a in service.list_awards(db, system, status=AwardStatus.EXPIRED).items] == [
         issued.id
     ]
-    assert service.held_certification_codes(db, person_id=holder.id, at=frozen_clock.now()) == set()
+    assert (
+        eligibility.held_certification_codes(db, person_id=holder.id, at=frozen_clock.now())
+        == set()
+    )
 
 
 def test_expire_due_awards_flips_them_once(db, system, frozen_clock, firm, holder, cert):

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from charter.core import accounts, events
+from charter.accounts import service as accounts
+from charter.core import events
 from charter.core.auth import Role
 from charter.credentials import service as awards
 from charter.notify.handlers import due_offset

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from charter.core import accounts
+from charter.accounts import service as accounts
 from charter.core.auth import Role
 from charter.core.errors import Conflict, Unauthorized
 from charter.core.models import Event

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from charter.core import accounts
+from charter.accounts import service as accounts
 from charter.core.auth import Principal, Role
 
 _counter = itertools.count(1)

@@ -7,8 +7,8 @@ import re
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from charter.accounts.models import User
 from charter.core.auth import Principal, Role
-from charter.core.models import User
 from charter.credentials import service as credentials
 from charter.credentials.schemas import AwardCreate
 from charter.partners import service as partners

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from charter.accounts.models import User
 from charter.core import events
-from charter.core.models import User
 from charter.worker import jobs, registry
 from charter.worker.models import Job, JobAttempt, JobStatus
 from charter.worker.registry import EventHandler, PeriodicTask, RetryPolicy, Task

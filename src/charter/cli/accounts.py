@@ -10,11 +10,12 @@ from rich.table import Column, Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from charter.accounts import service as accounts
+from charter.accounts.models import ApiKey, User
 from charter.cli.common import ACTOR, console, error_console, transaction
-from charter.core import accounts, clock
+from charter.core import clock
 from charter.core.auth import Permission, Role
 from charter.core.errors import NotFound
-from charter.core.models import ApiKey, User
 
 users_app = typer.Typer(help="People who sign in to the portal or the API.", no_args_is_help=True)
 api_keys_app = typer.Typer(help="API keys for programs.", no_args_is_help=True)

@@ -1,49 +1,16 @@
-"""Tables of the core: users, API keys, the events log and idempotency records."""
+"""Tables of the core: the events log and idempotency records."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from charter.db.base import Base, Timestamped
+from charter.db.base import Base
 
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class User(Timestamped, Base):
-    """Someone who signs in: vendor staff, or a partner's admin or member."""
-
-    __tablename__ = "users"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    display_name: Mapped[str] = mapped_column(String(200))
-    password_hash: Mapped[str | None] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(32))
-    partner_id: Mapped[str | None] = mapped_column(
-        ForeignKey("partners.id", ondelete="RESTRICT"), index=True
-    )
-    disabled_at: Mapped[datetime | None]
-    last_login_at: Mapped[datetime | None]
-
-
-class ApiKey(Timestamped, Base):
-    """A secret for programs; shown once, stored as a hash, scoped, expiring, revocable."""
-
-    __tablename__ = "api_keys"
-    __event_subject__ = "api_key"
-
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    secret_hash: Mapped[str] = mapped_column(String(64))
-    scopes: Mapped[list[Any]]
-    expires_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
-    last_used_at: Mapped[datetime | None]
 
 
 class Event(Base):

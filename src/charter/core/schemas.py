@@ -1,14 +1,11 @@
-"""API shapes of the core: users, API keys, events."""
+"""API shapes of the core: pages, ORM-read models, events."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from charter.core.auth import Role
-from charter.core.text import Line
+from pydantic import BaseModel, ConfigDict
 
 T = TypeVar("T")
 
@@ -24,59 +21,6 @@ class ORMModel(BaseModel):
     """A response model read from ORM attributes."""
 
     model_config = ConfigDict(from_attributes=True)
-
-
-class UserIn(BaseModel):
-    """A new user."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    email: Line = Field(max_length=320)
-    display_name: Line = Field(min_length=1, max_length=200)
-    role: Role
-    password: str | None = Field(default=None, max_length=1000)
-    partner_id: Line | None = Field(default=None, max_length=40)
-
-
-class UserOut(ORMModel):
-    """A user as the API shows it (never the password hash)."""
-
-    id: str
-    email: str
-    display_name: str
-    role: Role
-    partner_id: str | None
-    created_at: datetime
-    disabled_at: datetime | None
-
-
-class ApiKeyIn(BaseModel):
-    """A new API key; scopes default to everything the user's role allows."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Line = Field(min_length=1, max_length=200)
-    user_id: Line | None = Field(default=None, max_length=40)
-    scopes: list[Line] | None = Field(default=None, max_length=50)
-    expires_at: datetime | None = None
-
-
-class ApiKeyOut(ORMModel):
-    """An API key's metadata (the secret is never shown again)."""
-
-    id: str
-    user_id: str
-    name: str
-    scopes: list[str]
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    created_at: datetime
-
-
-class ApiKeyCreated(ApiKeyOut):
-    """A freshly created key, with its token: store it now."""
-
-    token: str
 
 
 class EventOut(ORMModel):

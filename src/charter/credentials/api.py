@@ -9,12 +9,14 @@ from fastapi import APIRouter, Query
 
 from charter.core.schemas import Page
 from charter.credentials import service
+from charter.credentials.eligibility import check_eligibility
 from charter.credentials.models import Award, AwardStatus
 from charter.credentials.schemas import (
     AwardBatchIn,
     AwardBatchOut,
     AwardCreate,
     AwardOut,
+    EligibilityOut,
     ReasonIn,
     ReinstateIn,
     RenewIn,
@@ -117,3 +119,23 @@ def renew_award(
     """Renew an award inside its renewal window, against the criteria in force now."""
     override = body.override_reason if body else None
     return award_out(service.renew_award(db, actor, award_id=award_id, override_reason=override))
+
+
+@router.get("/people/{person_id}/eligibility", response_model=EligibilityOut, tags=["awards"])
+def eligibility(
+    person_id: str,
+    db: DbSession,
+    actor: CurrentPrincipal,
+    certification_id: Annotated[str, Query(min_length=1, max_length=40)],
+) -> EligibilityOut:
+    """Whether the person meets the certification's criteria in force now, and what is missing."""
+    result = check_eligibility(db, actor, person_id=person_id, certification_id=certification_id)
+    return EligibilityOut(
+        person_id=result.person_id,
+        certification_id=result.certification_id,
+        criteria_version_id=result.criteria_version_id,
+        criteria_version=result.criteria_version,
+        evaluated_at=result.evaluated_at,
+        met=result.met,
+        unmet=result.unmet,
+    )

@@ -17,6 +17,7 @@ from typing import Literal
 from xml.sax.saxutils import escape
 
 from lxml import etree
+from PIL import Image, ImageDraw, ImageFont
 
 from charter.core.errors import Invalid
 
@@ -299,8 +300,6 @@ def default_badge_svg(title: str, subtitle: str, colour: str = "#1f6feb") -> byt
 
 def default_badge_png(title: str, subtitle: str, colour: str = "#1f6feb") -> bytes:
     """The same generated design as :func:`default_badge_svg`, drawn with Pillow as a PNG."""
-    from PIL import Image, ImageDraw, ImageFont
-
     rgb = _hex_colour(colour)
     dark, light = _shade(rgb, 0.65), _shade(rgb, 1.85)
     # Drawn at twice the size and scaled down: Pillow's shapes have no anti-aliasing.

@@ -86,3 +86,15 @@ class AwardBatchOut(BaseModel):
     """The awards a batch issued, in the order they were asked for."""
 
     items: list[AwardOut]
+
+
+class EligibilityOut(BaseModel):
+    """Whether a person meets a certification's criteria in force now, and what is missing."""
+
+    person_id: str
+    certification_id: str
+    criteria_version_id: str
+    criteria_version: int
+    evaluated_at: datetime
+    met: bool
+    unmet: list[str]

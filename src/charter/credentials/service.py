@@ -21,7 +21,7 @@ from charter.core.errors import (
 from charter.core.ids import is_id, new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import text_filter
-from charter.credentials import issuance
+from charter.credentials import eligibility, issuance
 from charter.credentials.models import Award, AwardStatus, SubjectType
 from charter.credentials.rules import LIVE_STATUSES, effective_status, renewal_refusal
 from charter.credentials.schemas import AwardCreate
@@ -37,21 +37,6 @@ _LIVE = [status.value for status in LIVE_STATUSES]
 def effective_status_of(award: Award, at: datetime | None = None) -> AwardStatus:
     """The award's status as users see it now (expired once ``valid_until`` has passed)."""
     return effective_status(AwardStatus(award.status), award.valid_until, at or clock.now())
-
-
-def held_certification_codes(db: Session, *, person_id: str, at: datetime) -> set[str]:
-    """Codes of the certifications a person holds an active, unexpired award for at ``at``."""
-    rows = db.scalars(
-        select(Certification.code)
-        .join(Award, Award.certification_id == Certification.id)
-        .where(
-            Award.person_id == person_id,
-            Award.status == AwardStatus.ACTIVE.value,
-            Award.issued_at <= at,
-            Award.valid_until > at,
-        )
-    )
-    return set(rows)
 
 
 def _certification_for(db: Session, certification_id: str) -> Certification:
@@ -96,7 +81,7 @@ def _expire(award: Award) -> dict[str, Any]:
 
 
 def _criteria_not_met(
-    certification: Certification, result: programs.CriteriaResult, what: str
+    certification: Certification, result: eligibility.CriteriaResult, what: str
 ) -> CriteriaNotMet:
     return CriteriaNotMet(
         f"cannot {what}: criteria version {result.criteria_version} of "
@@ -171,7 +156,7 @@ def _create_award(db: Session, actor: Principal, data: AwardCreate) -> Award:
         select(Award.id).where(Award.external_id == data.external_id)
     ):
         raise Conflict(f"an award with external_id {data.external_id} already exists")
-    result = programs.evaluate_criteria(
+    result = eligibility.evaluate_criteria(
         db, person_id=person.id, certification_id=certification.id, at=now
     )
     if not result.met and override_reason is None:
@@ -390,7 +375,7 @@ def renew_award(
         raise Conflict(f"certification {certification.code} is retired; it cannot be renewed")
     if award.person_id is None:
         raise Conflict("only a person's award can be renewed here")
-    result = programs.evaluate_criteria(
+    result = eligibility.evaluate_criteria(
         db, person_id=award.person_id, certification_id=certification.id, at=now
     )
     if not result.met and override is None:

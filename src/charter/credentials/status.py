@@ -14,11 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -31,7 +29,6 @@ from charter.credentials import proofs, statuslist
 from charter.credentials.models import StatusList, StatusListEntry
 from charter.credentials.statuslist import StatusBits, StatusPurpose
 from charter.crypto import keyring
-from charter.deps import DbSession
 
 LIST_SIZE = statuslist.MIN_ENTRIES
 """Entries per new list in production; tests pass a smaller ``size`` to fill lists quickly."""
@@ -309,38 +306,3 @@ def signed_status_list_text(db: Session, list_id: str, settings: Settings) -> tu
         .execution_options(synchronize_session="evaluate")
     )
     return text, _etag(text)
-
-
-def lists_of(db: Session, purpose: str | None = None) -> Sequence[StatusList]:
-    """Every status list (optionally of one purpose), oldest first."""
-    query = select(StatusList).order_by(StatusList.created_at, StatusList.id)
-    if purpose is not None:
-        query = query.where(StatusList.purpose == _check_purpose(purpose))
-    return list(db.scalars(query))
-
-
-router = APIRouter(tags=["status lists"])
-
-
-@router.get(
-    "/status/{list_id}",
-    responses={200: {"content": {MEDIA_TYPE: {}}}, 304: {"description": "Not modified"}},
-)
-def get_status_list(
-    list_id: str,
-    request: Request,
-    db: DbSession,
-    if_none_match: Annotated[str | None, Header()] = None,
-) -> Response:
-    """A signed W3C BitstringStatusListCredential; public, cacheable for five minutes."""
-    settings: Settings = request.app.state.settings
-    text, etag = signed_status_list_text(db, list_id, settings)
-    headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag}
-    if if_none_match is not None and _matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(text.encode("utf-8"), media_type=MEDIA_TYPE, headers=headers)
-
-
-def _matches(header: str, etag: str) -> bool:
-    candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
-    return "*" in candidates or etag in candidates

@@ -41,8 +41,9 @@ class Rendered:
 
 
 @lru_cache(maxsize=16)
-def _environment(locale: str, locale_dir: str | None) -> Environment:
-    environment = Environment(
+def environment(locale: str, locale_dir: str | None) -> Environment:
+    """The templates of ``locale`` (emails and the unsubscribe page), translated; cached."""
+    env = Environment(
         loader=PackageLoader("charter.notify", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
@@ -54,8 +55,8 @@ def _environment(locale: str, locale_dir: str | None) -> Environment:
     translations = gettext.translation(
         "charter", localedir=locale_dir, languages=[locale], fallback=True
     )
-    environment.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
-    return environment
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 def render(
@@ -64,11 +65,11 @@ def render(
     """Render the email ``kind`` for ``context`` in ``locale``."""
     if kind not in TEMPLATE_KINDS:
         raise ValueError(f"no email template {kind!r}")
-    environment = _environment(locale, str(locale_dir) if locale_dir else None)
-    text_template = environment.get_template(f"{kind}.txt")
+    env = environment(locale, str(locale_dir) if locale_dir else None)
+    text_template = env.get_template(f"{kind}.txt")
     module = text_template.make_module(context)
     subject = " ".join(str(getattr(module, "subject", "")).split())
     if not subject:
         raise ValueError(f"template {kind}.txt sets no subject")
-    html = environment.get_template(f"{kind}.html").render(context, subject=subject)
+    html = env.get_template(f"{kind}.html").render(context, subject=subject)
     return Rendered(subject=subject, text=str(module).strip() + "\n", html=html)

@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from charter.accounts.models import User
 from charter.config import Settings
 from charter.core import clock
 from charter.core.auth import Role
 from charter.core.ids import new_id
-from charter.core.models import User
 from charter.notify import render, unsubscribe
 from charter.notify.models import EmailMessage, MessageStatus
 from charter.notify.unsubscribe import Category

@@ -20,7 +20,6 @@ from charter.programs.schemas import (
     CertificationUpdate,
     CriteriaCreate,
     CriteriaVersionOut,
-    EligibilityOut,
 )
 
 router = APIRouter()
@@ -170,26 +169,4 @@ def get_assessment(assessment_id: str, db: DbSession, actor: CurrentPrincipal) -
     """One assessment."""
     return AssessmentOut.model_validate(
         service.get_assessment(db, actor, assessment_id=assessment_id)
-    )
-
-
-@router.get("/people/{person_id}/eligibility", response_model=EligibilityOut, tags=["awards"])
-def eligibility(
-    person_id: str,
-    db: DbSession,
-    actor: CurrentPrincipal,
-    certification_id: Annotated[str, Query(min_length=1, max_length=40)],
-) -> EligibilityOut:
-    """Whether the person meets the certification's criteria in force now, and what is missing."""
-    result = service.check_eligibility(
-        db, actor, person_id=person_id, certification_id=certification_id
-    )
-    return EligibilityOut(
-        person_id=result.person_id,
-        certification_id=result.certification_id,
-        criteria_version_id=result.criteria_version_id,
-        criteria_version=result.criteria_version,
-        evaluated_at=result.evaluated_at,
-        met=result.met,
-        unmet=result.unmet,
     )

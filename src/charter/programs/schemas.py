@@ -155,15 +155,3 @@ class AssessmentOut(ORMModel):
     evidence_sha256: str | None
     external_id: str | None
     created_at: datetime
-
-
-class EligibilityOut(BaseModel):
-    """Whether a person meets a certification's criteria in force now, and what is missing."""
-
-    person_id: str
-    certification_id: str
-    criteria_version_id: str
-    criteria_version: int
-    evaluated_at: datetime
-    met: bool
-    unmet: list[str]

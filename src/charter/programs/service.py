@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from charter.core.ids import is_id, new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import text_filter
 from charter.db.unique import insert_unique
+from charter.partners import service as partners
 from charter.partners.models import Person, Track
 from charter.programs.models import (
     Assessment,
@@ -24,7 +24,7 @@ from charter.programs.models import (
     CriteriaVersion,
     Level,
 )
-from charter.programs.rules import Evidence, Requirements, check_requirements
+from charter.programs.rules import Evidence, Requirements
 from charter.programs.schemas import (
     AssessmentCreate,
     CertificationCreate,
@@ -33,29 +33,10 @@ from charter.programs.schemas import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class CriteriaResult:
-    """A person judged against one criteria version at one instant."""
-
-    person_id: str
-    certification_id: str
-    criteria_version_id: str
-    criteria_version: int
-    evaluated_at: datetime
-    unmet: list[str]
-
-    @property
-    def met(self) -> bool:
-        """Whether every requirement is met."""
-        return not self.unmet
-
-
 def person_for(
     db: Session, actor: Principal, *, person_id: str, field: str | None = None
 ) -> Person:
     """The person, within the actor's partner scope; NotFound, or Invalid naming ``field``."""
-    from charter.partners import service as partners
-
     try:
         if not is_id(person_id, "per"):
             raise NotFound(f"person {person_id} not found")
@@ -433,7 +414,8 @@ def list_assessments(
     return paginate(db, query, Assessment.id, cursor=cursor, limit=limit)
 
 
-def _evidence(db: Session, person_id: str) -> list[Evidence]:
+def evidence_of(db: Session, person_id: str) -> list[Evidence]:
+    """Everything a person did toward certifications: their assessments, as rule inputs."""
     rows = db.scalars(select(Assessment).where(Assessment.person_id == person_id))
     return [
         Evidence(
@@ -445,35 +427,3 @@ def _evidence(db: Session, person_id: str) -> list[Evidence]:
         )
         for row in rows
     ]
-
-
-def evaluate_criteria(
-    db: Session, *, person_id: str, certification_id: str, at: datetime
-) -> CriteriaResult:
-    """Judge a person's evidence against the criteria version in force at ``at``."""
-    from charter.credentials import service as credentials
-
-    version = criteria_in_force(db, certification_id=certification_id, at=at)
-    requirements = Requirements.model_validate(version.requirements)
-    held = credentials.held_certification_codes(db, person_id=person_id, at=at)
-    unmet = check_requirements(requirements, _evidence(db, person_id), held, at)
-    return CriteriaResult(
-        person_id=person_id,
-        certification_id=certification_id,
-        criteria_version_id=version.id,
-        criteria_version=version.version,
-        evaluated_at=at,
-        unmet=unmet,
-    )
-
-
-def check_eligibility(
-    db: Session, actor: Principal, *, person_id: str, certification_id: str
-) -> CriteriaResult:
-    """Whether a person meets a certification's criteria now, and what is missing."""
-    actor.require(Permission.ASSESSMENTS_READ)
-    person = person_for(db, actor, person_id=person_id)
-    certification = get_certification(db, actor, certification_id=certification_id)
-    return evaluate_criteria(
-        db, person_id=person.id, certification_id=certification.id, at=clock.now()
-    )

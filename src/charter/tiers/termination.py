@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from charter.core import accounts, clock, events
+from charter.accounts import service as accounts
+from charter.core import clock, events
 from charter.core.auth import Permission, Principal
 from charter.core.errors import Conflict, NotFound
 from charter.core.ids import is_id, new_id

@@ -18,7 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from charter.core import accounts, clock
+from charter.accounts import service as accounts
+from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.errors import Unauthorized
 from charter.deps import DbSession

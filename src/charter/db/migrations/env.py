@@ -6,7 +6,7 @@ from alembic import context
 
 from charter.config import get_settings
 from charter.db.engine import make_engine
-from charter.db.schema import metadata
+from charter.schema import metadata
 
 config = context.config
 url = config.attributes.get("database_url") or get_settings().database_url

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from charter.accounts.models import ApiKey, User
 from charter.core import clock, events
 from charter.core.auth import (
     Permission,
@@ -21,8 +22,8 @@ from charter.core.auth import (
 )
 from charter.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from charter.core.ids import new_id
-from charter.core.models import ApiKey, User
 from charter.core.text import normalize_email
+from charter.partners import service as partners
 
 API_KEY_PREFIX = "chk"
 MIN_PASSWORD_LENGTH = 12
@@ -63,8 +64,6 @@ def create_user(
     if not role.is_partner_role and partner_id:
         raise Invalid.field("partner_id", f"a {role.value} user cannot belong to a partner")
     if partner_id:
-        from charter.partners import service as partners
-
         partners.get_partner(db, Principal.system(), partner_id=partner_id)
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid.field("password", f"must be at least {MIN_PASSWORD_LENGTH} characters")

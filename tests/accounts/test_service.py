@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from charter.core import accounts, clock
+from charter.accounts import service as accounts
+from charter.accounts.models import ApiKey, User
+from charter.core import clock
 from charter.core.auth import Permission, Principal, Role, verify_password
 from charter.core.errors import Conflict, Forbidden, Invalid, Unauthorized
-from charter.core.models import ApiKey, Event, User
+from charter.core.models import Event
 
 
 def _user(db, role=Role.PROGRAM_MANAGER, email="pm@example.com"):

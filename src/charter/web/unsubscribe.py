@@ -23,7 +23,7 @@ router = APIRouter(include_in_schema=False)
 def _page(
     settings: Settings, *, address: str, category: unsubscribe.Category, done: bool
 ) -> Response:
-    environment = render._environment(
+    environment = render.environment(
         settings.default_locale, str(settings.locale_dir) if settings.locale_dir else None
     )
     body = environment.get_template("unsubscribe_page.html").render(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session
 
+from charter.accounts import models as accounts_models
+from charter.core import events
 from charter.core import models as core_models
 from charter.credentials import models as credentials_models
 from charter.crypto import models as crypto_models
@@ -19,6 +21,7 @@ from charter.worker import models as worker_models
 MODULES = (
     core_models,
     partners_models,
+    accounts_models,
     programs_models,
     crypto_models,
     credentials_models,
@@ -36,8 +39,6 @@ def metadata() -> MetaData:
 
 def create_all(engine: Engine) -> None:
     """Create every table directly (tests); deployments use migrations instead."""
-    from charter.core import events
-
     Base.metadata.create_all(engine)
     with Session(engine) as db, db.begin():
         events.ensure_head(db)
