@@ -37,6 +37,7 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports --no-cache
 	@tmp=$$(mktemp -d) && \
 	  CHARTER_DATABASE_URL="sqlite:///$$tmp/check.db" $(BIN)/alembic upgrade head >/dev/null 2>&1 && \
 	  CHARTER_DATABASE_URL="sqlite:///$$tmp/check.db" $(BIN)/alembic check; \

@@ -54,11 +54,6 @@ def now() -> datetime:
     return _current.now()
 
 
-def today_start() -> datetime:
-    """Midnight UTC of the current day."""
-    return now().replace(hour=0, minute=0, second=0, microsecond=0)
-
-
 def install(clock: Clock) -> Clock:
     """Install ``clock`` for the whole process; returns the previous one."""
     global _current

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Table, insert, select, tuple_
+from sqlalchemy import ColumnElement, Table, insert, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from charter.core import clock, events
@@ -272,21 +272,6 @@ def lookup(
         query = select(key, *extra).where(key.in_(part))
         for row in db.execute(query):
             found[row[0]] = tuple(row[1:])
-    return found
-
-
-def lookup_pairs(
-    db: Session,
-    first: InstrumentedAttribute[Any],
-    second: InstrumentedAttribute[Any],
-    pairs: Iterable[tuple[str, str]],
-) -> set[tuple[str, str]]:
-    """Which ``(first, second)`` pairs exist (chunked row-value IN queries)."""
-    wanted = sorted(set(pairs))
-    found: set[tuple[str, str]] = set()
-    for part in chunks(wanted, LOOKUP_CHUNK // 2):
-        query = select(first, second).where(tuple_(first, second).in_(part))
-        found.update((row[0], row[1]) for row in db.execute(query))
     return found
 
 

@@ -15,11 +15,6 @@ from sqlalchemy.pool import NullPool
 from charter.config import Settings, get_settings
 
 
-def is_sqlite(url: str) -> bool:
-    """Whether ``url`` names a SQLite database."""
-    return make_url(url).get_backend_name() == "sqlite"
-
-
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, enforced foreign keys and IMMEDIATE writes."""
     parsed = make_url(url)
