@@ -152,7 +152,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     use_settings(app.state.sessions, settings)
 
     install_error_handlers(app)
+    include_routers(app)
+    install_health(app, engine)
+    install_api_docs(app)
+    install_problem_types(app)
+    install_middleware(app, settings)
+    return app
 
+
+def include_routers(app: FastAPI) -> None:
+    """Every domain's API under /api/v1, then the pages and the public documents."""
     for router in (
         accounts_router,
         core_router,
@@ -171,6 +180,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(keys_router)
     app.include_router(unsubscribe_router)
 
+
+def install_health(app: FastAPI, engine: Engine) -> None:
+    """``GET /api/v1/health``: liveness and database reachability."""
+
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:
         """Liveness and database reachability."""
@@ -178,7 +191,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
-    install_api_docs(app)
+
+def install_problem_types(app: FastAPI) -> None:
+    """``GET /problems/{slug}``: what a problem ``type`` URI in an error response means."""
 
     @app.get("/problems/{slug}", include_in_schema=False)
     def problem_type(slug: str) -> dict[str, str | int]:
@@ -193,6 +208,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             "description": (error_class.__doc__ or "").strip(),
         }
 
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Sign-in sessions, then idempotency keys scoped by them."""
     # Outermost first: sessions must be decoded before idempotency keys are scoped by them.
     app.add_middleware(
         IdempotencyMiddleware,
@@ -207,4 +225,3 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         same_site="lax",
         https_only=settings.public_url.startswith("https://"),
     )
-    return app
