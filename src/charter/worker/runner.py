@@ -41,11 +41,6 @@ class WorkerReport:
     passes: int = 0
     stopped_by: str = "idle"
 
-    @property
-    def jobs_run(self) -> int:
-        """Jobs attempted, whatever the outcome."""
-        return self.jobs_done + self.jobs_failed
-
 
 def run_pass(worker: Worker, report: WorkerReport, stop: threading.Event | None = None) -> bool:
     """One pass: schedule, dispatch, claim and run a batch; whether anything happened."""
