@@ -11,13 +11,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from charter import demo
 from charter.app import create_app
 from charter.config import Settings, get_settings
 from charter.core import events
 from charter.core.models import Event
 from charter.credentials.models import Award, AwardStatus
 from charter.db.engine import make_engine, make_sessionmaker
+from charter.demo.people import ADMIN_EMAIL, ADMIN_PASSWORD, PARTNER_ADMIN_PASSWORD
+from charter.demo.seeding import SeedSummary, seed
+from charter.demo.serving import run_demo
 from charter.partners.models import Partner, PartnerRegion, PartnerType, Person, Region
 from charter.tiers.models import BadgeStatus, FirmTier, TierBadge, TrackRecord
 from tests.web.helpers import csrf_from, sign_in
@@ -26,15 +28,15 @@ from tests.web.helpers import csrf_from, sign_in
 @dataclass
 class Seeded:
     url: str
-    first: demo.SeedSummary
-    second: demo.SeedSummary
+    first: SeedSummary
+    second: SeedSummary
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'charter.db'}"
-    first = demo.seed(url)
-    second = demo.seed(url)
+    first = seed(url)
+    second = seed(url)
     return Seeded(url, first, second)
 
 
@@ -177,7 +179,7 @@ def test_a_demo_firm_badge_has_its_public_page(demo_client, demo_db):
 
 
 def test_the_printed_logins_work(demo_client, seeded):
-    response = sign_in(demo_client, demo.ADMIN_EMAIL, demo.ADMIN_PASSWORD)
+    response = sign_in(demo_client, ADMIN_EMAIL, ADMIN_PASSWORD)
     assert response.status_code == 303
     page = demo_client.get("/dashboard").text
     assert 'class="figure">60</span><span class="label">partner firms' in page
@@ -186,7 +188,7 @@ def test_the_printed_logins_work(demo_client, seeded):
     demo_client.post("/logout", data={"csrf": csrf_from(page)})
 
     email = seeded.first.partner_admin_email
-    assert sign_in(demo_client, email, demo.PARTNER_ADMIN_PASSWORD).status_code == 303
+    assert sign_in(demo_client, email, PARTNER_ADMIN_PASSWORD).status_code == 303
     page = demo_client.get("/dashboard").text
     assert 'class="figure">1</span><span class="label">firm' in page
 
@@ -196,12 +198,12 @@ def test_run_demo_prints_where_to_sign_in(seeded, monkeypatch, capsys, tmp_path)
     monkeypatch.setenv("CHARTER_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
     try:
-        demo.run_demo(serve=False)
+        run_demo(serve=False)
     finally:
         get_settings.cache_clear()
     out = capsys.readouterr().out
     assert "Reusing" in out
-    assert demo.ADMIN_EMAIL in out
-    assert demo.ADMIN_PASSWORD in out
+    assert ADMIN_EMAIL in out
+    assert ADMIN_PASSWORD in out
     for url in ("/dashboard", "/api/docs", "/api/v1/health"):
         assert f"http://127.0.0.1:8000{url}" in out

@@ -13,8 +13,9 @@ from charter.core.auth import Role
 from charter.credentials import service as awards
 from charter.webhooks import service, signing, transport
 from charter.webhooks.models import DeliveryStatus, WebhookDelivery
-from charter.worker import runner
-from charter.worker.runner import Worker, run_until_idle
+from charter.worker import execution
+from charter.worker.runner import run_until_idle
+from charter.worker.worker import Worker
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
@@ -327,7 +328,7 @@ def test_what_a_claim_read_for_a_delivery_is_used_only_while_fresh(
     )
     assert response.status_code == 200, response.text
     if not fresh:
-        monkeypatch.setattr(runner, "PREPARED_FRESH_SECONDS", 0.0)
+        monkeypatch.setattr(execution, "PREPARED_FRESH_SECONDS", 0.0)
     # Read at claim time, a moment before the pause, it is still sent; read later, it waits.
     assert worker.run_job(job) is fresh
     worker.close()

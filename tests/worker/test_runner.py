@@ -13,7 +13,8 @@ from charter.core import events
 from charter.worker import jobs, registry
 from charter.worker.models import Job, JobAttempt, JobStatus
 from charter.worker.registry import EventHandler, PeriodicTask, RetryPolicy, Task
-from charter.worker.runner import Worker, run_until_idle
+from charter.worker.runner import run_until_idle
+from charter.worker.worker import Worker
 
 
 class Subject:

@@ -1,4 +1,4 @@
-"""The worker's own periodic tasks: award expiry and pruning its finished jobs."""
+"""The worker's own periodic task: pruning its finished jobs."""
 
 from __future__ import annotations
 
@@ -12,16 +12,7 @@ from charter.core.auth import Principal
 from charter.worker.models import Job, JobStatus
 from charter.worker.registry import periodic
 
-EXPIRY_EVERY = timedelta(minutes=15)
 PRUNE_AFTER = timedelta(days=30)
-
-
-@periodic("credentials.expire_awards", EXPIRY_EVERY)
-def expire_awards(db: Session, actor: Principal, period_start: datetime) -> None:
-    """Record the expiry of every award past its ``valid_until`` (its event drives the notices)."""
-    from charter.credentials.service import expire_due_awards
-
-    expire_due_awards(db, actor, at=clock.now())
 
 
 @periodic("worker.prune_jobs", timedelta(days=1))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Integer, Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -94,38 +94,11 @@ def enqueue(
     return key
 
 
-def rearm(db: Session, key: str, *, run_after: datetime | None = None) -> bool:
-    """Make the job ``key`` pending again with fresh attempts (a replay); whether it existed."""
-    now = clock.now()
-    result = db.execute(
-        update(Job)
-        .where(Job.key == key)
-        .values(
-            status=JobStatus.PENDING.value,
-            attempts=0,
-            run_after=run_after or now,
-            locked_until=None,
-            locked_by=None,
-            last_error=None,
-            finished_at=None,
-            updated_at=now,
-        )
-    )
-    return bool(getattr(result, "rowcount", 0))
-
-
-def claimable(now: datetime) -> Any:
-    """Pending jobs that are due, and running jobs whose lease has run out."""
-    return or_(
-        and_(Job.status == JobStatus.PENDING.value, Job.run_after <= now),
-        and_(Job.status == JobStatus.RUNNING.value, Job.locked_until < now),
-    )
-
-
 # The hot statements are built once, on the tables (no ORM unit of work), with bound
 # parameters, so running one costs a compiled-cache lookup and the round trip.
 _jobs = cast(Table, Job.__table__)
 _attempts = cast(Table, JobAttempt.__table__)
+# Claimable: pending jobs that are due, and running jobs whose lease has run out.
 _CLAIM = (
     select(_jobs)
     .where(
@@ -323,7 +296,5 @@ def mark_failed(
 
 def counts(db: Session) -> dict[str, int]:
     """How many jobs are in each status."""
-    from sqlalchemy import func
-
     rows = db.execute(select(Job.status, func.count()).group_by(Job.status)).all()
     return {str(status): int(count) for status, count in rows}

@@ -1,0 +1,80 @@
+"""What the plan is made of: the firms, people and awards the planner draws, each action at
+its time, and the world of ids its steps fill in as the history is replayed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from charter.core.auth import Principal
+from charter.demo.catalogue import Cert
+from charter.partners.models import PartnerStatus, PartnerType, Region, Track
+
+
+@dataclass
+class World:
+    """Ids of what has been created so far, by plan key."""
+
+    manager: Principal
+    worker: Principal
+    certs: dict[str, str] = field(default_factory=dict)
+    firms: dict[int, str] = field(default_factory=dict)
+    people: dict[int, str] = field(default_factory=dict)
+    awards: dict[int, str] = field(default_factory=dict)
+
+
+Step = Callable[[Session, World], None]
+
+
+@dataclass(order=True)
+class Action:
+    """A step of the history at its time; ties run in the order they were planned."""
+
+    at: datetime
+    order: int
+    step: Step = field(compare=False)
+
+
+@dataclass
+class FirmPlan:
+    """A partner firm as planned: who it is, and when it applied, went live and left."""
+
+    index: int
+    size: str
+    name: str
+    slug: str
+    type: PartnerType
+    regions: list[Region]
+    country: str
+    locale: str
+    final: PartnerStatus
+    applied_at: datetime
+    active_at: datetime | None = None
+    ends_at: datetime | None = None  # suspension or termination
+
+
+@dataclass
+class PersonPlan:
+    """A member of a firm's staff as planned (``firm`` is where they work now)."""
+
+    index: int
+    firm: int
+    track: Track
+    joined_at: datetime
+
+
+@dataclass
+class AwardPlan:
+    """An award as planned, and what happens to it later."""
+
+    key: int
+    person: int
+    cert: Cert
+    issued_at: datetime
+    valid_until: datetime
+    renewable: bool
+    renewed: bool = False
+    touched: bool = False  # suspended or revoked

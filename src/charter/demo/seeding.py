@@ -1,0 +1,142 @@
+"""Seeding: the planned history replayed through the services into a new database, and a
+summary of what the database holds."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from charter.accounts.models import User
+from charter.core import clock
+from charter.core.auth import Principal, Role
+from charter.core.models import Event
+from charter.credentials.models import Award, AwardStatus
+from charter.db.engine import make_engine, make_sessionmaker
+from charter.db.migrate import upgrade
+from charter.demo.plan import World
+from charter.demo.planner import Planner
+from charter.partners.models import Partner, PartnerStatus, Person
+from charter.programs.models import Assessment, Certification, CriteriaVersion
+from charter.tiers.models import BadgeStatus, FirmTier, TierBadge
+
+
+@dataclass(frozen=True, slots=True)
+class SeedSummary:
+    """What the demo database holds after seeding (or found there already)."""
+
+    created: bool
+    seconds: float
+    partners_by_status: dict[str, int]
+    people: int
+    certifications: int
+    criteria_versions: int
+    assessments: int
+    awards_by_status: dict[str, int]
+    awards_expiring_within_30_days: int
+    users: int
+    events: int
+    partner_admin_email: str | None
+    firms_by_tier: dict[str, int]
+    firms_at_risk: int
+    firm_badges: int
+
+    @property
+    def partners(self) -> int:
+        """All partner firms."""
+        return sum(self.partners_by_status.values())
+
+    @property
+    def awards(self) -> int:
+        """All awards, whatever their status."""
+        return sum(self.awards_by_status.values())
+
+
+def seed(db_url: str) -> SeedSummary:
+    """Migrate ``db_url`` and fill it with the Nimbus Cloud program, unless it has partners."""
+    started = time.perf_counter()
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        with sessions() as db, db.begin():
+            if db.scalar(select(func.count()).select_from(Partner)):
+                return _summary(db, created=False, seconds=time.perf_counter() - started)
+        now = clock.now().replace(second=0, microsecond=0)
+        actions = Planner(now).plan()
+        placeholder = Principal.system("demo")
+        world = World(manager=placeholder, worker=Principal.system("worker"))
+        frozen = clock.FrozenClock(actions[0].at)
+        # One transaction: a seed that fails half-way leaves an empty database, so the next
+        # run starts over instead of finding partners and keeping half a program.
+        with sessions() as db, db.begin(), clock.use(frozen):
+            for action in actions:
+                frozen.set(action.at)
+                action.step(db, world)
+            return _summary(db, created=True, seconds=time.perf_counter() - started)
+    finally:
+        engine.dispose()
+
+
+def _summary(db: Session, *, created: bool, seconds: float) -> SeedSummary:
+    now = clock.now()
+
+    def by_status(column: Any, statuses: list[str]) -> dict[str, int]:
+        counts = dict.fromkeys(statuses, 0)
+        for status, count in db.execute(select(column, func.count()).group_by(column)):
+            counts[status] = counts.get(status, 0) + count
+        return counts
+
+    def count(model: Any) -> int:
+        return db.scalar(select(func.count()).select_from(model)) or 0
+
+    expiring = db.scalar(
+        select(func.count())
+        .select_from(Award)
+        .where(
+            Award.status == AwardStatus.ACTIVE.value,
+            Award.valid_until > now,
+            Award.valid_until <= now + timedelta(days=30),
+        )
+    )
+    firms_by_tier = {
+        str(tier): int(count)
+        for tier, count in db.execute(
+            select(FirmTier.tier, func.count())
+            .where(FirmTier.tier.is_not(None))
+            .group_by(FirmTier.tier)
+            .order_by(FirmTier.tier)
+        )
+    }
+    at_risk = db.scalar(
+        select(func.count()).select_from(FirmTier).where(FirmTier.at_risk_since.is_not(None))
+    )
+    badges = db.scalar(
+        select(func.count())
+        .select_from(TierBadge)
+        .where(TierBadge.status == BadgeStatus.ACTIVE.value)
+    )
+    partner_admin = db.scalar(
+        select(User.email).where(User.role == Role.PARTNER_ADMIN.value).order_by(User.created_at)
+    )
+    return SeedSummary(
+        created=created,
+        seconds=seconds,
+        partners_by_status=by_status(Partner.status, [s.value for s in PartnerStatus]),
+        people=count(Person),
+        certifications=count(Certification),
+        criteria_versions=count(CriteriaVersion),
+        assessments=count(Assessment),
+        awards_by_status=by_status(Award.status, [s.value for s in AwardStatus]),
+        awards_expiring_within_30_days=expiring or 0,
+        users=count(User),
+        events=count(Event),
+        partner_admin_email=partner_admin,
+        firms_by_tier=firms_by_tier,
+        firms_at_risk=at_risk or 0,
+        firm_badges=badges or 0,
+    )
