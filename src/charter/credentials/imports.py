@@ -42,7 +42,7 @@ from charter.credentials.rules import LIVE_STATUSES
 from charter.credentials.schemas import AwardCreate
 from charter.db.engine import settings_of
 from charter.partners.imports import resolve_people
-from charter.programs.imports import (
+from charter.programs.lookups import (
     certifications_by_reference,
     criteria_in_force_by_certification,
     evidence_by_person,
