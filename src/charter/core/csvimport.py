@@ -24,13 +24,15 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from charter.core import clock, events
 from charter.core.auth import Permission, Principal
 from charter.core.errors import FieldError, Forbidden, Invalid
-from charter.core.ids import new_id
+from charter.core.ids import is_id, new_id
 
 BATCH_SIZE = 5000
 # Lookups by a list of keys go in chunks: SQLite caps the number of bound parameters.
 LOOKUP_CHUNK = 900
 MAX_LISTED_ERRORS = 1000
 LIST_SEPARATOR = ";"
+# Checking reports progress once per this many rows: a call per row would slow the hot loop.
+PROGRESS_STEP = 1000
 
 T = TypeVar("T")
 
@@ -253,6 +255,20 @@ def duplicates_within(
             first_line[value] = row.line
 
 
+def external_id_of(row: CsvRow) -> str:
+    """The row's ``external_id``: the key that makes importing a file again safe."""
+    return row.values["external_id"]
+
+
+def counted(rows: Sequence[CsvRow], progress: Progress) -> Iterator[CsvRow]:
+    """``rows`` one by one, advancing ``progress`` as they are checked."""
+    for index, row in enumerate(rows):
+        if index % PROGRESS_STEP == PROGRESS_STEP - 1:
+            progress.advance(PROGRESS_STEP)
+        yield row
+    progress.advance(len(rows) % PROGRESS_STEP)
+
+
 def chunks(values: Sequence[T], size: int = LOOKUP_CHUNK) -> Iterator[Sequence[T]]:
     """``values`` in slices of at most ``size``."""
     for start in range(0, len(values), size):
@@ -272,6 +288,33 @@ def lookup(
         query = select(key, *extra).where(key.in_(part))
         for row in db.execute(query):
             found[row[0]] = tuple(row[1:])
+    return found
+
+
+def resolve_references(
+    db: Session,
+    references: Iterable[str],
+    *,
+    external_id_column: InstrumentedAttribute[Any],
+    id_column: InstrumentedAttribute[Any],
+    id_prefix: str,
+    other_column: InstrumentedAttribute[Any],
+) -> dict[str, tuple[Any, Any]]:
+    """Records a file names by external id or by id: reference → (id, ``other_column``).
+
+    A reference is tried as an external id first; one that matches none and looks like an id
+    with ``id_prefix`` is then tried as an id.
+    """
+    wanted = {reference for reference in references if reference}
+    found = {
+        reference: (row[0], row[1])
+        for reference, row in lookup(
+            db, external_id_column, wanted, id_column, other_column
+        ).items()
+    }
+    by_id = [reference for reference in wanted - found.keys() if is_id(reference, id_prefix)]
+    for reference, row in lookup(db, id_column, by_id, id_column, other_column).items():
+        found[reference] = (row[0], row[1])
     return found
 
 
@@ -318,6 +361,10 @@ class ImportReport:
     created: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
     import_id: str | None = None
+
+    def skip(self, row: CsvRow) -> None:
+        """Record that ``row`` was imported before, so it is left as it is."""
+        self.skipped.append((row.line, external_id_of(row)))
 
     @property
     def skipped_count(self) -> int:

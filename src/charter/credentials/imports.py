@@ -24,11 +24,15 @@ from charter.core.auth import Permission, Principal
 from charter.core.csvimport import (
     Columns,
     CsvFile,
+    CsvRow,
     ImportReport,
     Progress,
+    RowErrors,
     chunks,
+    counted,
     describe,
     duplicates_within,
+    external_id_of,
     insert_batches,
     lookup,
     open_import,
@@ -42,13 +46,13 @@ from charter.credentials.rules import LIVE_STATUSES
 from charter.credentials.schemas import AwardCreate
 from charter.db.engine import settings_of
 from charter.partners.imports import resolve_people
-from charter.programs.imports import (
+from charter.programs.lookups import (
     certifications_by_reference,
     criteria_in_force_by_certification,
     evidence_by_person,
 )
-from charter.programs.models import Certification
-from charter.programs.rules import check_requirements
+from charter.programs.models import Certification, CriteriaVersion
+from charter.programs.rules import Evidence, Requirements, check_requirements
 
 AWARD_COLUMNS = Columns(
     required=("external_id", "person_external_id", "certification_code"),
@@ -56,6 +60,18 @@ AWARD_COLUMNS = Columns(
 )
 _AWARD: TypeAdapter[AwardCreate] = TypeAdapter(AwardCreate)
 _LIVE = [status.value for status in LIVE_STATUSES]
+
+
+@dataclass(frozen=True, slots=True)
+class _LiveAward:
+    """A person's live award of a certification, as the checks need it."""
+
+    award_id: str
+    person_id: str
+    certification_id: str
+    valid_until: datetime
+    partner_id: str | None
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +86,24 @@ class _Issue:
     criteria_version: int
     override_reason: str | None
     unmet: list[str]
+    # A live award of the same certification past its end that the sweep has not expired yet:
+    # it is expired first, as issuing one by one would.
+    replaces: _LiveAward | None
 
 
 @dataclass(frozen=True, slots=True)
-class _Stale:
-    """A live award past its end that the sweep has not expired yet."""
+class _OnRecord:
+    """What the checks need from the database, read for the whole file in a few queries."""
 
-    award_id: str
-    person_id: str
-    certification_id: str
-    valid_until: datetime
-    partner_id: str | None
-    status: str
+    existing: dict[str, tuple[Any, ...]]
+    people: dict[str, tuple[str, str | None]]
+    certifications: dict[str, Certification]
+    criteria: dict[str, tuple[CriteriaVersion, Requirements]]
+    evidence: dict[str, list[Evidence]]
+    # Grows as rows pass: a later row may need an earlier one's certification as a prerequisite.
+    held: dict[str, set[str]]
+    live: dict[tuple[str, str], _LiveAward]
+    may_override: bool
 
 
 def import_awards(
@@ -103,17 +125,15 @@ def import_awards(
         progress=progress,
     )
     now = clock.now()
-    issues, stale = _check_awards(db, actor, file, report, progress, now)
+    issues = _check_awards(db, actor, file, report, progress, now)
     file.errors.raise_if_any(file.total)
-    _write_awards(db, actor, issues, stale, report, progress, now)
+    _write_awards(db, actor, issues, report, progress, now)
     return report
 
 
-def _live_awards(
-    db: Session, person_ids: Iterable[str]
-) -> dict[tuple[str, str], tuple[str, str, datetime, str | None]]:
-    """Live awards of these people: (person, certification) → (id, status, until, firm)."""
-    found: dict[tuple[str, str], tuple[str, str, datetime, str | None]] = {}
+def _live_awards(db: Session, person_ids: Iterable[str]) -> dict[tuple[str, str], _LiveAward]:
+    """Live awards of these people by (person, certification)."""
+    found: dict[tuple[str, str], _LiveAward] = {}
     columns = (
         Award.person_id,
         Award.certification_id,
@@ -125,7 +145,8 @@ def _live_awards(
     for part in chunks(sorted(set(person_ids))):
         query = select(*columns).where(Award.person_id.in_(part), Award.status.in_(_LIVE))
         for person_id, certification_id, award_id, status, until, firm in db.execute(query):
-            found[(str(person_id), certification_id)] = (award_id, status, until, firm)
+            live = _LiveAward(award_id, str(person_id), certification_id, until, firm, status)
+            found[(live.person_id, certification_id)] = live
     return found
 
 
@@ -148,208 +169,203 @@ def _held_codes(db: Session, person_ids: Iterable[str], at: datetime) -> dict[st
     return held
 
 
-def _check_awards(  # noqa: PLR0912, PLR0915 - one pass over the rows keeps every check in order
+def _read_records(db: Session, actor: Principal, rows: list[CsvRow], now: datetime) -> _OnRecord:
+    """Everything the file's rows refer to, each read for all rows at once."""
+    existing = lookup(db, Award.external_id, (external_id_of(row) for row in rows))
+    people = resolve_people(db, (row.values["person_external_id"] for row in rows))
+    certifications = certifications_by_reference(
+        db, (row.values["certification_code"] for row in rows)
+    )
+    person_ids = [person[0] for person in people.values()]
+    return _OnRecord(
+        existing=existing,
+        people=people,
+        certifications=certifications,
+        criteria=criteria_in_force_by_certification(
+            db, (certification.id for certification in certifications.values()), now
+        ),
+        evidence=evidence_by_person(db, person_ids),
+        held=_held_codes(db, person_ids, now),
+        live=_live_awards(db, person_ids),
+        may_override=actor.can(Permission.AWARDS_OVERRIDE),
+    )
+
+
+def _check_awards(
     db: Session,
     actor: Principal,
     file: CsvFile,
     report: ImportReport,
     progress: Progress,
     now: datetime,
-) -> tuple[list[_Issue], list[_Stale]]:
-    errors = file.errors
+) -> list[_Issue]:
+    """Every check of every row; returns the awards to issue (errors go to ``file.errors``)."""
     rows = file.rows
     progress.phase(f"checking {len(rows):,} awards", len(rows))
-    duplicates_within(rows, lambda row: row.values["external_id"], "external_id", errors)
-    existing = lookup(db, Award.external_id, (row.values["external_id"] for row in rows))
-    people = resolve_people(db, (row.values["person_external_id"] for row in rows))
-    certifications = certifications_by_reference(
-        db, (row.values["certification_code"] for row in rows)
-    )
-    person_ids = [person[0] for person in people.values()]
-    criteria = criteria_in_force_by_certification(
-        db, (certification.id for certification in certifications.values()), now
-    )
-    evidence = evidence_by_person(db, person_ids)
-    held = _held_codes(db, person_ids, now)
-    live = _live_awards(db, person_ids)
-    may_override = actor.can(Permission.AWARDS_OVERRIDE)
-
+    duplicates_within(rows, external_id_of, "external_id", file.errors)
+    records = _read_records(db, actor, rows, now)
     issues: list[_Issue] = []
-    stale: list[_Stale] = []
     claimed: dict[tuple[str, str], int] = {}
-    for index, row in enumerate(rows):
-        values = row.values
-        line = row.line
-        if index % 1000 == 999:
-            progress.advance(1000)
-        reference = values["person_external_id"]
-        code = values["certification_code"]
-        person = people.get(reference)
-        certification = certifications.get(code)
-        try:
-            data = _AWARD.validate_python(
-                {
-                    "external_id": values["external_id"],
-                    "person_id": person[0] if person else "per_pending",
-                    "certification_id": certification.id if certification else "crt_pending",
-                    "override_reason": optional(values.get("override_reason")),
-                }
-            )
-        except ValidationError as error:
-            errors.add(line, describe(error))
+    for row in counted(rows, progress):
+        issue = _check_award(row, records, claimed, file.errors, report, now)
+        if issue is None:
             continue
-        if person is None:
-            errors.add(line, f"person_external_id: no person {reference!r}")
-        if certification is None:
-            errors.add(line, f"certification_code: no certification {code!r}")
-        if person is None or certification is None or errors.has(line):
-            continue
-        if data.external_id in existing:
-            report.skipped.append((line, values["external_id"]))
-            continue
-        override = data.override_reason.strip() if data.override_reason is not None else None
-        if override is not None and not may_override:
-            errors.add(
-                line, "override_reason: overriding criteria needs the awards:override permission"
-            )
-            continue
-        if certification.retired_at is not None:
-            errors.add(line, f"certification_code: {certification.code} is retired")
-            continue
-        pair = (person[0], certification.id)
-        if pair in claimed:
-            errors.add(
-                line,
-                f"{reference} is awarded {certification.code} already on line {claimed[pair]}",
-            )
-            continue
-        current = live.get(pair)
-        if current is not None:
-            if current[2] > now:
-                errors.add(
-                    line,
-                    f"{reference} already holds {'an' if current[1][0] in 'aeiou' else 'a'} "
-                    f"{current[1]} award of {certification.code} "
-                    f"({current[0]})",
-                )
-                continue
-            # Past its end but not yet swept: expired now, as issuing one by one would.
-            stale.append(_Stale(current[0], pair[0], pair[1], current[2], current[3], current[1]))
-        in_force = criteria.get(certification.id)
-        if in_force is None:
-            errors.add(line, f"certification_code: {certification.code} has no criteria in force")
-            continue
-        version, requirements = in_force
-        unmet = check_requirements(
-            requirements, evidence.get(person[0], ()), held.get(person[0], set()), now
+        claimed[(issue.person_id, issue.certification.id)] = row.line
+        records.held.setdefault(issue.person_id, set()).add(issue.certification.code)
+        issues.append(issue)
+    return issues
+
+
+def _check_award(
+    row: CsvRow,
+    records: _OnRecord,
+    claimed: dict[tuple[str, str], int],
+    errors: RowErrors,
+    report: ImportReport,
+    now: datetime,
+) -> _Issue | None:
+    """One row judged as issuing it alone would judge it; its first problem ends the checks."""
+    found = _read_award(row, records, errors)
+    if found is None:
+        return None
+    data, (person_id, partner_id), certification = found
+    if data.external_id in records.existing:
+        report.skip(row)
+        return None
+    override = data.override_reason.strip() if data.override_reason is not None else None
+    pair = (person_id, certification.id)
+    current = records.live.get(pair)
+    problem = (
+        _override_problem(override, records.may_override)
+        or _retired_problem(certification)
+        or _claimed_problem(row, certification, claimed.get(pair))
+        or _live_award_problem(row, certification, current, now)
+    )
+    if problem is not None:
+        errors.add(row.line, problem)
+        return None
+    judged = _judge_criteria(records, person_id, certification, override, now)
+    if isinstance(judged, str):
+        errors.add(row.line, judged)
+        return None
+    version, unmet = judged
+    return _Issue(
+        external_id=external_id_of(row),
+        person_id=person_id,
+        partner_id=partner_id,
+        certification=certification,
+        criteria_version_id=version.id,
+        criteria_version=version.version,
+        override_reason=override,
+        unmet=unmet if override is not None else [],
+        replaces=current,
+    )
+
+
+def _read_award(
+    row: CsvRow, records: _OnRecord, errors: RowErrors
+) -> tuple[AwardCreate, tuple[str, str | None], Certification] | None:
+    """The row checked with the API's schema, with its person and certification; or ``None``."""
+    values = row.values
+    reference = values["person_external_id"]
+    code = values["certification_code"]
+    person = records.people.get(reference)
+    certification = records.certifications.get(code)
+    try:
+        data = _AWARD.validate_python(
+            {
+                "external_id": values["external_id"],
+                "person_id": person[0] if person else "per_pending",
+                "certification_id": certification.id if certification else "crt_pending",
+                "override_reason": optional(values.get("override_reason")),
+            }
         )
-        if unmet and override is None:
-            errors.add(
-                line,
-                f"criteria version {version.version} of {certification.code} not met: "
-                + "; ".join(unmet),
-            )
-            continue
-        claimed[pair] = line
-        # Later rows may need this certification as a prerequisite, as they would one by one.
-        held.setdefault(person[0], set()).add(certification.code)
-        issues.append(
-            _Issue(
-                external_id=values["external_id"],
-                person_id=person[0],
-                partner_id=person[1],
-                certification=certification,
-                criteria_version_id=version.id,
-                criteria_version=version.version,
-                override_reason=override,
-                unmet=unmet if override is not None else [],
-            )
+    except ValidationError as error:
+        errors.add(row.line, describe(error))
+        return None
+    if person is None:
+        errors.add(row.line, f"person_external_id: no person {reference!r}")
+    if certification is None:
+        errors.add(row.line, f"certification_code: no certification {code!r}")
+    if person is None or certification is None or errors.has(row.line):
+        return None
+    return data, person, certification
+
+
+def _override_problem(override: str | None, may_override: bool) -> str | None:
+    """Why the row may not override the criteria, if it tries to without the permission."""
+    if override is not None and not may_override:
+        return "override_reason: overriding criteria needs the awards:override permission"
+    return None
+
+
+def _retired_problem(certification: Certification) -> str | None:
+    """Why the certification cannot be awarded any more, if it is retired."""
+    if certification.retired_at is not None:
+        return f"certification_code: {certification.code} is retired"
+    return None
+
+
+def _claimed_problem(row: CsvRow, certification: Certification, earlier: int | None) -> str | None:
+    """Why the row repeats an award an ``earlier`` line of the file already issues."""
+    if earlier is not None:
+        reference = row.values["person_external_id"]
+        return f"{reference} is awarded {certification.code} already on line {earlier}"
+    return None
+
+
+def _live_award_problem(
+    row: CsvRow, certification: Certification, current: _LiveAward | None, now: datetime
+) -> str | None:
+    """Why the person cannot get the award: they hold a live one that has not ended."""
+    if current is None or current.valid_until <= now:
+        # Past its end but not yet swept: it is expired before the new one is issued.
+        return None
+    reference = row.values["person_external_id"]
+    article = "an" if current.status[0] in "aeiou" else "a"
+    return (
+        f"{reference} already holds {article} {current.status} award of {certification.code} "
+        f"({current.award_id})"
+    )
+
+
+def _judge_criteria(
+    records: _OnRecord,
+    person_id: str,
+    certification: Certification,
+    override: str | None,
+    now: datetime,
+) -> tuple[CriteriaVersion, list[str]] | str:
+    """The criteria version in force and the requirements left unmet, or why not to issue."""
+    in_force = records.criteria.get(certification.id)
+    if in_force is None:
+        return f"certification_code: {certification.code} has no criteria in force"
+    version, requirements = in_force
+    unmet = check_requirements(
+        requirements, records.evidence.get(person_id, ()), records.held.get(person_id, set()), now
+    )
+    if unmet and override is None:
+        return f"criteria version {version.version} of {certification.code} not met: " + "; ".join(
+            unmet
         )
-    progress.advance(len(rows) % 1000)
-    return issues, stale
+    return version, unmet
 
 
 def _write_awards(
     db: Session,
     actor: Principal,
     issues: list[_Issue],
-    stale: list[_Stale],
     report: ImportReport,
     progress: Progress,
     now: datetime,
 ) -> None:
-    drafts: list[events.Draft] = []
-    for old in stale:
-        db.execute(
-            update(Award)
-            .where(Award.id == old.award_id)
-            .values(
-                status=AwardStatus.EXPIRED.value,
-                status_changed_at=old.valid_until,
-                status_reason=None,
-                updated_at=now,
-            )
-        )
-        drafts.append(
-            events.Draft(
-                "award.expired",
-                "award",
-                old.award_id,
-                {
-                    "person_id": old.person_id,
-                    "certification_id": old.certification_id,
-                    "valid_until": old.valid_until,
-                    "previous_status": old.status,
-                },
-                partner_id=old.partner_id,
-            )
-        )
+    """Expire what the new awards replace, insert them with their credentials, log events."""
+    drafts = _expire_replaced(db, issues, now)
     rows: list[dict[str, Any]] = []
     for issue in issues:
-        award_id = new_id("awd")
-        certification = issue.certification
-        valid_until = now + timedelta(days=certification.validity_days)
-        rows.append(
-            {
-                "id": award_id,
-                "certification_id": certification.id,
-                "criteria_version_id": issue.criteria_version_id,
-                "subject_type": SubjectType.PERSON.value,
-                "person_id": issue.person_id,
-                "partner_id": issue.partner_id,
-                "status": AwardStatus.ACTIVE.value,
-                "issued_at": now,
-                "valid_until": valid_until,
-                "status_reason": None,
-                "status_changed_at": None,
-                "override_reason": issue.override_reason,
-                "renewed_at": None,
-                "renewal_count": 0,
-                "external_id": issue.external_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        drafts.append(
-            events.Draft(
-                "award.issued",
-                "award",
-                award_id,
-                {
-                    "person_id": issue.person_id,
-                    "certification_id": certification.id,
-                    "certification_code": certification.code,
-                    "criteria_version_id": issue.criteria_version_id,
-                    "criteria_version": issue.criteria_version,
-                    "valid_until": valid_until,
-                    "override": issue.override_reason is not None,
-                    "override_reason": issue.override_reason,
-                    "unmet_overridden": issue.unmet,
-                    "external_id": issue.external_id,
-                },
-                partner_id=issue.partner_id,
-            )
-        )
+        row = _award_row(issue, new_id("awd"), now)
+        rows.append(row)
+        drafts.append(_issued_event(issue, row))
     progress.phase(f"issuing {len(rows):,} awards", len(rows))
     db.flush()
     insert_batches(db, Award, rows, progress)
@@ -374,3 +390,81 @@ def _write_awards(
         progress=progress,
     )
     record_created(db, actor, drafts, report, progress)
+
+
+def _expire_replaced(db: Session, issues: list[_Issue], now: datetime) -> list[events.Draft]:
+    """Store as expired the live awards past their end that new ones replace; their events."""
+    drafts: list[events.Draft] = []
+    for old in (issue.replaces for issue in issues if issue.replaces is not None):
+        db.execute(
+            update(Award)
+            .where(Award.id == old.award_id)
+            .values(
+                status=AwardStatus.EXPIRED.value,
+                status_changed_at=old.valid_until,
+                status_reason=None,
+                updated_at=now,
+            )
+        )
+        drafts.append(
+            events.Draft(
+                "award.expired",
+                "award",
+                old.award_id,
+                {
+                    "person_id": old.person_id,
+                    "certification_id": old.certification_id,
+                    "valid_until": old.valid_until,
+                    "previous_status": old.status,
+                },
+                partner_id=old.partner_id,
+            )
+        )
+    return drafts
+
+
+def _award_row(issue: _Issue, award_id: str, now: datetime) -> dict[str, Any]:
+    """The new award's row, active from ``now`` for the certification's validity."""
+    certification = issue.certification
+    return {
+        "id": award_id,
+        "certification_id": certification.id,
+        "criteria_version_id": issue.criteria_version_id,
+        "subject_type": SubjectType.PERSON.value,
+        "person_id": issue.person_id,
+        "partner_id": issue.partner_id,
+        "status": AwardStatus.ACTIVE.value,
+        "issued_at": now,
+        "valid_until": now + timedelta(days=certification.validity_days),
+        "status_reason": None,
+        "status_changed_at": None,
+        "override_reason": issue.override_reason,
+        "renewed_at": None,
+        "renewal_count": 0,
+        "external_id": issue.external_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _issued_event(issue: _Issue, row: dict[str, Any]) -> events.Draft:
+    """The ``award.issued`` event of the award written as ``row``."""
+    certification = issue.certification
+    return events.Draft(
+        "award.issued",
+        "award",
+        row["id"],
+        {
+            "person_id": issue.person_id,
+            "certification_id": certification.id,
+            "certification_code": certification.code,
+            "criteria_version_id": issue.criteria_version_id,
+            "criteria_version": issue.criteria_version,
+            "valid_until": row["valid_until"],
+            "override": issue.override_reason is not None,
+            "override_reason": issue.override_reason,
+            "unmet_overridden": issue.unmet,
+            "external_id": issue.external_id,
+        },
+        partner_id=issue.partner_id,
+    )

@@ -138,7 +138,38 @@ def build_credential(
     valid_until: datetime | None,
     status_entries: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Build an unsigned OB 3.0 ``OpenBadgeCredential`` for one certified person."""
+    """Build an unsigned OB 3.0 ``OpenBadgeCredential`` for one certified person.
+
+    The key order of every part is fixed: the fast canonicalization templates
+    (``credentials.fastcanon``) rely on this exact shape.
+    """
+    _check_inputs(credential_id, issuer, achievement, subject, valid_from, valid_until)
+    document: dict[str, Any] = {
+        "@context": [VC_V2_CONTEXT, OB_CONTEXT],
+        "id": credential_id,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": achievement.name,
+        "issuer": _issuer_profile(issuer),
+    }
+    subject_document = _credential_subject(subject, _achievement_document(achievement))
+    document["validFrom"] = format_timestamp(valid_from)
+    if valid_until is not None:
+        document["validUntil"] = format_timestamp(valid_until)
+    document["credentialSubject"] = subject_document
+    if status_entries:
+        document["credentialStatus"] = _credential_status(status_entries)
+    return document
+
+
+def _check_inputs(
+    credential_id: str,
+    issuer: IssuerProfile,
+    achievement: AchievementInfo,
+    subject: SubjectInfo,
+    valid_from: datetime,
+    valid_until: datetime | None,
+) -> None:
+    """Refuse ids that are not absolute URIs, a subject without email or salt, a bad period."""
     _require_uri("credential_id", credential_id, allow_urn_uuid=True)
     _require_uri("issuer.id", issuer.id, allow_did=True)
     _require_uri("issuer.url", issuer.url)
@@ -152,6 +183,9 @@ def build_credential(
     if valid_until is not None and valid_until <= valid_from:
         raise ValueError("valid_until must be after valid_from")
 
+
+def _issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
+    """The issuer's ``Profile``; email and image only when the program has them."""
     profile: dict[str, Any] = {
         "id": issuer.id,
         "type": ["Profile"],
@@ -162,11 +196,15 @@ def build_credential(
         profile["email"] = issuer.email
     if issuer.image_url:
         profile["image"] = _image(issuer.image_url)
+    return profile
 
+
+def _achievement_document(achievement: AchievementInfo) -> dict[str, Any]:
+    """The certification as an ``Achievement`` of type Certification, with its criteria."""
     criteria: dict[str, str] = {"narrative": achievement.criteria_narrative}
     if achievement.criteria_url:
         criteria = {"id": _require_uri("criteria_url", achievement.criteria_url), **criteria}
-    achievement_doc: dict[str, Any] = {
+    document: dict[str, Any] = {
         "id": achievement.id,
         "type": ["Achievement"],
         "achievementType": "Certification",
@@ -175,14 +213,18 @@ def build_credential(
         "criteria": criteria,
     }
     if achievement.image_url:
-        achievement_doc["image"] = _image(achievement.image_url)
+        document["image"] = _image(achievement.image_url)
     if achievement.version:
-        achievement_doc["version"] = achievement.version
+        document["version"] = achievement.version
+    return document
 
-    credential_subject: dict[str, Any] = {"type": ["AchievementSubject"]}
+
+def _credential_subject(subject: SubjectInfo, achievement: dict[str, Any]) -> dict[str, Any]:
+    """The ``AchievementSubject``: the holder's DID if known, the email only as a salted hash."""
+    document: dict[str, Any] = {"type": ["AchievementSubject"]}
     if subject.holder_did:
-        credential_subject["id"] = subject.holder_did
-    credential_subject["identifier"] = [
+        document["id"] = subject.holder_did
+    document["identifier"] = [
         {
             "type": "IdentityObject",
             "identityType": "emailAddress",
@@ -191,34 +233,25 @@ def build_credential(
             "salt": subject.salt,
         }
     ]
-    credential_subject["achievement"] = achievement_doc
+    document["achievement"] = achievement
+    return document
 
-    document: dict[str, Any] = {
-        "@context": [VC_V2_CONTEXT, OB_CONTEXT],
-        "id": credential_id,
-        "type": ["VerifiableCredential", "OpenBadgeCredential"],
-        "name": achievement.name,
-        "issuer": profile,
-        "validFrom": format_timestamp(valid_from),
-    }
-    if valid_until is not None:
-        document["validUntil"] = format_timestamp(valid_until)
-    document["credentialSubject"] = credential_subject
 
-    # credentialStatus is a single object. VC 2.0 and @digitalbazaar's checkStatus accept an
-    # array of entries, but the 1EdTech OB 3.0 JSON schema types it as one CredentialStatus
-    # object and the 1EdTech validator rejects an array ("array found, object expected"), which
-    # would make every badge fail conformance. So the badge carries the revocation entry only;
-    # suspension (reversible) is kept on Charter's own suspension list and reported by Charter's
-    # verifier and status pages rather than embedded in the signed document.
+def _credential_status(status_entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The one ``credentialStatus`` object a badge carries: its revocation entry.
+
+    VC 2.0 and @digitalbazaar's checkStatus accept an array of entries, but the 1EdTech OB 3.0
+    JSON schema types it as one CredentialStatus object and the 1EdTech validator rejects an
+    array ("array found, object expected"), which would make every badge fail conformance.
+    Suspension (reversible) is kept on Charter's own suspension list and reported by Charter's
+    verifier and status pages rather than embedded in the signed document.
+    """
     if len(status_entries) > 1:
         raise ValueError(
             "an OB 3.0 credential carries at most one credentialStatus entry "
             "(the 1EdTech schema allows a single object)"
         )
-    if status_entries:
-        document["credentialStatus"] = dict(status_entries[0])
-    return document
+    return dict(status_entries[0])
 
 
 @cache

@@ -27,18 +27,21 @@ from charter.core.csvimport import (
     NoProgress,
     Progress,
     RowErrors,
+    counted,
     describe,
     duplicates_within,
+    external_id_of,
     insert_batches,
     lookup,
     open_import,
     optional,
     read_csv,
     record_created,
+    resolve_references,
     split_list,
 )
 from charter.core.errors import Forbidden
-from charter.core.ids import is_id, new_id
+from charter.core.ids import new_id
 from charter.partners import rules
 from charter.partners.models import (
     Employment,
@@ -108,19 +111,30 @@ def import_partners(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import partner firms from CSV; all rows are checked before any is written."""
+    # Not open_import: refused partner users get the same message as the partners service gives.
     actor.require(Permission.PARTNERS_WRITE)
     if actor.partner_scope is not None:
         raise Forbidden("partner users cannot register partner firms")
     progress = progress or NoProgress()
     file = read_csv(source, PARTNER_COLUMNS, name=name)
-    errors = file.errors
-    progress.phase(f"checking {len(file.rows):,} partners", len(file.rows))
-    external_key = _external_id_key
-    duplicates_within(file.rows, external_key, "external_id", errors)
-    existing = lookup(db, Partner.external_id, (external_key(row) for row in file.rows))
     report = ImportReport("partners", file.name, file.sha256, file.total)
-    valid: list[tuple[CsvRow, PartnerCreate]] = []
-    for row in file.rows:
+    valid = _check_partners(db, file, report, progress)
+    file.errors.raise_if_any(file.total)
+    _write_partners(db, actor, valid, report, progress)
+    return report
+
+
+def _check_partners(
+    db: Session, file: CsvFile, report: ImportReport, progress: Progress
+) -> list[PartnerCreate]:
+    """Every check of every row; returns the firms to create (errors go to ``file.errors``)."""
+    errors = file.errors
+    rows = file.rows
+    progress.phase(f"checking {len(rows):,} partners", len(rows))
+    duplicates_within(rows, external_id_of, "external_id", errors)
+    existing = lookup(db, Partner.external_id, (external_id_of(row) for row in rows))
+    valid: list[PartnerCreate] = []
+    for row in counted(rows, progress):
         values = row.values
         try:
             data = _PARTNER.validate_python(
@@ -139,18 +153,26 @@ def import_partners(
         if errors.has(row.line):
             continue
         if data.external_id in existing:
-            report.skipped.append((row.line, values["external_id"]))
+            report.skip(row)
             continue
-        valid.append((row, data))
-    progress.advance(len(file.rows))
-    errors.raise_if_any(file.total)
+        valid.append(data)
+    return valid
 
+
+def _write_partners(
+    db: Session,
+    actor: Principal,
+    valid: list[PartnerCreate],
+    report: ImportReport,
+    progress: Progress,
+) -> None:
+    """Insert the firms and their regions, then one ``partner.created`` event each."""
     now = clock.now()
     partners: list[dict[str, Any]] = []
     regions: list[dict[str, Any]] = []
     drafts: list[events.Draft] = []
     onboarding = rules.empty_onboarding()
-    for _row, data in valid:
+    for data in valid:
         partner_id = new_id("prt")
         region_values = [region.value for region in data.regions]
         partners.append(
@@ -192,41 +214,30 @@ def import_partners(
     insert_batches(db, PartnerRegion, regions)
     report.created = len(partners)
     record_created(db, actor, drafts, report, progress)
-    return report
-
-
-def _external_id_key(row: CsvRow) -> str:
-    return row.values["external_id"]
 
 
 def resolve_partners(db: Session, references: Iterable[str]) -> dict[str, tuple[str, str]]:
     """Firms named in a file by external id or by id: reference → (partner id, status)."""
-    wanted = {reference for reference in references if reference}
-    found = {
-        reference: (row[0], row[1])
-        for reference, row in lookup(
-            db, Partner.external_id, wanted, Partner.id, Partner.status
-        ).items()
-    }
-    by_id = [reference for reference in wanted - found.keys() if is_id(reference, "prt")]
-    for reference, row in lookup(db, Partner.id, by_id, Partner.id, Partner.status).items():
-        found[reference] = (row[0], row[1])
-    return found
+    return resolve_references(
+        db,
+        references,
+        external_id_column=Partner.external_id,
+        id_column=Partner.id,
+        id_prefix="prt",
+        other_column=Partner.status,
+    )
 
 
 def resolve_people(db: Session, references: Iterable[str]) -> dict[str, tuple[str, str | None]]:
     """People named in a file by external id or by id: reference → (person id, partner id)."""
-    wanted = {reference for reference in references if reference}
-    found = {
-        reference: (row[0], row[1])
-        for reference, row in lookup(
-            db, Person.external_id, wanted, Person.id, Person.partner_id
-        ).items()
-    }
-    by_id = [reference for reference in wanted - found.keys() if is_id(reference, "per")]
-    for reference, row in lookup(db, Person.id, by_id, Person.id, Person.partner_id).items():
-        found[reference] = (row[0], row[1])
-    return found
+    return resolve_references(
+        db,
+        references,
+        external_id_column=Person.external_id,
+        id_column=Person.id,
+        id_prefix="per",
+        other_column=Person.partner_id,
+    )
 
 
 def import_people(
@@ -279,12 +290,12 @@ def _check_people(
     errors = file.errors
     rows = file.rows
     progress.phase(f"checking {len(rows):,} people", len(rows))
-    duplicates_within(rows, _external_id_key, "external_id", errors)
-    existing = lookup(db, Person.external_id, (row.values["external_id"] for row in rows))
+    duplicates_within(rows, external_id_of, "external_id", errors)
+    existing = lookup(db, Person.external_id, (external_id_of(row) for row in rows))
     partners = resolve_partners(db, (row.values["partner_external_id"] for row in rows))
     valid: list[_PersonRow] = []
     first_use: dict[str, int] = {}
-    for index, row in enumerate(rows):
+    for row in counted(rows, progress):
         values = row.values
         try:
             data: PersonCreate | None = _PERSON.validate_python(
@@ -302,8 +313,6 @@ def _check_people(
             errors.add(row.line, describe(error))
             data = None
         partner_id = _person_partner(row, partners, errors)
-        if index % 1000 == 999:
-            progress.advance(1000)
         if data is None or errors.has(row.line):
             continue
         for address in data.emails:
@@ -313,10 +322,9 @@ def _check_people(
                 errors.add(row.line, f"emails: {address} is already used on {where}")
                 break
         if data.external_id in existing:
-            report.skipped.append((row.line, values["external_id"]))
+            report.skip(row)
         elif not errors.has(row.line):
             valid.append((row, data, partner_id))
-    progress.advance(len(rows) % 1000)
     taken = lookup(
         db, PersonEmail.email, (address for _row, data, _p in valid for address in data.emails)
     )

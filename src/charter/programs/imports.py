@@ -1,4 +1,4 @@
-"""CSV import of assessments (``charter import assessments``), and bulk reads for award imports.
+"""CSV import of assessments (``charter import assessments``).
 
 Rows are checked with the API's :class:`AssessmentCreate` plus the service's own rules (no
 future dates, an exam needs a score) and the references to people, before anything is written.
@@ -6,14 +6,10 @@ future dates, an exam needs a score) and the references to people, before anythi
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charter.core import clock, events
@@ -24,9 +20,10 @@ from charter.core.csvimport import (
     CsvRow,
     ImportReport,
     Progress,
-    chunks,
+    counted,
     describe,
     duplicates_within,
+    external_id_of,
     insert_batches,
     lookup,
     open_import,
@@ -35,8 +32,7 @@ from charter.core.csvimport import (
 )
 from charter.core.ids import new_id
 from charter.partners.imports import resolve_people
-from charter.programs.models import Assessment, AssessmentKind, Certification, CriteriaVersion
-from charter.programs.rules import Evidence, Requirements
+from charter.programs.models import Assessment, AssessmentKind
 from charter.programs.schemas import AssessmentCreate
 
 ASSESSMENT_COLUMNS = Columns(
@@ -85,18 +81,17 @@ def import_assessments(
 def _check_assessments(
     db: Session, file: CsvFile, report: ImportReport, progress: Progress
 ) -> list[_AssessmentRow]:
+    """Every check of every row; returns the rows to record (errors go to ``file.errors``)."""
     errors = file.errors
     rows = file.rows
     progress.phase(f"checking {len(rows):,} assessments", len(rows))
-    duplicates_within(rows, lambda row: row.values["external_id"], "external_id", errors)
-    existing = lookup(db, Assessment.external_id, (row.values["external_id"] for row in rows))
+    duplicates_within(rows, external_id_of, "external_id", errors)
+    existing = lookup(db, Assessment.external_id, (external_id_of(row) for row in rows))
     people = resolve_people(db, (row.values["person_external_id"] for row in rows))
     now = clock.now()
     valid: list[_AssessmentRow] = []
-    for index, row in enumerate(rows):
+    for row in counted(rows, progress):
         values = row.values
-        if index % 1000 == 999:
-            progress.advance(1000)
         try:
             data = _ASSESSMENT.validate_python(
                 {
@@ -133,10 +128,9 @@ def _check_assessments(
         if errors.has(row.line):
             continue
         if data.external_id in existing:
-            report.skipped.append((row.line, values["external_id"]))
+            report.skip(row)
         else:
             valid.append((row, data, person[0], person[1]))
-    progress.advance(len(rows) % 1000)
     return valid
 
 
@@ -147,6 +141,7 @@ def _write_assessments(
     report: ImportReport,
     progress: Progress,
 ) -> None:
+    """Insert the assessments, then one ``assessment.recorded`` event each."""
     now = clock.now()
     rows: list[dict[str, Any]] = []
     drafts: list[events.Draft] = []
@@ -191,68 +186,3 @@ def _write_assessments(
     insert_batches(db, Assessment, rows, progress)
     report.created = len(rows)
     record_created(db, actor, drafts, report, progress)
-
-
-def evidence_by_person(db: Session, person_ids: Iterable[str]) -> dict[str, list[Evidence]]:
-    """Every recorded assessment of these people, as criteria checks need them."""
-    found: dict[str, list[Evidence]] = defaultdict(list)
-    wanted = sorted(set(person_ids))
-    columns = (
-        Assessment.person_id,
-        Assessment.kind,
-        Assessment.code,
-        Assessment.passed,
-        Assessment.occurred_at,
-        Assessment.score,
-    )
-    for part in chunks(wanted):
-        for person_id, kind, code, passed, occurred_at, score in db.execute(
-            select(*columns).where(Assessment.person_id.in_(part))
-        ):
-            found[person_id].append(
-                Evidence(
-                    kind=AssessmentKind(kind),
-                    code=code,
-                    passed=passed,
-                    occurred_at=occurred_at,
-                    score=score,
-                )
-            )
-    return found
-
-
-def certifications_by_reference(db: Session, references: Iterable[str]) -> dict[str, Certification]:
-    """Certifications named by code or by id: reference → certification."""
-    wanted = {reference for reference in references if reference}
-    found: dict[str, Certification] = {}
-    for part in chunks(sorted(wanted)):
-        for certification in db.scalars(
-            select(Certification).where(Certification.code.in_(part) | Certification.id.in_(part))
-        ):
-            for reference in (certification.code, certification.id):
-                if reference in wanted:
-                    found[reference] = certification
-    return found
-
-
-def criteria_in_force_by_certification(
-    db: Session, certification_ids: Iterable[str], at: datetime
-) -> dict[str, tuple[CriteriaVersion, Requirements]]:
-    """The criteria version in force at ``at`` for each certification that has one."""
-    best: dict[str, CriteriaVersion] = {}
-    for part in chunks(sorted(set(certification_ids))):
-        for version in db.scalars(
-            select(CriteriaVersion).where(
-                CriteriaVersion.certification_id.in_(part), CriteriaVersion.effective_from <= at
-            )
-        ):
-            current = best.get(version.certification_id)
-            if current is None or (version.effective_from, version.version) > (
-                current.effective_from,
-                current.version,
-            ):
-                best[version.certification_id] = version
-    return {
-        certification_id: (version, Requirements.model_validate(version.requirements))
-        for certification_id, version in best.items()
-    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -24,6 +25,8 @@ from charter.tiers.models import FirmTier
 
 EXPIRY_HORIZON = timedelta(days=30)
 RECENT_EVENTS = 20
+
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,89 +91,90 @@ def _by_status(db: Session, query: Select[str, int], statuses: list[str]) -> dic
 def build_dashboard(db: Session, actor: Principal, *, at: datetime) -> Dashboard:
     """The dashboard figures as ``actor`` may see them at ``at``."""
     scope = actor.partner_scope
-    firm = db.get(Partner, scope) if scope is not None else None
-
-    partners_by_status = None
-    if actor.can(Permission.PARTNERS_READ):
-        query = select(Partner.status, func.count()).group_by(Partner.status)
-        if scope is not None:
-            query = query.where(Partner.id == scope)
-        partners_by_status = _by_status(db, query, [s.value for s in PartnerStatus])
-
-    people = None
-    if actor.can(Permission.PEOPLE_READ):
-        people_query = select(func.count()).select_from(Person)
-        if scope is not None:
-            people_query = people_query.where(Person.partner_id == scope)
-        people = db.scalar(people_query) or 0
-
-    certifications = None
-    if actor.can(Permission.CERTIFICATIONS_READ):
-        certifications = (
-            db.scalar(
-                select(func.count())
-                .select_from(Certification)
-                .where(Certification.retired_at.is_(None))
-            )
-            or 0
-        )
-
-    awards_by_status = awards_expiring = None
+    may_read_partners = actor.can(Permission.PARTNERS_READ)
+    may_read_awards = actor.can(Permission.AWARDS_READ)
     expiring_before = at + EXPIRY_HORIZON
-    if actor.can(Permission.AWARDS_READ):
-        live = Award.status.in_([status.value for status in LIVE_STATUSES])
-        # The effective status, as the awards service reports it: a live award past its
-        # valid_until is expired even before the worker's sweep has stored that.
-        status = case(
-            (and_(live, Award.valid_until <= at), AwardStatus.EXPIRED.value), else_=Award.status
-        )
-        awards_query = select(status, func.count()).group_by(status)
-        expiring_query = (
-            select(func.count())
-            .select_from(Award)
-            .where(
-                Award.status == AwardStatus.ACTIVE.value,
-                Award.valid_until > at,
-                Award.valid_until <= expiring_before,
-            )
-        )
-        if scope is not None:
-            # The awards service's partner scope: awards earned at the firm or held by its
-            # current people.
-            in_scope = or_(Award.partner_id == scope, Person.partner_id == scope)
-            awards_query = awards_query.outerjoin(Person, Award.person_id == Person.id).where(
-                in_scope
-            )
-            expiring_query = expiring_query.outerjoin(Person, Award.person_id == Person.id).where(
-                in_scope
-            )
-        awards_by_status = _by_status(db, awards_query, [s.value for s in AwardStatus])
-        awards_expiring = db.scalar(expiring_query) or 0
-
-    recent_events = None
-    if actor.can(Permission.EVENTS_READ):
-        recent_events = _recent_events(db, scope)
-
-    tier_counts = firm_tiers = None
-    if actor.can(Permission.PARTNERS_READ):
-        if scope is None:
-            tier_counts = _tier_counts(db, at)
-        else:
-            firm_tiers = _firm_tiers(db, scope, at)
-
     return Dashboard(
         at=at,
-        firm=firm,
-        partners_by_status=partners_by_status,
-        people=people,
-        certifications=certifications,
-        awards_by_status=awards_by_status,
-        awards_expiring=awards_expiring,
+        firm=db.get(Partner, scope) if scope is not None else None,
+        partners_by_status=_partners_by_status(db, scope) if may_read_partners else None,
+        people=_people_count(db, scope) if actor.can(Permission.PEOPLE_READ) else None,
+        certifications=(
+            _certifications_count(db) if actor.can(Permission.CERTIFICATIONS_READ) else None
+        ),
+        awards_by_status=_awards_by_status(db, scope, at) if may_read_awards else None,
+        awards_expiring=(
+            _awards_expiring(db, scope, at, expiring_before) if may_read_awards else None
+        ),
         expiring_before=expiring_before,
-        recent_events=recent_events,
-        tiers=tier_counts,
-        firm_tiers=firm_tiers,
+        recent_events=_recent_events(db, scope) if actor.can(Permission.EVENTS_READ) else None,
+        tiers=_tier_counts(db, at) if may_read_partners and scope is None else None,
+        firm_tiers=(
+            _firm_tiers(db, scope, at) if may_read_partners and scope is not None else None
+        ),
     )
+
+
+def _partners_by_status(db: Session, scope: str | None) -> dict[str, int]:
+    """Firms per status; a partner user sees only their own firm."""
+    query = select(Partner.status, func.count()).group_by(Partner.status)
+    if scope is not None:
+        query = query.where(Partner.id == scope)
+    return _by_status(db, query, [s.value for s in PartnerStatus])
+
+
+def _people_count(db: Session, scope: str | None) -> int:
+    """People on record; a partner user counts only their firm's people."""
+    query = select(func.count()).select_from(Person)
+    if scope is not None:
+        query = query.where(Person.partner_id == scope)
+    return db.scalar(query) or 0
+
+
+def _certifications_count(db: Session) -> int:
+    """Certifications that are not retired."""
+    query = (
+        select(func.count()).select_from(Certification).where(Certification.retired_at.is_(None))
+    )
+    return db.scalar(query) or 0
+
+
+def _awards_in_scope(query: _Query, scope: str | None) -> _Query:
+    """``query`` over awards confined as the awards service confines a partner user.
+
+    That scope is the awards earned at the firm or held by its current people.
+    """
+    if scope is None:
+        return query
+    in_scope = or_(Award.partner_id == scope, Person.partner_id == scope)
+    return query.outerjoin(Person, Award.person_id == Person.id).where(in_scope)
+
+
+def _awards_by_status(db: Session, scope: str | None, at: datetime) -> dict[str, int]:
+    """Awards per effective status at ``at``, as the awards service reports it.
+
+    A live award past its valid_until is expired even before the worker's sweep has stored that.
+    """
+    live = Award.status.in_([status.value for status in LIVE_STATUSES])
+    status = case(
+        (and_(live, Award.valid_until <= at), AwardStatus.EXPIRED.value), else_=Award.status
+    )
+    query = _awards_in_scope(select(status, func.count()).group_by(status), scope)
+    return _by_status(db, query, [s.value for s in AwardStatus])
+
+
+def _awards_expiring(db: Session, scope: str | None, at: datetime, before: datetime) -> int:
+    """Active awards that are still valid at ``at`` and end by ``before``."""
+    query = (
+        select(func.count())
+        .select_from(Award)
+        .where(
+            Award.status == AwardStatus.ACTIVE.value,
+            Award.valid_until > at,
+            Award.valid_until <= before,
+        )
+    )
+    return db.scalar(_awards_in_scope(query, scope)) or 0
 
 
 def _tier_names(db: Session, at: datetime) -> dict[tuple[str, str], tuple[int, str]]:
