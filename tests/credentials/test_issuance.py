@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, text
 
-from charter.core import events
+from charter.core import eventstore, eventverify
 from charter.core.auth import Role
 from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.models import Event, EventChainHead
@@ -370,7 +370,7 @@ def test_a_failure_while_storing_stops_the_batch_with_the_database_error(
         monkeypatch.setattr(issuance, "PROCESS_POOL_THRESHOLD", 4)
         monkeypatch.setattr(issuance, "SIGN_CHUNK", 3)
         monkeypatch.setattr(issuance, "STORE_CHUNKS", 1)
-    head = db.get(EventChainHead, events.HEAD_ID)
+    head = db.get(EventChainHead, eventstore.HEAD_ID)
     assert head is not None
     # An entry written past the head, as a broken writer would: the batch's fifth event
     # collides with it.
@@ -554,7 +554,7 @@ def test_bulk_credentials_are_byte_identical_to_the_single_path(db, system, issu
         }
     # Each entry's hash, computed by the worker over the payload text it wrote, matches the
     # one recomputed from the stored payload.
-    assert events.verify_chain(db).ok
+    assert eventverify.verify_chain(db).ok
 
 
 def test_holders_are_loaded_with_their_primary_email_and_did(db, system):

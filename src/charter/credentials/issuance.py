@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from charter.config import Settings
-from charter.core import clock, events
+from charter.core import clock, eventbulk, events, eventstore
 from charter.core.auth import Permission, Principal
 from charter.core.csvimport import NoProgress, Progress, chunks, table_of
 from charter.core.errors import Conflict, FieldError, Invalid, NotFound
@@ -665,7 +665,7 @@ _CREDENTIAL_COLUMNS = (
     "salt",
     "created_at",
 )
-_Signed = tuple[list[tuple[Any, ...]], list[events.Rendered]]
+_Signed = tuple[list[tuple[Any, ...]], list[eventstore.Rendered]]
 """A signed chunk: credential rows (values in ``_CREDENTIAL_COLUMNS`` order, bound as the
 database driver takes them) and their ``credential.issued`` events, rendered by the signer up
 to their place in the chain, so that the process storing them only chains them."""
@@ -833,7 +833,7 @@ def _sign_chunk(signing: _Signing, items: list[_BulkItem]) -> _Signed:
     """Build, check, sign and serialize one chunk; its credential rows and event payloads."""
     batch = signing.batch
     rows: list[tuple[Any, ...]] = []
-    rendered_events: list[events.Rendered] = []
+    rendered_events: list[eventstore.Rendered] = []
     render_event = batch.events.render
     dialect = batch.dialect
     created = _bound_time(batch.created, dialect)
@@ -1210,7 +1210,7 @@ def _store_next(
 class _Store(Protocol):
     """Where signed chunks go: their credential rows and their events."""
 
-    def put(self, rows: list[tuple[Any, ...]], rendered: list[events.Rendered]) -> None: ...
+    def put(self, rows: list[tuple[Any, ...]], rendered: list[eventstore.Rendered]) -> None: ...
     def close(self) -> None: ...
     def abandon(self) -> BaseException | None:
         """Stop storing (the batch failed); what failed in storing, if anything did."""
@@ -1228,9 +1228,9 @@ class _SessionStore:
     def __init__(self, db: Session, actor: Principal, batch: _Batch) -> None:
         self._db, self._actor, self._batch = db, actor, batch
 
-    def put(self, rows: list[tuple[Any, ...]], rendered: list[events.Rendered]) -> None:
+    def put(self, rows: list[tuple[Any, ...]], rendered: list[eventstore.Rendered]) -> None:
         _insert_credentials(self._db, rows)
-        events.append_rendered(self._db, self._actor, self._batch.events, rendered)
+        eventbulk.append_rendered(self._db, self._actor, self._batch.events, rendered)
 
     def close(self) -> None:
         pass
@@ -1251,7 +1251,7 @@ class _BackgroundStore:
     """
 
     def __init__(self, db: Session, actor: Principal, batch: _Batch) -> None:
-        self._log = events.HeldLog(db, actor, batch.events)
+        self._log = eventbulk.HeldLog(db, actor, batch.events)
         self._driver: Any = db.connection().connection.driver_connection
         # Two chunks queued at most: enough to keep the server busy, and a failure stops the
         # batch soon after it happens.
@@ -1269,11 +1269,11 @@ class _BackgroundStore:
             rows, event_rows = job
             try:
                 _copy_credentials(self._driver, rows)
-                events.copy_rows(self._driver, event_rows)
+                eventbulk.copy_rows(self._driver, event_rows)
             except BaseException as failure:  # handed to the caller's thread
                 self._failure = failure
 
-    def put(self, rows: list[tuple[Any, ...]], rendered: list[events.Rendered]) -> None:
+    def put(self, rows: list[tuple[Any, ...]], rendered: list[eventstore.Rendered]) -> None:
         self._raise_failure()
         self._queue.put((rows, self._log.chain(rendered)))
 

@@ -36,8 +36,8 @@ def metadata() -> MetaData:
 
 def create_all(engine: Engine) -> None:
     """Create every table directly (tests); deployments use migrations instead."""
-    from charter.core import events
+    from charter.core import eventstore
 
     Base.metadata.create_all(engine)
     with Session(engine) as db, db.begin():
-        events.ensure_head(db)
+        eventstore.ensure_head(db)
