@@ -5,7 +5,14 @@ from __future__ import annotations
 import pickle
 from datetime import UTC, datetime
 
-from charter.credentials.bulk.signing import CREDENTIAL_ROWS, BulkItem, CredentialRow
+from charter.core.eventstore import Rendered
+from charter.credentials.bulk.signing import (
+    CREDENTIAL_ROWS,
+    BulkItem,
+    Chunk,
+    CredentialRow,
+    Signed,
+)
 from charter.credentials.models import IssuedCredential
 
 
@@ -15,7 +22,9 @@ def test_bulk_inserts_write_every_credential_column():
     assert CREDENTIAL_ROWS.columns == CredentialRow._fields
 
 
-def test_messages_to_and_from_workers_pickle_as_their_fields():
+def test_messages_to_and_from_workers_arrive_as_their_named_tuples():
+    # They cross the process boundary as plain tuples (cheaper to pickle) and must arrive as
+    # the NamedTuples they left as, field for field.
     at = datetime(2026, 3, 1, 12, tzinfo=UTC)
     item = BulkItem(
         "awd_1",
@@ -31,7 +40,16 @@ def test_messages_to_and_from_workers_pickle_as_their_fields():
         "per_1",
         None,
     )
-    copied = pickle.loads(pickle.dumps(item))
-    assert copied == item
-    assert copied.revocation_index == 7
-    assert copied.suspension_list_id == "stl_2"
+    chunk = pickle.loads(pickle.dumps(Chunk([item, item._replace(award_id="awd_2")])))
+    assert type(chunk) is Chunk
+    assert [type(each) for each in chunk.items] == [BulkItem, BulkItem]
+    assert chunk.items[0] == item
+    assert chunk.items[1].award_id == "awd_2"
+    assert chunk.items[1].suspension_index == 9
+    row = CredentialRow(*(f"value {n}" for n in range(len(CredentialRow._fields))))
+    event = Rendered("evt_1", "credential.issued", "credential", "bdg_1", None, {}, "{}", b"", b"")
+    signed = pickle.loads(pickle.dumps(Signed([row], [event])))
+    assert type(signed) is Signed
+    assert type(signed.rows[0]) is CredentialRow
+    assert type(signed.events[0]) is Rendered
+    assert signed == Signed([row], [event])

@@ -31,6 +31,7 @@ from charter.credentials.bulk import stores
 from charter.credentials.bulk.signing import (
     Batch,
     BulkItem,
+    Chunk,
     Signed,
     Signing,
     issue_chunk,
@@ -187,7 +188,7 @@ def _pipeline(
                 if isinstance(signing, Signing):
                     pending.append(_Done(sign_chunk(signing, items)))
                 else:
-                    pending.append(signing.submit(issue_chunk, items))
+                    pending.append(signing.submit(issue_chunk, Chunk(items)))
             # Made once the pool's processes exist: a store may start a thread, and a process
             # must not fork while another thread runs.
             pooled = not isinstance(signing, Signing)
