@@ -49,7 +49,8 @@ from bench.import_bench import (
 from charter.config import Settings
 from charter.core import clock
 from charter.core.ids import new_id
-from charter.credentials import issuance, proofs, status, statuslist
+from charter.credentials import documents, proofs, sources, status, statuslist
+from charter.credentials.bulk import pipeline
 from charter.credentials.models import Award
 from charter.crypto import keyring
 from charter.db.engine import make_engine, make_sessionmaker, use_settings
@@ -70,23 +71,23 @@ def _signing_rate(sessions, settings: Settings, count: int) -> float:  # type: i
     """Credentials built, schema-checked and signed per second on one core (nothing stored).
 
     The same credentials as the bulk runs (the benchmark's first ``count`` awards, with their
-    holders, achievement and issuer), built and signed as :func:`issuance.issue_credential`
-    does, in this process. The batch data is loaded and status indexes are made up before the
+    holders, achievement and issuer), built and signed as ``issuance.issue_credential`` does, in
+    this process. The batch data is loaded and status indexes are made up before the
     clock starts; nothing is written (the transaction is rolled back).
     """
     with sessions() as db, db.begin():
         awards = db.query(Award).limit(count + 1).all()
         signer = keyring.active_signer(db, settings)
-        context = issuance._load_programs(db, awards)
-        holders = issuance._load_holders(db, awards)
-        achievements = issuance._achievements(settings, context)
-        issuer = issuance.issuer_profile(settings, signer.controller)
+        context = sources.load_programs(db, awards)
+        holders = sources.load_holders(db, awards)
+        achievements = documents.achievements(settings, context)
+        issuer = documents.issuer_profile(settings, signer.controller)
         now = clock.now()
         items = [
-            (
+            documents.DocumentFacts(
                 award.id,
-                issuance.credential_url(settings, new_id("bdg")),
-                issuance._achievement_key(award),
+                documents.credential_url(settings, new_id("bdg")),
+                documents.achievement_key(award),
                 holders.emails[award.person_id],
                 secrets.token_hex(16),
                 award.issued_at,
@@ -100,8 +101,8 @@ def _signing_rate(sessions, settings: Settings, count: int) -> float:  # type: i
         ]
 
         def sign(item) -> None:  # type: ignore[no-untyped-def]
-            document = issuance._build(issuer, achievements, item)
-            issuance._require_conforming(document)
+            document = documents.build_document(issuer, achievements, item)
+            documents.require_conforming(document)
             proofs.create_proof(document, signer.private_key, signer.verification_method, now)
 
         sign(items[0])  # compile the shape first, as a running server has
@@ -134,7 +135,7 @@ def _bulk(sessions, settings: Settings, workers: int) -> tuple[int, float]:  # t
         # Start from quiet disks: what loading the rows wrote is not flushed during the run.
         os.sync()
         start = time.perf_counter()
-        issued = issuance.issue_credentials_bulk(db, ACTOR, awards, settings, workers=workers)
+        issued = pipeline.issue_credentials_bulk(db, ACTOR, awards, settings, workers=workers)
     seconds = time.perf_counter() - start
     return len(issued), seconds
 

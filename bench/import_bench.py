@@ -348,7 +348,7 @@ def bench_backend(backend: str, directory: Path, rows: int) -> list[Result]:
             seconds = timed(lambda: run_import(engine, import_awards, directory / "awards.csv"))
             results.append(Result(backend, "awards: charter import", rows, seconds))
             with make_sessionmaker(engine)() as db:
-                from charter.core.events import verify_chain
+                from charter.core.eventverify import verify_chain
 
                 report = verify_chain(db)
                 assert report.ok, report.problem

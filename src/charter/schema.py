@@ -6,7 +6,7 @@ from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session
 
 from charter.accounts import models as accounts_models
-from charter.core import events
+from charter.core import eventstore
 from charter.core import models as core_models
 from charter.credentials import models as credentials_models
 from charter.crypto import models as crypto_models
@@ -41,4 +41,4 @@ def create_all(engine: Engine) -> None:
     """Create every table directly (tests); deployments use migrations instead."""
     Base.metadata.create_all(engine)
     with Session(engine) as db, db.begin():
-        events.ensure_head(db)
+        eventstore.ensure_head(db)

@@ -1,40 +1,29 @@
-"""Every award is a signed OB 3.0 credential: issue, revoke, suspend, reinstate, renew, bulk."""
+"""Every award is a signed OB 3.0 credential: issue, revoke, suspend, reinstate, renew."""
 
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 
-import psycopg
 import pytest
-from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, text
 
-from charter.core import events
 from charter.core.auth import Role
 from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
-from charter.core.models import Event, EventChainHead
-from charter.credentials import issuance, ob3, proofs, service, statuslist
+from charter.core.models import Event
+from charter.credentials import issuance, ob3, service, statuslist
+from charter.credentials.bulk import pipeline
 from charter.credentials.imports import import_awards
-from charter.credentials.models import Award, CredentialStatus, IssuedCredential, StatusListEntry
+from charter.credentials.models import Award, CredentialStatus, IssuedCredential
 from charter.credentials.schemas import AwardCreate
 from charter.crypto import keyring
 from charter.partners import service as partners
 from charter.partners.schemas import PersonUpdate
-from charter.programs import service as programs
-from tests.credentials.factories import award
+from tests.credentials.factories import HOLDER_DID, award, credential_of, many_awards, verifies
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification, passing_evidence
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def issuing(db, settings):
-    """The test session signs with the test settings (as the app's sessions do)."""
-    db.info["settings"] = settings
-    return settings
 
 
 @pytest.fixture
@@ -52,17 +41,6 @@ def cert(db, system):
     return certification(
         db, system, validity_days=365, renewal_window_days=60, narrative="Pass exam CX-100."
     )
-
-
-def credential_of(db, award_id: str) -> issuance.PublicCredential:
-    found = issuance.current_credential_for_award(db, award_id)
-    assert found is not None
-    return found
-
-
-def verifies(db, document: dict) -> bool:
-    public_key = keyring.public_key_for(db, document["proof"]["verificationMethod"])
-    return public_key is not None and proofs.verify_proof(document, public_key)
 
 
 def test_issuing_an_award_stores_a_signed_conforming_credential(
@@ -295,130 +273,6 @@ def test_a_bad_issuer_url_setting_is_a_clear_error(db, system, settings, holder,
     assert "issuer.url" in raised.value.detail
 
 
-def _awards_for_many(db, system, count: int) -> list[Award]:
-    firm = partner(db, system)
-    cert = certification(db, system)
-    made = []
-    for _ in range(count):
-        someone = person(db, system, partner_id=firm.id)
-        passing_evidence(db, system, person_id=someone.id, certification_id=cert.id)
-        version = programs.criteria_in_force(db, certification_id=cert.id, at=issuance.clock.now())
-        row = Award(
-            id=issuance.new_id("awd"),
-            certification_id=cert.id,
-            criteria_version_id=version.id,
-            subject_type="person",
-            person_id=someone.id,
-            partner_id=firm.id,
-            status="active",
-            issued_at=issuance.clock.now(),
-            valid_until=issuance.clock.now() + 365 * DAY,
-            renewal_count=0,
-        )
-        db.add(row)
-        made.append(row)
-    db.flush()
-    return made
-
-
-@pytest.mark.parametrize("pool", [False, True], ids=["in-process", "process-pool"])
-def test_bulk_issuance_signs_every_award_once(db, system, issuing, monkeypatch, pool):
-    made = _awards_for_many(db, system, 12)
-    if pool:
-        monkeypatch.setattr(issuance, "PROCESS_POOL_THRESHOLD", 4)
-        monkeypatch.setattr(issuance, "SIGN_CHUNK", 3)
-    # One award already has its credential: bulk issuance skips it.
-    issuance.issue_credential(db, system, award=made[0], settings=issuing)
-    created = issuance.issue_credentials_bulk(db, system, made + made[1:3], issuing, workers=2)
-    assert len(created) == 11
-    for row in made:
-        credential = credential_of(db, row.id)
-        assert verifies(db, credential.document)
-        assert ob3.validate_credential(credential.document) == []
-    entries = {
-        (c.revocation_list_id, c.revocation_index)
-        for c in (issuance.get_credential(db, i) for i in created)
-    }
-    assert len(entries) == 11
-    # Every index handed out has its entry row (the database's guard against handing it out
-    # twice), and no other index has one.
-    handed = set()
-    for credential in db.scalars(select(IssuedCredential)):
-        handed.add((credential.revocation_list_id, credential.revocation_index))
-        handed.add((credential.suspension_list_id, credential.suspension_index))
-    rows = {
-        tuple(row) for row in db.execute(select(StatusListEntry.list_id, StatusListEntry.index))
-    }
-    assert rows == handed
-    assert len(handed) == 24
-    assert issuance.issue_credentials_bulk(db, system, made, issuing, workers=2) == []
-    issued = db.scalar(
-        select(func.count()).select_from(Event).where(Event.type == "credential.issued")
-    )
-    assert issued == 12
-
-
-@pytest.mark.parametrize("pool", [False, True], ids=["in-process", "process-pool"])
-def test_a_failure_while_storing_stops_the_batch_with_the_database_error(
-    db, system, issuing, monkeypatch, pool
-):
-    # On PostgreSQL a pooled batch is stored from a thread of its own: what fails there must
-    # reach the caller as itself (not as the aborted transaction it leaves), and the thread
-    # must be gone.
-    made = _awards_for_many(db, system, 12)
-    if pool:
-        monkeypatch.setattr(issuance, "PROCESS_POOL_THRESHOLD", 4)
-        monkeypatch.setattr(issuance, "SIGN_CHUNK", 3)
-        monkeypatch.setattr(issuance, "STORE_CHUNKS", 1)
-    head = db.get(EventChainHead, events.HEAD_ID)
-    assert head is not None
-    # An entry written past the head, as a broken writer would: the batch's fifth event
-    # collides with it.
-    db.add(
-        Event(
-            seq=head.seq + 5,
-            id=issuance.new_id("evt"),
-            occurred_at=issuance.clock.now(),
-            actor_type="system",
-            actor_id=None,
-            type="test.collision",
-            subject_type="test",
-            subject_id="test",
-            partner_id=None,
-            payload={},
-            prev_hash="0" * 64,
-            hash="0" * 64,
-        )
-    )
-    db.flush()
-    with pytest.raises((sa_exc.IntegrityError, psycopg.IntegrityError)) as raised:
-        issuance.issue_credentials_bulk(db, system, made, issuing, workers=2)
-    assert "events" in str(raised.value)
-    assert not [t for t in threading.enumerate() if t.name == "charter-bulk-store"]
-    db.rollback()
-    assert db.scalar(select(func.count()).select_from(IssuedCredential)) == 0
-
-
-def test_a_storing_failure_is_raised_instead_of_what_it_caused(db, system, issuing, monkeypatch):
-    # When the storing thread fails, this thread's next statement fails too, on the aborted
-    # transaction: the caller must get the first failure, the one that says what went wrong.
-    made = _awards_for_many(db, system, 3)
-
-    class Failed:
-        def put(self, rows, rendered):
-            raise RuntimeError("current transaction is aborted")
-
-        def close(self):
-            raise AssertionError("a failed batch is abandoned, not closed")
-
-        def abandon(self):
-            return ValueError("duplicate key value violates unique constraint")
-
-    monkeypatch.setattr(issuance, "_store_for", lambda *args, **kwargs: Failed())
-    with pytest.raises(ValueError, match="duplicate key"):
-        issuance.issue_credentials_bulk(db, system, made, issuing, workers=1)
-
-
 def test_the_awards_csv_import_issues_a_credential_per_award(db, system, issuing):
     firm = partner(db, system, external_id="P-9")
     cert = certification(db, system)
@@ -433,23 +287,6 @@ def test_the_awards_csv_import_issues_a_credential_per_award(db, system, issuing
     for someone in people:
         awarded = db.scalar(select(Award).where(Award.person_id == someone.id))
         assert verifies(db, credential_of(db, awarded.id).document)
-
-
-def test_bulk_issuance_refuses_a_batch_with_a_bad_document(db, system, issuing, monkeypatch):
-    made = _awards_for_many(db, system, 3)
-    build = ob3.build_credential
-
-    def with_extra_term(**kwargs):
-        document = build(**kwargs)
-        document["partnerTier"] = "gold"
-        return document
-
-    monkeypatch.setattr(ob3, "build_credential", with_extra_term)
-    with pytest.raises(Invalid) as raised:
-        issuance.issue_credentials_bulk(db, system, made, issuing, workers=1)
-    assert "partnerTier" in raised.value.detail
-    db.rollback()
-    assert db.scalar(select(func.count()).select_from(IssuedCredential)) == 0
 
 
 def test_concurrent_award_revocations_lose_no_bit(sessions, system, settings):
@@ -490,18 +327,15 @@ def test_concurrent_award_revocations_lose_no_bit(sessions, system, settings):
             assert _bit(db, credential.revocation_list_id, credential.revocation_index, settings)
 
 
-HOLDER_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
-
-
 @pytest.mark.parametrize("pool", [False, True], ids=["single", "bulk"])
 def test_a_holder_with_a_did_is_the_credential_subject(db, system, issuing, monkeypatch, pool):
-    made = _awards_for_many(db, system, 4)
+    made = many_awards(db, system, 4)
     holder = made[0].person_id
     partners.update_person(db, system, person_id=holder, data=PersonUpdate(did=HOLDER_DID))
     if pool:
-        monkeypatch.setattr(issuance, "PROCESS_POOL_THRESHOLD", 4)
-        monkeypatch.setattr(issuance, "SIGN_CHUNK", 3)
-        issuance.issue_credentials_bulk(db, system, made, issuing, workers=2)
+        monkeypatch.setattr(pipeline, "PROCESS_POOL_THRESHOLD", 4)
+        monkeypatch.setattr(pipeline, "SIGN_CHUNK", 3)
+        pipeline.issue_credentials_bulk(db, system, made, issuing, workers=2)
     else:
         for row in made:
             issuance.issue_credential(db, system, award=row, settings=issuing)
@@ -512,71 +346,6 @@ def test_a_holder_with_a_did_is_the_credential_subject(db, system, issuing, monk
     assert ob3.validate_credential(with_did) == []
     for row in made[1:]:
         assert "id" not in credential_of(db, row.id).document["credentialSubject"]
-
-
-def test_bulk_credentials_are_byte_identical_to_the_single_path(db, system, issuing, monkeypatch):
-    made = _awards_for_many(db, system, 7)
-    partners.update_person(
-        db, system, person_id=made[2].person_id, data=PersonUpdate(did=HOLDER_DID)
-    )
-    monkeypatch.setattr(issuance, "PROCESS_POOL_THRESHOLD", 4)
-    monkeypatch.setattr(issuance, "SIGN_CHUNK", 2)
-    created = issuance.issue_credentials_bulk(db, system, made, issuing, workers=2)
-    signer = keyring.active_signer(db, issuing)
-    by_award = {row.id: row for row in made}
-    for credential_id in created:
-        stored = db.get(IssuedCredential, credential_id)
-        assert stored is not None
-        awarded = by_award[stored.award_id]
-        document = issuance._unsigned(
-            awarded,
-            issuance._load_programs(db, [awarded]),
-            issuance._load_holders(db, [awarded]),
-            issuing,
-            credential_id=stored.id,
-            issuer_id=signer.controller,
-            salt=stored.salt,
-            revocation=(stored.revocation_list_id, stored.revocation_index),
-        )
-        signed = proofs.create_proof(
-            document, signer.private_key, signer.verification_method, stored.issued_at
-        )
-        assert stored.document == issuance._serialize(signed)
-        (issued,) = db.scalars(select(Event).where(Event.subject_id == credential_id)).all()
-        assert issued.payload == {
-            "award_id": awarded.id,
-            "person_id": awarded.person_id,
-            "verification_method": signer.verification_method,
-            "revocation_list_id": stored.revocation_list_id,
-            "revocation_index": stored.revocation_index,
-            "valid_from": stored.valid_from.isoformat().replace("+00:00", "Z"),
-            "valid_until": stored.valid_until.isoformat().replace("+00:00", "Z"),
-        }
-    # Each entry's hash, computed by the worker over the payload text it wrote, matches the
-    # one recomputed from the stored payload.
-    assert events.verify_chain(db).ok
-
-
-def test_holders_are_loaded_with_their_primary_email_and_did(db, system):
-    made = _awards_for_many(db, system, 3)
-    first, second, third = (row.person_id for row in made)
-    partners.add_person_email(db, system, person_id=first, email="second-address@example.com")
-    partners.add_person_email(
-        db, system, person_id=second, email="now-primary@example.com", primary=True
-    )
-    partners.update_person(db, system, person_id=third, data=PersonUpdate(did=HOLDER_DID))
-    holders = issuance._load_holders(db, made)
-    assert holders.emails == {
-        person_id: partners.primary_email(db, person_id=person_id)
-        for person_id in (first, second, third)
-    }
-    assert holders.emails[second] == "now-primary@example.com"
-    assert holders.dids == {third: HOLDER_DID}
-
-
-def test_bulk_inserts_write_every_credential_column():
-    # Bulk issuance writes credential rows through the driver with a fixed column list.
-    assert set(issuance._CREDENTIAL_COLUMNS) == set(IssuedCredential.__table__.columns.keys())
 
 
 def test_signed_documents_are_compressed_with_lz4_on_postgresql(db, backend):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from charter.cli.common import error_console, transaction
-from charter.core import events
+from charter.core import eventverify
 
 audit_app = typer.Typer(help="Audit the events log.", no_args_is_help=True)
 
@@ -14,7 +14,7 @@ audit_app = typer.Typer(help="Audit the events log.", no_args_is_help=True)
 def verify() -> None:
     """Walk the events log and check every entry's hash chain; exit 1 at the first bad entry."""
     with transaction() as db:
-        report = events.verify_chain(db)
+        report = eventverify.verify_chain(db)
     if report.ok:
         typer.echo(f"chain intact: {report.checked} entries")
         return

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from charter.core import events
+from charter.core import eventverify
 from charter.core.auth import Permission
 from charter.core.models import Event
 from charter.core.schemas import ChainReportOut, EventOut, Page
@@ -48,4 +48,4 @@ def verify_events(db: DbSession, actor: CurrentPrincipal) -> ChainReportOut:
     actor.require(Permission.EVENTS_READ)
     if actor.partner_scope is not None:
         actor.require(Permission.USERS_MANAGE)
-    return ChainReportOut(**asdict(events.verify_chain(db)))
+    return ChainReportOut(**asdict(eventverify.verify_chain(db)))

@@ -40,7 +40,7 @@ from charter.core.csvimport import (
     record_created,
 )
 from charter.core.ids import new_id
-from charter.credentials import issuance
+from charter.credentials.bulk.pipeline import AwardFacts, issue_credentials_bulk
 from charter.credentials.models import Award, AwardStatus, SubjectType
 from charter.credentials.rules import LIVE_STATUSES
 from charter.credentials.schemas import AwardCreate
@@ -371,11 +371,11 @@ def _write_awards(
     insert_batches(db, Award, rows, progress)
     report.created = len(rows)
     # Each new award gets its signed credential in the same transaction (pool-signed when many).
-    issuance.issue_credentials_bulk(
+    issue_credentials_bulk(
         db,
         actor,
         [
-            issuance.AwardFacts(
+            AwardFacts(
                 id=row["id"],
                 certification_id=row["certification_id"],
                 criteria_version_id=row["criteria_version_id"],

@@ -22,6 +22,7 @@ from charter.core.ids import is_id, new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import text_filter
 from charter.credentials import eligibility, issuance
+from charter.credentials.bulk.pipeline import issue_credentials_bulk
 from charter.credentials.models import Award, AwardStatus, SubjectType
 from charter.credentials.rules import LIVE_STATUSES, effective_status, renewal_refusal
 from charter.credentials.schemas import AwardCreate
@@ -123,7 +124,7 @@ def issue_awards_batch(db: Session, actor: Principal, *, items: list[AwardCreate
             errors.append(FieldError(f"items.{index}", error.detail))
     if errors:
         raise Invalid(f"{len(errors)} of {len(items)} awards cannot be issued", errors)
-    issuance.issue_credentials_bulk(db, actor, created, settings_of(db))
+    issue_credentials_bulk(db, actor, created, settings_of(db))
     return created
 
 

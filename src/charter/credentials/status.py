@@ -29,6 +29,7 @@ from charter.credentials import proofs, statuslist
 from charter.credentials.models import StatusList, StatusListEntry
 from charter.credentials.statuslist import StatusBits, StatusPurpose
 from charter.crypto import keyring
+from charter.db import bulk
 
 LIST_SIZE = statuslist.MIN_ENTRIES
 """Entries per new list in production; tests pass a smaller ``size`` to fill lists quickly."""
@@ -217,21 +218,20 @@ _ENTRY_INSERT_POSTGRESQL = (
 def _insert_entries(db: Session, list_id: str, indexes: list[int], now: datetime) -> None:
     """Insert the entry rows of indexes handed out from one list, in one statement.
 
-    Bulk issuance hands out two indexes per award; per-row binding (SQLAlchemy's or the
-    driver's) would cost more than drawing them.
+    Bulk issuance hands out two indexes per award; per-row binding (SQLAlchemy's, or the
+    driver's in :mod:`charter.db.bulk`) would cost more than drawing them.
     """
     dialect = db.get_bind().dialect.name
     connection = db.connection()
+    stamp = bulk.bound_time(now, dialect)
     if dialect == "sqlite":
-        # The text form SQLAlchemy's SQLite DateTime type stores and reads back.
-        stamp = clock.ensure_utc(now).strftime("%Y-%m-%d %H:%M:%S.%f")
         connection.exec_driver_sql(_ENTRY_INSERT_SQLITE, (list_id, stamp, json.dumps(indexes)))
     elif dialect == "postgresql":
         driver: Any = connection.connection.driver_connection  # a psycopg connection
         # Written as text in one join: psycopg dumps a list of ints element by element.
         literal = "{" + ",".join(map(str, indexes)) + "}"
         with driver.cursor() as cursor:
-            cursor.execute(_ENTRY_INSERT_POSTGRESQL, (list_id, clock.ensure_utc(now), literal))
+            cursor.execute(_ENTRY_INSERT_POSTGRESQL, (list_id, stamp, literal))
     else:
         db.execute(
             insert(table_of(StatusListEntry)),

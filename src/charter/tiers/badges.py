@@ -29,7 +29,7 @@ from charter.core import clock, events
 from charter.core.auth import Principal
 from charter.core.errors import FieldError, Invalid, NotFound
 from charter.core.ids import is_id, new_id
-from charter.credentials import issuance, ob3, proofs, status, statuslist
+from charter.credentials import documents, ob3, proofs, status, statuslist
 from charter.crypto import keyring
 from charter.db.engine import settings_of
 from charter.tiers import rules
@@ -41,7 +41,7 @@ BADGE_PREFIX = "tbg"
 
 def badge_url(settings: Settings, badge_id: str) -> str:
     """The public URL (and OB ``id``) of a firm badge: its page, ``/credentials/<id>``."""
-    return issuance.credential_url(settings, badge_id)
+    return documents.credential_url(settings, badge_id)
 
 
 def firm_url(settings: Settings, partner_id: str) -> str:
@@ -145,7 +145,7 @@ def issue_firm_badges(
         return []
     settings = settings_of(db)
     signer = keyring.active_signer(db, settings)
-    issuer = issuance.issuer_profile(settings, signer.controller)
+    issuer = documents.issuer_profile(settings, signer.controller)
     indexes = status.allocate_many(db, "revocation", len(requests), controller=signer.controller)
     now = clock.now()
     created: list[TierBadge] = []

@@ -39,7 +39,7 @@ from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.errors import CharterError, Invalid, NotFound
 from charter.core.ids import is_id
-from charter.credentials import baking, issuance, linkedin, status, verify_api
+from charter.credentials import baking, documents, issuance, linkedin, status, verify_api
 from charter.credentials import service as awards
 from charter.credentials.models import CredentialStatus
 from charter.credentials.resolver import ResolveError, strip_fragment
@@ -142,7 +142,7 @@ class OwnDocuments:
 
 def credential_id_of(settings: Settings, url: str) -> str | None:
     """The id of Charter's own credential at ``url`` (its OB ``id``), or ``None``."""
-    prefix = issuance.credential_url(settings, "")
+    prefix = documents.credential_url(settings, "")
     if not url.startswith(prefix):
         return None
     credential_id = url[len(prefix) :]
@@ -402,7 +402,7 @@ def _badge(db: Session, settings: Settings, found: ShownCredential) -> Badge:
         holder, track, level, image_url = _person_facts(db, found)
     return Badge(
         credential=found,
-        url=issuance.credential_url(settings, found.id),
+        url=documents.credential_url(settings, found.id),
         name=_text(achievement.get("name"))
         or ("Partner tier" if found.is_firm else "Certification"),
         description=_text(achievement.get("description")),
