@@ -77,8 +77,8 @@ def copy_rows(driver: Any, target: BulkTable, rows: Iterable[Sequence[Any]]) -> 
             for row in rows:
                 copy.write_row(row)
             return
-        # Imported here: only PostgreSQL needs psycopg, and SQLite deployments need not load it.
-        from psycopg.types.json import Jsonb
+        # Imported here, not to dodge a cycle: only PostgreSQL needs psycopg loaded.
+        from psycopg.types.json import Jsonb  # noqa: PLC0415
 
         positions = target.json_positions
         for row in rows:
