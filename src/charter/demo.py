@@ -28,18 +28,14 @@ from sqlalchemy.orm import Session
 from charter.core import accounts, clock
 from charter.core.auth import Principal, Role
 from charter.core.models import Event, User
-from charter.credentials.models import Award, AwardStatus
-from charter.partners.models import (
-    OnboardingCheck,
-    Partner,
-    PartnerStatus,
-    PartnerType,
-    Person,
-    Region,
-    Track,
-)
-from charter.programs.models import Assessment, AssessmentKind, Certification, CriteriaVersion
-from charter.tiers.models import BadgeStatus, FirmTier, TierBadge
+from charter.credentials.enums import AwardStatus
+from charter.credentials.models import Award
+from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
+from charter.partners.models import Partner, Person
+from charter.programs.enums import AssessmentKind
+from charter.programs.models import Assessment, Certification, CriteriaVersion
+from charter.tiers.enums import BadgeStatus
+from charter.tiers.models import FirmTier, TierBadge
 
 SEED = 20_230_601
 HISTORY = timedelta(days=3 * 365)

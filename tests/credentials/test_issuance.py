@@ -16,8 +16,9 @@ from charter.core.auth import Role
 from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.models import Event, EventChainHead
 from charter.credentials import issuance, ob3, proofs, service, statuslist
+from charter.credentials.enums import CredentialStatus
 from charter.credentials.imports import import_awards
-from charter.credentials.models import Award, CredentialStatus, IssuedCredential, StatusListEntry
+from charter.credentials.models import Award, IssuedCredential, StatusListEntry
 from charter.credentials.schemas import AwardCreate
 from charter.crypto import keyring
 from charter.partners import service as partners

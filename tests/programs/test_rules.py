@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from charter.programs.models import AssessmentKind
+from charter.programs.enums import AssessmentKind
 from charter.programs.rules import Evidence, Requirements, check_requirements
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from charter.core import clock
 from charter.core.auth import Role
-from charter.partners.models import Track
+from charter.partners.enums import Track
 from charter.worker.runner import run_until_idle
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person

@@ -43,7 +43,8 @@ from charter.core.csvimport import NoProgress, Progress, chunks, table_of
 from charter.core.errors import Conflict, FieldError, Invalid, NotFound
 from charter.core.ids import is_id, new_id
 from charter.credentials import fastcanon, ob3, proofs, status, statuslist
-from charter.credentials.models import Award, CredentialStatus, IssuedCredential
+from charter.credentials.enums import CredentialStatus
+from charter.credentials.models import Award, IssuedCredential
 from charter.crypto import keyring, keys
 from charter.db.engine import settings_of
 from charter.partners.models import Person, PersonEmail

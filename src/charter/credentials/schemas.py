@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from charter.core.schemas import ORMModel
-from charter.credentials.models import AwardStatus, SubjectType
+from charter.credentials.enums import AwardStatus, SubjectType
 from charter.programs.rules import storable
 from charter.programs.schemas import ExternalId, Reason
 

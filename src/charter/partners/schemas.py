@@ -21,7 +21,7 @@ from charter.core.errors import Invalid
 from charter.core.schemas import ORMModel
 from charter.core.text import normalize_email, storable_text
 from charter.credentials.ob3 import holder_did_problem
-from charter.partners.models import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
+from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
 
 MAX_EMAILS = 20
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)

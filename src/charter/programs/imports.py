@@ -35,7 +35,8 @@ from charter.core.csvimport import (
 )
 from charter.core.ids import new_id
 from charter.partners.imports import resolve_people
-from charter.programs.models import Assessment, AssessmentKind, Certification, CriteriaVersion
+from charter.programs.enums import AssessmentKind
+from charter.programs.models import Assessment, Certification, CriteriaVersion
 from charter.programs.rules import Evidence, Requirements
 from charter.programs.schemas import AssessmentCreate
 

@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from charter.core.text import clean_text
-from charter.programs.models import AssessmentKind
+from charter.programs.enums import AssessmentKind
 
 MAX_ITEMS = 50
 MAX_EVIDENCE_AGE_DAYS = 36_500

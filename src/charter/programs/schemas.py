@@ -8,8 +8,8 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from charter.core.schemas import ORMModel
-from charter.partners.models import Track
-from charter.programs.models import AssessmentKind, Level
+from charter.partners.enums import Track
+from charter.programs.enums import AssessmentKind, Level
 from charter.programs.rules import Requirements, storable
 
 MAX_VALIDITY_DAYS = 36_500

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from charter.partners.models import PartnerStatus, Track
+from charter.partners.enums import PartnerStatus, Track
 from charter.programs.rules import storable
 
 MAX_TIERS = 20
