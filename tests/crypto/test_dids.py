@@ -89,3 +89,35 @@ def test_did_web_document_keeps_retired_keys_for_assertion():
     assert methods[f"{did}#key-1"]["publicKeyMultibase"] == keys.public_key_multibase(retired)
     assert methods[f"{did}#key-1"]["controller"] == did
     assert methods[f"{did}#key-1"]["type"] == "Multikey"
+
+
+@pytest.mark.parametrize(
+    "did",
+    [
+        "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        "did:web:example.com",
+        "did:web:w3c-ccg.github.io:user:alice",
+        "did:web:localhost%3A8443:people:ada",
+    ],
+)
+def test_a_did_key_or_did_web_is_a_usable_holder_did(did: str) -> None:
+    assert dids.holder_did_problem(did) is None
+
+
+@pytest.mark.parametrize(
+    "did",
+    [
+        "did:example:123",
+        "did:key:abc",
+        "did:key:z0OIl",  # characters outside base58btc
+        "did:key:" + "z6Mk" + "1" * 200,
+        "did:web:",
+        "did:web:exa mple.com",
+        "did:web:example.com:",
+        "did:web:-example.com",
+        "https://example.com/ada",
+        "mailto:ada@example.com",
+    ],
+)
+def test_other_holder_dids_are_refused(did: str) -> None:
+    assert dids.holder_did_problem(did) is not None

@@ -7,6 +7,7 @@ verifying; revocation of a credential is the status list's job, not the DID docu
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -19,6 +20,32 @@ DID_V1_CONTEXT = "https://www.w3.org/ns/did/v1"
 MULTIKEY_V1_CONTEXT = "https://w3id.org/security/multikey/v1"
 DID_KEY_PREFIX = "did:key:"
 DID_WEB_PREFIX = "did:web:"
+
+# DID syntax (W3C DID Core §3.1) for the two methods a holder may give. did:key's
+# method-specific id is a multibase base58btc key ('z' + base58btc); did:web's is a host name
+# (a port percent-encoded as %3A) followed by optional ':'-separated path segments.
+_DID_KEY = re.compile(r"did:key:z[1-9A-HJ-NP-Za-km-z]{32,128}")
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PATH_SEGMENT = r"(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+"
+_DID_WEB = re.compile(
+    rf"did:web:{_HOST_LABEL}(?:\.{_HOST_LABEL})*(?:%3[Aa][0-9]{{1,5}})?(?::{_PATH_SEGMENT})*"
+)
+HOLDER_DID_MAX_LENGTH = 500
+
+
+def holder_did_problem(value: str) -> str | None:
+    """Why ``value`` is not a usable holder DID (``did:key`` or ``did:web``), or ``None``."""
+    if len(value) > HOLDER_DID_MAX_LENGTH:
+        return f"must be at most {HOLDER_DID_MAX_LENGTH} characters"
+    if value.startswith(DID_KEY_PREFIX):
+        if _DID_KEY.fullmatch(value) is None:
+            return "is not a did:key (did:key:z followed by a base58btc multibase key)"
+        return None
+    if value.startswith(DID_WEB_PREFIX):
+        if _DID_WEB.fullmatch(value) is None:
+            return "is not a did:web (did:web:<host>[%3A<port>][:<path>...])"
+        return None
+    return "must be a did:key or did:web DID"
 
 
 def did_key_from_public(public_key: Ed25519PublicKey) -> str:

@@ -20,7 +20,7 @@ from pydantic import (
 from charter.core.errors import Invalid
 from charter.core.schemas import ORMModel
 from charter.core.text import normalize_email, storable_text
-from charter.credentials.ob3 import holder_did_problem
+from charter.crypto.dids import holder_did_problem
 from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
 
 MAX_EMAILS = 20
