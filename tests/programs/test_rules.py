@@ -161,6 +161,8 @@ def test_evidence_after_the_evaluation_time_does_not_count():
         {"labs": ["LAB-1", "LAB-1"]},
         {"assessments": [{"code": "X", "min_score": 50}, {"code": "X", "min_score": 60}]},
         {"labs": ["bad\x00code"]},
+        {"trainings": ["TRN\n1"]},
+        {"assessments": [{"code": "CLD-201\n", "min_score": 50}]},
         {"unknown": 1},
     ],
 )
