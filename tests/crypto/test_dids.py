@@ -19,26 +19,6 @@ def test_did_key_round_trips_to_the_same_public_key():
         assert keys.raw_public_key(resolved) == keys.raw_public_key(public)
 
 
-def test_did_key_document_lists_the_key_for_assertion_and_authentication():
-    document = dids.did_key_document(W3C_DID)
-    method_id = f"{W3C_DID}#z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
-    assert document["@context"] == [
-        "https://www.w3.org/ns/did/v1",
-        "https://w3id.org/security/multikey/v1",
-    ]
-    assert document["id"] == W3C_DID
-    assert document["verificationMethod"] == [
-        {
-            "id": method_id,
-            "type": "Multikey",
-            "controller": W3C_DID,
-            "publicKeyMultibase": "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
-        }
-    ]
-    assert document["assertionMethod"] == [method_id]
-    assert document["authentication"] == [method_id]
-
-
 def test_did_key_with_a_foreign_fragment_or_key_type_is_refused():
     with pytest.raises(Invalid):
         dids.resolve_did_key(W3C_DID + "#z6MkOther")

@@ -1,4 +1,4 @@
-"""``did:key`` and ``did:web`` identifiers and DID documents for Ed25519 Multikeys.
+"""``did:key`` and ``did:web`` identifiers, their syntax, and DID documents for Ed25519 keys.
 
 ``did:key`` resolves offline (the key is the identifier). ``did:web`` documents list every key,
 retired ones too, under ``assertionMethod`` so that credentials signed before a rotation keep
@@ -57,27 +57,6 @@ def did_key_verification_method(did: str) -> str:
     """The verification method id of a ``did:key`` (``did:key:z6Mk…#z6Mk…``)."""
     multikey = _did_key_multikey(did)
     return f"{DID_KEY_PREFIX}{multikey}#{multikey}"
-
-
-def did_key_document(did: str) -> dict[str, Any]:
-    """The DID document of a ``did:key``: one Multikey for assertion and authentication."""
-    multikey = _did_key_multikey(did)
-    controller = DID_KEY_PREFIX + multikey
-    method_id = f"{controller}#{multikey}"
-    return {
-        "@context": [DID_V1_CONTEXT, MULTIKEY_V1_CONTEXT],
-        "id": controller,
-        "verificationMethod": [
-            {
-                "id": method_id,
-                "type": "Multikey",
-                "controller": controller,
-                "publicKeyMultibase": multikey,
-            }
-        ],
-        "assertionMethod": [method_id],
-        "authentication": [method_id],
-    }
 
 
 def resolve_did_key(vm_or_did: str) -> Ed25519PublicKey:
