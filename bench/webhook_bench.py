@@ -38,7 +38,8 @@ from charter.core import events
 from charter.core.auth import Principal
 from charter.db.engine import make_engine, make_sessionmaker, use_settings
 from charter.webhooks import service
-from charter.webhooks.models import DeliveryStatus, WebhookDelivery
+from charter.webhooks.enums import DeliveryStatus
+from charter.webhooks.models import WebhookDelivery
 from charter.webhooks.schemas import EndpointCreate
 
 SECRET = "bench-secret-not-for-production"

@@ -13,8 +13,9 @@ from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.models import Event
 from charter.credentials import issuance, ob3, service, statuslist
 from charter.credentials.bulk import pipeline
+from charter.credentials.enums import CredentialStatus
 from charter.credentials.imports import import_awards
-from charter.credentials.models import Award, CredentialStatus, IssuedCredential
+from charter.credentials.models import Award, IssuedCredential
 from charter.credentials.schemas import AwardCreate
 from charter.crypto import keyring
 from charter.partners import service as partners

@@ -156,32 +156,12 @@ HOLDER_KEY = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
     ],
 )
 def test_a_holder_did_is_the_subject_id_beside_the_hashed_email(did: str) -> None:
-    assert ob3.holder_did_problem(did) is None
     doc = _build(subject=ob3.SubjectInfo(email=EMAIL, salt="s4lt", holder_did=did))
     subject = doc["credentialSubject"]
     assert isinstance(subject, dict)
     assert subject["id"] == did
     assert subject["identifier"][0]["identityHash"] == ob3.identity_hash(EMAIL, "s4lt")
     assert ob3.validate_credential(doc) == []
-
-
-@pytest.mark.parametrize(
-    "did",
-    [
-        "did:example:123",
-        "did:key:abc",
-        "did:key:z0OIl",  # characters outside base58btc
-        "did:key:" + "z6Mk" + "1" * 200,
-        "did:web:",
-        "did:web:exa mple.com",
-        "did:web:example.com:",
-        "did:web:-example.com",
-        "https://example.com/ada",
-        "mailto:ada@example.com",
-    ],
-)
-def test_other_holder_dids_are_refused(did: str) -> None:
-    assert ob3.holder_did_problem(did) is not None
 
 
 @pytest.mark.parametrize("value", ["https://example.com/ada", "mailto:ada@example.com", "did:"])

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from charter.credentials.models import AwardStatus
+from charter.credentials.enums import AwardStatus
 from charter.credentials.rules import effective_status, renewal_opens_at, renewal_refusal
 
 UNTIL = datetime(2027, 3, 1, tzinfo=UTC)

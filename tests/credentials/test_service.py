@@ -11,13 +11,14 @@ from charter.core.auth import Principal, Role
 from charter.core.errors import Conflict, CriteriaNotMet, Forbidden, Invalid, NotFound
 from charter.core.models import Event
 from charter.credentials import eligibility, service
-from charter.credentials.models import Award, AwardStatus
+from charter.credentials.enums import AwardStatus
+from charter.credentials.models import Award
 from charter.credentials.schemas import AwardCreate
 from charter.db.unique import insert_unique
 from charter.partners import service as partners
-from charter.partners.models import Region, Track
+from charter.partners.enums import Region, Track
 from charter.programs import service as programs
-from charter.programs.models import AssessmentKind
+from charter.programs.enums import AssessmentKind
 from charter.programs.rules import Requirements
 from charter.programs.schemas import CriteriaCreate
 from tests.credentials.factories import award

@@ -19,26 +19,6 @@ def test_did_key_round_trips_to_the_same_public_key():
         assert keys.raw_public_key(resolved) == keys.raw_public_key(public)
 
 
-def test_did_key_document_lists_the_key_for_assertion_and_authentication():
-    document = dids.did_key_document(W3C_DID)
-    method_id = f"{W3C_DID}#z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2"
-    assert document["@context"] == [
-        "https://www.w3.org/ns/did/v1",
-        "https://w3id.org/security/multikey/v1",
-    ]
-    assert document["id"] == W3C_DID
-    assert document["verificationMethod"] == [
-        {
-            "id": method_id,
-            "type": "Multikey",
-            "controller": W3C_DID,
-            "publicKeyMultibase": "z6MkrJVnaZkeFzdQyMZu1cgjg7k1pZZ6pvBQ7XJPt4swbTQ2",
-        }
-    ]
-    assert document["assertionMethod"] == [method_id]
-    assert document["authentication"] == [method_id]
-
-
 def test_did_key_with_a_foreign_fragment_or_key_type_is_refused():
     with pytest.raises(Invalid):
         dids.resolve_did_key(W3C_DID + "#z6MkOther")
@@ -89,3 +69,35 @@ def test_did_web_document_keeps_retired_keys_for_assertion():
     assert methods[f"{did}#key-1"]["publicKeyMultibase"] == keys.public_key_multibase(retired)
     assert methods[f"{did}#key-1"]["controller"] == did
     assert methods[f"{did}#key-1"]["type"] == "Multikey"
+
+
+@pytest.mark.parametrize(
+    "did",
+    [
+        "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        "did:web:example.com",
+        "did:web:w3c-ccg.github.io:user:alice",
+        "did:web:localhost%3A8443:people:ada",
+    ],
+)
+def test_a_did_key_or_did_web_is_a_usable_holder_did(did: str) -> None:
+    assert dids.holder_did_problem(did) is None
+
+
+@pytest.mark.parametrize(
+    "did",
+    [
+        "did:example:123",
+        "did:key:abc",
+        "did:key:z0OIl",  # characters outside base58btc
+        "did:key:" + "z6Mk" + "1" * 200,
+        "did:web:",
+        "did:web:exa mple.com",
+        "did:web:example.com:",
+        "did:web:-example.com",
+        "https://example.com/ada",
+        "mailto:ada@example.com",
+    ],
+)
+def test_other_holder_dids_are_refused(did: str) -> None:
+    assert dids.holder_did_problem(did) is not None

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from charter.core.auth import Principal
 from charter.partners import service as partners
-from charter.partners.models import PartnerStatus, Track
+from charter.partners.enums import PartnerStatus, Track
 from charter.tiers import service
 from charter.tiers.models import FirmTier
 from tests.credentials.factories import award

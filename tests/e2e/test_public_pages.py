@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from charter.core import clock
 from charter.core.auth import Principal
 from charter.credentials import issuance, service
-from charter.partners.models import PartnerStatus, Track
+from charter.partners.enums import PartnerStatus, Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification

@@ -11,10 +11,11 @@ from charter.accounts import service as accounts
 from charter.core import events
 from charter.core.auth import Role
 from charter.credentials import service as awards
+from charter.notify.enums import MessageStatus
 from charter.notify.handlers import due_offset
-from charter.notify.models import EmailMessage, MessageStatus
+from charter.notify.models import EmailMessage
 from charter.partners import service as partners
-from charter.partners.models import PartnerStatus
+from charter.partners.enums import PartnerStatus
 from charter.programs import service as programs
 from charter.programs.rules import Requirements
 from charter.programs.schemas import CriteriaCreate

@@ -13,15 +13,8 @@ from sqlalchemy.orm import Session
 
 from charter.core.auth import Principal
 from charter.partners import service
-from charter.partners.models import (
-    OnboardingCheck,
-    Partner,
-    PartnerStatus,
-    PartnerType,
-    Person,
-    Region,
-    Track,
-)
+from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
+from charter.partners.models import Partner, Person
 from charter.partners.schemas import PartnerCreate, PersonCreate
 
 _counter = itertools.count(1)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from charter.partners import rules
-from charter.partners.models import OnboardingCheck, PartnerStatus
+from charter.partners.enums import OnboardingCheck, PartnerStatus
 
 S = PartnerStatus
 ALLOWED = {

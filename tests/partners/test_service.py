@@ -12,17 +12,8 @@ from charter.core.auth import Principal, Role
 from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.models import Event
 from charter.partners import service
-from charter.partners.models import (
-    Employment,
-    OnboardingCheck,
-    Partner,
-    PartnerStatus,
-    PartnerType,
-    Person,
-    PersonEmail,
-    Region,
-    Track,
-)
+from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
+from charter.partners.models import Employment, Partner, Person, PersonEmail
 from charter.partners.schemas import PartnerCreate, PartnerUpdate, PersonCreate, PersonUpdate
 from tests.partners import factories
 

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from charter.core import clock
 from charter.core.auth import Principal
-from charter.partners.models import Track
+from charter.partners.enums import Track
 from charter.programs import service
-from charter.programs.models import Assessment, AssessmentKind, Certification, Level
+from charter.programs.enums import AssessmentKind, Level
+from charter.programs.models import Assessment, Certification
 from charter.programs.rules import Requirements
 from charter.programs.schemas import AssessmentCreate, CertificationCreate, CriteriaCreate
 

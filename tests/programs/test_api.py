@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from charter.core.auth import Role
 from tests.partners.factories import partner, person
 from tests.programs.factories import assessment, certification
@@ -70,6 +72,27 @@ def test_bad_certifications_get_field_errors(client, make):
         fields = [error["field"] for error in response.json()["errors"]]
         if field:
             assert field in fields, fields
+
+
+@pytest.mark.parametrize("name", ["Cloud\nArchitect", "Cloud Architect\r\n", "Cloud\x00"])
+def test_a_line_break_in_a_name_is_refused_as_in_a_partner_name(client, make, name):
+    admin = make.login(Role.ADMIN).headers
+    firm = {"name": name, "type": "var", "regions": ["na"], "country": "US"}
+    refused_firm = client.post("/api/v1/partners", json=firm, headers=admin)
+    refused = client.post("/api/v1/certifications", json={**CERT, "name": name}, headers=admin)
+    for response in (refused_firm, refused):
+        assert response.status_code == 422, response.text
+        assert [error["field"] for error in response.json()["errors"]] == ["name"]
+    assert client.get("/api/v1/certifications", headers=admin).json()["items"] == []
+
+    cert = client.post("/api/v1/certifications", json=CERT, headers=admin).json()
+    renamed = client.patch(
+        f"/api/v1/certifications/{cert['id']}", json={"name": name}, headers=admin
+    )
+    assert renamed.status_code == 422
+    assert [error["field"] for error in renamed.json()["errors"]] == ["name"]
+    got = client.get(f"/api/v1/certifications/{cert['id']}", headers=admin).json()
+    assert got["name"] == CERT["name"]
 
 
 def test_unknown_and_malformed_ids_are_404(client, make):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from charter.programs.models import AssessmentKind
+from charter.programs.enums import AssessmentKind
 from charter.programs.rules import Evidence, Requirements, check_requirements
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -161,6 +161,8 @@ def test_evidence_after_the_evaluation_time_does_not_count():
         {"labs": ["LAB-1", "LAB-1"]},
         {"assessments": [{"code": "X", "min_score": 50}, {"code": "X", "min_score": 60}]},
         {"labs": ["bad\x00code"]},
+        {"trainings": ["TRN\n1"]},
+        {"assessments": [{"code": "CLD-201\n", "min_score": 50}]},
         {"unknown": 1},
     ],
 )

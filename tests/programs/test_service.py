@@ -11,9 +11,9 @@ from sqlalchemy import select
 from charter.core.auth import Role
 from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.models import Event
-from charter.partners.models import Track
+from charter.partners.enums import Track
 from charter.programs import service
-from charter.programs.models import AssessmentKind, Level
+from charter.programs.enums import AssessmentKind, Level
 from charter.programs.rules import Requirements
 from charter.programs.schemas import CertificationCreate, CertificationUpdate, CriteriaCreate
 from tests.partners.factories import partner, person

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from charter.core import clock
 from charter.core.auth import Role
-from charter.partners.models import Track
+from charter.partners.enums import Track
 from charter.worker.runner import run_until_idle
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
@@ -111,6 +111,20 @@ def test_bad_input_is_a_422_naming_the_field(client, sessions, system, make, fro
     response = client.get("/api/v1/tier-forecast?days=45", headers=manager.headers)
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["days"]
+
+
+def test_a_nul_in_a_track_record_external_id_is_a_422_and_records_nothing(
+    client, sessions, system, make, frozen_clock
+):
+    firm, _, _ = _setup(sessions, system)
+    manager = make.login(Role.PROGRAM_MANAGER)
+    body = {"partner_id": firm, "metric": "deployments", "value": 3, "external_id": "tr\x00-1"}
+    response = client.post("/api/v1/track-records", json=body, headers=manager.headers)
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == ["external_id"]
+    listed = client.get(f"/api/v1/partners/{firm}/track-records", headers=manager.headers)
+    assert listed.status_code == 200
+    assert listed.json() == []
 
 
 def test_track_records_import_from_csv(sessions, system, frozen_clock, tmp_path, cli):

@@ -176,3 +176,23 @@ def test_stepping_twice_changes_nothing_the_second_time(firm, days):
     second, kinds = _advance(first, current, NOW + timedelta(days=days) if days < 30 else NOW)
     assert kinds == []
     assert second == first
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "Gold\nPartner"),
+        ("name", "Gold\x00"),
+        ("description", "nul\x00"),
+        ("key", "gold\n"),
+    ],
+)
+def test_a_tier_refuses_text_no_database_can_store_as_given(field, value):
+    with pytest.raises(ValidationError) as refused:
+        rules.Tier.model_validate({**gold(), field: value})
+    assert refused.value.errors()[0]["loc"] == (field,)
+
+
+def test_a_tier_description_may_span_lines():
+    tier = rules.Tier.model_validate({**gold(), "description": "  Top partners.\nBy invitation. "})
+    assert tier.description == "Top partners.\nBy invitation."

@@ -16,7 +16,7 @@ from charter.core.models import Event
 from charter.credentials import service as awards
 from charter.credentials import status
 from charter.partners import service as partners
-from charter.partners.models import Track
+from charter.partners.enums import Track
 from charter.tiers import badges, handlers, service
 from charter.tiers.models import FirmTier, TierBadge
 from charter.tiers.schemas import SchemeCreate, TrackRecordCreate

@@ -12,7 +12,7 @@ from charter.core.auth import Role
 from charter.core.errors import Conflict, Unauthorized
 from charter.core.models import Event
 from charter.credentials import issuance
-from charter.partners.models import Track
+from charter.partners.enums import Track
 from charter.tiers import service, termination
 from charter.tiers.models import FirmTier, TierBadge
 from charter.web.public import verify_own

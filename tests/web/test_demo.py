@@ -15,13 +15,16 @@ from charter.app import create_app
 from charter.config import Settings, get_settings
 from charter.core import eventverify
 from charter.core.models import Event
-from charter.credentials.models import Award, AwardStatus
+from charter.credentials.enums import AwardStatus
+from charter.credentials.models import Award
 from charter.db.engine import make_engine, make_sessionmaker
 from charter.demo.people import ADMIN_EMAIL, ADMIN_PASSWORD, PARTNER_ADMIN_PASSWORD
 from charter.demo.seeding import SeedSummary, seed
 from charter.demo.serving import run_demo
-from charter.partners.models import Partner, PartnerRegion, PartnerType, Person, Region
-from charter.tiers.models import BadgeStatus, FirmTier, TierBadge, TrackRecord
+from charter.partners.enums import PartnerType, Region
+from charter.partners.models import Partner, PartnerRegion, Person
+from charter.tiers.enums import BadgeStatus
+from charter.tiers.models import FirmTier, TierBadge, TrackRecord
 from tests.web.helpers import csrf_from, sign_in
 
 

@@ -12,7 +12,8 @@ from charter.core.auth import Principal, Role
 from charter.credentials import service as credentials
 from charter.credentials.schemas import AwardCreate
 from charter.partners import service as partners
-from charter.partners.models import Partner, PartnerType, Region, Track
+from charter.partners.enums import PartnerType, Region, Track
+from charter.partners.models import Partner
 from charter.partners.schemas import PartnerCreate, PersonCreate
 from charter.programs import service as programs
 from charter.programs.schemas import CertificationCreate

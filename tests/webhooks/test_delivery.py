@@ -12,7 +12,8 @@ from charter.core import events
 from charter.core.auth import Role
 from charter.credentials import service as awards
 from charter.webhooks import service, signing, transport
-from charter.webhooks.models import DeliveryStatus, WebhookDelivery
+from charter.webhooks.enums import DeliveryStatus
+from charter.webhooks.models import WebhookDelivery
 from charter.worker import execution
 from charter.worker.runner import run_until_idle
 from charter.worker.worker import Worker

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 
 from charter.core import events
 from charter.webhooks import service
-from charter.webhooks.models import DeliveryStatus, WebhookDelivery
+from charter.webhooks.enums import DeliveryStatus
+from charter.webhooks.models import WebhookDelivery
 from charter.webhooks.schemas import EndpointCreate
 from charter.worker.models import Job, JobAttempt
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from charter.accounts.models import User
 from charter.core import events
 from charter.worker import jobs, registry
-from charter.worker.models import Job, JobAttempt, JobStatus
+from charter.worker.enums import JobStatus
+from charter.worker.models import Job, JobAttempt
 from charter.worker.registry import EventHandler, PeriodicTask, RetryPolicy, Task
 from charter.worker.runner import run_until_idle
 from charter.worker.worker import Worker

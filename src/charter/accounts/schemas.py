@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from charter.core.auth import Role
 from charter.core.schemas import ORMModel
-from charter.core.text import Line
+from charter.core.text import Id, Line, Name
 
 
 class UserIn(BaseModel):
@@ -17,10 +17,10 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Line = Field(max_length=320)
-    display_name: Line = Field(min_length=1, max_length=200)
+    display_name: Name
     role: Role
     password: str | None = Field(default=None, max_length=1000)
-    partner_id: Line | None = Field(default=None, max_length=40)
+    partner_id: Id | None = None
 
 
 class UserOut(ORMModel):
@@ -40,8 +40,8 @@ class ApiKeyIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Line = Field(min_length=1, max_length=200)
-    user_id: Line | None = Field(default=None, max_length=40)
+    name: Name
+    user_id: Id | None = None
     scopes: list[Line] | None = Field(default=None, max_length=50)
     expires_at: datetime | None = None
 

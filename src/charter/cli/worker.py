@@ -71,7 +71,8 @@ def show_status() -> None:
 
     from charter.cli.common import console, transaction
     from charter.worker import jobs
-    from charter.worker.models import Job, JobStatus
+    from charter.worker.enums import JobStatus
+    from charter.worker.models import Job
 
     with transaction() as db:
         counts = jobs.counts(db)

@@ -8,10 +8,10 @@ is checked here once and refused as a field error instead of failing inside the 
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator
+from pydantic import BeforeValidator, StringConstraints
 
 from charter.core.errors import Invalid
 
@@ -66,16 +66,68 @@ def normalize_email(value: str, field: str = "email") -> str:
         raise Invalid.field(field, str(error)) from None
 
 
-def _single_line(value: str) -> str:
-    return clean_text(value)
+def _checked(value: Any, *, multiline: bool) -> Any:
+    # Checked before stripping, so that a line break at either end is refused, not hidden.
+    # Bytes are decoded as pydantic's lax mode would have, so that they are checked too.
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("utf-8")
+    return clean_text(value, multiline=multiline) if isinstance(value, str) else value
 
 
-def _multiline(value: str) -> str:
-    return clean_text(value, multiline=True)
+def _refuse_in_line(value: Any) -> Any:
+    return _checked(value, multiline=False)
 
 
-Line = Annotated[str, AfterValidator(_single_line)]
-"""A one-line string (names, emails, reasons)."""
+def _refuse_in_paragraphs(value: Any) -> Any:
+    return _checked(value, multiline=True)
 
-Paragraphs = Annotated[str, AfterValidator(_multiline)]
-"""Free text that may span lines (descriptions, narratives)."""
+
+OneLine = BeforeValidator(_refuse_in_line)
+"""Refuse what :func:`clean_text` refuses, line breaks included; for domain-specific strings."""
+
+_SEVERAL_LINES = BeforeValidator(_refuse_in_paragraphs)
+
+# Constraints come before the check in each Annotated: pydantic runs a BeforeValidator ahead
+# of the str schema, and lengths next to ``str`` give its native messages and JSON Schema.
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True), OneLine]
+"""One line of text, stripped; may be blank. Give it a length (``Field(max_length=...)``)."""
+
+Paragraphs = Annotated[str, StringConstraints(strip_whitespace=True), _SEVERAL_LINES]
+"""Free text that may span lines, stripped; may be blank. Give it a length."""
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
+]
+"""A name people read: one non-blank line of at most 200 characters."""
+
+ExternalId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), OneLine
+]
+"""The id a record has in the caller's own system (a CRM, an LMS): one non-blank line."""
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), OneLine]
+"""An opaque Charter id (``prt_…``) as given in a request; whether it exists is the service's."""
+
+Code = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+    ),
+    OneLine,
+]
+"""A short code (a certification's ``ADM-201``): letters, digits, ``.``, ``_`` and ``-``."""
+
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    _SEVERAL_LINES,
+]
+"""Why something changed: non-blank, may span lines, at most 2000 characters."""
+
+Note = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2000),
+    _SEVERAL_LINES,
+]
+"""A remark: may be blank, may span lines, at most 2000 characters."""

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from charter.core.schemas import Page
 from charter.credentials import service
 from charter.credentials.eligibility import check_eligibility
-from charter.credentials.models import Award, AwardStatus
+from charter.credentials.enums import AwardStatus
+from charter.credentials.models import Award
 from charter.credentials.schemas import (
     AwardBatchIn,
     AwardBatchOut,
@@ -22,7 +23,7 @@ from charter.credentials.schemas import (
     RenewIn,
 )
 from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
-from charter.partners.models import Region, Track
+from charter.partners.enums import Region, Track
 
 router = APIRouter()
 

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from charter.core import clock
 from charter.core.auth import Permission, Principal
-from charter.credentials.models import Award, AwardStatus
+from charter.credentials.enums import AwardStatus
+from charter.credentials.models import Award
 from charter.programs import service as programs
 from charter.programs.models import Certification
 from charter.programs.rules import Requirements, check_requirements

@@ -41,7 +41,8 @@ from charter.core.csvimport import (
 )
 from charter.core.ids import new_id
 from charter.credentials.bulk.pipeline import AwardFacts, issue_credentials_bulk
-from charter.credentials.models import Award, AwardStatus, SubjectType
+from charter.credentials.enums import AwardStatus, SubjectType
+from charter.credentials.models import Award
 from charter.credentials.rules import LIVE_STATUSES
 from charter.credentials.schemas import AwardCreate
 from charter.db.engine import settings_of

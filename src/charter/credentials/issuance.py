@@ -32,7 +32,8 @@ from charter.core.eventhash import json_time
 from charter.core.ids import is_id, new_id
 from charter.credentials import documents, proofs, sources, status
 from charter.credentials.documents import AwardLike
-from charter.credentials.models import Award, CredentialStatus, IssuedCredential
+from charter.credentials.enums import CredentialStatus
+from charter.credentials.models import Award, IssuedCredential
 from charter.crypto import keyring
 from charter.db.engine import settings_of
 

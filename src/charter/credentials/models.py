@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import DDL, ForeignKey, Index, LargeBinary, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from charter.credentials.enums import SubjectType
 from charter.crypto import models as _crypto_models  # noqa: F401 - signing_keys for the FK
 from charter.db.base import Base, Timestamped
-
-
-class AwardStatus(StrEnum):
-    """Where an award stands."""
-
-    ACTIVE = "active"
-    EXPIRED = "expired"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
-
-
-class SubjectType(StrEnum):
-    """Who holds an award: a person, or (with tiers) a whole firm."""
-
-    PERSON = "person"
-    FIRM = "firm"
-
 
 _LIVE = text("status IN ('active', 'suspended')")
 
@@ -73,14 +56,6 @@ class Award(Timestamped, Base):
     renewed_at: Mapped[datetime | None]
     renewal_count: Mapped[int] = mapped_column(default=0)
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
-
-
-class CredentialStatus(StrEnum):
-    """Where an issued credential stands (expiry is in its signed ``validUntil``)."""
-
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    REVOKED = "revoked"
 
 
 _LIVE_CREDENTIAL = text("status IN ('active', 'suspended')")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from charter.credentials.models import AwardStatus
+from charter.credentials.enums import AwardStatus
 
 LIVE_STATUSES = (AwardStatus.ACTIVE, AwardStatus.SUSPENDED)
 

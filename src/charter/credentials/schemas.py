@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from charter.core.schemas import ORMModel
-from charter.credentials.models import AwardStatus, SubjectType
-from charter.programs.rules import storable
-from charter.programs.schemas import ExternalId, Reason
-
-Id = Annotated[str, Field(min_length=1, max_length=40), AfterValidator(storable)]
-# Blank is allowed here so the service can say precisely that an override needs a reason.
-OverrideReason = Annotated[str, Field(max_length=2000), AfterValidator(storable)]
+from charter.core.text import ExternalId, Id, Note, Reason
+from charter.credentials.enums import AwardStatus, SubjectType
 
 
 class AwardCreate(BaseModel):
@@ -24,7 +18,8 @@ class AwardCreate(BaseModel):
 
     person_id: Id
     certification_id: Id
-    override_reason: OverrideReason | None = None
+    # A Note, not a Reason: blank is allowed so the service can say that an override needs one.
+    override_reason: Note | None = None
     external_id: ExternalId | None = None
 
 
@@ -57,7 +52,8 @@ class RenewIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    override_reason: OverrideReason | None = None
+    # A Note, not a Reason: blank is allowed so the service can say that an override needs one.
+    override_reason: Note | None = None
 
 
 class AwardOut(ORMModel):

@@ -23,12 +23,14 @@ from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import text_filter
 from charter.credentials import eligibility, issuance
 from charter.credentials.bulk.pipeline import issue_credentials_bulk
-from charter.credentials.models import Award, AwardStatus, SubjectType
+from charter.credentials.enums import AwardStatus, SubjectType
+from charter.credentials.models import Award
 from charter.credentials.rules import LIVE_STATUSES, effective_status, renewal_refusal
 from charter.credentials.schemas import AwardCreate
 from charter.db.engine import settings_of
 from charter.db.unique import insert_unique
-from charter.partners.models import PartnerRegion, Person, Region, Track
+from charter.partners.enums import Region, Track
+from charter.partners.models import PartnerRegion, Person
 from charter.programs import service as programs
 from charter.programs.models import Certification
 

@@ -1,4 +1,4 @@
-"""``did:key`` and ``did:web`` identifiers and DID documents for Ed25519 Multikeys.
+"""``did:key`` and ``did:web`` identifiers, their syntax, and DID documents for Ed25519 keys.
 
 ``did:key`` resolves offline (the key is the identifier). ``did:web`` documents list every key,
 retired ones too, under ``assertionMethod`` so that credentials signed before a rotation keep
@@ -7,6 +7,7 @@ verifying; revocation of a credential is the status list's job, not the DID docu
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -20,6 +21,32 @@ MULTIKEY_V1_CONTEXT = "https://w3id.org/security/multikey/v1"
 DID_KEY_PREFIX = "did:key:"
 DID_WEB_PREFIX = "did:web:"
 
+# DID syntax (W3C DID Core §3.1) for the two methods a holder may give. did:key's
+# method-specific id is a multibase base58btc key ('z' + base58btc); did:web's is a host name
+# (a port percent-encoded as %3A) followed by optional ':'-separated path segments.
+_DID_KEY = re.compile(r"did:key:z[1-9A-HJ-NP-Za-km-z]{32,128}")
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PATH_SEGMENT = r"(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+"
+_DID_WEB = re.compile(
+    rf"did:web:{_HOST_LABEL}(?:\.{_HOST_LABEL})*(?:%3[Aa][0-9]{{1,5}})?(?::{_PATH_SEGMENT})*"
+)
+HOLDER_DID_MAX_LENGTH = 500
+
+
+def holder_did_problem(value: str) -> str | None:
+    """Why ``value`` is not a usable holder DID (``did:key`` or ``did:web``), or ``None``."""
+    if len(value) > HOLDER_DID_MAX_LENGTH:
+        return f"must be at most {HOLDER_DID_MAX_LENGTH} characters"
+    if value.startswith(DID_KEY_PREFIX):
+        if _DID_KEY.fullmatch(value) is None:
+            return "is not a did:key (did:key:z followed by a base58btc multibase key)"
+        return None
+    if value.startswith(DID_WEB_PREFIX):
+        if _DID_WEB.fullmatch(value) is None:
+            return "is not a did:web (did:web:<host>[%3A<port>][:<path>...])"
+        return None
+    return "must be a did:key or did:web DID"
+
 
 def did_key_from_public(public_key: Ed25519PublicKey) -> str:
     """The ``did:key:z6Mk…`` of an Ed25519 public key."""
@@ -30,27 +57,6 @@ def did_key_verification_method(did: str) -> str:
     """The verification method id of a ``did:key`` (``did:key:z6Mk…#z6Mk…``)."""
     multikey = _did_key_multikey(did)
     return f"{DID_KEY_PREFIX}{multikey}#{multikey}"
-
-
-def did_key_document(did: str) -> dict[str, Any]:
-    """The DID document of a ``did:key``: one Multikey for assertion and authentication."""
-    multikey = _did_key_multikey(did)
-    controller = DID_KEY_PREFIX + multikey
-    method_id = f"{controller}#{multikey}"
-    return {
-        "@context": [DID_V1_CONTEXT, MULTIKEY_V1_CONTEXT],
-        "id": controller,
-        "verificationMethod": [
-            {
-                "id": method_id,
-                "type": "Multikey",
-                "controller": controller,
-                "publicKeyMultibase": multikey,
-            }
-        ],
-        "assertionMethod": [method_id],
-        "authentication": [method_id],
-    }
 
 
 def resolve_did_key(vm_or_did: str) -> Ed25519PublicKey:

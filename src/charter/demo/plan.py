@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from charter.core.auth import Principal
 from charter.demo.catalogue import Cert
-from charter.partners.models import PartnerStatus, PartnerType, Region, Track
+from charter.partners.enums import PartnerStatus, PartnerType, Region, Track
 
 
 @dataclass

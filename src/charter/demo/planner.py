@@ -37,8 +37,8 @@ from charter.demo.people import (
     slug,
 )
 from charter.demo.plan import Action, AwardPlan, FirmPlan, PersonPlan, Step
-from charter.partners.models import OnboardingCheck, PartnerStatus, PartnerType, Track
-from charter.programs.models import AssessmentKind
+from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Track
+from charter.programs.enums import AssessmentKind
 
 SEED = 20_230_601
 HISTORY = timedelta(days=3 * 365)

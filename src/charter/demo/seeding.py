@@ -15,14 +15,17 @@ from charter.accounts.models import User
 from charter.core import clock
 from charter.core.auth import Principal, Role
 from charter.core.models import Event
-from charter.credentials.models import Award, AwardStatus
+from charter.credentials.enums import AwardStatus
+from charter.credentials.models import Award
 from charter.db.engine import make_engine, make_sessionmaker
 from charter.db.migrate import upgrade
 from charter.demo.plan import World
 from charter.demo.planner import Planner
-from charter.partners.models import Partner, PartnerStatus, Person
+from charter.partners.enums import PartnerStatus
+from charter.partners.models import Partner, Person
 from charter.programs.models import Assessment, Certification, CriteriaVersion
-from charter.tiers.models import BadgeStatus, FirmTier, TierBadge
+from charter.tiers.enums import BadgeStatus
+from charter.tiers.models import FirmTier, TierBadge
 
 
 @dataclass(frozen=True, slots=True)

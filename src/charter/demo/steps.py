@@ -30,10 +30,11 @@ from charter.demo.people import (
 )
 from charter.demo.plan import AwardPlan, FirmPlan, Step, World
 from charter.partners import service as partners
-from charter.partners.models import OnboardingCheck, Partner, PartnerStatus, Track
+from charter.partners.enums import OnboardingCheck, PartnerStatus, Track
+from charter.partners.models import Partner
 from charter.partners.schemas import PartnerCreate, PersonCreate
 from charter.programs import service as programs
-from charter.programs.models import AssessmentKind
+from charter.programs.enums import AssessmentKind
 from charter.programs.schemas import AssessmentCreate, CertificationCreate, CriteriaCreate
 from charter.tiers import service as tiers
 from charter.tiers.models import FirmTier

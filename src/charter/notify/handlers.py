@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.models import Event
-from charter.credentials.models import Award, AwardStatus
+from charter.credentials.enums import AwardStatus
+from charter.credentials.models import Award
 from charter.db.engine import settings_of
 from charter.notify import mailer, service, unsubscribe
-from charter.notify.models import EmailMessage, MessageStatus
+from charter.notify.enums import MessageStatus
+from charter.notify.models import EmailMessage
 from charter.notify.service import Recipient, format_date, queue_email
 from charter.notify.unsubscribe import Category
 from charter.partners.models import Person

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charter.core.models import SeqType
 from charter.db.base import Base
-
-
-class MessageStatus(StrEnum):
-    """Where an email stands."""
-
-    PENDING = "pending"  # queued; the worker sends it
-    SENT = "sent"  # the SMTP server accepted it
-    SKIPPED = "skipped"  # not sent on purpose: unsubscribed, no address, mail not configured
-    FAILED = "failed"  # gave up after retries; ``last_error`` says why
 
 
 class EmailMessage(Base):

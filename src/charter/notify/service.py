@@ -24,7 +24,8 @@ from charter.core import clock
 from charter.core.auth import Role
 from charter.core.ids import new_id
 from charter.notify import render, unsubscribe
-from charter.notify.models import EmailMessage, MessageStatus
+from charter.notify.enums import MessageStatus
+from charter.notify.models import EmailMessage
 from charter.notify.unsubscribe import Category
 from charter.partners.models import Partner, Person
 from charter.worker import jobs

@@ -11,15 +11,8 @@ from charter.core.pagination import Page as ResultPage
 from charter.core.schemas import Page
 from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
 from charter.partners import service
-from charter.partners.models import (
-    OnboardingCheck,
-    Partner,
-    PartnerStatus,
-    PartnerType,
-    Person,
-    Region,
-    Track,
-)
+from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
+from charter.partners.models import Partner, Person
 from charter.partners.schemas import (
     EmploymentOut,
     JoinPartner,

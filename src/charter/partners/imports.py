@@ -43,14 +43,8 @@ from charter.core.csvimport import (
 from charter.core.errors import Forbidden
 from charter.core.ids import new_id
 from charter.partners import rules
-from charter.partners.models import (
-    Employment,
-    Partner,
-    PartnerRegion,
-    PartnerStatus,
-    Person,
-    PersonEmail,
-)
+from charter.partners.enums import PartnerStatus
+from charter.partners.models import Employment, Partner, PartnerRegion, Person, PersonEmail
 from charter.partners.schemas import MAX_EMAILS, PartnerCreate, PersonCreate, email_address
 
 PARTNER_COLUMNS = Columns(

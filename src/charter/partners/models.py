@@ -3,61 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charter.db.base import Base, Timestamped
-
-
-class PartnerType(StrEnum):
-    """What kind of business the firm does with the vendor."""
-
-    RESELLER = "reseller"
-    VAR = "var"
-    IMPLEMENTATION = "implementation"
-    MSP = "msp"
-    INTEGRATION = "integration"
-    DISTRIBUTOR = "distributor"
-
-
-class PartnerStatus(StrEnum):
-    """Lifecycle of a firm."""
-
-    APPLICANT = "applicant"
-    ONBOARDING = "onboarding"
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    TERMINATED = "terminated"
-
-
-class Region(StrEnum):
-    """Sales regions a firm operates in."""
-
-    NA = "na"
-    LATAM = "latam"
-    EMEA = "emea"
-    APAC = "apac"
-
-
-class Track(StrEnum):
-    """A person's role track, and a certification's track."""
-
-    SALES = "sales"
-    TECHNICAL = "technical"
-    SUPPORT = "support"
-    SPECIALTY = "specialty"
-
-
-class OnboardingCheck(StrEnum):
-    """The checks a firm passes before it can become active."""
-
-    IDENTITY_VERIFIED = "identity_verified"
-    ELIGIBILITY = "eligibility"
-    AGREEMENT_SIGNED = "agreement_signed"
-    SECURITY_POSTURE = "security_posture"
 
 
 class Partner(Timestamped, Base):
@@ -170,13 +121,8 @@ class Employment(Base):
 
 __all__ = [
     "Employment",
-    "OnboardingCheck",
     "Partner",
     "PartnerRegion",
-    "PartnerStatus",
-    "PartnerType",
     "Person",
     "PersonEmail",
-    "Region",
-    "Track",
 ]

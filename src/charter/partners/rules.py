@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from charter.partners.models import OnboardingCheck, PartnerStatus
+from charter.partners.enums import OnboardingCheck, PartnerStatus
 
 S = PartnerStatus
 

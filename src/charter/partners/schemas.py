@@ -19,16 +19,21 @@ from pydantic import (
 
 from charter.core.errors import Invalid
 from charter.core.schemas import ORMModel
-from charter.core.text import normalize_email, storable_text
-from charter.credentials.ob3 import holder_did_problem
-from charter.partners.models import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
+from charter.core.text import (
+    ExternalId,
+    Id,
+    Line,
+    Name,
+    Note,
+    Reason,
+    normalize_email,
+    storable_text,
+)
+from charter.crypto.dids import holder_did_problem
+from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
 
 MAX_EMAILS = 20
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
-
-
-def _line(value: str) -> str:
-    return storable_text(value)
 
 
 def _holder_did(value: str) -> str:
@@ -39,16 +44,6 @@ def _holder_did(value: str) -> str:
 
 
 HolderDid = Annotated[str, AfterValidator(_holder_did)]
-
-
-def _not_blank(value: str) -> str:
-    if not value:
-        raise ValueError("must not be blank")
-    return value
-
-
-def _paragraph(value: str) -> str:
-    return storable_text(value, multiline=True)
 
 
 def country_code(value: str) -> str:
@@ -81,23 +76,9 @@ def email_address(value: str) -> str:
         raise ValueError(error.errors[0].detail if error.errors else error.detail) from None
 
 
-Line = Annotated[str, AfterValidator(_line)]
-Name = Annotated[
-    str, Field(min_length=1, max_length=200), AfterValidator(_line), AfterValidator(_not_blank)
-]
-ExternalId = Annotated[
-    str, Field(min_length=1, max_length=200), AfterValidator(_line), AfterValidator(_not_blank)
-]
 Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(country_code)]
 Website = Annotated[str, Field(max_length=500), AfterValidator(website_url)]
 Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(email_address)]
-Reason = Annotated[
-    str,
-    Field(min_length=1, max_length=2000),
-    AfterValidator(_paragraph),
-    AfterValidator(_not_blank),
-]
-Note = Annotated[str, Field(max_length=2000), AfterValidator(_paragraph)]
 
 
 def _unique_regions(regions: list[Region]) -> list[Region]:
@@ -204,9 +185,9 @@ class PersonCreate(_Input):
     """A new person; the first email address is the primary one."""
 
     given_name: Name
-    family_name: Annotated[str, Field(max_length=200), AfterValidator(_line)]
+    family_name: Line = Field(max_length=200)
     track: Track
-    partner_id: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    partner_id: Id | None = None
     emails: Annotated[list[Email], Field(min_length=1, max_length=MAX_EMAILS)]
     external_id: ExternalId | None = None
     did: HolderDid | None = None
@@ -216,7 +197,7 @@ class PersonUpdate(_Input):
     """Changes to a person; firm and addresses change through their own calls."""
 
     given_name: Name | None = None
-    family_name: Annotated[str, Field(max_length=200), AfterValidator(_line)] | None = None
+    family_name: Line | None = Field(default=None, max_length=200)
     track: Track | None = None
     external_id: ExternalId | None = None
     show_name_publicly: bool | None = None
@@ -240,7 +221,7 @@ class PersonEmailIn(_Input):
 class JoinPartner(_Input):
     """The firm a person starts working for."""
 
-    partner_id: Annotated[str, Field(min_length=1, max_length=40)]
+    partner_id: Id
 
 
 class PersonOut(ORMModel):

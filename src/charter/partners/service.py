@@ -19,18 +19,8 @@ from charter.core.ids import new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import is_storable, normalize_email, storable_text, text_filter
 from charter.partners import rules
-from charter.partners.models import (
-    Employment,
-    OnboardingCheck,
-    Partner,
-    PartnerRegion,
-    PartnerStatus,
-    PartnerType,
-    Person,
-    PersonEmail,
-    Region,
-    Track,
-)
+from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
+from charter.partners.models import Employment, Partner, PartnerRegion, Person, PersonEmail
 from charter.partners.schemas import (
     MAX_EMAILS,
     PartnerCreate,

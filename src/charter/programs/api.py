@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from charter.core import clock
 from charter.core.schemas import Page
 from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
-from charter.partners.models import Track
+from charter.partners.enums import Track
 from charter.programs import service
-from charter.programs.models import AssessmentKind, Certification, Level
+from charter.programs.enums import AssessmentKind, Level
+from charter.programs.models import Certification
 from charter.programs.schemas import (
     AssessmentCreate,
     AssessmentOut,

@@ -32,7 +32,8 @@ from charter.core.csvimport import (
 )
 from charter.core.ids import new_id
 from charter.partners.imports import resolve_people
-from charter.programs.models import Assessment, AssessmentKind
+from charter.programs.enums import AssessmentKind
+from charter.programs.models import Assessment
 from charter.programs.schemas import AssessmentCreate
 
 ASSESSMENT_COLUMNS = Columns(

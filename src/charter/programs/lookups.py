@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charter.core.csvimport import chunks
-from charter.programs.models import Assessment, AssessmentKind, Certification, CriteriaVersion
+from charter.programs.enums import AssessmentKind
+from charter.programs.models import Assessment, Certification, CriteriaVersion
 from charter.programs.rules import Evidence, Requirements
 
 

@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charter.db.base import Base, Timestamped
-
-
-class Level(StrEnum):
-    """How advanced a certification is."""
-
-    FOUNDATION = "foundation"
-    ASSOCIATE = "associate"
-    PROFESSIONAL = "professional"
-    EXPERT = "expert"
-
-
-class AssessmentKind(StrEnum):
-    """What a person did toward a certification."""
-
-    EXAM = "exam"
-    LAB = "lab"
-    REFERENCE = "reference"
-    TRAINING = "training"
 
 
 class Certification(Timestamped, Base):

@@ -9,34 +9,15 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from charter.core.text import clean_text
-from charter.programs.models import AssessmentKind
+from charter.core.text import Name
+from charter.programs.enums import AssessmentKind
 
 MAX_ITEMS = 50
 MAX_EVIDENCE_AGE_DAYS = 36_500
-
-
-def storable(value: str) -> str:
-    """``value`` unchanged; :class:`ValueError` if a database cannot store it as text."""
-    return clean_text(value, multiline=True)
-
-
-Code = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(storable),
-]
 
 
 def _unique(values: Iterable[str], what: str) -> None:
@@ -52,7 +33,8 @@ class AssessmentRequirement(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    code: Code
+    # Checked as an assessment's code is (a free one-line Name): the two are compared as given.
+    code: Name
     min_score: float = Field(ge=0, le=100, allow_inf_nan=False)
 
 
@@ -62,10 +44,11 @@ class Requirements(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     assessments: list[AssessmentRequirement] = Field(default_factory=list, max_length=MAX_ITEMS)
-    labs: list[Code] = Field(default_factory=list, max_length=MAX_ITEMS)
+    # Lab and training codes as assessments record them; prerequisites are certification codes.
+    labs: list[Name] = Field(default_factory=list, max_length=MAX_ITEMS)
     customer_references: int = Field(default=0, ge=0, le=1000)
-    trainings: list[Code] = Field(default_factory=list, max_length=MAX_ITEMS)
-    prerequisites: list[Code] = Field(default_factory=list, max_length=MAX_ITEMS)
+    trainings: list[Name] = Field(default_factory=list, max_length=MAX_ITEMS)
+    prerequisites: list[Name] = Field(default_factory=list, max_length=MAX_ITEMS)
     evidence_max_age_days: int | None = Field(default=None, ge=1, le=MAX_EVIDENCE_AGE_DAYS)
 
     @model_validator(mode="after")

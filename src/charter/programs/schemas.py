@@ -5,46 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from charter.core.schemas import ORMModel
-from charter.partners.models import Track
-from charter.programs.models import AssessmentKind, Level
-from charter.programs.rules import Requirements, storable
+from charter.core.text import Code, ExternalId, Id, Name, OneLine, Paragraphs
+from charter.partners.enums import Track
+from charter.programs.enums import AssessmentKind, Level
+from charter.programs.rules import Requirements
 
 MAX_VALIDITY_DAYS = 36_500
+MAX_TEXT = 10_000
 
-
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(storable),
-]
-LongText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=10_000), AfterValidator(storable)
-]
-Narrative = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000),
-    AfterValidator(storable),
-]
-ExternalId = Name
-Reason = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-    AfterValidator(storable),
-]
-CertificationCode = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    ),
-]
+_URL = r"^https?://[^\s\x00]+$"
 HttpUrl = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=r"^https?://[^\s\x00]+$")
+    str, StringConstraints(strip_whitespace=True, max_length=1000, pattern=_URL), OneLine
 ]
 ImageUrl = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=r"^https?://[^\s\x00]+$")
+    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=_URL), OneLine
 ]
 Sha256Hex = Annotated[
     str,
@@ -58,7 +35,7 @@ class CriteriaCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    narrative: Narrative
+    narrative: Paragraphs = Field(min_length=1, max_length=MAX_TEXT)
     requirements: Requirements = Field(default_factory=Requirements)
     effective_from: AwareDatetime | None = None
 
@@ -68,11 +45,11 @@ class CertificationCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    code: CertificationCode
+    code: Code
     name: Name
     track: Track
     level: Level
-    description: LongText = ""
+    description: Paragraphs = Field(default="", max_length=MAX_TEXT)
     image_url: ImageUrl | None = None
     validity_days: ValidityDays
     renewal_window_days: ValidityDays
@@ -87,7 +64,7 @@ class CertificationUpdate(BaseModel):
     name: Name | None = None
     track: Track | None = None
     level: Level | None = None
-    description: LongText | None = None
+    description: Paragraphs | None = Field(default=None, max_length=MAX_TEXT)
     image_url: ImageUrl | None = None
     validity_days: ValidityDays | None = None
     renewal_window_days: ValidityDays | None = None
@@ -128,7 +105,7 @@ class AssessmentCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    person_id: Annotated[str, Field(min_length=1, max_length=40), AfterValidator(storable)]
+    person_id: Id
     kind: AssessmentKind
     code: Name
     score: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None

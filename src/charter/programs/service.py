@@ -16,14 +16,10 @@ from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import text_filter
 from charter.db.unique import insert_unique
 from charter.partners import service as partners
-from charter.partners.models import Person, Track
-from charter.programs.models import (
-    Assessment,
-    AssessmentKind,
-    Certification,
-    CriteriaVersion,
-    Level,
-)
+from charter.partners.enums import Track
+from charter.partners.models import Person
+from charter.programs.enums import AssessmentKind, Level
+from charter.programs.models import Assessment, Certification, CriteriaVersion
 from charter.programs.rules import Evidence, Requirements
 from charter.programs.schemas import (
     AssessmentCreate,

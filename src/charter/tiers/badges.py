@@ -33,7 +33,8 @@ from charter.credentials import documents, ob3, proofs, status, statuslist
 from charter.crypto import keyring
 from charter.db.engine import settings_of
 from charter.tiers import rules
-from charter.tiers.models import BadgeStatus, TierBadge
+from charter.tiers.enums import BadgeStatus
+from charter.tiers.models import TierBadge
 from charter.tiers.rules import Tier
 
 BADGE_PREFIX = "tbg"

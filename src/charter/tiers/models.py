@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
@@ -71,13 +70,6 @@ class FirmTier(Base):
     def id(self) -> str:
         """Events about a firm's standing name the firm."""
         return self.partner_id
-
-
-class BadgeStatus(StrEnum):
-    """Where a firm badge stands."""
-
-    ACTIVE = "active"
-    REVOKED = "revoked"
 
 
 class TierBadge(Base):

@@ -13,17 +13,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Self
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from charter.partners.models import PartnerStatus, Track
-from charter.programs.rules import storable
+from charter.core.text import Code, Name, Note, OneLine
+from charter.partners.enums import PartnerStatus, Track
 
 MAX_TIERS = 20
 MAX_ITEMS = 50
@@ -34,27 +27,19 @@ Key = Annotated[
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$"
     ),
+    OneLine,
 ]
-Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    AfterValidator(storable),
-]
-Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(storable)
-]
-CertificationCode = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-    ),
-]
+"""A tier's or an entitlement's key, and a program's name: lower-case, digits, ``_``, ``-``."""
+
 Metric = Annotated[
     str,
     StringConstraints(
         strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$"
     ),
+    OneLine,
 ]
+"""A track-record figure's name (``successful_deployments``)."""
+
 Count = Annotated[int, Field(ge=1, le=1_000_000)]
 Figure = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
 
@@ -67,11 +52,9 @@ class Requirements(BaseModel):
     # Distinct people now at the firm holding an active award of a certification of the track.
     min_certified_by_track: dict[Track, Count] = Field(default_factory=dict)
     # Distinct people now at the firm holding an active award of the certification (by code).
-    min_certified_by_certification: dict[CertificationCode, Count] = Field(default_factory=dict)
+    min_certified_by_certification: dict[Code, Count] = Field(default_factory=dict)
     # At least one person now at the firm holds each of these.
-    required_certifications: list[CertificationCode] = Field(
-        default_factory=list, max_length=MAX_ITEMS
-    )
+    required_certifications: list[Code] = Field(default_factory=list, max_length=MAX_ITEMS)
     onboarding_complete: bool = False
     good_standing: bool = False
     # The latest recorded value of each figure must be at least this.
@@ -99,7 +82,7 @@ class Benefits(BaseModel):
 
     entitlements: list[Key] = Field(default_factory=list, max_length=MAX_ITEMS)
     discount_percent: float = Field(default=0, ge=0, le=100, allow_inf_nan=False)
-    support_level: Text | None = None
+    support_level: Note | None = None
 
 
 class Tier(BaseModel):
@@ -110,7 +93,7 @@ class Tier(BaseModel):
     key: Key
     name: Name
     rank: int = Field(ge=1, le=1000)
-    description: Text = ""
+    description: Note = ""
     requirements: Requirements = Field(default_factory=Requirements)
     benefits: Benefits = Field(default_factory=Benefits)
     grace_days: int = Field(default=30, ge=0, le=MAX_GRACE_DAYS)

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from charter.core.schemas import ORMModel
-from charter.programs.rules import storable
+from charter.core.text import ExternalId, Id, Name, Reason
 from charter.tiers.models import DEFAULT_PROGRAM
-from charter.tiers.rules import Benefits, Figure, Metric, Requirements, Tier
+from charter.tiers.rules import Benefits, Figure, Key, Metric, Tier
 
-Program = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$"
-    ),
-]
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Program = Key
+"""A program's name (``default``): written like a tier's key."""
 
 
 class SchemeCreate(BaseModel):
@@ -53,8 +47,8 @@ class TrackRecordCreate(BaseModel):
     metric: Metric
     value: Figure
     recorded_at: AwareDatetime | None = None
-    source: Annotated[Line, AfterValidator(storable)] | None = None
-    external_id: Line | None = None
+    source: Name | None = None
+    external_id: ExternalId | None = None
 
 
 class TrackRecordOut(ORMModel):
@@ -143,7 +137,7 @@ class TerminateIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Reason
 
 
 class TerminationReport(BaseModel):
@@ -159,6 +153,3 @@ class TerminationReport(BaseModel):
     firm_credentials_revoked: list[str]
     users_disabled: list[str]
     api_keys_revoked: list[str]
-
-
-__all__ = ["Requirements", "SchemeCreate", "Tier"]

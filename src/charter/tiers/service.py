@@ -37,10 +37,12 @@ from charter.core.csvimport import (
 )
 from charter.core.errors import Conflict, Invalid, NotFound
 from charter.core.ids import is_id, new_id
-from charter.credentials.models import Award, AwardStatus
+from charter.credentials.enums import AwardStatus
+from charter.credentials.models import Award
 from charter.db.engine import settings_of
 from charter.partners import rules as partner_rules
-from charter.partners.models import Partner, PartnerStatus, Person
+from charter.partners.enums import PartnerStatus
+from charter.partners.models import Partner, Person
 from charter.programs.models import Certification
 from charter.tiers import badges, rules
 from charter.tiers.models import DEFAULT_PROGRAM, FirmTier, TierBadge, TierScheme, TrackRecord

@@ -19,7 +19,8 @@ from charter.core.errors import Conflict, NotFound
 from charter.core.ids import is_id, new_id
 from charter.credentials.models import Award
 from charter.credentials.service import effective_status_of
-from charter.partners.models import Partner, PartnerStatus, Person
+from charter.partners.enums import PartnerStatus
+from charter.partners.models import Partner, Person
 from charter.programs.models import Certification
 from charter.tiers import badges
 from charter.tiers.models import FirmTier, Termination, TierBadge

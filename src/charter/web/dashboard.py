@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from charter.core.auth import Permission, Principal
 from charter.core.models import Event
-from charter.credentials.models import Award, AwardStatus
+from charter.credentials.enums import AwardStatus
+from charter.credentials.models import Award
 from charter.credentials.rules import LIVE_STATUSES
-from charter.partners.models import Partner, PartnerStatus, Person
+from charter.partners.enums import PartnerStatus
+from charter.partners.models import Partner, Person
 from charter.programs.models import Certification
 from charter.tiers import service as tiers
 from charter.tiers.models import FirmTier

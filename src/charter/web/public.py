@@ -41,7 +41,7 @@ from charter.core.errors import CharterError, Invalid, NotFound
 from charter.core.ids import is_id
 from charter.credentials import baking, documents, issuance, linkedin, status, verify_api
 from charter.credentials import service as awards
-from charter.credentials.models import CredentialStatus
+from charter.credentials.enums import CredentialStatus
 from charter.credentials.resolver import ResolveError, strip_fragment
 from charter.credentials.verify import LocalStatus, Verdict, verify_credential
 from charter.crypto import dids, keyring
@@ -49,7 +49,8 @@ from charter.deps import DbSession
 from charter.partners import service as partners
 from charter.programs import service as programs
 from charter.tiers import badges as firm_badges
-from charter.tiers.models import BadgeStatus, TierBadge, TierScheme
+from charter.tiers.enums import BadgeStatus
+from charter.tiers.models import TierBadge, TierScheme
 from charter.web.pages import SECURITY_HEADERS, templates
 
 HERE = Path(__file__).parent

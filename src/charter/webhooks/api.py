@@ -11,7 +11,8 @@ from charter.core.pagination import DEFAULT_LIMIT
 from charter.core.schemas import Page
 from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
 from charter.webhooks import service
-from charter.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from charter.webhooks.enums import DeliveryStatus
+from charter.webhooks.models import WebhookDelivery, WebhookEndpoint
 from charter.webhooks.schemas import (
     DeliveryOut,
     EndpointCreate,

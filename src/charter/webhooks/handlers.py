@@ -27,7 +27,8 @@ from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.models import Event
 from charter.webhooks import service, signing, transport
-from charter.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from charter.webhooks.enums import DeliveryStatus
+from charter.webhooks.models import WebhookDelivery, WebhookEndpoint
 from charter.worker.registry import RetryLater, RetryPolicy, TaskContext, on_event, task
 
 log = logging.getLogger("charter.webhooks")

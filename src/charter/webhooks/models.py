@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charter.db.base import Base
-
-
-class DeliveryStatus(StrEnum):
-    """Where a delivery stands."""
-
-    PENDING = "pending"  # queued or waiting for its next retry
-    DELIVERED = "delivered"  # the endpoint answered 2xx
-    FAILED = "failed"  # retries ran out (three days); replay it to try again
 
 
 class WebhookEndpoint(Base):

@@ -23,7 +23,8 @@ from charter.core.ids import is_id, new_id
 from charter.core.models import Event
 from charter.core.pagination import Page, paginate
 from charter.webhooks import sealing, signing, transport
-from charter.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from charter.webhooks.enums import DeliveryStatus
+from charter.webhooks.models import WebhookDelivery, WebhookEndpoint
 from charter.webhooks.schemas import EndpointCreate, EndpointUpdate
 from charter.worker import jobs
 

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from charter.core import clock
 from charter.core.auth import Principal
-from charter.worker.models import Job, JobStatus
+from charter.worker.enums import JobStatus
+from charter.worker.models import Job
 from charter.worker.registry import periodic
 
 PRUNE_AFTER = timedelta(days=30)

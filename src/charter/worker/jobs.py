@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from charter.core import clock
 from charter.core.ids import new_id
-from charter.worker.models import Job, JobAttempt, JobStatus
+from charter.worker.enums import JobStatus
+from charter.worker.models import Job, JobAttempt
 
 MAX_ERROR_LENGTH = 2000
 

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charter.core.models import SeqType
 from charter.db.base import Base
-
-
-class JobStatus(StrEnum):
-    """Where a job stands."""
-
-    PENDING = "pending"  # waiting for ``run_after``
-    RUNNING = "running"  # claimed by a worker until ``locked_until``
-    DONE = "done"
-    DEAD = "dead"  # gave up: out of attempts or time; ``last_error`` says why
 
 
 class WorkerCursor(Base):

@@ -29,7 +29,8 @@ from charter.core.ids import new_id
 from charter.credentials import documents, issuance, ob3, proofs, status, statuslist
 from charter.credentials.bulk import templates
 from charter.credentials.bulk.templates import OpenFields, cached
-from charter.credentials.models import CredentialStatus, IssuedCredential
+from charter.credentials.enums import CredentialStatus
+from charter.credentials.models import IssuedCredential
 from charter.crypto import keyring, keys
 from charter.db import bulk
 
