@@ -1022,9 +1022,9 @@ def _create_partner(firm: _Firm) -> Step:
 
 def _partner_status(index: int, status: PartnerStatus, reason: str) -> Step:
     def step(db: Session, world: _World) -> None:
-        from charter.partners import service as partners
+        from charter.tiers import flows
 
-        partners.change_partner_status(
+        flows.change_partner_status(
             db, world.manager, partner_id=world.firms[index], status=status, reason=reason
         )
 

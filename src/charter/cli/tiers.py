@@ -108,12 +108,12 @@ def terminate(
     as_json: JsonFlag = False,
 ) -> None:
     """Terminate a firm: revoke its badges, disable its users and keys; print the final report."""
-    from charter.tiers import termination
+    from charter.tiers import flows
 
     if not reason.strip():
         raise Invalid.field("reason", "say why the firm is terminated")
     with transaction() as db:
-        report = termination.terminate(db, ACTOR, partner_id=partner_id, reason=reason)
+        report = flows.terminate_partner(db, ACTOR, partner_id=partner_id, reason=reason)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:

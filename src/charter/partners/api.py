@@ -26,7 +26,6 @@ from charter.partners.schemas import (
     OnboardingCheckUpdate,
     PartnerCreate,
     PartnerOut,
-    PartnerStatusChange,
     PartnerUpdate,
     PersonCreate,
     PersonEmailIn,
@@ -98,16 +97,6 @@ def update_partner(
 ) -> Partner:
     """Change a firm's profile; fields left out are kept."""
     return service.update_partner(db, actor, partner_id=partner_id, data=body)
-
-
-@router.post("/partners/{partner_id}/status", response_model=PartnerOut, tags=["partners"])
-def change_partner_status(
-    partner_id: PartnerId, body: PartnerStatusChange, db: DbSession, actor: CurrentPrincipal
-) -> Partner:
-    """Move a firm along its lifecycle (applicant, onboarding, active, suspended, terminated)."""
-    return service.change_partner_status(
-        db, actor, partner_id=partner_id, status=body.status, reason=body.reason
-    )
 
 
 @router.put(

@@ -264,7 +264,11 @@ def update_partner(
 def change_partner_status(
     db: Session, actor: Principal, *, partner_id: str, status: PartnerStatus, reason: str
 ) -> Partner:
-    """Move a firm along its lifecycle; only the allowed transitions, each with a reason."""
+    """Move a firm along its lifecycle; only the allowed transitions, each with a reason.
+
+    This records the status alone: terminating a firm also winds up its tiers and access, which
+    :mod:`charter.tiers.flows` does around this call.
+    """
     actor.require(Permission.PARTNERS_LIFECYCLE)
     try:
         why = storable_text(reason, multiline=True)
@@ -291,11 +295,6 @@ def change_partner_status(
         partner_id=partner.id,
         **{"from": current.value, "to": target.value, "reason": why},
     )
-    if target is PartnerStatus.TERMINATED:
-        # In the same transaction: a terminated firm's users and badges must not outlive it.
-        from charter.tiers import termination
-
-        termination.wind_up(db, actor, partner=partner, reason=why)
     return partner
 
 

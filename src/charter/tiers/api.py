@@ -1,4 +1,4 @@
-"""Partner tiers over HTTP: thin callers of the tiers service."""
+"""Partner tiers over HTTP: thin callers of the tiers services and flows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from fastapi import APIRouter, Path, Query, Response
 
 from charter.core import clock
 from charter.deps import CurrentPrincipal, DbSession
-from charter.tiers import badges, service, termination
+from charter.partners.models import Partner
+from charter.partners.schemas import PartnerOut, PartnerStatusChange
+from charter.tiers import badges, flows, service
 from charter.tiers.models import TierScheme
 from charter.tiers.schemas import (
     FirmTierOut,
@@ -23,7 +25,7 @@ from charter.tiers.schemas import (
     TrackRecordOut,
 )
 
-router = APIRouter(tags=["tiers"])
+router = APIRouter()
 
 PartnerId = Annotated[str, Path(min_length=1, max_length=40, description="A partner id (prt_…)")]
 BadgeId = Annotated[str, Path(min_length=1, max_length=40, description="A firm badge id (tbg_…)")]
@@ -36,14 +38,14 @@ def _scheme_out(row: TierScheme, in_force: bool) -> SchemeOut:
     return out
 
 
-@router.post("/tier-schemes", status_code=201, response_model=SchemeOut)
+@router.post("/tier-schemes", status_code=201, response_model=SchemeOut, tags=["tiers"])
 def publish_scheme(body: SchemeCreate, db: DbSession, actor: CurrentPrincipal) -> SchemeOut:
     """Publish a new version of a program's tiers (in force from ``effective_from``)."""
     row = service.publish_scheme(db, actor, data=body)
     return _scheme_out(row, row.effective_from <= clock.now())
 
 
-@router.get("/tier-schemes", response_model=list[SchemeOut])
+@router.get("/tier-schemes", response_model=list[SchemeOut], tags=["tiers"])
 def list_schemes(
     db: DbSession, actor: CurrentPrincipal, program: Program | None = None
 ) -> list[SchemeOut]:
@@ -52,7 +54,7 @@ def list_schemes(
     return [_scheme_out(row, in_force) for row, in_force in rows]
 
 
-@router.post("/track-records", status_code=201, response_model=TrackRecordOut)
+@router.post("/track-records", status_code=201, response_model=TrackRecordOut, tags=["tiers"])
 def record_track_record(
     body: TrackRecordCreate, db: DbSession, actor: CurrentPrincipal
 ) -> TrackRecordOut:
@@ -61,7 +63,9 @@ def record_track_record(
     return TrackRecordOut.model_validate(row)
 
 
-@router.get("/partners/{partner_id}/track-records", response_model=list[TrackRecordOut])
+@router.get(
+    "/partners/{partner_id}/track-records", response_model=list[TrackRecordOut], tags=["tiers"]
+)
 def list_track_records(
     partner_id: PartnerId, db: DbSession, actor: CurrentPrincipal
 ) -> list[TrackRecordOut]:
@@ -70,13 +74,15 @@ def list_track_records(
     return [TrackRecordOut.model_validate(row) for row in rows]
 
 
-@router.get("/partners/{partner_id}/tiers", response_model=list[FirmTierOut])
+@router.get("/partners/{partner_id}/tiers", response_model=list[FirmTierOut], tags=["tiers"])
 def firm_tiers(partner_id: PartnerId, db: DbSession, actor: CurrentPrincipal) -> list[FirmTierOut]:
     """A firm's tier in each program: held, at risk, and what the next tier up needs."""
     return service.firm_tiers(db, actor, partner_id=partner_id)
 
 
-@router.post("/partners/{partner_id}/tiers/evaluate", response_model=list[FirmTierOut])
+@router.post(
+    "/partners/{partner_id}/tiers/evaluate", response_model=list[FirmTierOut], tags=["tiers"]
+)
 def evaluate_firm(
     partner_id: PartnerId, db: DbSession, actor: CurrentPrincipal
 ) -> list[FirmTierOut]:
@@ -85,7 +91,7 @@ def evaluate_firm(
     return service.firm_tiers(db, actor, partner_id=partner_id)
 
 
-@router.get("/firm-tiers", response_model=list[StandingOut])
+@router.get("/firm-tiers", response_model=list[StandingOut], tags=["tiers"])
 def list_standings(
     db: DbSession,
     actor: CurrentPrincipal,
@@ -98,7 +104,7 @@ def list_standings(
     return [StandingOut.model_validate(row) for row in rows]
 
 
-@router.get("/tier-forecast", response_model=list[ForecastItem])
+@router.get("/tier-forecast", response_model=list[ForecastItem], tags=["tiers"])
 def forecast(
     db: DbSession,
     actor: CurrentPrincipal,
@@ -109,18 +115,31 @@ def forecast(
     return service.forecast(db, actor, days=days, partner_id=partner_id)
 
 
-@router.post("/partners/{partner_id}/terminate", response_model=TerminationReport)
+@router.post("/partners/{partner_id}/terminate", response_model=TerminationReport, tags=["tiers"])
 def terminate(
     partner_id: PartnerId, body: TerminateIn, db: DbSession, actor: CurrentPrincipal
 ) -> TerminationReport:
     """Terminate a firm: badges revoked, users and keys disabled; returns the final report."""
-    return termination.terminate(db, actor, partner_id=partner_id, reason=body.reason)
+    return flows.terminate_partner(db, actor, partner_id=partner_id, reason=body.reason)
+
+
+@router.post("/partners/{partner_id}/status", response_model=PartnerOut, tags=["partners"])
+def change_partner_status(
+    partner_id: PartnerId, body: PartnerStatusChange, db: DbSession, actor: CurrentPrincipal
+) -> Partner:
+    """Move a firm along its lifecycle (applicant, onboarding, active, suspended, terminated)."""
+    # Here rather than beside the other partner routes: to terminated, the termination flow
+    # runs, and partners may not import tiers.
+    return flows.change_partner_status(
+        db, actor, partner_id=partner_id, status=body.status, reason=body.reason
+    )
 
 
 @router.get(
     "/tier-badges/{badge_id}",
     responses={200: {"content": {MEDIA_TYPE: {}}}},
     response_class=Response,
+    tags=["tiers"],
 )
 def get_badge(badge_id: BadgeId, db: DbSession) -> Response:
     """A firm's signed tier badge, as issued (public: anyone may verify it)."""
