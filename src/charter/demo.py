@@ -1212,7 +1212,7 @@ def _survey(number: int, figures: dict[int, float], dips: int) -> Step:
     """Import a survey's satisfaction figures as the CSV the survey tool exports."""
 
     def step(db: Session, world: _World) -> None:
-        from charter.tiers import service as tiers
+        from charter.tiers import track_records
 
         values = dict(figures)
         if dips:
@@ -1236,7 +1236,7 @@ def _survey(number: int, figures: dict[int, float], dips: int) -> Step:
             f"CSAT-{number}-{index},{_crm_id(index)},{CSAT},{value},{SURVEY_SOURCE}"
             for index, value in sorted(values.items())
         ]
-        tiers.import_track_records(
+        track_records.import_track_records(
             db,
             world.manager,
             source=("\n".join(lines) + "\n").encode("utf-8"),
@@ -1247,10 +1247,11 @@ def _survey(number: int, figures: dict[int, float], dips: int) -> Step:
 
 
 def _publish_tiers(db: Session, world: _World) -> None:
+    from charter.tiers import schemes
     from charter.tiers import service as tiers
     from charter.tiers.schemas import SchemeCreate
 
-    tiers.publish_scheme(db, world.manager, data=SchemeCreate.model_validate({"tiers": TIERS}))
+    schemes.publish_scheme(db, world.manager, data=SchemeCreate.model_validate({"tiers": TIERS}))
     # The worker re-evaluates every firm when a scheme is published.
     tiers.sweep(db, world.worker)
 

@@ -167,12 +167,13 @@ def _build(sessions, frozen_clock) -> World:
             data=EndpointCreate(url="https://crm.example.com/hooks", event_types=["*"]),
         )
         [delivery] = webhooks.fan_out(db, events.append(db, system, "partner.noted", firm))
+        from charter.tiers import schemes
         from charter.tiers import service as tiers
         from charter.tiers.models import FirmTier
         from charter.tiers.schemas import SchemeCreate
 
         tier = {"key": "registered", "name": "Registered", "rank": 1}
-        tiers.publish_scheme(db, system, data=SchemeCreate.model_validate({"tiers": [tier]}))
+        schemes.publish_scheme(db, system, data=SchemeCreate.model_validate({"tiers": [tier]}))
         tiers.evaluate_firm(db, system, partner_id=firm.id)
         standing = db.get(FirmTier, (firm.id, "default"))
         return World(

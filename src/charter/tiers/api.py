@@ -10,7 +10,8 @@ from charter.core import clock
 from charter.deps import CurrentPrincipal, DbSession
 from charter.partners.models import Partner
 from charter.partners.schemas import PartnerOut, PartnerStatusChange
-from charter.tiers import badges, flows, service
+from charter.tiers import badges, flows, schemes, service, standings, track_records
+from charter.tiers import forecast as tier_forecast
 from charter.tiers.models import TierScheme
 from charter.tiers.schemas import (
     FirmTierOut,
@@ -41,7 +42,7 @@ def _scheme_out(row: TierScheme, in_force: bool) -> SchemeOut:
 @router.post("/tier-schemes", status_code=201, response_model=SchemeOut, tags=["tiers"])
 def publish_scheme(body: SchemeCreate, db: DbSession, actor: CurrentPrincipal) -> SchemeOut:
     """Publish a new version of a program's tiers (in force from ``effective_from``)."""
-    row = service.publish_scheme(db, actor, data=body)
+    row = schemes.publish_scheme(db, actor, data=body)
     return _scheme_out(row, row.effective_from <= clock.now())
 
 
@@ -50,7 +51,7 @@ def list_schemes(
     db: DbSession, actor: CurrentPrincipal, program: Program | None = None
 ) -> list[SchemeOut]:
     """Every version of the programs' tiers, oldest first, marking the ones in force."""
-    rows = service.list_schemes(db, actor, program=program)
+    rows = schemes.list_schemes(db, actor, program=program)
     return [_scheme_out(row, in_force) for row, in_force in rows]
 
 
@@ -59,7 +60,7 @@ def record_track_record(
     body: TrackRecordCreate, db: DbSession, actor: CurrentPrincipal
 ) -> TrackRecordOut:
     """Record a figure about a firm (deployments, customer satisfaction, ...)."""
-    row = service.record_track_record(db, actor, data=body)
+    row = track_records.record_track_record(db, actor, data=body)
     return TrackRecordOut.model_validate(row)
 
 
@@ -70,14 +71,14 @@ def list_track_records(
     partner_id: PartnerId, db: DbSession, actor: CurrentPrincipal
 ) -> list[TrackRecordOut]:
     """A firm's recorded figures, oldest first."""
-    rows = service.list_track_records(db, actor, partner_id=partner_id)
+    rows = track_records.list_track_records(db, actor, partner_id=partner_id)
     return [TrackRecordOut.model_validate(row) for row in rows]
 
 
 @router.get("/partners/{partner_id}/tiers", response_model=list[FirmTierOut], tags=["tiers"])
 def firm_tiers(partner_id: PartnerId, db: DbSession, actor: CurrentPrincipal) -> list[FirmTierOut]:
     """A firm's tier in each program: held, at risk, and what the next tier up needs."""
-    return service.firm_tiers(db, actor, partner_id=partner_id)
+    return standings.firm_tiers(db, actor, partner_id=partner_id)
 
 
 @router.post(
@@ -88,7 +89,7 @@ def evaluate_firm(
 ) -> list[FirmTierOut]:
     """Re-evaluate a firm's tiers now (the worker does this on every relevant event)."""
     service.evaluate_firm(db, actor, partner_id=partner_id)
-    return service.firm_tiers(db, actor, partner_id=partner_id)
+    return standings.firm_tiers(db, actor, partner_id=partner_id)
 
 
 @router.get("/firm-tiers", response_model=list[StandingOut], tags=["tiers"])
@@ -100,7 +101,7 @@ def list_standings(
     at_risk: bool | None = None,
 ) -> list[StandingOut]:
     """Firms' standings, filtered; partner users see their own firm's only."""
-    rows = service.list_standings(db, actor, program=program, tier=tier, at_risk=at_risk)
+    rows = standings.list_standings(db, actor, program=program, tier=tier, at_risk=at_risk)
     return [StandingOut.model_validate(row) for row in rows]
 
 
@@ -112,7 +113,7 @@ def forecast(
     partner_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> list[ForecastItem]:
     """Firms that fall below their tier within ``days`` unless people renew, and who."""
-    return service.forecast(db, actor, days=days, partner_id=partner_id)
+    return tier_forecast.forecast(db, actor, days=days, partner_id=partner_id)
 
 
 @router.post("/partners/{partner_id}/terminate", response_model=TerminationReport, tags=["tiers"])
