@@ -1000,7 +1000,7 @@ def _publish_professional_v2(effective_from: datetime) -> Step:
 
 def _create_partner(firm: _Firm) -> Step:
     def step(db: Session, world: _World) -> None:
-        from charter.partners import service as partners
+        from charter.partners import firms as partners
         from charter.partners.schemas import PartnerCreate
 
         partner = partners.create_partner(
@@ -1041,7 +1041,7 @@ ONBOARDING_NOTES = {
 
 def _onboarding(index: int, check: OnboardingCheck) -> Step:
     def step(db: Session, world: _World) -> None:
-        from charter.partners import service as partners
+        from charter.partners import onboarding as partners
 
         partners.set_onboarding_check(
             db,
@@ -1074,7 +1074,7 @@ def _create_person(
     person: int, firm: int, track: Track, given: str, family: str, email: str
 ) -> Step:
     def step(db: Session, world: _World) -> None:
-        from charter.partners import service as partners
+        from charter.partners import people as partners
         from charter.partners.schemas import PersonCreate
 
         created = partners.create_person(
@@ -1095,7 +1095,7 @@ def _create_person(
 
 def _join(person: int, firm: int) -> Step:
     def step(db: Session, world: _World) -> None:
-        from charter.partners import service as partners
+        from charter.partners import employment as partners
 
         partners.person_joins_partner(
             db, world.manager, person_id=world.people[person], partner_id=world.firms[firm]
@@ -1106,7 +1106,7 @@ def _join(person: int, firm: int) -> Step:
 
 def _leave(person: int) -> Step:
     def step(db: Session, world: _World) -> None:
-        from charter.partners import service as partners
+        from charter.partners import employment as partners
 
         partners.person_leaves_partner(db, world.manager, person_id=world.people[person])
 

@@ -153,7 +153,7 @@ def _build(sessions, frozen_clock) -> World:
         passing_evidence(db, system, person_id=holder.id, certification_id=renewable_cert.id)
         evidence = assessment(db, system, person_id=holder.id)
         spare = f"spare.{next(_unique)}@example.com"
-        from charter.partners import service as partners
+        from charter.partners import people as partners
 
         partners.add_person_email(db, system, person_id=holder.id, email=spare)
         from charter.core import events

@@ -20,7 +20,8 @@ from charter.credentials.imports import import_awards
 from charter.credentials.models import Award, CredentialStatus, IssuedCredential, StatusListEntry
 from charter.credentials.schemas import AwardCreate
 from charter.crypto import keyring
-from charter.partners import service as partners
+from charter.partners import people as partners
+from charter.partners.models import Person
 from charter.partners.schemas import PersonUpdate
 from charter.programs import service as programs
 from tests.credentials.factories import award
@@ -99,7 +100,7 @@ def test_the_holder_is_identified_by_a_salted_hash_of_the_primary_email_only(
 ):
     awarded = award(db, system, person_id=holder.id, certification_id=cert.id)
     credential = credential_of(db, awarded.id)
-    email = partners.primary_email(db, person_id=holder.id)
+    email = holder.primary_email
     assert email is not None
     assert email not in credential.document_text
     identity = credential.document["credentialSubject"]["identifier"][0]
@@ -567,8 +568,7 @@ def test_holders_are_loaded_with_their_primary_email_and_did(db, system):
     partners.update_person(db, system, person_id=third, data=PersonUpdate(did=HOLDER_DID))
     holders = issuance._load_holders(db, made)
     assert holders.emails == {
-        person_id: partners.primary_email(db, person_id=person_id)
-        for person_id in (first, second, third)
+        person_id: db.get(Person, person_id).primary_email for person_id in (first, second, third)
     }
     assert holders.emails[second] == "now-primary@example.com"
     assert holders.dids == {third: HOLDER_DID}

@@ -14,7 +14,7 @@ from charter.credentials import service
 from charter.credentials.models import Award, AwardStatus
 from charter.credentials.schemas import AwardCreate
 from charter.db.unique import insert_unique
-from charter.partners import service as partners
+from charter.partners import employment as partners
 from charter.partners.models import Region, Track
 from charter.programs import service as programs
 from charter.programs.models import AssessmentKind

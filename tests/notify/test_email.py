@@ -12,6 +12,7 @@ from charter.core.auth import Role
 from charter.credentials import service as awards
 from charter.notify.handlers import due_offset
 from charter.notify.models import EmailMessage, MessageStatus
+from charter.partners import firms
 from charter.partners import service as partners
 from charter.partners.models import PartnerStatus
 from charter.programs import service as programs
@@ -288,7 +289,7 @@ def test_termination_notice_is_sent_to_the_firm_admins(sessions, system, inbox, 
         firm = partner(db, system, status="active")
     admin = _admin(sessions, system, firm.id)
     with sessions() as db, db.begin():
-        partners.change_partner_status(
+        firms.change_partner_status(
             db, system, partner_id=firm.id, status=PartnerStatus.TERMINATED, reason="breach"
         )
     run_until_idle(sessions)

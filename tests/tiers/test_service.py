@@ -14,7 +14,7 @@ from charter.core.auth import Principal
 from charter.core.models import Event
 from charter.credentials import service as awards
 from charter.credentials import status
-from charter.partners import service as partners
+from charter.partners import employment
 from charter.partners.models import Track
 from charter.tiers import badges, handlers, service, standings, track_records
 from charter.tiers.models import FirmTier, TierBadge
@@ -162,7 +162,7 @@ def test_people_leaving_count_no_more_and_upgrades_are_immediate(
 ):
     firm, cert, engineers, _held = gold_firm
     service.evaluate_firm(db, system, partner_id=firm.id)
-    partners.person_leaves_partner(db, system, person_id=engineers[0].id)
+    employment.person_leaves_partner(db, system, person_id=engineers[0].id)
     for event in _events(db, "person.left_partner"):
         handlers.reevaluate(db, system, event)
     db.commit()
@@ -173,7 +173,7 @@ def test_people_leaving_count_no_more_and_upgrades_are_immediate(
     other = partner(db, system, status="active")
     service.evaluate_firm(db, system, partner_id=other.id)
     assert _standing(db, other.id).tier == "registered"
-    partners.person_joins_partner(db, system, person_id=engineers[0].id, partner_id=other.id)
+    employment.person_joins_partner(db, system, person_id=engineers[0].id, partner_id=other.id)
     recruit = person(db, system, partner_id=other.id)
     award(db, system, person_id=recruit.id, certification_id=cert.id)
     for event in _events(db, "award.issued")[-1:] + _events(db, "person.joined_partner")[-1:]:

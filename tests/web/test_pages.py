@@ -11,8 +11,9 @@ from charter.core.auth import Principal, Role
 from charter.core.models import User
 from charter.credentials import service as credentials
 from charter.credentials.schemas import AwardCreate
-from charter.partners import service as partners
+from charter.partners import firms as partners
 from charter.partners.models import Partner, PartnerType, Region, Track
+from charter.partners.people import create_person
 from charter.partners.schemas import PartnerCreate, PersonCreate
 from charter.programs import service as programs
 from charter.programs.schemas import CertificationCreate
@@ -31,7 +32,7 @@ def _partner(sessions: sessionmaker[Session], name: str, *, people: int = 0) -> 
             ),
         )
         for n in range(people):
-            partners.create_person(
+            create_person(
                 db,
                 SYSTEM,
                 data=PersonCreate(
@@ -232,7 +233,7 @@ def _certify(sessions: sessionmaker[Session], firm: Partner, *, suspended: bool 
                     }
                 ),
             )
-        person = partners.create_person(
+        person = create_person(
             db,
             SYSTEM,
             data=PersonCreate(

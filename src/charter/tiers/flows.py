@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from charter.core import accounts, clock
 from charter.core.auth import Permission, Principal
 from charter.core.errors import Conflict
+from charter.partners import firms
 from charter.partners import service as partners
 from charter.partners.models import Partner, PartnerStatus
 from charter.tiers import termination
@@ -36,7 +37,7 @@ def change_partner_status(
     """Move a firm along its lifecycle; to terminated, it is wound up in the same transaction."""
     if PartnerStatus(status) is PartnerStatus.TERMINATED:
         return _terminate(db, actor, partner_id=partner_id, reason=reason)
-    return partners.change_partner_status(
+    return firms.change_partner_status(
         db, actor, partner_id=partner_id, status=status, reason=reason
     )
 
@@ -45,7 +46,7 @@ def _terminate(db: Session, actor: Principal, *, partner_id: str, reason: str) -
     """Every step of a termination, in order: a terminated firm's access must not outlive it."""
     # The status change locks the firm's row before anything else is written: a concurrent
     # termination waits for this one, then finds the firm terminated and is refused.
-    partner = partners.change_partner_status(
+    partner = firms.change_partner_status(
         db, actor, partner_id=partner_id, status=PartnerStatus.TERMINATED, reason=reason
     )
     why = partner.status_reason or reason  # as stored: cleaned by the status change
