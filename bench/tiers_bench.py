@@ -40,7 +40,7 @@ from charter.core.ids import new_id
 from charter.credentials.models import Award
 from charter.db.engine import make_engine, make_sessionmaker, use_settings
 from charter.partners.rules import empty_onboarding
-from charter.tiers import service
+from charter.tiers import schemes, service
 from charter.tiers.schemas import SchemeCreate
 
 ACTOR = Principal.system("bench")
@@ -198,7 +198,7 @@ def bench_size(firms: int, directory: Path, *, full: bool) -> dict[str, float]:
         sessions = make_sessionmaker(engine)
         use_settings(sessions, _settings(directory))
         with sessions() as db, db.begin():
-            service.publish_scheme(db, ACTOR, data=SchemeCreate.model_validate(SCHEME))
+            schemes.publish_scheme(db, ACTOR, data=SchemeCreate.model_validate(SCHEME))
 
         def floor() -> None:
             with engine.connect() as connection:

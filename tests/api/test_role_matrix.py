@@ -154,7 +154,7 @@ def _build(sessions, frozen_clock) -> World:
         passing_evidence(db, system, person_id=holder.id, certification_id=renewable_cert.id)
         evidence = assessment(db, system, person_id=holder.id)
         spare = f"spare.{next(_unique)}@example.com"
-        from charter.partners import service as partners
+        from charter.partners import people as partners
 
         partners.add_person_email(db, system, person_id=holder.id, email=spare)
         from charter.core import events
@@ -168,12 +168,13 @@ def _build(sessions, frozen_clock) -> World:
             data=EndpointCreate(url="https://crm.example.com/hooks", event_types=["*"]),
         )
         [delivery] = webhooks.fan_out(db, events.append(db, system, "partner.noted", firm))
+        from charter.tiers import schemes
         from charter.tiers import service as tiers
         from charter.tiers.models import FirmTier
         from charter.tiers.schemas import SchemeCreate
 
         tier = {"key": "registered", "name": "Registered", "rank": 1}
-        tiers.publish_scheme(db, system, data=SchemeCreate.model_validate({"tiers": [tier]}))
+        schemes.publish_scheme(db, system, data=SchemeCreate.model_validate({"tiers": [tier]}))
         tiers.evaluate_firm(db, system, partner_id=firm.id)
         standing = db.get(FirmTier, (firm.id, "default"))
         return World(

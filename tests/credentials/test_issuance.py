@@ -18,7 +18,7 @@ from charter.credentials.imports import import_awards
 from charter.credentials.models import Award, IssuedCredential
 from charter.credentials.schemas import AwardCreate
 from charter.crypto import keyring
-from charter.partners import service as partners
+from charter.partners import people as partners
 from charter.partners.schemas import PersonUpdate
 from tests.credentials.factories import HOLDER_DID, award, credential_of, many_awards, verifies
 from tests.partners.factories import partner, person
@@ -78,7 +78,7 @@ def test_the_holder_is_identified_by_a_salted_hash_of_the_primary_email_only(
 ):
     awarded = award(db, system, person_id=holder.id, certification_id=cert.id)
     credential = credential_of(db, awarded.id)
-    email = partners.primary_email(db, person_id=holder.id)
+    email = holder.primary_email
     assert email is not None
     assert email not in credential.document_text
     identity = credential.document["credentialSubject"]["identifier"][0]

@@ -15,7 +15,7 @@ from charter.credentials.enums import AwardStatus
 from charter.credentials.models import Award
 from charter.credentials.schemas import AwardCreate
 from charter.db.unique import insert_unique
-from charter.partners import service as partners
+from charter.partners import employment as partners
 from charter.partners.enums import Region, Track
 from charter.programs import service as programs
 from charter.programs.enums import AssessmentKind

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from charter.core.auth import Principal
-from charter.partners import service as partners
+from charter.partners import employment as partners
 from charter.partners.enums import PartnerStatus, Track
 from charter.tiers import service
 from charter.tiers.models import FirmTier

@@ -19,6 +19,7 @@ from charter.partners.enums import PartnerStatus
 from charter.programs import service as programs
 from charter.programs.rules import Requirements
 from charter.programs.schemas import CriteriaCreate
+from charter.tiers import flows
 from charter.worker.runner import run_until_idle
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
@@ -290,7 +291,7 @@ def test_termination_notice_is_sent_to_the_firm_admins(sessions, system, inbox, 
         firm = partner(db, system, status="active")
     admin = _admin(sessions, system, firm.id)
     with sessions() as db, db.begin():
-        partners.change_partner_status(
+        flows.change_partner_status(
             db, system, partner_id=firm.id, status=PartnerStatus.TERMINATED, reason="breach"
         )
     run_until_idle(sessions)

@@ -1,4 +1,4 @@
-"""Partner firms and people for tests, built through the partners service.
+"""Partner firms and people for tests, built through the partners services.
 
 Defaults are realistic and unique per call; pass keyword overrides for what a test cares about.
 """
@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from charter.core.auth import Principal
-from charter.partners import service
+from charter.partners import firms, onboarding, people
 from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
 from charter.partners.models import Partner, Person
 from charter.partners.schemas import PartnerCreate, PersonCreate
+from charter.tiers import flows
 
 _counter = itertools.count(1)
 
@@ -41,7 +42,7 @@ _PATHS: dict[PartnerStatus, list[PartnerStatus]] = {
 def complete_onboarding(db: Session, actor: Principal, partner_id: str) -> None:
     """Mark every onboarding check of a firm done."""
     for check in OnboardingCheck:
-        service.set_onboarding_check(
+        onboarding.set_onboarding_check(
             db, actor, partner_id=partner_id, check=check, done=True, note="checked in tests"
         )
 
@@ -60,11 +61,11 @@ def partner(db: Session, actor: Principal, **overrides: Any) -> Partner:
         "external_id": f"crm-{uuid.uuid4().hex[:12]}",
     }
     fields.update(overrides)
-    firm = service.create_partner(db, actor, data=PartnerCreate(**fields))
+    firm = firms.create_partner(db, actor, data=PartnerCreate(**fields))
     for step in _PATHS[status]:
         if step is PartnerStatus.ACTIVE:
             complete_onboarding(db, actor, firm.id)
-        service.change_partner_status(
+        flows.change_partner_status(
             db, actor, partner_id=firm.id, status=step, reason=f"tests: to {step.value}"
         )
     return firm
@@ -84,4 +85,4 @@ def person(db: Session, actor: Principal, *, partner_id: str | None, **overrides
         "external_id": None,
     }
     fields.update(overrides)
-    return service.create_person(db, actor, data=PersonCreate(**fields))
+    return people.create_person(db, actor, data=PersonCreate(**fields))

@@ -1,4 +1,4 @@
-"""Tier schemes for tests, published through the tiers service."""
+"""Tier schemes for tests, published through the tiers schemes service."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from charter.core.auth import Principal
-from charter.tiers import service
+from charter.tiers import schemes
 from charter.tiers.models import TierScheme
 from charter.tiers.schemas import SchemeCreate
 
@@ -65,4 +65,4 @@ def scheme(
             "effective_from": effective_from,
         }
     )
-    return service.publish_scheme(db, actor, data=data)
+    return schemes.publish_scheme(db, actor, data=data)

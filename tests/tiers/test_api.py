@@ -154,10 +154,10 @@ def test_track_records_import_from_csv(sessions, system, frozen_clock, tmp_path,
     assert refused.exit_code == 1
     assert "line 2" in refused.output
     assert "line 3" in refused.output
-    from charter.tiers import service
+    from charter.tiers import track_records
 
     with sessions() as db:
-        records = service.list_track_records(db, system, partner_id=firm_id)
+        records = track_records.list_track_records(db, system, partner_id=firm_id)
         assert {(r.metric, r.value) for r in records} == {
             ("deployments", 12.0),
             ("customer_satisfaction", 4.4),

@@ -13,7 +13,7 @@ from charter.core.errors import Conflict, Unauthorized
 from charter.core.models import Event
 from charter.credentials import issuance
 from charter.partners.enums import Track
-from charter.tiers import service, termination
+from charter.tiers import flows, service, termination
 from charter.tiers.models import FirmTier, TierBadge
 from charter.web.public import verify_own
 from tests.credentials.factories import award
@@ -99,7 +99,7 @@ def test_terminating_a_firm_disables_access_and_revokes_firm_badges_only(
     # Terminated firms are left out of later sweeps: nothing new happens to them.
     assert service.sweep(db, system).changed == 0
     with pytest.raises(Conflict):
-        termination.terminate(db, system, partner_id=firm_id, reason="again")
+        flows.terminate_partner(db, system, partner_id=firm_id, reason="again")
 
 
 def test_the_cli_terminates_and_prints_the_final_report(db, system, certified_firm, cli):

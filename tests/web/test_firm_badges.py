@@ -12,7 +12,7 @@ import pytest
 
 from charter.core import clock
 from charter.credentials import baking, verify
-from charter.partners import service as partners
+from charter.partners import employment as partners
 from charter.partners.enums import Track
 from charter.tiers import service
 from charter.tiers.models import FirmTier, TierBadge

@@ -11,9 +11,10 @@ from charter.accounts.models import User
 from charter.core.auth import Principal, Role
 from charter.credentials import service as credentials
 from charter.credentials.schemas import AwardCreate
-from charter.partners import service as partners
+from charter.partners import firms as partners
 from charter.partners.enums import PartnerType, Region, Track
 from charter.partners.models import Partner
+from charter.partners.people import create_person
 from charter.partners.schemas import PartnerCreate, PersonCreate
 from charter.programs import service as programs
 from charter.programs.schemas import CertificationCreate
@@ -32,7 +33,7 @@ def _partner(sessions: sessionmaker[Session], name: str, *, people: int = 0) -> 
             ),
         )
         for n in range(people):
-            partners.create_person(
+            create_person(
                 db,
                 SYSTEM,
                 data=PersonCreate(
@@ -233,7 +234,7 @@ def _certify(sessions: sessionmaker[Session], firm: Partner, *, suspended: bool 
                     }
                 ),
             )
-        person = partners.create_person(
+        person = create_person(
             db,
             SYSTEM,
             data=PersonCreate(

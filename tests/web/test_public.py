@@ -360,6 +360,7 @@ def test_a_reissued_credential_points_to_its_replacement(client, db, system, iss
 
 
 def test_the_holders_name_appears_only_when_they_chose_to_show_it(client, db, system, issued):
+    from charter.partners import people as people_service
     from charter.partners import service as partners_service
     from charter.partners.schemas import PersonUpdate
 
@@ -370,7 +371,7 @@ def test_the_holders_name_appears_only_when_they_chose_to_show_it(client, db, sy
     db.rollback()
     assert name not in client.get(url, headers={"Accept": BROWSER_ACCEPT}).text
 
-    partners_service.update_person(
+    people_service.update_person(
         db, system, person_id=person_id, data=PersonUpdate(show_name_publicly=True)
     )
     db.commit()

@@ -34,10 +34,10 @@ def show(
     partner_id: Annotated[str, typer.Argument(help="The firm (prt_…).")], as_json: JsonFlag = False
 ) -> None:
     """A firm's tier in each program, and what the next tier up needs."""
-    from charter.tiers import service
+    from charter.tiers.standings import firm_tiers
 
     with transaction() as db:
-        standings = service.firm_tiers(db, ACTOR, partner_id=partner_id)
+        standings = firm_tiers(db, ACTOR, partner_id=partner_id)
     if as_json:
         typer.echo(json.dumps([item.model_dump(mode="json") for item in standings], indent=2))
         return
@@ -67,10 +67,10 @@ def import_track_records(
     ],
 ) -> None:
     """Track records: external_id,partner_external_id,metric,value[,recorded_at,source]."""
-    from charter.tiers import service
+    from charter.tiers import track_records
 
     with RichProgress() as progress, transaction() as db:
-        report = service.import_track_records(db, ACTOR, source=file, progress=progress)
+        report = track_records.import_track_records(db, ACTOR, source=file, progress=progress)
     console().print(
         f"{report.file_name}: {report.rows} rows, {report.created} track records created, "
         f"{report.skipped_count} skipped",
@@ -108,12 +108,12 @@ def terminate(
     as_json: JsonFlag = False,
 ) -> None:
     """Terminate a firm: revoke its badges, disable its users and keys; print the final report."""
-    from charter.tiers import termination
+    from charter.tiers import flows
 
     if not reason.strip():
         raise Invalid.field("reason", "say why the firm is terminated")
     with transaction() as db:
-        report = termination.terminate(db, ACTOR, partner_id=partner_id, reason=reason)
+        report = flows.terminate_partner(db, ACTOR, partner_id=partner_id, reason=reason)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
@@ -161,10 +161,10 @@ def at_risk(
     as_json: JsonFlag = False,
 ) -> None:
     """Firms that will fall below their tier within the horizon, and whose renewals save them."""
-    from charter.tiers import service
+    from charter.tiers.forecast import forecast
 
     with transaction() as db:
-        items = service.forecast(db, ACTOR, days=days)
+        items = forecast(db, ACTOR, days=days)
     if as_json:
         typer.echo(json.dumps([item.model_dump(mode="json") for item in items], indent=2))
         return

@@ -29,13 +29,15 @@ from charter.demo.people import (
     PARTNER_ADMIN_PASSWORD,
 )
 from charter.demo.plan import AwardPlan, FirmPlan, Step, World
-from charter.partners import service as partners
+from charter.partners import employment, firms, people
+from charter.partners import onboarding as firm_onboarding
 from charter.partners.enums import OnboardingCheck, PartnerStatus, Track
 from charter.partners.models import Partner
 from charter.partners.schemas import PartnerCreate, PersonCreate
 from charter.programs import service as programs
 from charter.programs.enums import AssessmentKind
 from charter.programs.schemas import AssessmentCreate, CertificationCreate, CriteriaCreate
+from charter.tiers import flows, schemes, track_records
 from charter.tiers import service as tiers
 from charter.tiers.models import FirmTier
 from charter.tiers.schemas import SchemeCreate
@@ -114,7 +116,7 @@ def create_partner(firm: FirmPlan) -> Step:
     """Register the firm as an applicant."""
 
     def step(db: Session, world: World) -> None:
-        partner = partners.create_partner(
+        partner = firms.create_partner(
             db,
             world.manager,
             data=PartnerCreate(
@@ -135,7 +137,7 @@ def partner_status(index: int, status: PartnerStatus, reason: str) -> Step:
     """Move the firm to ``status``, saying why."""
 
     def step(db: Session, world: World) -> None:
-        partners.change_partner_status(
+        flows.change_partner_status(
             db, world.manager, partner_id=world.firms[index], status=status, reason=reason
         )
 
@@ -154,7 +156,7 @@ def onboarding(index: int, check: OnboardingCheck) -> Step:
     """Tick one of the firm's onboarding checks."""
 
     def step(db: Session, world: World) -> None:
-        partners.set_onboarding_check(
+        firm_onboarding.set_onboarding_check(
             db,
             world.manager,
             partner_id=world.firms[index],
@@ -189,7 +191,7 @@ def create_person(
     """Register a member of a firm's staff."""
 
     def step(db: Session, world: World) -> None:
-        created = partners.create_person(
+        created = people.create_person(
             db,
             world.manager,
             data=PersonCreate(
@@ -209,7 +211,7 @@ def join(person: int, firm: int) -> Step:
     """The person moves to another firm."""
 
     def step(db: Session, world: World) -> None:
-        partners.person_joins_partner(
+        employment.person_joins_partner(
             db, world.manager, person_id=world.people[person], partner_id=world.firms[firm]
         )
 
@@ -220,7 +222,7 @@ def leave(person: int) -> Step:
     """The person leaves their firm (and the program)."""
 
     def step(db: Session, world: World) -> None:
-        partners.person_leaves_partner(db, world.manager, person_id=world.people[person])
+        employment.person_leaves_partner(db, world.manager, person_id=world.people[person])
 
     return step
 
@@ -351,7 +353,7 @@ def survey(number: int, figures: dict[int, float], dips: int) -> Step:
             f"CSAT-{number}-{index},{crm_id(index)},{CSAT},{value},{SURVEY_SOURCE}"
             for index, value in sorted(values.items())
         ]
-        tiers.import_track_records(
+        track_records.import_track_records(
             db,
             world.manager,
             source=("\n".join(lines) + "\n").encode("utf-8"),
@@ -363,7 +365,7 @@ def survey(number: int, figures: dict[int, float], dips: int) -> Step:
 
 def publish_tiers(db: Session, world: World) -> None:
     """Publish the partner tiers, and evaluate every firm against them."""
-    tiers.publish_scheme(db, world.manager, data=SchemeCreate.model_validate({"tiers": TIERS}))
+    schemes.publish_scheme(db, world.manager, data=SchemeCreate.model_validate({"tiers": TIERS}))
     # The worker re-evaluates every firm when a scheme is published.
     tiers.sweep(db, world.worker)
 

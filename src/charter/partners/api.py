@@ -1,4 +1,4 @@
-"""Routes for partner firms and their people: thin callers of the partners service."""
+"""Routes for partner firms and their people: thin callers of the partners services."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from charter.core.pagination import DEFAULT_LIMIT
 from charter.core.pagination import Page as ResultPage
 from charter.core.schemas import Page
 from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
-from charter.partners import service
+from charter.partners import employment, firms, onboarding, people, service
 from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
 from charter.partners.models import Partner, Person
 from charter.partners.schemas import (
@@ -19,7 +19,6 @@ from charter.partners.schemas import (
     OnboardingCheckUpdate,
     PartnerCreate,
     PartnerOut,
-    PartnerStatusChange,
     PartnerUpdate,
     PersonCreate,
     PersonEmailIn,
@@ -47,7 +46,7 @@ def _people_page(page: ResultPage[Person]) -> Page[PersonOut]:
 @router.post("/partners", status_code=201, response_model=PartnerOut, tags=["partners"])
 def create_partner(body: PartnerCreate, db: DbSession, actor: CurrentPrincipal) -> Partner:
     """Register a partner firm; it starts as an applicant."""
-    return service.create_partner(db, actor, data=body)
+    return firms.create_partner(db, actor, data=body)
 
 
 @router.get("/partners", response_model=Page[PartnerOut], tags=["partners"])
@@ -65,7 +64,7 @@ def list_partners(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[PartnerOut]:
     """Partner firms, filtered; partner users see their own firm only."""
-    page = service.list_partners(
+    page = firms.list_partners(
         db,
         actor,
         status=status,
@@ -90,17 +89,7 @@ def update_partner(
     partner_id: PartnerId, body: PartnerUpdate, db: DbSession, actor: CurrentPrincipal
 ) -> Partner:
     """Change a firm's profile; fields left out are kept."""
-    return service.update_partner(db, actor, partner_id=partner_id, data=body)
-
-
-@router.post("/partners/{partner_id}/status", response_model=PartnerOut, tags=["partners"])
-def change_partner_status(
-    partner_id: PartnerId, body: PartnerStatusChange, db: DbSession, actor: CurrentPrincipal
-) -> Partner:
-    """Move a firm along its lifecycle (applicant, onboarding, active, suspended, terminated)."""
-    return service.change_partner_status(
-        db, actor, partner_id=partner_id, status=body.status, reason=body.reason
-    )
+    return firms.update_partner(db, actor, partner_id=partner_id, data=body)
 
 
 @router.put(
@@ -114,7 +103,7 @@ def set_onboarding_check(
     actor: CurrentPrincipal,
 ) -> Partner:
     """Mark one onboarding check done or not done."""
-    return service.set_onboarding_check(
+    return onboarding.set_onboarding_check(
         db, actor, partner_id=partner_id, check=check, done=body.done, note=body.note
     )
 
@@ -131,7 +120,7 @@ def list_partner_people(
 ) -> Page[PersonOut]:
     """The people working at a firm now."""
     service.get_partner(db, actor, partner_id=partner_id)
-    page = service.list_people(
+    page = people.list_people(
         db, actor, partner_id=partner_id, track=track, q=q, cursor=cursor, limit=limit
     )
     return _people_page(page)
@@ -140,7 +129,7 @@ def list_partner_people(
 @router.post("/people", status_code=201, response_model=PersonOut, tags=["people"])
 def create_person(body: PersonCreate, db: DbSession, actor: CurrentPrincipal) -> Person:
     """Add a person; the first email address is the primary one."""
-    return service.create_person(db, actor, data=body)
+    return people.create_person(db, actor, data=body)
 
 
 @router.get("/people", response_model=Page[PersonOut], tags=["people"])
@@ -157,7 +146,7 @@ def list_people(
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[PersonOut]:
     """People, filtered; partner users see their own firm's current people only."""
-    page = service.list_people(
+    page = people.list_people(
         db,
         actor,
         partner_id=partner_id,
@@ -181,7 +170,7 @@ def update_person(
     person_id: PersonId, body: PersonUpdate, db: DbSession, actor: CurrentPrincipal
 ) -> Person:
     """Change a person's name, track or external id."""
-    return service.update_person(db, actor, person_id=person_id, data=body)
+    return people.update_person(db, actor, person_id=person_id, data=body)
 
 
 @router.post(
@@ -191,7 +180,7 @@ def add_person_email(
     person_id: PersonId, body: PersonEmailIn, db: DbSession, actor: CurrentPrincipal
 ) -> Person:
     """Add an address (or, with ``primary``, make an existing one primary)."""
-    service.add_person_email(db, actor, person_id=person_id, email=body.email, primary=body.primary)
+    people.add_person_email(db, actor, person_id=person_id, email=body.email, primary=body.primary)
     return service.get_person(db, actor, person_id=person_id)
 
 
@@ -203,7 +192,7 @@ def remove_person_email(
     actor: CurrentPrincipal,
 ) -> Response:
     """Remove an address (not the primary one)."""
-    service.remove_person_email(db, actor, person_id=person_id, email=email)
+    people.remove_person_email(db, actor, person_id=person_id, email=email)
     return Response(status_code=204)
 
 
@@ -212,13 +201,15 @@ def join_partner(
     person_id: PersonId, body: JoinPartner, db: DbSession, actor: CurrentPrincipal
 ) -> Person:
     """The person starts working at a firm (leaving their current one, if any)."""
-    return service.person_joins_partner(db, actor, person_id=person_id, partner_id=body.partner_id)
+    return employment.person_joins_partner(
+        db, actor, person_id=person_id, partner_id=body.partner_id
+    )
 
 
 @router.post("/people/{person_id}/leave", response_model=PersonOut, tags=["people"])
 def leave_partner(person_id: PersonId, db: DbSession, actor: CurrentPrincipal) -> Person:
     """The person stops working at their current firm."""
-    return service.person_leaves_partner(db, actor, person_id=person_id)
+    return employment.person_leaves_partner(db, actor, person_id=person_id)
 
 
 @router.get("/people/{person_id}/employments", response_model=list[EmploymentOut], tags=["people"])
@@ -226,5 +217,5 @@ def list_employments(
     person_id: PersonId, db: DbSession, actor: CurrentPrincipal
 ) -> list[EmploymentOut]:
     """The person's employment history, oldest first."""
-    employments = service.list_employments(db, actor, person_id=person_id)
+    employments = employment.list_employments(db, actor, person_id=person_id)
     return [EmploymentOut.model_validate(item) for item in employments]

@@ -30,7 +30,9 @@ from charter.core.auth import Principal
 from charter.core.errors import FieldError, Invalid, NotFound
 from charter.core.ids import is_id, new_id
 from charter.credentials import documents, ob3, proofs, status, statuslist
+from charter.credentials.models import StatusList
 from charter.crypto import keyring
+from charter.crypto.keyring import Signer
 from charter.db.engine import settings_of
 from charter.tiers import rules
 from charter.tiers.enums import BadgeStatus
@@ -123,21 +125,6 @@ class BadgeRequest:
     scheme_version: int
 
 
-def issue_firm_badge(
-    db: Session,
-    actor: Principal,
-    *,
-    partner_id: str,
-    partner_name: str,
-    program: str,
-    tier: Tier,
-    scheme_version: int,
-) -> TierBadge:
-    """Sign and store a firm's badge for ``tier``; appends ``tier_badge.issued``."""
-    request = BadgeRequest(partner_id, partner_name, program, tier, scheme_version)
-    return issue_firm_badges(db, actor, [request])[0]
-
-
 def issue_firm_badges(
     db: Session, actor: Principal, requests: Sequence[BadgeRequest]
 ) -> list[TierBadge]:
@@ -149,55 +136,10 @@ def issue_firm_badges(
     issuer = documents.issuer_profile(settings, signer.controller)
     indexes = status.allocate_many(db, "revocation", len(requests), controller=signer.controller)
     now = clock.now()
-    created: list[TierBadge] = []
-    for request, (status_list, index) in zip(requests, indexes, strict=True):
-        badge_id = new_id(BADGE_PREFIX)
-        entry = statuslist.status_entry(
-            status.list_url(settings, status_list.id), index, "revocation"
-        )
-        try:
-            document = build_firm_credential(
-                credential_id=badge_url(settings, badge_id),
-                issuer=issuer,
-                program=request.program,
-                tier=request.tier,
-                scheme_version=request.scheme_version,
-                partner_id=request.partner_id,
-                partner_name=request.partner_name,
-                settings=settings,
-                valid_from=now,
-                status_entry=entry,
-            )
-        except ValueError as error:
-            raise Invalid(f"cannot build the firm badge: {error}") from None
-        problems = ob3.validate_credential(document)
-        if problems:
-            raise Invalid(
-                "refusing to sign a firm badge that does not conform to Open Badges 3.0: "
-                + "; ".join(problems),
-                [FieldError(*problem.split(": ", 1)) for problem in problems],
-            )
-        # create_proof runs the JSON-LD safe-mode check and refuses undefined terms.
-        signed = proofs.create_proof(document, signer.private_key, signer.verification_method, now)
-        created.append(
-            TierBadge(
-                id=badge_id,
-                partner_id=request.partner_id,
-                program=request.program,
-                tier=request.tier.key,
-                tier_name=request.tier.name,
-                scheme_version=request.scheme_version,
-                document=json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
-                signing_key_id=signer.key_id,
-                verification_method=signer.verification_method,
-                issued_at=now,
-                revocation_list_id=status_list.id,
-                revocation_index=index,
-                status=BadgeStatus.ACTIVE.value,
-                status_reason=None,
-                status_changed_at=None,
-            )
-        )
+    created = [
+        _signed_badge(request, status_list, index, settings, signer, issuer, now)
+        for request, (status_list, index) in zip(requests, indexes, strict=True)
+    ]
     db.add_all(created)
     db.flush()
     events.append_many(
@@ -221,6 +163,61 @@ def issue_firm_badges(
         ],
     )
     return created
+
+
+def _signed_badge(
+    request: BadgeRequest,
+    status_list: StatusList,
+    index: int,
+    settings: Settings,
+    signer: Signer,
+    issuer: ob3.IssuerProfile,
+    now: datetime,
+) -> TierBadge:
+    """One firm badge, built, checked against OB 3.0 and signed (not stored yet)."""
+    badge_id = new_id(BADGE_PREFIX)
+    entry = statuslist.status_entry(status.list_url(settings, status_list.id), index, "revocation")
+    try:
+        document = build_firm_credential(
+            credential_id=badge_url(settings, badge_id),
+            issuer=issuer,
+            program=request.program,
+            tier=request.tier,
+            scheme_version=request.scheme_version,
+            partner_id=request.partner_id,
+            partner_name=request.partner_name,
+            settings=settings,
+            valid_from=now,
+            status_entry=entry,
+        )
+    except ValueError as error:
+        raise Invalid(f"cannot build the firm badge: {error}") from None
+    problems = ob3.validate_credential(document)
+    if problems:
+        raise Invalid(
+            "refusing to sign a firm badge that does not conform to Open Badges 3.0: "
+            + "; ".join(problems),
+            [FieldError(*problem.split(": ", 1)) for problem in problems],
+        )
+    # create_proof runs the JSON-LD safe-mode check and refuses undefined terms.
+    signed = proofs.create_proof(document, signer.private_key, signer.verification_method, now)
+    return TierBadge(
+        id=badge_id,
+        partner_id=request.partner_id,
+        program=request.program,
+        tier=request.tier.key,
+        tier_name=request.tier.name,
+        scheme_version=request.scheme_version,
+        document=json.dumps(signed, ensure_ascii=False, separators=(",", ":")),
+        signing_key_id=signer.key_id,
+        verification_method=signer.verification_method,
+        issued_at=now,
+        revocation_list_id=status_list.id,
+        revocation_index=index,
+        status=BadgeStatus.ACTIVE.value,
+        status_reason=None,
+        status_changed_at=None,
+    )
 
 
 def revoke_firm_badge(db: Session, actor: Principal, *, badge: TierBadge, reason: str) -> bool:

@@ -1,25 +1,25 @@
-"""Terminating a firm: its badges revoked, its users and keys disabled, a final report kept.
+"""What terminating a firm does to its tiers, and the final report kept of it.
 
-People keep their personal credentials: those are theirs wherever they work. The firm's
-licenses are marked for wind-down on the termination record and in the ``partner.terminated``
-event, for licensing to act on.
+The steps run in order in :func:`charter.tiers.flows.terminate_partner`. People keep their
+personal credentials: those are theirs wherever they work. The firm's licenses are marked for
+wind-down on the termination record and in the ``partner.terminated`` event, for licensing to
+act on.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from charter.accounts import service as accounts
-from charter.core import clock, events
+from charter.core import events
 from charter.core.auth import Permission, Principal
-from charter.core.errors import Conflict, NotFound
+from charter.core.errors import NotFound
 from charter.core.ids import is_id, new_id
 from charter.credentials.models import Award
 from charter.credentials.service import effective_status_of
-from charter.partners.enums import PartnerStatus
 from charter.partners.models import Partner, Person
 from charter.programs.models import Certification
 from charter.tiers import badges
@@ -58,54 +58,65 @@ def _people(db: Session, partner_id: str) -> list[dict[str, Any]]:
     return result
 
 
-def wind_up(db: Session, actor: Principal, *, partner: Partner, reason: str) -> Termination:
-    """Everything terminating ``partner`` entails, in the caller's transaction (idempotent)."""
+def revoke_standings(
+    db: Session, actor: Principal, *, partner_id: str, reason: str, at: datetime
+) -> list[str]:
+    """Revoke a terminated firm's badges and drop its tiers; returns the badges revoked."""
     actor.require(Permission.PARTNERS_LIFECYCLE)
-    existing = db.scalar(select(Termination).where(Termination.partner_id == partner.id))
-    if existing is not None:
-        return existing
-    now = clock.now()
-    revoked_badges: list[str] = []
-    for badge in badges.live_badges(db, partner_id=partner.id):
+    revoked: list[str] = []
+    for badge in badges.live_badges(db, partner_id=partner_id):
         badges.revoke_firm_badge(db, actor, badge=badge, reason=f"partner terminated: {reason}")
-        revoked_badges.append(badge.id)
+        revoked.append(badge.id)
     for row in db.scalars(
-        select(FirmTier).where(FirmTier.partner_id == partner.id, FirmTier.tier.is_not(None))
+        select(FirmTier).where(FirmTier.partner_id == partner_id, FirmTier.tier.is_not(None))
     ):
         events.append(
             db,
             actor,
             "tier.downgraded",
-            FirmSubject(partner.id),
-            partner_id=partner.id,
+            FirmSubject(partner_id),
+            partner_id=partner_id,
             from_tier=row.tier,
             from_tier_name=_tier_name(db, row),
             to_tier=None,
             to_tier_name=None,
         )
         row.tier = None
-        row.since = now
+        row.since = at
         row.at_risk_since = None
         row.grace_until = None
         row.missing = []
         row.badge_id = None
-        row.evaluated_at = now
-    users, keys = accounts.disable_partner_access(
-        db, actor, partner_id=partner.id, reason="partner terminated"
-    )
+        row.evaluated_at = at
+    return revoked
+
+
+def record_termination(
+    db: Session,
+    actor: Principal,
+    *,
+    partner: Partner,
+    reason: str,
+    at: datetime,
+    firm_credentials_revoked: list[str],
+    users_disabled: list[str],
+    api_keys_revoked: list[str],
+) -> Termination:
+    """Keep the final report, licenses marked for wind-down; appends ``partner.terminated``."""
+    actor.require(Permission.PARTNERS_LIFECYCLE)
     people = _people(db, partner.id)
     record = Termination(
         id=new_id("trm"),
         partner_id=partner.id,
         reason=reason,
-        terminated_at=now,
+        terminated_at=at,
         licenses_wind_down=True,
         report={
             "partner_name": partner.name,
             "people": people,
-            "firm_credentials_revoked": revoked_badges,
-            "users_disabled": users,
-            "api_keys_revoked": keys,
+            "firm_credentials_revoked": firm_credentials_revoked,
+            "users_disabled": users_disabled,
+            "api_keys_revoked": api_keys_revoked,
         },
     )
     db.add(record)
@@ -119,9 +130,9 @@ def wind_up(db: Session, actor: Principal, *, partner: Partner, reason: str) -> 
         termination_id=record.id,
         reason=reason,
         licenses_wind_down=True,
-        firm_credentials_revoked=revoked_badges,
-        users_disabled=len(users),
-        api_keys_revoked=len(keys),
+        firm_credentials_revoked=firm_credentials_revoked,
+        users_disabled=len(users_disabled),
+        api_keys_revoked=len(api_keys_revoked),
         people=len(people),
     )
     return record
@@ -159,20 +170,6 @@ def report_of(record: Termination) -> TerminationReport:
         users_disabled=report.get("users_disabled", []),
         api_keys_revoked=report.get("api_keys_revoked", []),
     )
-
-
-def terminate(db: Session, actor: Principal, *, partner_id: str, reason: str) -> TerminationReport:
-    """Terminate a firm with a reason and return the final report."""
-    from charter.partners import service as partners
-
-    actor.require(Permission.PARTNERS_LIFECYCLE)
-    partner = partners.get_partner(db, actor, partner_id=partner_id)
-    if partner.status == PartnerStatus.TERMINATED.value:
-        raise Conflict(f"partner {partner.name} is already terminated")
-    partners.change_partner_status(
-        db, actor, partner_id=partner.id, status=PartnerStatus.TERMINATED, reason=reason
-    )
-    return get_report(db, actor, partner_id=partner.id)
 
 
 def get_report(db: Session, actor: Principal, *, partner_id: str) -> TerminationReport:

@@ -22,7 +22,7 @@ from charter.credentials.rules import LIVE_STATUSES
 from charter.partners.enums import PartnerStatus
 from charter.partners.models import Partner, Person
 from charter.programs.models import Certification
-from charter.tiers import service as tiers
+from charter.tiers import schemes as tiers
 from charter.tiers.models import FirmTier
 
 EXPIRY_HORIZON = timedelta(days=30)
