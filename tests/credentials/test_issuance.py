@@ -182,7 +182,12 @@ def test_renewal_reissues_and_revokes_the_old_credential(
     assert previous.superseded_by_id == new.id
     assert _bit(db, old.revocation_list_id, old.revocation_index, issuing)
     assert not _bit(db, new.revocation_list_id, new.revocation_index, issuing)
-    assert [c.id for c in issuance.credentials_for_award(db, awarded.id)] == [old.id, new.id]
+    stored = db.scalars(
+        select(IssuedCredential.id)
+        .where(IssuedCredential.award_id == awarded.id)
+        .order_by(IssuedCredential.created_at, IssuedCredential.id)
+    ).all()
+    assert stored == [old.id, new.id]
 
 
 def test_reissue_makes_a_new_credential_and_revokes_the_old(db, system, issuing, holder, cert):

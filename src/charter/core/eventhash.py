@@ -65,14 +65,6 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} in an event payload")
 
 
-def normalize_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload as plain JSON values: what is stored is exactly what is hashed."""
-    if type(payload) is dict and is_plain(payload):
-        return payload
-    result: dict[str, Any] = json.loads(json.dumps(payload, default=_json_default))
-    return result
-
-
 def hashed_timestamp(value: datetime) -> str:
     """An entry's ``occurred_at`` as its hash covers it (microseconds, UTC)."""
     return clock.ensure_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -358,13 +358,3 @@ def current_credential_for_award(
         .limit(1)
     )
     return _public(row, settings) if row is not None else None
-
-
-def credentials_for_award(db: Session, award_id: str) -> list[PublicCredential]:
-    """Every credential issued for an award, oldest first (reissues included)."""
-    rows = db.scalars(
-        select(IssuedCredential)
-        .where(IssuedCredential.award_id == award_id)
-        .order_by(IssuedCredential.created_at, IssuedCredential.id)
-    )
-    return [_public(row, None) for row in rows]

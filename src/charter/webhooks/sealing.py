@@ -49,14 +49,12 @@ def seal(settings: Settings, endpoint_id: str, secret: str) -> bytes:
     return _FORMAT + nonce + sealed
 
 
-def open_sealed(settings: Settings, endpoint_id: str, blob: bytes) -> str:
-    """The secret sealed by :func:`seal`; :class:`SealError` if it will not open."""
-    return _opened.__wrapped__(secret_key(settings), endpoint_id, blob)
-
-
 def open_cached(settings: Settings, endpoint_id: str, blob: bytes) -> str:
-    """:func:`open_sealed`, remembered per deployment secret, endpoint and sealed value (a
-    rotation seals a new value, so a cached secret is never a stale one)."""
+    """The secret sealed by :func:`seal`; :class:`SealError` if it will not open.
+
+    Remembered per deployment secret, endpoint and sealed value (a rotation seals a new
+    value, so a cached secret is never a stale one).
+    """
     return _opened(secret_key(settings), endpoint_id, blob)
 
 

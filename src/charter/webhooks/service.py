@@ -165,18 +165,6 @@ def rotate_secret(
     return endpoint, secret
 
 
-def signing_secrets(settings: Settings, endpoint: WebhookEndpoint, at: datetime) -> list[str]:
-    """The secrets that sign a delivery now: the current one, and the previous while honoured."""
-    return secrets_for(
-        settings,
-        endpoint.id,
-        endpoint.sealed_secret,
-        endpoint.previous_sealed_secret,
-        endpoint.previous_secret_expires_at,
-        at,
-    )
-
-
 def secrets_for(
     settings: Settings,
     endpoint_id: str,
@@ -185,7 +173,7 @@ def secrets_for(
     previous_expires_at: datetime | None,
     at: datetime,
 ) -> list[str]:
-    """:func:`signing_secrets` from the endpoint's columns."""
+    """The secrets that sign a delivery now: the current one, and the previous while honoured."""
     found = [sealing.open_cached(settings, endpoint_id, sealed)]
     honoured = previous_expires_at is not None and at < previous_expires_at
     if previous_sealed is not None and honoured:
