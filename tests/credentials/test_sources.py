@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from charter.credentials import sources
-from charter.partners import service as partners
+from charter.partners import people as partners
+from charter.partners.models import Person
 from charter.partners.schemas import PersonUpdate
 from tests.credentials.factories import HOLDER_DID, many_awards
 
@@ -18,8 +19,7 @@ def test_holders_are_loaded_with_their_primary_email_and_did(db, system):
     partners.update_person(db, system, person_id=third, data=PersonUpdate(did=HOLDER_DID))
     holders = sources.load_holders(db, made)
     assert holders.emails == {
-        person_id: partners.primary_email(db, person_id=person_id)
-        for person_id in (first, second, third)
+        person_id: db.get(Person, person_id).primary_email for person_id in (first, second, third)
     }
     assert holders.emails[second] == "now-primary@example.com"
     assert holders.dids == {third: HOLDER_DID}

@@ -12,7 +12,7 @@ from charter.credentials import documents, issuance, ob3, proofs, sources
 from charter.credentials.bulk import pipeline, stores
 from charter.credentials.models import IssuedCredential, StatusListEntry
 from charter.crypto import keyring
-from charter.partners import service as partners
+from charter.partners import people as partners
 from charter.partners.schemas import PersonUpdate
 from tests.credentials.factories import HOLDER_DID, credential_of, many_awards, verifies
 
