@@ -87,7 +87,6 @@ def test_the_demo_program_has_the_planned_shape(seeded):
     assert all(count >= 3 for count in summary.firms_by_tier.values())
     assert summary.firm_badges == sum(summary.firms_by_tier.values())
     assert summary.firms_at_risk >= 2
-    assert summary.seconds < 60
 
 
 def test_seeding_again_reuses_the_data(seeded):
