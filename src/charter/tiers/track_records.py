@@ -18,11 +18,11 @@ from charter.core.auth import Permission, Principal
 from charter.core.csvimport import (
     Columns,
     CsvFile,
-    CsvRow,
     ImportReport,
     Progress,
     describe,
     duplicates_within,
+    external_id_of,
     insert_batches,
     lookup,
     open_import,
@@ -160,12 +160,8 @@ def _checked(
 ) -> list[tuple[TrackRecordCreate, str]]:
     """The rows to create, each with its firm's id; errors and skipped rows noted on the way."""
     errors = file.errors
-
-    def key(row: CsvRow) -> str:
-        return row.values["external_id"]
-
-    duplicates_within(file.rows, key, "external_id", errors)
-    existing = lookup(db, TrackRecord.external_id, (key(row) for row in file.rows))
+    duplicates_within(file.rows, external_id_of, "external_id", errors)
+    existing = lookup(db, TrackRecord.external_id, (external_id_of(row) for row in file.rows))
     firms = lookup(
         db,
         Partner.external_id,
@@ -201,7 +197,7 @@ def _checked(
         if errors.has(row.line):
             continue
         if data.external_id in existing:
-            report.skipped.append((row.line, key(row)))
+            report.skip(row)
             continue
         valid.append((data, firm[0]))
         progress.advance(1)
