@@ -22,7 +22,7 @@ def append_rendered(
     db: Session,
     actor: Principal,
     renderer: events.Renderer,
-    rendered: Sequence[eventstore.Rendered],
+    rendered: Sequence[eventstore.RenderedValues],
 ) -> None:
     """Append events made by ``renderer`` (for ``actor``), in order, with one lock and one
     bulk insert: each is chained (sequence number, previous hash, hash) here."""
@@ -45,7 +45,7 @@ class HeldLog:
         self._actor = actor
         self._renderer = renderer
 
-    def chain(self, rendered: Sequence[eventstore.Rendered]) -> list[tuple[Any, ...]]:
+    def chain(self, rendered: Sequence[eventstore.RenderedValues]) -> list[tuple[Any, ...]]:
         """Chain events made by this log's renderer after the head; their rows for
         :func:`copy_rows`, which the caller must write before the transaction commits."""
         if not rendered:

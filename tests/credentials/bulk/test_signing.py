@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from charter.core.eventstore import Rendered
 from charter.credentials.bulk.signing import (
     CREDENTIAL_ROWS,
+    ROW_ID,
     BulkItem,
     Chunk,
     CredentialRow,
@@ -22,9 +23,10 @@ def test_bulk_inserts_write_every_credential_column():
     assert CREDENTIAL_ROWS.columns == CredentialRow._fields
 
 
-def test_messages_to_and_from_workers_arrive_as_their_named_tuples():
-    # They cross the process boundary as plain tuples (cheaper to pickle) and must arrive as
-    # the NamedTuples they left as, field for field.
+def test_messages_to_and_from_workers_arrive_field_for_field():
+    # They cross the process boundary as plain tuples (cheaper to pickle). Awards arrive at the
+    # signer as the NamedTuples they left as; signed rows and events arrive as their values in
+    # field order, which the storing process binds and chains by position.
     at = datetime(2026, 3, 1, 12, tzinfo=UTC)
     item = BulkItem(
         "awd_1",
@@ -50,6 +52,6 @@ def test_messages_to_and_from_workers_arrive_as_their_named_tuples():
     event = Rendered("evt_1", "credential.issued", "credential", "bdg_1", None, {}, "{}", b"", b"")
     signed = pickle.loads(pickle.dumps(Signed([row], [event])))
     assert type(signed) is Signed
-    assert type(signed.rows[0]) is CredentialRow
-    assert type(signed.events[0]) is Rendered
-    assert signed == Signed([row], [event])
+    assert signed.rows == [tuple(row)]
+    assert signed.events == [tuple(event)]
+    assert signed.rows[0][ROW_ID] == row.id

@@ -29,6 +29,7 @@ from charter.core.errors import Invalid
 from charter.credentials import documents, issuance, sources, status
 from charter.credentials.bulk import stores
 from charter.credentials.bulk.signing import (
+    ROW_ID,
     Batch,
     BulkItem,
     Chunk,
@@ -264,5 +265,5 @@ def _store_next(
         rendered = rendered + signed_events
         taken += 1
     store.put(rows, rendered)
-    created.extend(row.id for row in rows)
+    created.extend(row[ROW_ID] for row in rows)
     progress.advance(len(rows))

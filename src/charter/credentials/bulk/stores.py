@@ -9,16 +9,16 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from charter.core import eventbulk, eventstore
+from charter.core import eventbulk
 from charter.core.auth import Principal
-from charter.credentials.bulk.signing import CREDENTIAL_ROWS, Batch, CredentialRow
+from charter.credentials.bulk.signing import CREDENTIAL_ROWS, Batch, RenderedValues, RowValues
 from charter.db import bulk
 
 
 class Store(Protocol):
     """Where signed chunks go: their credential rows and their events."""
 
-    def put(self, rows: list[CredentialRow], rendered: list[eventstore.Rendered]) -> None:
+    def put(self, rows: RowValues, rendered: RenderedValues) -> None:
         """Store (or queue for storing) signed rows and their events, in order."""
 
     def close(self) -> None:
@@ -41,7 +41,7 @@ class SessionStore:
     def __init__(self, db: Session, actor: Principal, batch: Batch) -> None:
         self._db, self._actor, self._batch = db, actor, batch
 
-    def put(self, rows: list[CredentialRow], rendered: list[eventstore.Rendered]) -> None:
+    def put(self, rows: RowValues, rendered: RenderedValues) -> None:
         """Insert the rows, then append their events."""
         bulk.insert_rows(self._db, CREDENTIAL_ROWS, rows)
         eventbulk.append_rendered(self._db, self._actor, self._batch.events, rendered)
@@ -70,7 +70,7 @@ class BackgroundStore:
         self._driver: Any = db.connection().connection.driver_connection
         # Two chunks queued at most: enough to keep the server busy, and a failure stops the
         # batch soon after it happens.
-        self._queue: queue.Queue[tuple[list[CredentialRow], list[tuple[Any, ...]]] | None]
+        self._queue: queue.Queue[tuple[RowValues, list[tuple[Any, ...]]] | None]
         self._queue = queue.Queue(maxsize=2)
         self._failure: BaseException | None = None
         self._abandoned = False
@@ -88,7 +88,7 @@ class BackgroundStore:
             except BaseException as failure:  # handed to the caller's thread
                 self._failure = failure
 
-    def put(self, rows: list[CredentialRow], rendered: list[eventstore.Rendered]) -> None:
+    def put(self, rows: RowValues, rendered: RenderedValues) -> None:
         """Chain the events and queue both for the thread; raise what failed there already."""
         self._raise_failure()
         self._queue.put((rows, self._log.chain(rendered)))
