@@ -7,26 +7,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from charter.core import eventstore
 from charter.core.models import Event
 from charter.db import bulk
 
 AT = datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)
 ROWS = bulk.BulkTable(
     "events",
-    (
-        "seq",
-        "id",
-        "occurred_at",
-        "actor_type",
-        "actor_id",
-        "type",
-        "subject_type",
-        "subject_id",
-        "partner_id",
-        "payload",
-        "prev_hash",
-        "hash",
-    ),
+    eventstore.COLUMNS,
     ("int8", "varchar", "timestamptz", *["varchar"] * 6, "jsonb", "varchar", "varchar"),
 )
 
