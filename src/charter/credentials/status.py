@@ -5,8 +5,9 @@ Each issuer (key controller) has revocation lists and suspension lists of
 says nothing about when or to whom a credential was issued; the ``status_list_entries``
 primary key makes handing an index out twice impossible. Bit changes take a row lock on the
 list (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serializes writers itself), so concurrent
-revocations never overwrite one another. The signed ``BitstringStatusListCredential`` is cached
-on the row and redone only when its version is behind the bits.
+revocations never overwrite one another. The signed ``BitstringStatusListCredential`` is kept
+on the row: a transaction that opens a list or changes its bits signs it anew when it commits
+(once per list, however many bits it flipped), so serving a list only reads.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from charter.config import Settings
@@ -30,12 +31,45 @@ from charter.credentials.models import StatusList, StatusListEntry
 from charter.credentials.statuslist import StatusBits, StatusPurpose
 from charter.crypto import keyring
 from charter.db import bulk
+from charter.db.engine import READ_ONLY, settings_of
 
 LIST_SIZE = statuslist.MIN_ENTRIES
 """Entries per new list in production; tests pass a smaller ``size`` to fill lists quickly."""
 
 MEDIA_TYPE = "application/vc+ld+json"
 CACHE_CONTROL = "public, max-age=300"
+
+_TO_SIGN = "charter.status_lists_to_sign"
+"""``Session.info`` key: the lists this transaction changed, signed when it commits."""
+
+
+def _changed(db: Session, list_id: str) -> None:
+    db.info.setdefault(_TO_SIGN, set()).add(list_id)
+
+
+@event.listens_for(Session, "before_commit")
+def _sign_changed_lists(db: Session) -> None:
+    """Sign every list the committing transaction changed, inside it (under its row locks)."""
+    changed = db.info.pop(_TO_SIGN, None)
+    if not changed:
+        return
+    settings = settings_of(db)
+    for list_id in sorted(changed):
+        row = db.get(StatusList, list_id)
+        if row is None:
+            continue
+        try:
+            text = _sign(db, row, settings)
+        except NotFound:
+            # No key of the list's controller signs here (yet): the list is signed when it is
+            # first served, as lists made before copies were kept are.
+            continue
+        _store(db, row, text)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changed_lists(db: Session) -> None:
+    db.info.pop(_TO_SIGN, None)
 
 
 def list_url(settings: Settings, list_id: str) -> str:
@@ -100,6 +134,7 @@ def _open_list(db: Session, purpose: StatusPurpose, controller: str, size: int) 
     )
     db.add(row)
     db.flush()
+    _changed(db, row.id)
     return row
 
 
@@ -252,6 +287,7 @@ def set_bit(db: Session, list_id: str, index: int, value: bool) -> bool:
     row.version += 1
     row.updated_at = clock.now()
     db.flush()
+    _changed(db, row.id)
     return True
 
 
@@ -275,13 +311,23 @@ def signed_status_list(db: Session, list_id: str, settings: Settings) -> tuple[d
 
 
 def signed_status_list_text(db: Session, list_id: str, settings: Settings) -> tuple[str, str]:
-    """The signed list as the JSON text that is served, and its ETag."""
+    """The signed list as the JSON text that is served, and its ETag.
+
+    The copy stored when the list last changed; a list changed before copies were kept is
+    signed here, and stored too unless the session only reads.
+    """
     row = db.get(StatusList, list_id) if is_id(list_id, "stl") else None
     if row is None:
         raise NotFound(f"status list {list_id} not found")
     if row.signed_document is not None and row.signed_version == row.version:
         return row.signed_document, _etag(row.signed_document)
-    version = row.version
+    text = _sign(db, row, settings)
+    if not db.connection().get_execution_options().get(READ_ONLY):
+        _store(db, row, text)
+    return text, _etag(text)
+
+
+def _sign(db: Session, row: StatusList, settings: Settings) -> str:
     signer = keyring.signer_for_controller(db, settings, row.controller)
     now = clock.now()
     unsigned = statuslist.status_list_credential(
@@ -292,10 +338,13 @@ def signed_status_list_text(db: Session, list_id: str, settings: Settings) -> tu
         valid_from=now,
     )
     signed = proofs.create_proof(unsigned, signer.private_key, signer.verification_method, now)
-    text = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
-    # Only ever move the cache forward: a slower request must not overwrite a newer copy. The
-    # loaded row takes the new copy too (without becoming dirty), so asking again in this
-    # session serves it instead of signing anew.
+    return json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+
+
+def _store(db: Session, row: StatusList, text: str) -> None:
+    # Only ever move the copy forward: a slower transaction must not overwrite a newer one.
+    # The loaded row takes the new copy too (without becoming dirty).
+    version = row.version
     db.execute(
         update(StatusList)
         .where(
@@ -305,4 +354,3 @@ def signed_status_list_text(db: Session, list_id: str, settings: Settings) -> tu
         .values(signed_document=text, signed_version=version)
         .execution_options(synchronize_session="evaluate")
     )
-    return text, _etag(text)
