@@ -13,13 +13,16 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from charter import __version__
 from charter.accounts.api import router as accounts_router
 from charter.config import Settings, get_settings, secret_key
+from charter.core.admission import AdmissionMiddleware
 from charter.core.api import router as core_router
 from charter.core.errors import (
     PROBLEM_TYPES,
@@ -28,12 +31,13 @@ from charter.core.errors import (
     FieldError,
     Invalid,
     NotFound,
+    Overloaded,
 )
 from charter.core.idempotency import IdempotencyMiddleware
 from charter.credentials.api import router as awards_router
 from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
-from charter.db.engine import make_engine, make_sessionmaker, use_settings
+from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
@@ -50,7 +54,11 @@ PROBLEM_JSON = "application/problem+json"
 
 def problem_response(error: CharterError, request: Request) -> JSONResponse:
     """An RFC 9457 response for a domain error."""
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    headers = None
+    if isinstance(error, Overloaded):
+        headers = {"Retry-After": str(error.retry_after)}
+    elif error.status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
     return JSONResponse(
         error.problem(instance=request.url.path),
         status_code=error.status,
@@ -105,6 +113,20 @@ def install_error_handlers(app: FastAPI) -> None:
         invalid = Invalid("the request holds a value the database cannot store")
         return problem_response(invalid, request)
 
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, error: OperationalError) -> JSONResponse:
+        # A lock held past the lock time-out (a long writer, SQLite's single write lock): the
+        # transaction rolled back and nothing changed; the client may retry.
+        if is_lock_timeout(error):
+            log.warning("lock time-out on %s %s", request.method, request.url.path)
+            return problem_response(Overloaded("the data is busy; retry shortly"), request)
+        return await _unexpected(request, error)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(request: Request, error: PoolTimeout) -> JSONResponse:
+        log.warning("no database connection free for %s %s", request.method, request.url.path)
+        return problem_response(Overloaded("the server is at capacity; retry shortly"), request)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
@@ -136,7 +158,7 @@ def install_api_docs(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """The application for ``settings`` (and an existing engine, in tests)."""
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_server_engine(settings)
     app = FastAPI(
         title="Charter",
         version=__version__,
@@ -147,9 +169,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = make_sessionmaker(engine)
     # Services that sign (credentials) read these settings from the session, not the process.
-    use_settings(app.state.sessions, settings)
+    app.state.sessions = make_sessionmaker(engine, settings)
+    app.state.read_sessions = make_sessionmaker(reading(engine), settings)
 
     install_error_handlers(app)
     include_routers(app)
@@ -184,10 +206,12 @@ def include_routers(app: FastAPI) -> None:
 def install_health(app: FastAPI, engine: Engine) -> None:
     """``GET /api/v1/health``: liveness and database reachability."""
 
+    reader = reading(engine)
+
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, str]:
         """Liveness and database reachability."""
-        with engine.connect() as connection:
+        with reader.connect() as connection:
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
@@ -209,8 +233,43 @@ def install_problem_types(app: FastAPI) -> None:
         }
 
 
+PUBLIC_PREFIXES = (
+    "/credentials/",
+    "/status/",
+    "/.well-known/",
+    "/did.json",
+    "/problems/",
+    "/static/",
+    "/unsubscribe/",
+    "/api/docs",
+    "/api/openapi.json",
+    "/api/v1/verify",
+    "/api/v1/health",
+)
+"""Paths no one needs to be signed in for: they never read or write the sign-in session."""
+
+
+class PortalSessionMiddleware(SessionMiddleware):
+    """Starlette's signed-cookie sessions, for the portal and the API only.
+
+    Public documents and pages skip them: no cookie is parsed or verified, and no ``Vary:
+    Cookie`` makes a shared cache keep a copy per visitor.
+    """
+
+    def __init__(self, app: ASGIApp, /, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.inner = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Skip the session on public paths."""
+        if scope["type"] == "http" and scope["path"].startswith(PUBLIC_PREFIXES):
+            await self.inner(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Sign-in sessions, then idempotency keys scoped by them."""
+    """Admission, then sign-in sessions, then idempotency keys scoped by them."""
     # Outermost first: sessions must be decoded before idempotency keys are scoped by them.
     app.add_middleware(
         IdempotencyMiddleware,
@@ -218,10 +277,17 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         wait_seconds=settings.idempotency_wait_seconds,
     )
     app.add_middleware(
-        SessionMiddleware,
+        PortalSessionMiddleware,
         secret_key=secret_key(settings),
         session_cookie="charter_session",
         max_age=settings.session_max_age_seconds,
         same_site="lax",
         https_only=settings.public_url.startswith("https://"),
+    )
+    # Outermost: a request past the slots waits here, holding nothing, or is refused with 503.
+    app.add_middleware(
+        AdmissionMiddleware,
+        read_slots=settings.server_read_slots,
+        write_slots=settings.server_write_slots,
+        queue_seconds=settings.server_queue_seconds,
     )

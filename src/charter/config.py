@@ -30,6 +30,21 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 8 * 3600
     idempotency_wait_seconds: float = 10.0
     log_level: str = "info"
+    access_log: bool = Field(default=True, description="Log every request (charter serve)")
+    # The server under load. Each worker process answers at most read_slots safe requests
+    # (GET, HEAD) and write_slots others at once; every admitted request holds at most one
+    # thread and one database connection at a time, and the thread pool and the connection
+    # pool are sized from these, so neither ever waits for the other. Past the slots, requests
+    # queue for up to queue_seconds and are then answered 503 with Retry-After. Reads and
+    # writes have slots of their own, so writers queued on a lock never starve reads.
+    server_read_slots: int = Field(default=24, ge=1, le=512, description="Reads at once")
+    server_write_slots: int = Field(default=8, ge=1, le=512, description="Writes at once")
+    server_queue_seconds: float = Field(
+        default=5.0, gt=0, le=120, description="How long a request waits for a slot before 503"
+    )
+    database_lock_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="How long a write waits for a lock before 503"
+    )
     # The issuer profile carried in every credential (OB 3.0 Profile) and shown on public pages.
     issuer_name: str = Field(default="Charter demo issuer", description="Issuing organisation")
     issuer_url: str | None = Field(

@@ -116,7 +116,29 @@ class CriteriaNotMet(CharterError):
         self.unmet = unmet
 
 
+class Overloaded(CharterError):
+    """The server cannot take this request now (at capacity, or a lock is held too long); the
+    request changed nothing. Retry after the seconds ``Retry-After`` gives."""
+
+    status = 503
+    slug = "overloaded"
+    title = "Service overloaded"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 PROBLEM_TYPES: dict[str, type[CharterError]] = {
     cls.slug: cls
-    for cls in (CharterError, NotFound, Conflict, Invalid, Unauthorized, Forbidden, CriteriaNotMet)
+    for cls in (
+        CharterError,
+        NotFound,
+        Conflict,
+        Invalid,
+        Unauthorized,
+        Forbidden,
+        CriteriaNotMet,
+        Overloaded,
+    )
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,35 +10,93 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, QueuePool
 
 from charter.config import Settings, get_settings
 
+READ_ONLY = "charter_read_only"
+"""Execution option of the engine :func:`reading` returns: its transactions only read."""
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, enforced foreign keys and IMMEDIATE writes."""
+SPARE_CONNECTIONS = 2
+"""Connections a server worker keeps beyond its request slots (idempotency keys, health)."""
+
+
+def make_engine(url: str, *, lock_timeout: float | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, enforced foreign keys and IMMEDIATE writes.
+
+    ``lock_timeout`` bounds how long a statement waits for a lock another transaction holds
+    (SQLite's busy timeout, PostgreSQL's ``lock_timeout``) before it fails; unset, SQLite waits
+    30 seconds and PostgreSQL as long as it takes.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        connect_args = {"check_same_thread": False, "timeout": 30}
+        busy_seconds = 30.0 if lock_timeout is None else lock_timeout
+        connect_args = {"check_same_thread": False, "timeout": busy_seconds}
         engine = create_engine(
             url, connect_args=connect_args, poolclass=kwargs.pop("poolclass", NullPool), **kwargs
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_ms=round(busy_seconds * 1000))
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
     kwargs.setdefault("pool_pre_ping", True)
+    if lock_timeout is not None:
+        kwargs["connect_args"] = {
+            **kwargs.get("connect_args", {}),
+            "options": f"-c lock_timeout={round(lock_timeout * 1000)}",
+        }
     return create_engine(url, **kwargs)
+
+
+def make_server_engine(settings: Settings) -> Engine:
+    """The engine of one server worker, its pool sized from the request slots.
+
+    An admitted request holds at most one connection at a time (see ``deps``), so a pool of
+    one connection a slot, and a few spare, never makes a request wait for a connection.
+    Writes wait at most ``database_lock_timeout_seconds`` for a lock, then fail (a 503).
+    """
+    return make_engine(
+        settings.database_url,
+        lock_timeout=settings.database_lock_timeout_seconds,
+        poolclass=QueuePool,
+        pool_size=settings.server_read_slots + settings.server_write_slots + SPARE_CONNECTIONS,
+        max_overflow=0,
+        pool_timeout=settings.server_queue_seconds,
+    )
+
+
+LOCK_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+"""PostgreSQL: lock not available (lock_timeout), deadlock, serialization failure."""
+
+
+def is_lock_timeout(error: OperationalError) -> bool:
+    """Whether ``error`` is a lock waited on too long (or a deadlock): transient, retryable."""
+    original = error.orig
+    if isinstance(original, sqlite3.OperationalError):
+        # The primary code: SQLITE_BUSY_SNAPSHOT and the like are extended SQLITE_BUSY.
+        return original.sqlite_errorcode & 0xFF in {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
+    return getattr(original, "sqlstate", None) in LOCK_SQLSTATES
+
+
+def reading(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read: on SQLite they begin DEFERRED, so they never
+    take (or wait for) the write lock and read the last committed state beside a writer."""
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        # BEGIN READ ONLY: a read that tries to write fails instead of writing by accident.
+        options["postgresql_readonly"] = True
+    return engine.execution_options(**options)
 
 
 SQLITE_PAGE_SIZE = 8192
 """Page size of SQLite databases Charter creates."""
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take over transaction control from the driver so that BEGIN IMMEDIATE can be used:
@@ -52,12 +111,16 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers begin DEFERRED: in WAL mode they see the last commit and never block or wait.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
