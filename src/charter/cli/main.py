@@ -81,18 +81,41 @@ app.command("worker")(worker_command.worker)
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (PostgreSQL; SQLite: see README).")
+    ] = 1,
+    access_log: Annotated[
+        bool | None,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log every request (default: CHARTER_ACCESS_LOG, on).",
+            show_default=False,
+        ),
+    ] = None,
+    log_format: Annotated[
+        str, typer.Option(help="text, or json: one JSON object a line.")
+    ] = "text",
 ) -> None:
     """Serve the web portal and the API with Uvicorn."""
     import uvicorn
 
+    from charter.core.logs import log_config
+
+    if log_format not in {"text", "json"}:
+        raise typer.BadParameter("use text or json", param_hint="--log-format")
+    settings = get_settings()
+    logs = access_log if access_log is not None else settings.access_log
     uvicorn.run(
         "charter.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level=get_settings().log_level,
+        log_level=settings.log_level,
+        access_log=logs,
+        log_config=log_config(
+            settings.log_level, "json" if log_format == "json" else "text", access_log=logs
+        ),
     )
 
 
