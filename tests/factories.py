@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -12,6 +16,7 @@ from charter.accounts.models import User
 from charter.core.auth import Principal, Role
 
 _counter = itertools.count(1)
+T = TypeVar("T")
 
 
 @dataclass
@@ -55,3 +60,26 @@ class Factory:
             )
             principal = accounts.principal_for(user, api_key=key)
         return Login(user, token, principal)
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run the coroutine ``make()`` returns to its end, in a thread with an event loop of its own.
+
+    A test process may already be running a loop in its main thread (the browser tests' driver
+    leaves one), where ``asyncio.run`` refuses to start.
+    """
+    results: list[T] = []
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(asyncio.run(make()))
+        except BaseException as error:  # handed to the caller below
+            failures.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
+    return results[0]

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from charter.core.admission import AdmissionMiddleware
 from charter.core.logs import JsonFormatter, log_config
+from tests.factories import run_async
 
 
 def _app(gate: asyncio.Event) -> AdmissionMiddleware:
@@ -48,7 +49,7 @@ async def _scenario() -> tuple[list[int], list[int], httpx.Response, int]:
 
 
 def test_requests_past_the_slots_wait_then_get_503_with_retry_after() -> None:
-    answers, after, refused, late = asyncio.run(_scenario())
+    answers, after, refused, late = run_async(_scenario)
     assert answers == [200, 200, 200]
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
@@ -73,7 +74,7 @@ async def _reads_beside_stuck_writes() -> list[int]:
 
 
 def test_writes_queued_on_their_slots_do_not_hold_up_reads() -> None:
-    assert asyncio.run(_reads_beside_stuck_writes()) == [200] * 5
+    assert run_async(_reads_beside_stuck_writes) == [200] * 5
 
 
 def test_access_lines_become_json_objects_with_their_fields() -> None:

@@ -30,7 +30,7 @@ from charter.core.models import Event
 from charter.credentials import issuance
 from charter.partners.models import Person
 from tests.credentials.factories import award
-from tests.factories import Factory
+from tests.factories import Factory, run_async
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
 
@@ -239,7 +239,7 @@ def _judge(outcomes: list[Outcome]) -> None:
 def test_many_clients_at_once_get_answers_or_503_and_every_acknowledged_write_is_kept(
     server: str, world: World, engine: Engine, tmp_path: Path
 ) -> None:
-    outcomes = asyncio.run(_send_all(server, _requests(world, CONCURRENT)))
+    outcomes = run_async(lambda: _send_all(server, _requests(world, CONCURRENT)))
     _judge(outcomes)
     served = [outcome for outcome in outcomes if outcome.status != 503]
     assert len(served) >= CONCURRENT // 2, "most requests are served, not refused"
@@ -299,7 +299,7 @@ def test_a_writer_holding_the_chain_head_fails_no_read(
         rounds: list[Outcome] = []
         began = time.monotonic()
         while time.monotonic() - began < 8:
-            rounds += asyncio.run(_send_all(server, reads + writes))
+            rounds += run_async(lambda: _send_all(server, reads + writes))
     finally:
         writer.join()
     assert rounds
@@ -312,5 +312,6 @@ def test_a_writer_holding_the_chain_head_fails_no_read(
         if outcome.kind == "write" and outcome.status == 503:
             assert outcome.retry_after is not None
     # And once the writer is gone, writes go through again.
-    after = asyncio.run(_send_all(server, [r for r in _requests(world, 40) if r[0] == "write"][:2]))
+    more = [r for r in _requests(world, 40) if r[0] == "write"][:2]
+    after = run_async(lambda: _send_all(server, more))
     assert {outcome.status for outcome in after} == {201}
