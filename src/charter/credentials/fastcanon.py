@@ -28,7 +28,6 @@ from string import Formatter
 from typing import Any
 
 import pyoxigraph
-from pyld import jsonld as pyld_jsonld
 
 from charter.core.errors import Invalid
 from charter.credentials import jsonld
@@ -548,16 +547,9 @@ def _unsupported() -> _Compiled:
 
 def _compile(shape: dict[str, Any]) -> _Compiled:
     try:
-        nquads: str = pyld_jsonld.to_rdf(
-            shape,
-            {
-                "documentLoader": jsonld.document_loader,
-                "base": None,
-                "format": "application/n-quads",
-            },
-        )
+        nquads = jsonld.to_nquads(shape)
         dropped = tuple(jsonld.dropped_terms(shape))
-    except (pyld_jsonld.JsonLdError, Invalid):
+    except Invalid:
         return _unsupported()
     lines = list(dict.fromkeys(line for line in nquads.split("\n") if line))
     labels: dict[str, int] = {}
