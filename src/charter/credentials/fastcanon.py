@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from string import Formatter
@@ -71,6 +72,11 @@ class _Compiled:
 
 
 _templates: OrderedDict[tuple[Any, ...], _Compiled] = OrderedDict()
+# Every thread shares the compiled shapes, and an OrderedDict reordered and evicted from two
+# threads at once raises KeyError; each look-up and change holds this lock. Compiling (pyld,
+# milliseconds) happens outside it: two threads meeting a new shape both compile it, to equal
+# results.
+_templates_lock = threading.Lock()
 
 
 @dataclass
@@ -363,6 +369,8 @@ _LABELLINGS_KEPT = 8
 
 
 def _labelled(partial: _Partial, labels: list[str]) -> _Labelled:
+    # No lock: by_labels is only read with get() and changed by single dict operations, and a
+    # value is complete before it is stored, so two threads at worst build the same one twice.
     key = tuple(labels)
     found = partial.by_labels.get(key)
     if found is None:
@@ -435,7 +443,8 @@ def dropped_terms(document: dict[str, Any]) -> list[str]:
 
 def clear_cache() -> None:
     """Forget every compiled shape (for tests and benchmarks)."""
-    _templates.clear()
+    with _templates_lock:
+        _templates.clear()
 
 
 def _structural(key: str) -> bool:
@@ -529,15 +538,16 @@ def _sentinel(node: Any, structural: bool, counter: list[int], pins: dict[int, s
 def _lookup(
     key: tuple[Any, ...], document: dict[str, Any], pins: dict[int, str]
 ) -> _Compiled | None:
-    compiled = _templates.get(key)
+    with _templates_lock:
+        compiled = _templates.get(key)
+        if compiled is not None:
+            _templates.move_to_end(key)
     if compiled is None:
-        shape = _sentinel(document, False, [0], pins)
-        compiled = _compile(shape)
-        _templates[key] = compiled
-        if len(_templates) > _CACHE_SIZE:
-            _templates.popitem(last=False)
-    else:
-        _templates.move_to_end(key)
+        compiled = _compile(_sentinel(document, False, [0], pins))
+        with _templates_lock:
+            _templates[key] = compiled
+            if len(_templates) > _CACHE_SIZE:
+                _templates.popitem(last=False)
     return compiled if compiled.supported else None
 
 
