@@ -24,6 +24,7 @@ from typing import Any
 from pyld import jsonld
 from pyld import nquads as pyld_nquads
 from pyld.canon import URDNA2015
+from pyld.context_resolver import ContextResolver
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
 from charter.core.errors import FieldError, Invalid
@@ -100,11 +101,25 @@ def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
     return {"contextUrl": None, "documentUrl": url, "document": load_context(url), "tag": "static"}
 
 
-def _options(**extra: Any) -> dict[str, Any]:
+def _options(document: Any, **extra: Any) -> dict[str, Any]:
     # pyld resolves relative IRIs against http://example.org/base/ when the base is "";
     # jsonld.js (Digital Bazaar's verifiers) leaves them relative and drops them from RDF.
     # A None base makes pyld do the same, so both sides hash the same N-Quads.
-    return {"documentLoader": document_loader, "base": None, **extra}
+    options = {"documentLoader": document_loader, "base": None, **extra}
+    if _uses_import(document):
+        # pyld merges an @import-ed context into the cached context document itself
+        # (``import_ctx.update`` in ``_process_context``): one such document would define its
+        # terms for every later one. It gets a context cache of its own, dropped afterwards.
+        options["contextResolver"] = ContextResolver({}, document_loader)
+    return options
+
+
+def _uses_import(node: Any) -> bool:
+    if isinstance(node, dict):
+        return "@import" in node or any(_uses_import(value) for value in node.values())
+    if isinstance(node, list):
+        return any(_uses_import(item) for item in node)
+    return False
 
 
 @contextmanager
@@ -117,7 +132,7 @@ def _pyld() -> Iterator[None]:
 def expand(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The JSON-LD expanded form of a document, with the vendored contexts only."""
     with _pyld():
-        result: list[dict[str, Any]] = jsonld.expand(document, _options())
+        result: list[dict[str, Any]] = jsonld.expand(document, _options(document))
     return result
 
 
@@ -126,7 +141,7 @@ def canonicalize(document: dict[str, Any]) -> str:
     with _pyld():
         result: str = jsonld.normalize(
             document,
-            _options(algorithm="URDNA2015", format="application/n-quads"),
+            _options(document, algorithm="URDNA2015", format="application/n-quads"),
         )
     return result
 
@@ -134,7 +149,7 @@ def canonicalize(document: dict[str, Any]) -> str:
 def to_nquads(document: dict[str, Any]) -> str:
     """The document's RDF as N-Quads, in pyld's order and blank node labels (not canonical)."""
     with _pyld():
-        result: str = jsonld.to_rdf(document, _options(format="application/n-quads"))
+        result: str = jsonld.to_rdf(document, _options(document, format="application/n-quads"))
     return result
 
 
@@ -195,7 +210,7 @@ def canonicalize_utf16_order(document: dict[str, Any]) -> str:
     :func:`canonicalize` unless :func:`orders_may_differ` on that result.
     """
     with _pyld():
-        dataset = jsonld.to_rdf(document, _options(produceGeneralizedRdf=False))
+        dataset = jsonld.to_rdf(document, _options(document, produceGeneralizedRdf=False))
     for quads in dataset.values():
         for quad in quads:
             for component in quad.values():
@@ -214,7 +229,7 @@ def dropped_terms(document: dict[str, Any]) -> list[str]:
     """
     processor = _SafeModeProcessor()
     with _pyld():
-        processor.expand(document, _options())
+        processor.expand(document, _options(document))
     return sorted(set(processor.problems))
 
 
