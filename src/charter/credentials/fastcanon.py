@@ -12,7 +12,8 @@ labels follow from those hashes alone; otherwise pyoxigraph's RDFC-1.0 does the 
 What the template cannot represent takes the general path (pyld) instead: a value in an IRI
 position that is not a plain absolute IRI (JSON-LD would resolve or drop it), except short
 vocabulary terms (``assertionMethod``, ``Certification``), which are kept in the shape; a shape
-in which a value does not end up as a whole RDF term (``@json`` literals); a shape pyld refuses.
+in which a value does not end up as a whole RDF term (``@json`` literals); a shape pyld refuses;
+a shape too large to keep (see ``_MAX_SHAPE_TOKENS``).
 
 Literals are escaped as RDFC-1.0 and Digital Bazaar's rdf-canonize write them
 (:func:`charter.credentials.jsonld.escape_literal`, which jsonld.py also installs in pyld).
@@ -49,6 +50,13 @@ _STRUCTURAL_KEYS = frozenset({"type"})
 # Keywords whose string values are data; every other keyword's value is kept in the shape.
 _VALUE_KEYWORDS = frozenset({"@id", "@value"})
 _CACHE_SIZE = 512
+# Anyone may post a credential to the verify route, and each new shape is compiled and kept; so
+# only small shapes are (larger documents take the general path). A cached shape then holds at
+# most about 60 KB, and 512 of them about 30 MB. Charter's credentials have under 100 tokens, 1 KB
+# of shape and a 3 KB template.
+_MAX_SHAPE_TOKENS = 512
+_MAX_SHAPE_TEXT = 8 * 1024  # the shape key's repr
+_MAX_TEMPLATE_TEXT = 32 * 1024
 _BNODE = "\x00{}\x00"
 
 
@@ -543,7 +551,11 @@ def _lookup(
         if compiled is not None:
             _templates.move_to_end(key)
     if compiled is None:
+        if len(key) > _MAX_SHAPE_TOKENS or len(repr(key)) > _MAX_SHAPE_TEXT:
+            return None
         compiled = _compile(_sentinel(document, False, [0], pins))
+        if len(compiled.format) > _MAX_TEMPLATE_TEXT:
+            compiled = _unsupported()
         with _templates_lock:
             _templates[key] = compiled
             if len(_templates) > _CACHE_SIZE:
