@@ -292,7 +292,8 @@ def _check_schema(document: dict[str, Any]) -> _Outcome:
 
 def _check_safe_mode(document: dict[str, Any]) -> _Outcome:
     try:
-        dropped = jsonld.dropped_terms(document)
+        # Once per shape (fastcanon), as issuance checks it; pyld for shapes it cannot take.
+        dropped = proofs.dropped_terms(document)
     except CharterError as error:
         return _failed("safe_mode", f"not processable as JSON-LD: {error.detail}")
     if dropped:
@@ -324,7 +325,8 @@ def _check_proof(
             problems.append(str(error))
             continue
         signed = {**document, "proof": proof}
-        check_terms = _no_terms if terms_checked else jsonld.dropped_terms
+        # A status list's terms are checked with its proof, on the same path as its hashes.
+        check_terms = _no_terms if terms_checked else None
         if proofs.verify_proof(signed, public_key, check_terms=check_terms):
             detail = f"eddsa-rdfc-2022 signature by {method} is valid"
             return _passed("proof", detail), controller
