@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -385,7 +386,10 @@ def resolve_assertion_key(
     raise _KeyProblem(f"verification method {method} uses a method Charter cannot resolve")
 
 
+@lru_cache(maxsize=1024)
 def _did_key_method(method: str) -> tuple[Ed25519PublicKey, str]:
+    # A did:key is its own key: decoding it (base58, twice) cost a credential and its status
+    # list about 60 us. lru_cache is thread-safe; a did:key is ~110 characters or refused.
     return dids.resolve_did_key(method), strip_fragment(method)
 
 
