@@ -296,6 +296,24 @@ def test_unsupported_shapes_take_the_general_path():
     assert fastcanon.canonicalize(document) == jsonld.canonicalize(document)
 
 
+def test_large_shapes_take_the_general_path_and_are_not_kept():
+    # Anyone may post a credential to verify: a shape too large to keep must not be kept.
+    ob = json.loads((VECTORS / "ob3-example" / "signed-credential.json").read_text())
+    ob.pop("proof")
+    ob["credentialSubject"]["achievement"]["alignment"] = [
+        {"type": ["Alignment"], "targetName": f"skill {i}", "targetUrl": f"https://a.example/{i}"}
+        for i in range(100)
+    ]
+    fastcanon.clear_cache()
+    analysis = fastcanon.analyse(ob)
+    assert not analysis.fast
+    assert analysis.canonicalize() == jsonld.canonicalize(ob)
+    assert analysis.dropped_terms() == []
+    assert not fastcanon._templates
+    del ob["credentialSubject"]["achievement"]["alignment"][10:]
+    assert fastcanon.analyse(ob).fast
+
+
 def test_control_characters_are_escaped_as_rdf_canonize_does():
     # pyld 3.3 wrote U+0000-U+001F and U+007F raw; RDFC-1.0 and Digital Bazaar's rdf-canonize
     # write \b, \f and \uXXXX, and the blank-node hashes depend on it.

@@ -126,6 +126,29 @@ def test_dropped_terms_does_not_change_the_document():
     assert document == before
 
 
+def test_a_document_importing_a_context_does_not_define_terms_for_later_ones():
+    plain = {**ob_credential(), "partnerTier": "gold"}
+    assert jsonld.dropped_terms(plain) == ["partnerTier"]
+    hostile = {**ob_credential(), "partnerTier": "gold"}
+    # Each nested object imports the VC context with partnerTier added, each under another
+    # active context: pyld processed them all into one cached copy of the VC context.
+    node = hostile["credentialSubject"]["achievement"]
+    for depth in range(12):
+        child = {
+            "@context": {
+                "@import": "https://www.w3.org/ns/credentials/v2",
+                "partnerTier": "https://evil.example/tier",
+                f"level{depth}": {"@id": f"https://evil.example/level{depth}"},
+            }
+        }
+        node["alignment" if depth == 0 else f"level{depth - 1}"] = child
+        node = child
+    assert "partnerTier" in jsonld.dropped_terms(hostile)
+    assert "https://evil.example/level10" in jsonld.canonicalize(hostile)
+    assert jsonld.dropped_terms(plain) == ["partnerTier"]
+    assert "evil.example" not in jsonld.canonicalize(plain)
+
+
 def test_utf16_order_sorts_surrogate_pairs_before_the_top_of_the_bmp() -> None:
     from tests.credentials.test_verify import badge
 

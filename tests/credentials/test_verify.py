@@ -20,7 +20,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from charter.core import clock
-from charter.credentials import baking, ob3, proofs, statuslist
+from charter.credentials import baking, jsonld, ob3, proofs, statuslist
 from charter.credentials.resolver import (
     ChainResolver,
     HttpResolver,
@@ -393,6 +393,24 @@ def test_untrustworthy_status_lists_make_the_status_unknown(tamper: str, expecte
     verdict = check(signed, documents)
     assert verdict.status == "invalid"
     assert expected in verdict.check("status").detail
+
+
+def test_known_shapes_are_verified_without_json_ld_processing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signer = did_key_signer()
+    signed = _badge_with_status(signer)
+    documents = {LIST_URL: signed_list(signer)}
+    assert check(signed, documents).status == "valid"  # the shapes are compiled once
+
+    def refuse(document: dict[str, Any]) -> Any:
+        raise AssertionError("pyld processed a credential of a known shape")
+
+    for name in ("expand", "canonicalize", "to_nquads", "dropped_terms"):
+        monkeypatch.setattr(jsonld, name, refuse)
+    verdict = check(signed, documents)
+    assert verdict.status == "valid", verdict.reason
+    assert all(item.ok for item in verdict.checks)
 
 
 def test_own_records_report_suspension_and_revocation_reason() -> None:

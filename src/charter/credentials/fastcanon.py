@@ -12,7 +12,8 @@ labels follow from those hashes alone; otherwise pyoxigraph's RDFC-1.0 does the 
 What the template cannot represent takes the general path (pyld) instead: a value in an IRI
 position that is not a plain absolute IRI (JSON-LD would resolve or drop it), except short
 vocabulary terms (``assertionMethod``, ``Certification``), which are kept in the shape; a shape
-in which a value does not end up as a whole RDF term (``@json`` literals); a shape pyld refuses.
+in which a value does not end up as a whole RDF term (``@json`` literals); a shape pyld refuses;
+a shape too large to keep (see ``_MAX_SHAPE_TOKENS``).
 
 Literals are escaped as RDFC-1.0 and Digital Bazaar's rdf-canonize write them
 (:func:`charter.credentials.jsonld.escape_literal`, which jsonld.py also installs in pyld).
@@ -22,13 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from string import Formatter
 from typing import Any
 
 import pyoxigraph
-from pyld import jsonld as pyld_jsonld
 
 from charter.core.errors import Invalid
 from charter.credentials import jsonld
@@ -49,6 +50,13 @@ _STRUCTURAL_KEYS = frozenset({"type"})
 # Keywords whose string values are data; every other keyword's value is kept in the shape.
 _VALUE_KEYWORDS = frozenset({"@id", "@value"})
 _CACHE_SIZE = 512
+# Anyone may post a credential to the verify route, and each new shape is compiled and kept; so
+# only small shapes are (larger documents take the general path). A cached shape then holds at
+# most about 60 KB, and 512 of them about 30 MB. Charter's credentials have under 100 tokens, 1 KB
+# of shape and a 3 KB template.
+_MAX_SHAPE_TOKENS = 512
+_MAX_SHAPE_TEXT = 8 * 1024  # the shape key's repr
+_MAX_TEMPLATE_TEXT = 32 * 1024
 _BNODE = "\x00{}\x00"
 
 
@@ -72,6 +80,11 @@ class _Compiled:
 
 
 _templates: OrderedDict[tuple[Any, ...], _Compiled] = OrderedDict()
+# Every thread shares the compiled shapes, and an OrderedDict reordered and evicted from two
+# threads at once raises KeyError; each look-up and change holds this lock. Compiling (pyld,
+# milliseconds) happens outside it: two threads meeting a new shape both compile it, to equal
+# results.
+_templates_lock = threading.Lock()
 
 
 @dataclass
@@ -364,6 +377,8 @@ _LABELLINGS_KEPT = 8
 
 
 def _labelled(partial: _Partial, labels: list[str]) -> _Labelled:
+    # No lock: by_labels is only read with get() and changed by single dict operations, and a
+    # value is complete before it is stored, so two threads at worst build the same one twice.
     key = tuple(labels)
     found = partial.by_labels.get(key)
     if found is None:
@@ -436,7 +451,8 @@ def dropped_terms(document: dict[str, Any]) -> list[str]:
 
 def clear_cache() -> None:
     """Forget every compiled shape (for tests and benchmarks)."""
-    _templates.clear()
+    with _templates_lock:
+        _templates.clear()
 
 
 def _structural(key: str) -> bool:
@@ -530,15 +546,20 @@ def _sentinel(node: Any, structural: bool, counter: list[int], pins: dict[int, s
 def _lookup(
     key: tuple[Any, ...], document: dict[str, Any], pins: dict[int, str]
 ) -> _Compiled | None:
-    compiled = _templates.get(key)
+    with _templates_lock:
+        compiled = _templates.get(key)
+        if compiled is not None:
+            _templates.move_to_end(key)
     if compiled is None:
-        shape = _sentinel(document, False, [0], pins)
-        compiled = _compile(shape)
-        _templates[key] = compiled
-        if len(_templates) > _CACHE_SIZE:
-            _templates.popitem(last=False)
-    else:
-        _templates.move_to_end(key)
+        if len(key) > _MAX_SHAPE_TOKENS or len(repr(key)) > _MAX_SHAPE_TEXT:
+            return None
+        compiled = _compile(_sentinel(document, False, [0], pins))
+        if len(compiled.format) > _MAX_TEMPLATE_TEXT:
+            compiled = _unsupported()
+        with _templates_lock:
+            _templates[key] = compiled
+            if len(_templates) > _CACHE_SIZE:
+                _templates.popitem(last=False)
     return compiled if compiled.supported else None
 
 
@@ -548,16 +569,9 @@ def _unsupported() -> _Compiled:
 
 def _compile(shape: dict[str, Any]) -> _Compiled:
     try:
-        nquads: str = pyld_jsonld.to_rdf(
-            shape,
-            {
-                "documentLoader": jsonld.document_loader,
-                "base": None,
-                "format": "application/n-quads",
-            },
-        )
+        nquads = jsonld.to_nquads(shape)
         dropped = tuple(jsonld.dropped_terms(shape))
-    except (pyld_jsonld.JsonLdError, Invalid):
+    except Invalid:
         return _unsupported()
     lines = list(dict.fromkeys(line for line in nquads.split("\n") if line))
     labels: dict[str, int] = {}

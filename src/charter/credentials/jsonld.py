@@ -5,6 +5,8 @@ any other URL is an error, never a network request. pyld has no "safe mode", but
 Bazaar's verifiers canonicalize with ``safe: true`` and refuse documents in which a term or a
 type does not expand to an absolute IRI; :func:`dropped_terms` finds those, so Charter can refuse
 to sign what others would refuse to verify.
+
+Every call into pyld goes through this module, one thread at a time (see :data:`_PYLD_LOCK`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -21,6 +24,7 @@ from typing import Any
 from pyld import jsonld
 from pyld import nquads as pyld_nquads
 from pyld.canon import URDNA2015
+from pyld.context_resolver import ContextResolver
 from pyld.jsonld import JsonLdError, JsonLdProcessor
 
 from charter.core.errors import FieldError, Invalid
@@ -44,6 +48,17 @@ def escape_literal(value: str) -> str:
 
 
 pyld_nquads.escape = escape_literal
+
+# pyld 3.3 keeps processed contexts in module-level caches and changes them without a lock, on
+# lookups too (an LRU lookup reorders): the resolved contexts (``_resolved_context_cache``, an
+# LRUCache of 100), each one's processed forms (``ResolvedContext.cache``, 10 per context), the
+# inverse contexts and ``INITIAL_CONTEXTS``. Two threads inside pyld raise KeyError or
+# "OrderedDict mutated during iteration", or see a context half processed and report "invalid
+# scoped context". So every call into pyld holds this lock. pyld is pure Python: the GIL ran one
+# thread in it at a time anyway, so the lock costs waiting, not throughput; the caches stay
+# shared, warm and bounded by pyld's own sizes; and the fast path (fastcanon) enters pyld only
+# to compile a shape it has not seen. Reentrant, so that nesting can never deadlock.
+_PYLD_LOCK = threading.RLock()
 
 _CONTEXTS_PACKAGE = "charter.credentials.contexts"
 
@@ -86,27 +101,55 @@ def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
     return {"contextUrl": None, "documentUrl": url, "document": load_context(url), "tag": "static"}
 
 
-def _options(**extra: Any) -> dict[str, Any]:
+def _options(document: Any, **extra: Any) -> dict[str, Any]:
     # pyld resolves relative IRIs against http://example.org/base/ when the base is "";
     # jsonld.js (Digital Bazaar's verifiers) leaves them relative and drops them from RDF.
     # A None base makes pyld do the same, so both sides hash the same N-Quads.
-    return {"documentLoader": document_loader, "base": None, **extra}
+    options = {"documentLoader": document_loader, "base": None, **extra}
+    if _uses_import(document):
+        # pyld merges an @import-ed context into the cached context document itself
+        # (``import_ctx.update`` in ``_process_context``): one such document would define its
+        # terms for every later one. It gets a context cache of its own, dropped afterwards.
+        options["contextResolver"] = ContextResolver({}, document_loader)
+    return options
+
+
+def _uses_import(node: Any) -> bool:
+    if isinstance(node, dict):
+        return "@import" in node or any(_uses_import(value) for value in node.values())
+    if isinstance(node, list):
+        return any(_uses_import(item) for item in node)
+    return False
+
+
+@contextmanager
+def _pyld() -> Iterator[None]:
+    """One thread in pyld at a time (see _PYLD_LOCK); its errors as :class:`Invalid`."""
+    with _PYLD_LOCK, _jsonld_errors():
+        yield
 
 
 def expand(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The JSON-LD expanded form of a document, with the vendored contexts only."""
-    with _jsonld_errors():
-        result: list[dict[str, Any]] = jsonld.expand(document, _options())
+    with _pyld():
+        result: list[dict[str, Any]] = jsonld.expand(document, _options(document))
     return result
 
 
 def canonicalize(document: dict[str, Any]) -> str:
     """Canonical N-Quads of a document (RDFC-1.0, called URDNA2015 by pyld), UTF-8 text."""
-    with _jsonld_errors():
+    with _pyld():
         result: str = jsonld.normalize(
             document,
-            _options(algorithm="URDNA2015", format="application/n-quads"),
+            _options(document, algorithm="URDNA2015", format="application/n-quads"),
         )
+    return result
+
+
+def to_nquads(document: dict[str, Any]) -> str:
+    """The document's RDF as N-Quads, in pyld's order and blank node labels (not canonical)."""
+    with _pyld():
+        result: str = jsonld.to_rdf(document, _options(document, format="application/n-quads"))
     return result
 
 
@@ -166,8 +209,8 @@ def canonicalize_utf16_order(document: dict[str, Any]) -> str:
     UTF-16 code unit order, as Digital Bazaar's verifiers and signers compute it. It equals
     :func:`canonicalize` unless :func:`orders_may_differ` on that result.
     """
-    with _jsonld_errors():
-        dataset = jsonld.to_rdf(document, _options(produceGeneralizedRdf=False))
+    with _pyld():
+        dataset = jsonld.to_rdf(document, _options(document, produceGeneralizedRdf=False))
     for quads in dataset.values():
         for quad in quads:
             for component in quad.values():
@@ -185,8 +228,8 @@ def dropped_terms(document: dict[str, Any]) -> list[str]:
     ``credentialSchema[0].type``). An empty list means a safe-mode processor accepts the terms.
     """
     processor = _SafeModeProcessor()
-    with _jsonld_errors():
-        processor.expand(document, _options())
+    with _pyld():
+        processor.expand(document, _options(document))
     return sorted(set(processor.problems))
 
 

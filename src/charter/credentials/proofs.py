@@ -53,6 +53,14 @@ def _default_canonicalize(document: dict[str, Any]) -> str:
     return fastcanon.canonicalize(document)
 
 
+def dropped_terms(document: dict[str, Any]) -> list[str]:
+    """:func:`charter.credentials.jsonld.dropped_terms` on the path proofs take: fast for a
+    shape :mod:`.fastcanon` knows, pyld otherwise or inside :func:`general_path`."""
+    if _force_general.get():
+        return jsonld.dropped_terms(document)
+    return fastcanon.dropped_terms(document)
+
+
 def _analyse(
     document: dict[str, Any],
     canonicalize: Canonicalizer | None,
@@ -62,9 +70,7 @@ def _analyse(
     if canonicalize is None and check_terms is None and not _force_general.get():
         analysis = fastcanon.analyse(document)
         return analysis.dropped_terms, analysis.canonicalize
-    check = check_terms or (
-        jsonld.dropped_terms if _force_general.get() else fastcanon.dropped_terms
-    )
+    check = check_terms or dropped_terms
     canon = canonicalize or _default_canonicalize
     return (lambda: check(document)), (lambda: canon(document))
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -292,7 +293,8 @@ def _check_schema(document: dict[str, Any]) -> _Outcome:
 
 def _check_safe_mode(document: dict[str, Any]) -> _Outcome:
     try:
-        dropped = jsonld.dropped_terms(document)
+        # Once per shape (fastcanon), as issuance checks it; pyld for shapes it cannot take.
+        dropped = proofs.dropped_terms(document)
     except CharterError as error:
         return _failed("safe_mode", f"not processable as JSON-LD: {error.detail}")
     if dropped:
@@ -324,7 +326,8 @@ def _check_proof(
             problems.append(str(error))
             continue
         signed = {**document, "proof": proof}
-        check_terms = _no_terms if terms_checked else jsonld.dropped_terms
+        # A status list's terms are checked with its proof, on the same path as its hashes.
+        check_terms = _no_terms if terms_checked else None
         if proofs.verify_proof(signed, public_key, check_terms=check_terms):
             detail = f"eddsa-rdfc-2022 signature by {method} is valid"
             return _passed("proof", detail), controller
@@ -383,7 +386,10 @@ def resolve_assertion_key(
     raise _KeyProblem(f"verification method {method} uses a method Charter cannot resolve")
 
 
+@lru_cache(maxsize=1024)
 def _did_key_method(method: str) -> tuple[Ed25519PublicKey, str]:
+    # A did:key is its own key: decoding it (base58, twice) cost a credential and its status
+    # list about 60 us. lru_cache is thread-safe; a did:key is ~110 characters or refused.
     return dids.resolve_did_key(method), strip_fragment(method)
 
 
