@@ -172,18 +172,28 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Services that sign (credentials) read these settings from the session, not the process.
     app.state.sessions = make_sessionmaker(engine, settings)
     app.state.read_sessions = make_sessionmaker(reading(engine), settings)
+    app.state.inline_reads = engine.dialect.name == "sqlite"  # see deps.reads_inline
 
     install_error_handlers(app)
-    include_routers(app)
     install_health(app, engine)
-    install_api_docs(app)
     install_problem_types(app)
+    include_routers(app)
+    install_api_docs(app)
     install_middleware(app, settings)
     return app
 
 
 def include_routers(app: FastAPI) -> None:
-    """Every domain's API under /api/v1, then the pages and the public documents."""
+    """The public documents first, then every domain's API under /api/v1, then the pages.
+
+    FastAPI tries routes in order, so the busiest public routes (badges, status lists, DID
+    documents, verification) come first and are found without trying the whole API.
+    """
+    app.include_router(public_router)
+    configure_verification(app)
+    app.include_router(status_router)
+    app.include_router(keys_router)
+    app.include_router(verify_router, prefix="/api/v1")
     for router in (
         accounts_router,
         core_router,
@@ -194,12 +204,7 @@ def include_routers(app: FastAPI) -> None:
         webhooks_router,
     ):
         app.include_router(router, prefix="/api/v1")
-    app.include_router(verify_router, prefix="/api/v1")
     app.include_router(pages_router)
-    app.include_router(public_router)
-    configure_verification(app)
-    app.include_router(status_router)
-    app.include_router(keys_router)
     app.include_router(unsubscribe_router)
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
-from typing import Annotated
+import inspect
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from charter.accounts import service as accounts
@@ -25,22 +27,38 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     committed. Safe methods (GET, HEAD, OPTIONS) read through the reading engine: on SQLite they
     begin DEFERRED and never wait for the write lock; on PostgreSQL they are READ ONLY. Other
     methods begin IMMEDIATE on SQLite, at their first statement. The session connects in the
-    route's thread when first used; ending it takes a thread only if it did.
+    route's thread when first used; ending it takes a thread only when it may wait (a write, or
+    a round trip to PostgreSQL), see :func:`reads_inline`.
     """
     state = request.app.state
-    session: Session = (state.read_sessions if request.method in SAFE_METHODS else state.sessions)()
+    reads = request.method in SAFE_METHODS
+    session: Session = (state.read_sessions if reads else state.sessions)()
+    inline = reads and reads_inline(request)
     try:
         yield session
     except BaseException:
-        if session.in_transaction():
-            await run_in_threadpool(_end, session, commit=False)
-        else:
-            session.close()
+        await _finish(session, commit=False, inline=inline)
         raise
-    if session.in_transaction():
-        await run_in_threadpool(_end, session, commit=True)
+    await _finish(session, commit=True, inline=inline)
+
+
+def reads_inline(request: Request) -> bool:
+    """Whether short reads run on the event loop rather than in a worker thread.
+
+    On SQLite they do: a read there is work in this process's memory that never waits for a
+    lock (WAL, DEFERRED), and handing it to a thread and back costs more than the read itself.
+    PostgreSQL reads wait for a network round trip, which must not stall the event loop.
+    """
+    return bool(request.app.state.inline_reads)
+
+
+async def _finish(session: Session, *, commit: bool, inline: bool) -> None:
+    if not session.in_transaction():
+        session.close()  # never connected: nothing to end
+    elif inline:
+        _end(session, commit=commit)
     else:
-        session.close()
+        await run_in_threadpool(_end, session, commit=commit)
 
 
 def _end(session: Session, *, commit: bool) -> None:
@@ -68,7 +86,7 @@ Cursor = Annotated[
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """The caller: an API key in ``Authorization: Bearer``, or a signed-in web session.
 
     A session may call unsafe methods only with its CSRF token in ``X-CSRF-Token``, so another
@@ -77,6 +95,12 @@ def get_principal(request: Request) -> Principal:
     The caller is looked up in a short read transaction of its own, so a writing request takes
     SQLite's write lock only when its route starts, not while its caller is checked.
     """
+    if reads_inline(request):
+        return _lookup_principal(request)
+    return await run_in_threadpool(_lookup_principal, request)
+
+
+def _lookup_principal(request: Request) -> Principal:
     with request.app.state.read_sessions() as db, db.begin():
         return _principal(request, db)
 
@@ -100,3 +124,46 @@ def _principal(request: Request, db: Session) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+class OneThreadRoute(APIRoute):
+    """A route whose plain (``def``) endpoint and response validation run in one worker thread.
+
+    FastAPI runs a ``def`` endpoint in a worker thread, then validates what it returned in
+    another (the value may be ORM objects that load attributes as they are read): two hand-offs
+    to a thread and back a request, each costing more than a small route's own work. Here the
+    endpoint becomes a coroutine that does both in one thread; FastAPI's own validation of the
+    model it gets back is then only a type check, on the event loop. The signature, name and
+    docstring stay the endpoint's, so parameters and the OpenAPI document are unchanged.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        if inspect.iscoroutinefunction(endpoint):
+            super().__init__(path, endpoint, **options)
+            return
+        route = self
+
+        async def in_one_thread(**values: Any) -> Any:
+            return await run_in_threadpool(_call_and_validate, route, endpoint, values)
+
+        in_one_thread.__signature__ = inspect.signature(endpoint, eval_str=True)  # type: ignore[attr-defined]
+        for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
+            setattr(in_one_thread, attribute, getattr(endpoint, attribute))
+        super().__init__(path, in_one_thread, **options)
+
+
+def _call_and_validate(
+    route: APIRoute, endpoint: Callable[..., Any], values: dict[str, Any]
+) -> Any:
+    result = endpoint(**values)
+    field = route.response_field
+    if field is None or isinstance(result, Response):
+        return result
+    validated, errors = field.validate(result, {}, loc=("response",))
+    # On errors, FastAPI validates the raw value again and reports them as it always does.
+    return result if errors else validated
+
+
+def api_router(**options: Any) -> APIRouter:
+    """An ``APIRouter`` whose routes are :class:`OneThreadRoute`."""
+    return APIRouter(route_class=OneThreadRoute, **options)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from charter.accounts import service as accounts
 from charter.accounts.models import User
 from charter.accounts.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, UserIn, UserOut
 from charter.core.errors import Invalid
-from charter.deps import CurrentPrincipal, DbSession
+from charter.deps import CurrentPrincipal, DbSession, api_router
 
-router = APIRouter()
+router = api_router()
 
 
 @router.post("/users", status_code=201, response_model=UserOut, tags=["users"])

@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy import select
 
 from charter.core import eventverify
 from charter.core.auth import Permission
 from charter.core.models import Event
 from charter.core.schemas import ChainReportOut, EventOut, Page
-from charter.deps import CurrentPrincipal, DbSession, Limit
+from charter.deps import CurrentPrincipal, DbSession, Limit, api_router
 
-router = APIRouter()
+router = api_router()
 
 
 @router.get("/events", response_model=Page[EventOut], tags=["events"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from charter.core.schemas import Page
 from charter.credentials import service
@@ -22,10 +22,10 @@ from charter.credentials.schemas import (
     ReinstateIn,
     RenewIn,
 )
-from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
 from charter.partners.enums import Region, Track
 
-router = APIRouter()
+router = api_router()
 
 IdQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 

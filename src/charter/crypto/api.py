@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from charter.config import Settings
 from charter.core.errors import NotFound
 from charter.crypto import keyring
-from charter.deps import DbSession
+from charter.deps import DbSession, api_router
 
-router = APIRouter(tags=["keys"])
+router = api_router(tags=["keys"])
 
 DID_MEDIA_TYPE = "application/did+json"
 

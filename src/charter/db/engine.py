@@ -117,10 +117,13 @@ def _configure_sqlite(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # Readers begin DEFERRED: in WAL mode they see the last commit and never block or wait.
-        if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Straight to the driver: this runs once a transaction, and SQLAlchemy's statement
+        # machinery would cost more than the statement.
+        begin = "BEGIN" if connection.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE"
+        try:
+            connection.connection.driver_connection.execute(begin)
+        except sqlite3.OperationalError as error:  # wrapped as SQLAlchemy would have
+            raise OperationalError(begin, None, error) from error
 
 
 def make_sessionmaker(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.core.pagination import Page as ResultPage
 from charter.core.schemas import Page
-from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
 from charter.partners import employment, firms, onboarding, people, service
 from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
 from charter.partners.models import Partner, Person
@@ -26,7 +26,7 @@ from charter.partners.schemas import (
     PersonUpdate,
 )
 
-router = APIRouter()
+router = api_router()
 
 PartnerId = Annotated[str, Path(min_length=1, max_length=40, description="A partner id (prt_…)")]
 PersonId = Annotated[str, Path(min_length=1, max_length=40, description="A person id (per_…)")]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from charter.core import clock
 from charter.core.schemas import Page
-from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
 from charter.partners.enums import Track
 from charter.programs import service
 from charter.programs.enums import AssessmentKind, Level
@@ -23,7 +23,7 @@ from charter.programs.schemas import (
     CriteriaVersionOut,
 )
 
-router = APIRouter()
+router = api_router()
 
 IdQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from charter.core import clock
-from charter.deps import CurrentPrincipal, DbSession
+from charter.deps import CurrentPrincipal, DbSession, api_router
 from charter.partners.models import Partner
 from charter.partners.schemas import PartnerOut, PartnerStatusChange
 from charter.tiers import badges, flows, schemes, service, standings, track_records
@@ -26,7 +26,7 @@ from charter.tiers.schemas import (
     TrackRecordOut,
 )
 
-router = APIRouter()
+router = api_router()
 
 PartnerId = Annotated[str, Path(min_length=1, max_length=40, description="A partner id (prt_…)")]
 BadgeId = Annotated[str, Path(min_length=1, max_length=40, description="A firm badge id (tbg_…)")]

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -22,7 +22,7 @@ from charter.accounts import service as accounts
 from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.errors import Unauthorized
-from charter.deps import DbSession
+from charter.deps import DbSession, api_router
 from charter.web.dashboard import build_dashboard
 
 HERE = Path(__file__).parent
@@ -38,7 +38,7 @@ def format_utc(value: datetime | None) -> str:
 
 templates.env.filters["utc"] = format_utc
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 # Mounted on the router so that app.py's include_router serves it at /static.
 router.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

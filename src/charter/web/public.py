@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -45,7 +45,7 @@ from charter.credentials.enums import CredentialStatus
 from charter.credentials.resolver import ResolveError, strip_fragment
 from charter.credentials.verify import LocalStatus, Verdict, verify_credential
 from charter.crypto import dids, keyring
-from charter.deps import DbSession
+from charter.deps import DbSession, api_router
 from charter.partners import service as partners
 from charter.programs import service as programs
 from charter.tiers import badges as firm_badges
@@ -87,7 +87,7 @@ del EMBED_HEADERS["X-Frame-Options"]
 # A served SVG opened on its own must not run anything it might contain.
 IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 class OwnDocuments:

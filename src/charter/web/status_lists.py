@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import Header, Request, Response
 
 from charter.config import Settings
 from charter.credentials import status
-from charter.deps import DbSession
+from charter.deps import DbSession, api_router
 
-router = APIRouter(tags=["status lists"])
+router = api_router(tags=["status lists"])
 
 
 @router.get(

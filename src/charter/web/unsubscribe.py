@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from charter.config import Settings
-from charter.deps import DbSession
+from charter.deps import DbSession, api_router
 from charter.notify import render, unsubscribe
 from charter.web.pages import SECURITY_HEADERS
 
-router = APIRouter(include_in_schema=False)
+router = api_router(include_in_schema=False)
 
 
 def _page(

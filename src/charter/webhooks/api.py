@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import Path, Query, Request
 
 from charter.config import Settings
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.core.schemas import Page
-from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
 from charter.webhooks import service
 from charter.webhooks.enums import DeliveryStatus
 from charter.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -22,7 +22,7 @@ from charter.webhooks.schemas import (
     SecretRotated,
 )
 
-router = APIRouter(tags=["webhooks"])
+router = api_router(tags=["webhooks"])
 
 EndpointId = Annotated[
     str, Path(min_length=1, max_length=40, description="A webhook endpoint id (whk_…)")
