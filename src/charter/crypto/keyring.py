@@ -235,7 +235,11 @@ def did_document(db: Session, settings: Settings) -> dict[str, Any]:
     did = issuer_did_web(settings)
     if did is None:
         raise NotFound("the issuer is a did:key (CHARTER_PUBLIC_URL is not https): no did.json")
-    active_signer(db, settings)  # a fresh deployment publishes its first key at once
+    active = _active_row(db)
+    if active is None or not _wants(active, settings):
+        # A fresh deployment (or one whose issuer just changed) publishes its key at once.
+        # Otherwise nothing is unsealed: the document holds public keys only.
+        active_signer(db, settings)
     rows = db.execute(
         select(SigningKey.id, SigningKey.public_key_multibase)
         .where(SigningKey.controller == did)
