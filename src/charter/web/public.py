@@ -2,11 +2,17 @@
 
 Anyone may open these, without an account: customers check a partner's certification here.
 ``/credentials/{id}`` answers with the signed credential, byte for byte as issued, to clients
-asking for ``application/vc+ld+json`` or ``application/ld+json`` (or ``?format=json``), and with
-a page for people otherwise. The page's status banner comes from the one verifier
+asking for ``application/vc+ld+json``, ``application/ld+json`` or ``application/json`` (or
+``?format=json``), and with a page for people otherwise. ``/credentials/{id}/embed`` is the one
+route that other sites may frame.
+
+The page's status banner comes from the one verifier
 (:func:`~charter.credentials.verify.verify_credential`), run against Charter's own DID document
 and status lists read from the database (:class:`OwnDocuments`): a page never fetches its own
-URLs over HTTP. ``/credentials/{id}/embed`` is the one route that other sites may frame.
+URLs over HTTP.
+
+The signed JSON and the baked images answer conditional GETs (:mod:`charter.web.conditional`)
+and are cached long.
 
 The same routes serve both kinds of Charter credentials: a person's badge (``bdg_…``, in
 ``issued_credentials``) and a firm's partner-tier badge (``tbg_…``, in ``tier_badges``).
@@ -19,14 +25,11 @@ reads nothing else about the holder. A firm badge names the firm, which is publi
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
@@ -37,9 +40,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from charter.config import Settings
 from charter.core import clock
 from charter.core.auth import Principal
-from charter.core.errors import CharterError, Invalid, NotFound
+from charter.core.errors import CharterError, NotFound
 from charter.core.ids import is_id
-from charter.credentials import baking, documents, issuance, linkedin, status, verify_api
+from charter.credentials import documents, issuance, linkedin, status, verify_api
 from charter.credentials import service as awards
 from charter.credentials.enums import CredentialStatus
 from charter.credentials.resolver import ResolveError, strip_fragment
@@ -51,19 +54,24 @@ from charter.programs import service as programs
 from charter.tiers import badges as firm_badges
 from charter.tiers.enums import BadgeStatus
 from charter.tiers.models import TierBadge, TierScheme
+from charter.web import badge_images
+from charter.web.badge_images import ImageKind
+from charter.web.conditional import conditional, strong_etag
 from charter.web.pages import SECURITY_HEADERS, templates
-
-HERE = Path(__file__).parent
-STATIC = HERE / "static"
 
 # Public pages read awards and certifications but change nothing; they act as the system.
 PUBLIC_READER = Principal.system("public pages")
 
-JSON_MEDIA_TYPES = ("application/vc+ld+json", "application/ld+json")
+# Preferred in this order when a client accepts several equally.
+JSON_MEDIA_TYPES = ("application/vc+ld+json", "application/ld+json", "application/json")
 DEFAULT_JSON_TYPE = JSON_MEDIA_TYPES[0]
-# A credential's bytes never change once issued; only its status does, and that is not in
-# these files. A day in shared caches is safe.
-DOWNLOAD_CACHE = "public, max-age=86400"
+# The signed JSON under an id never changes: it is inserted once and never updated, a
+# correction is a reissue under a new id, and a firm's new tier is a new badge. Its status
+# lives in the status lists and the records, not in these bytes. Cached for good.
+CREDENTIAL_CACHE = "public, max-age=31536000, immutable"
+# A baked image carries those same bytes, but its design follows the certification (image,
+# track, level) and the tier scheme, which can change: a day, then revalidated by its tag.
+IMAGE_CACHE = "public, max-age=86400"
 TRACK_COLOURS = {
     "sales": "#b54708",
     "technical": "#1f6feb",
@@ -264,7 +272,7 @@ def configure_verification(app: FastAPI) -> None:
 
 
 def verify_own(db: Session, settings: Settings, document: dict[str, Any]) -> Verdict:
-    """The verifier's verdict on one of Charter's credentials, from local sources only."""
+    """The verifier's full verdict on one of Charter's credentials, from local sources only."""
     return verify_credential(
         document,
         resolver=OwnDocuments(settings, db=db),
@@ -364,9 +372,10 @@ def _tier_colour(db: Session, found: ShownCredential) -> str:
 
 
 def _person_facts(
-    db: Session, found: ShownCredential
+    db: Session, found: ShownCredential, *, with_holder: bool
 ) -> tuple[str, str | None, str | None, str | None]:
-    """``(holder, track, level, image_url)`` of a person's credential."""
+    """``(holder, track, level, image_url)`` of a person's credential (the holder's name only
+    ``with_holder``: images do not show it)."""
     holder = "Certified professional"
     track = level = image_url = None
     if found.award_id is None:
@@ -377,7 +386,7 @@ def _person_facts(
             db, PUBLIC_READER, certification_id=award.certification_id
         )
         track, level, image_url = certification.track, certification.level, certification.image_url
-        if award.person_id is not None:
+        if with_holder and award.person_id is not None:
             person = partners.get_person(db, PUBLIC_READER, person_id=award.person_id)
             # People choose whether their name is shown (Person.show_name_publicly).
             if person.show_name_publicly:
@@ -387,8 +396,14 @@ def _person_facts(
     return holder, track, level, image_url
 
 
-def _badge(db: Session, settings: Settings, found: ShownCredential) -> Badge:
-    document = found.document
+def _badge(
+    db: Session,
+    settings: Settings,
+    found: ShownCredential,
+    document: dict[str, Any],
+    *,
+    with_holder: bool = True,
+) -> Badge:
     subject = document.get("credentialSubject")
     subject = subject if isinstance(subject, dict) else {}
     achievement = subject.get("achievement")
@@ -400,7 +415,7 @@ def _badge(db: Session, settings: Settings, found: ShownCredential) -> Badge:
         holder, track, level, image_url = _firm_name(subject) or "Partner firm", None, None, None
         tier_colour = _tier_colour(db, found)
     else:
-        holder, track, level, image_url = _person_facts(db, found)
+        holder, track, level, image_url = _person_facts(db, found, with_holder=with_holder)
     return Badge(
         credential=found,
         url=documents.credential_url(settings, found.id),
@@ -526,19 +541,24 @@ def _linkedin_url(settings: Settings, badge: Badge) -> str | None:
     )
 
 
-def _json_response(found: ShownCredential, media_type: str, **headers: str) -> Response:
+def _json_response(
+    request: Request, found: ShownCredential, media_type: str, **headers: str
+) -> Response:
     # The stored text, encoded once: the signature covers these exact bytes' meaning, and
-    # some verifiers compare hashes of the file they were given.
-    return Response(
-        found.document_text.encode("utf-8"),
+    # some verifiers compare hashes of the file they were given. The tag is the bytes' and
+    # the media type's: each negotiated type is a representation of its own.
+    data = found.document_text.encode("utf-8")
+    response = Response(
+        data,
         media_type=media_type,
         headers={
-            "Cache-Control": DOWNLOAD_CACHE,
             "X-Content-Type-Options": "nosniff",
             "Access-Control-Allow-Origin": "*",
             **headers,
         },
     )
+    etag = strong_etag(media_type.encode("ascii"), data)
+    return conditional(request, response, cache_control=CREDENTIAL_CACHE, etag=etag)
 
 
 @router.get("/credentials/{credential_id}.json")
@@ -546,6 +566,7 @@ def credential_json_download(request: Request, db: DbSession, credential_id: str
     """The signed credential as a file to save (``<id>.json``)."""
     found = _credential(db, _settings(request), credential_id)
     return _json_response(
+        request,
         found,
         DEFAULT_JSON_TYPE,
         **{"Content-Disposition": f'attachment; filename="{found.id}.json"'},
@@ -558,15 +579,15 @@ def credential_page(request: Request, db: DbSession, credential_id: str) -> Resp
     settings = _settings(request)
     json_type = _accepted_json_type(request)
     if json_type is not None:
-        response = _json_response(_credential(db, settings, credential_id), json_type)
-        response.headers["Vary"] = "Accept"
-        return response
+        found = _credential(db, settings, credential_id)
+        return _json_response(request, found, json_type, Vary="Accept")
     try:
         found = _credential(db, settings, credential_id)
     except NotFound as error:
         return _not_found_page(request, error.detail)
-    badge = _badge(db, settings, found)
-    verdict = verify_own(db, settings, found.document)
+    document = found.document
+    badge = _badge(db, settings, found, document)
+    verdict = verify_own(db, settings, document)
     base = _base(settings)
     context = {
         "badge": badge,
@@ -601,8 +622,9 @@ def credential_embed(request: Request, db: DbSession, credential_id: str) -> Res
         found = _credential(db, settings, credential_id)
     except NotFound as error:
         return _not_found_page(request, error.detail, embed=True)
-    badge = _badge(db, settings, found)
-    verdict = verify_own(db, settings, found.document)
+    document = found.document
+    badge = _badge(db, settings, found, document)
+    verdict = verify_own(db, settings, document)
     response = templates.TemplateResponse(
         request,
         "public/embed.html",
@@ -612,66 +634,29 @@ def credential_embed(request: Request, db: DbSession, credential_id: str) -> Res
     return response
 
 
-ImageKind = Literal["png", "svg"]
-
-
-def _static_image(image_url: str | None, settings: Settings) -> tuple[ImageKind, bytes] | None:
-    """The certification's image when Charter serves it itself (under ``/static``)."""
-    if not image_url:
-        return None
-    path = image_url
-    own = _base(settings)
-    if path.startswith(own + "/"):
-        path = path[len(own) :]
-    if not path.startswith("/static/"):
-        return None  # somewhere else on the web: never fetched to draw a badge
-    root = STATIC.resolve()
-    file = (root / path.removeprefix("/static/")).resolve()
-    if not file.is_relative_to(root) or not file.is_file():
-        return None
-    kind: ImageKind | None = {".png": "png", ".svg": "svg"}.get(file.suffix.lower())  # type: ignore[assignment]
-    if kind is None or file.stat().st_size > baking.MAX_IMAGE_BYTES:
-        return None
-    return kind, file.read_bytes()
-
-
-@lru_cache(maxsize=64)
-def _default_design(kind: ImageKind, title: str, subtitle: str, colour: str) -> bytes:
-    # Drawing the PNG takes tens of milliseconds; the design depends on these values only.
-    if kind == "png":
-        return baking.default_badge_png(title, subtitle, colour)
-    return baking.default_badge_svg(title, subtitle, colour)
-
-
-def _baked(kind: ImageKind, badge: Badge, settings: Settings) -> bytes:
-    text = badge.credential.document_text
-    own = _static_image(badge.image_url, settings)
-    if own is not None and own[0] == kind:
-        try:
-            return baking.bake_png(own[1], text) if kind == "png" else baking.bake_svg(own[1], text)
-        except Invalid:
-            pass  # an unreadable image file: the generated design stands in
-    design = _default_design(kind, badge.name, badge.subtitle, badge.colour)
-    return baking.bake_png(design, text) if kind == "png" else baking.bake_svg(design, text)
-
-
 def _image_response(request: Request, db: Session, credential_id: str, kind: ImageKind) -> Response:
     settings = _settings(request)
     found = _credential(db, settings, credential_id)
-    badge = _badge(db, settings, found)
-    data = _baked(kind, badge, settings)
-    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-    headers = {
-        "Cache-Control": DOWNLOAD_CACHE,
-        "ETag": etag,
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": IMAGE_CSP,
-        "Content-Disposition": f'inline; filename="{found.id}.{kind}"',
-    }
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
-    media_type = "image/png" if kind == "png" else "image/svg+xml"
-    return Response(data, media_type=media_type, headers=headers)
+    badge = _badge(db, settings, found, found.document, with_holder=False)
+    image = badge_images.baked_image(
+        kind,
+        found.document_text,
+        image_url=badge.image_url,
+        public_url=settings.public_url,
+        title=badge.name,
+        subtitle=badge.subtitle,
+        colour=badge.colour,
+    )
+    response = Response(
+        image.data,
+        media_type=badge_images.MEDIA_TYPES[kind],
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": IMAGE_CSP,
+            "Content-Disposition": f'inline; filename="{found.id}.{kind}"',
+        },
+    )
+    return conditional(request, response, cache_control=IMAGE_CACHE, etag=image.etag)
 
 
 @router.get("/credentials/{credential_id}/badge.png")
