@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from charter.credentials import issuance
+from charter.credentials import issuance, service
 from charter.partners.enums import Track
 from charter.programs import service as programs
 from charter.programs.schemas import CertificationUpdate
@@ -13,6 +13,7 @@ from tests.partners.factories import partner, person
 from tests.programs.factories import certification
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 
 @pytest.fixture
@@ -91,6 +92,22 @@ def test_each_json_media_type_has_a_tag_of_its_own(client, issued):
     assert download == tags["application/vc+ld+json"]
 
 
+@pytest.mark.parametrize("path", ["", "/embed"])
+def test_the_page_and_embed_are_revalidated_on_every_view(client, issued, path):
+    credential_id, _, _, _ = issued
+    url = f"/credentials/{credential_id}{path}"
+    headers = {"Accept": BROWSER_ACCEPT}
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "private, no-cache"
+    etag = _strong(response.headers["etag"])
+    _revalidates(client, url, headers, etag)
+    not_modified = client.get(url, headers={**headers, "If-None-Match": etag})
+    # The 304 still says how the page may be framed, and how to cache it.
+    assert not_modified.headers["cache-control"] == "private, no-cache"
+    assert "frame-ancestors" in not_modified.headers["content-security-policy"]
+
+
 @pytest.mark.parametrize("kind", ["png", "svg"])
 def test_baked_images_are_cached_a_day_and_revalidate(client, issued, kind):
     credential_id, _, _, _ = issued
@@ -101,6 +118,40 @@ def test_baked_images_are_cached_a_day_and_revalidate(client, issued, kind):
     etag = _strong(response.headers["etag"])
     _revalidates(client, url, {}, etag)
     assert client.get(url).content == response.content
+
+
+def test_a_revocation_changes_the_page_embed_and_status_list_but_not_the_signed_bytes(
+    client, db, system, issued
+):
+    credential_id, text, award_id, _ = issued
+    paths = {
+        "json": (f"/credentials/{credential_id}.json", {}),
+        "negotiated": (f"/credentials/{credential_id}", {"Accept": "application/ld+json"}),
+        "png": (f"/credentials/{credential_id}/badge.png", {}),
+        "svg": (f"/credentials/{credential_id}/badge.svg", {}),
+        "page": (f"/credentials/{credential_id}", {"Accept": BROWSER_ACCEPT}),
+        "embed": (f"/credentials/{credential_id}/embed", {}),
+    }
+    status_url = "/status/" + issuance.get_credential(db, credential_id).revocation_list_id
+    db.rollback()
+    paths["status"] = (status_url, {})
+    before = {name: client.get(url, headers=headers) for name, (url, headers) in paths.items()}
+
+    service.revoke_award(db, system, award_id=award_id, reason="left the program")
+    db.commit()
+
+    changed = set()
+    for name, (url, headers) in paths.items():
+        etag = before[name].headers["etag"]
+        after = client.get(url, headers={**headers, "If-None-Match": etag})
+        if after.status_code == 200:
+            changed.add(name)
+            assert after.headers["etag"] != etag
+        else:
+            assert after.status_code == 304
+    assert changed == {"page", "embed", "status"}
+    assert 'data-status="revoked"' in client.get(paths["embed"][0]).text
+    assert client.get(paths["json"][0]).content == text.encode("utf-8")
 
 
 def test_a_new_design_changes_the_image_and_its_tag(client, db, system, issued):
@@ -122,3 +173,31 @@ def test_a_new_design_changes_the_image_and_its_tag(client, db, system, issued):
     assert b"#b54708" in after.content  # the sales track's colour
     assert b"#1f6feb" not in after.content
     assert text in after.text
+
+
+def test_the_page_changes_its_tag_when_what_it_shows_changes(client, db, system, issued):
+    from charter.partners import people
+    from charter.partners.schemas import PersonUpdate
+
+    credential_id, _, award_id, _ = issued
+    url = f"/credentials/{credential_id}"
+    before = client.get(url, headers={"Accept": BROWSER_ACCEPT})
+    person_id = service.get_award(db, system, award_id=award_id).person_id
+    people.update_person(
+        db, system, person_id=person_id, data=PersonUpdate(show_name_publicly=True)
+    )
+    db.commit()
+    after = client.get(
+        url, headers={"Accept": BROWSER_ACCEPT, "If-None-Match": before.headers["etag"]}
+    )
+    assert after.status_code == 200
+    assert after.headers["etag"] != before.headers["etag"]
+
+
+def test_missing_credentials_are_not_cached(client, db):
+    missing = "bdg_01JAAAAAAAAAAAAAAAAAAAAAAA"
+    for path in ("", "/embed"):
+        response = client.get(f"/credentials/{missing}{path}", headers={"If-None-Match": "*"})
+        assert response.status_code == 404
+        assert response.headers["cache-control"] == "no-store"
+        assert "etag" not in response.headers

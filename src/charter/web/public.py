@@ -6,13 +6,15 @@ asking for ``application/vc+ld+json``, ``application/ld+json`` or ``application/
 ``?format=json``), and with a page for people otherwise. ``/credentials/{id}/embed`` is the one
 route that other sites may frame.
 
-The page's status banner comes from the one verifier
-(:func:`~charter.credentials.verify.verify_credential`), run against Charter's own DID document
+The page's and the embed's status come from Charter's own records
+(:func:`~charter.web.standing.own_standing`), which say what the full verifier would, without
+verifying stored bytes again on every view. The page's Verify button runs the full check
+(``POST /api/v1/verify``), and so does :func:`verify_own`, against Charter's own DID document
 and status lists read from the database (:class:`OwnDocuments`): a page never fetches its own
 URLs over HTTP.
 
-The signed JSON and the baked images answer conditional GETs (:mod:`charter.web.conditional`)
-and are cached long.
+Every route answers conditional GETs (:mod:`charter.web.conditional`): the signed JSON and the
+images are cached long, the page and the embed are revalidated on every view.
 
 The same routes serve both kinds of Charter credentials: a person's badge (``bdg_…``, in
 ``issued_credentials``) and a firm's partner-tier badge (``tbg_…``, in ``tier_badges``).
@@ -58,6 +60,7 @@ from charter.web import badge_images
 from charter.web.badge_images import ImageKind
 from charter.web.conditional import conditional, strong_etag
 from charter.web.pages import SECURITY_HEADERS, templates
+from charter.web.standing import Standing, own_standing
 
 # Public pages read awards and certifications but change nothing; they act as the system.
 PUBLIC_READER = Principal.system("public pages")
@@ -72,6 +75,10 @@ CREDENTIAL_CACHE = "public, max-age=31536000, immutable"
 # A baked image carries those same bytes, but its design follows the certification (image,
 # track, level) and the tier scheme, which can change: a day, then revalidated by its tag.
 IMAGE_CACHE = "public, max-age=86400"
+# The page and the embed show the current status, which a revocation changes at once: a
+# browser keeps them but asks every time (a 304 while nothing shown has changed). Private:
+# a signed-in visitor's response carries the session cookie.
+PAGE_CACHE = "private, no-cache"
 TRACK_COLOURS = {
     "sales": "#b54708",
     "technical": "#1f6feb",
@@ -175,6 +182,7 @@ class ShownCredential:
     status_reason: str | None
     valid_from: datetime
     valid_until: datetime | None
+    verification_method: str
     # A person's credential: its award. A firm badge: the firm, program and tier.
     award_id: str | None = None
     partner_id: str | None = None
@@ -205,6 +213,7 @@ def _person_credential(found: issuance.PublicCredential) -> ShownCredential:
         status_reason=found.status_reason,
         valid_from=found.valid_from,
         valid_until=found.valid_until,
+        verification_method=found.verification_method,
         award_id=found.award_id,
         superseded_by_id=found.superseded_by_id,
     )
@@ -220,6 +229,7 @@ def _firm_credential(badge: TierBadge) -> ShownCredential:
         status_reason=badge.status_reason,
         valid_from=badge.issued_at,
         valid_until=None,  # held while the firm holds the tier; revoked when it does not
+        verification_method=badge.verification_method,
         partner_id=badge.partner_id,
         program=badge.program,
         tier=badge.tier,
@@ -504,14 +514,14 @@ BANNERS: dict[str, tuple[str, str]] = {
 }
 
 
-def _status_facts(verdict: Verdict, found: ShownCredential) -> dict[str, Any]:
-    label, summary = BANNERS[verdict.status]
+def _status_facts(standing: Standing, found: ShownCredential) -> dict[str, Any]:
+    label, summary = BANNERS[standing.status]
     reason = None
-    if verdict.status == "revoked":
-        reason = found.status_reason or verdict.reason
-    elif verdict.status in {"invalid", "suspended"}:
-        reason = verdict.reason
-    return {"status": verdict.status, "label": label, "summary": summary, "reason": reason}
+    if standing.status == "revoked":
+        reason = found.status_reason or standing.reason
+    elif standing.status in {"invalid", "suspended"}:
+        reason = standing.reason
+    return {"status": standing.status, "label": label, "summary": summary, "reason": reason}
 
 
 def _embed_snippet(badge: Badge) -> str:
@@ -587,12 +597,11 @@ def credential_page(request: Request, db: DbSession, credential_id: str) -> Resp
         return _not_found_page(request, error.detail)
     document = found.document
     badge = _badge(db, settings, found, document)
-    verdict = verify_own(db, settings, document)
+    standing = own_standing(db, settings, found, document, clock.now())
     base = _base(settings)
     context = {
         "badge": badge,
-        "verdict": verdict,
-        "state": _status_facts(verdict, found),
+        "state": _status_facts(standing, found),
         "issued": found.valid_from,
         "expires": found.valid_until,
         "superseded_by": _replacement(db, found),
@@ -603,7 +612,7 @@ def credential_page(request: Request, db: DbSession, credential_id: str) -> Resp
     }
     response = templates.TemplateResponse(request, "public/credential.html", context)
     response.headers["Vary"] = "Accept"
-    return _page_headers(response)
+    return conditional(request, _page_headers(response), cache_control=PAGE_CACHE)
 
 
 def _summary(badge: Badge, limit: int = 200) -> str:
@@ -624,14 +633,16 @@ def credential_embed(request: Request, db: DbSession, credential_id: str) -> Res
         return _not_found_page(request, error.detail, embed=True)
     document = found.document
     badge = _badge(db, settings, found, document)
-    verdict = verify_own(db, settings, document)
+    now = clock.now()
+    standing = own_standing(db, settings, found, document, now)
     response = templates.TemplateResponse(
         request,
         "public/embed.html",
-        {"badge": badge, "state": _status_facts(verdict, found), "checked_at": clock.now()},
+        {"badge": badge, "state": _status_facts(standing, found), "checked_at": now},
     )
     response.headers.update(EMBED_HEADERS)
-    return response
+    # The tag is the page's: it changes with the status and with the minute it was checked.
+    return conditional(request, response, cache_control=PAGE_CACHE)
 
 
 def _image_response(request: Request, db: Session, credential_id: str, kind: ImageKind) -> Response:
