@@ -191,11 +191,11 @@ def test_a_badge_is_drawn_from_the_certifications_own_image(
     client, db, system, frozen_clock, settings
 ):
     # A design saved as if it were the certification's artwork, served by Charter (/static).
-    from charter.web import public
+    from charter.web import badge_images
 
     artwork = baking.default_badge_svg("Artwork", "own", "#123456")
     name = f"test-artwork-{uuid.uuid4().hex}.svg"
-    target = public.STATIC / name
+    target = badge_images.STATIC / name
     target.write_bytes(artwork)
     try:
         holder = person(db, system, partner_id=None)

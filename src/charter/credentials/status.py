@@ -316,11 +316,25 @@ def signed_status_list_text(db: Session, list_id: str, settings: Settings) -> tu
     The copy stored when the list last changed; a list changed before copies were kept is
     signed here, and stored too unless the session only reads.
     """
-    row = db.get(StatusList, list_id) if is_id(list_id, "stl") else None
-    if row is None:
+    # The stored copy alone first: a request for a list whose bits have not changed reads
+    # neither bitmap (16 KiB each at the standard size).
+    stored = (
+        db.execute(
+            select(StatusList.signed_document, StatusList.signed_version, StatusList.version).where(
+                StatusList.id == list_id
+            )
+        ).one_or_none()
+        if is_id(list_id, "stl")
+        else None
+    )
+    if stored is None:
         raise NotFound(f"status list {list_id} not found")
-    if row.signed_document is not None and row.signed_version == row.version:
-        return row.signed_document, _etag(row.signed_document)
+    text, signed_version, version = stored
+    if text is not None and signed_version == version:
+        return text, _etag(text)
+    row = db.get(StatusList, list_id)
+    if row is None:  # pragma: no cover - read a moment ago, and lists are never deleted
+        raise NotFound(f"status list {list_id} not found")
     text = _sign(db, row, settings)
     if not db.connection().get_execution_options().get(READ_ONLY):
         _store(db, row, text)

@@ -230,12 +230,21 @@ def list_keys(db: Session) -> list[KeyInfo]:
     return [_info(row) for row in rows]
 
 
+def needs_new_key(db: Session, settings: Settings) -> bool:
+    """Whether no key signs for the issuer yet (a fresh deployment, or a changed issuer)."""
+    active = _active_row(db)
+    return active is None or not _wants(active, settings)
+
+
 def did_document(db: Session, settings: Settings) -> dict[str, Any]:
     """The issuer's ``did:web`` document listing every key under assertionMethod."""
     did = issuer_did_web(settings)
     if did is None:
         raise NotFound("the issuer is a did:key (CHARTER_PUBLIC_URL is not https): no did.json")
-    active_signer(db, settings)  # a fresh deployment publishes its first key at once
+    if needs_new_key(db, settings):
+        # A fresh deployment (or one whose issuer just changed) publishes its key at once.
+        # Otherwise nothing is unsealed: the document holds public keys only.
+        active_signer(db, settings)
     rows = db.execute(
         select(SigningKey.id, SigningKey.public_key_multibase)
         .where(SigningKey.controller == did)

@@ -2,11 +2,19 @@
 
 Anyone may open these, without an account: customers check a partner's certification here.
 ``/credentials/{id}`` answers with the signed credential, byte for byte as issued, to clients
-asking for ``application/vc+ld+json`` or ``application/ld+json`` (or ``?format=json``), and with
-a page for people otherwise. The page's status banner comes from the one verifier
-(:func:`~charter.credentials.verify.verify_credential`), run against Charter's own DID document
+asking for ``application/vc+ld+json``, ``application/ld+json`` or ``application/json`` (or
+``?format=json``), and with a page for people otherwise. ``/credentials/{id}/embed`` is the one
+route that other sites may frame.
+
+The page's and the embed's status come from Charter's own records
+(:func:`~charter.web.standing.own_standing`), which say what the full verifier would, without
+verifying stored bytes again on every view. The page's Verify button runs the full check
+(``POST /api/v1/verify``), and so does :func:`verify_own`, against Charter's own DID document
 and status lists read from the database (:class:`OwnDocuments`): a page never fetches its own
-URLs over HTTP. ``/credentials/{id}/embed`` is the one route that other sites may frame.
+URLs over HTTP.
+
+Every route answers conditional GETs (:mod:`charter.web.conditional`): the signed JSON and the
+images are cached long, the page and the embed are revalidated on every view.
 
 The same routes serve both kinds of Charter credentials: a person's badge (``bdg_…``, in
 ``issued_credentials``) and a firm's partner-tier badge (``tbg_…``, in ``tier_badges``).
@@ -19,14 +27,11 @@ reads nothing else about the holder. A firm badge names the firm, which is publi
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -37,9 +42,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from charter.config import Settings
 from charter.core import clock
 from charter.core.auth import Principal
-from charter.core.errors import CharterError, Invalid, NotFound
+from charter.core.errors import CharterError, NotFound
 from charter.core.ids import is_id
-from charter.credentials import baking, documents, issuance, linkedin, status, verify_api
+from charter.credentials import documents, issuance, linkedin, status, verify_api
 from charter.credentials import service as awards
 from charter.credentials.enums import CredentialStatus
 from charter.credentials.resolver import ResolveError, strip_fragment
@@ -51,19 +56,29 @@ from charter.programs import service as programs
 from charter.tiers import badges as firm_badges
 from charter.tiers.enums import BadgeStatus
 from charter.tiers.models import TierBadge, TierScheme
+from charter.web import badge_images
+from charter.web.badge_images import ImageKind
+from charter.web.conditional import conditional, strong_etag
 from charter.web.pages import SECURITY_HEADERS, templates
-
-HERE = Path(__file__).parent
-STATIC = HERE / "static"
+from charter.web.standing import Standing, own_standing
 
 # Public pages read awards and certifications but change nothing; they act as the system.
 PUBLIC_READER = Principal.system("public pages")
 
-JSON_MEDIA_TYPES = ("application/vc+ld+json", "application/ld+json")
+# Preferred in this order when a client accepts several equally.
+JSON_MEDIA_TYPES = ("application/vc+ld+json", "application/ld+json", "application/json")
 DEFAULT_JSON_TYPE = JSON_MEDIA_TYPES[0]
-# A credential's bytes never change once issued; only its status does, and that is not in
-# these files. A day in shared caches is safe.
-DOWNLOAD_CACHE = "public, max-age=86400"
+# The signed JSON under an id never changes: it is inserted once and never updated, a
+# correction is a reissue under a new id, and a firm's new tier is a new badge. Its status
+# lives in the status lists and the records, not in these bytes. Cached for good.
+CREDENTIAL_CACHE = "public, max-age=31536000, immutable"
+# A baked image carries those same bytes, but its design follows the certification (image,
+# track, level) and the tier scheme, which can change: a day, then revalidated by its tag.
+IMAGE_CACHE = "public, max-age=86400"
+# The page and the embed show the current status, which a revocation changes at once: a
+# browser keeps them but asks every time (a 304 while nothing shown has changed). Private:
+# a signed-in visitor's response carries the session cookie.
+PAGE_CACHE = "private, no-cache"
 TRACK_COLOURS = {
     "sales": "#b54708",
     "technical": "#1f6feb",
@@ -167,6 +182,7 @@ class ShownCredential:
     status_reason: str | None
     valid_from: datetime
     valid_until: datetime | None
+    verification_method: str
     # A person's credential: its award. A firm badge: the firm, program and tier.
     award_id: str | None = None
     partner_id: str | None = None
@@ -197,6 +213,7 @@ def _person_credential(found: issuance.PublicCredential) -> ShownCredential:
         status_reason=found.status_reason,
         valid_from=found.valid_from,
         valid_until=found.valid_until,
+        verification_method=found.verification_method,
         award_id=found.award_id,
         superseded_by_id=found.superseded_by_id,
     )
@@ -212,6 +229,7 @@ def _firm_credential(badge: TierBadge) -> ShownCredential:
         status_reason=badge.status_reason,
         valid_from=badge.issued_at,
         valid_until=None,  # held while the firm holds the tier; revoked when it does not
+        verification_method=badge.verification_method,
         partner_id=badge.partner_id,
         program=badge.program,
         tier=badge.tier,
@@ -264,7 +282,7 @@ def configure_verification(app: FastAPI) -> None:
 
 
 def verify_own(db: Session, settings: Settings, document: dict[str, Any]) -> Verdict:
-    """The verifier's verdict on one of Charter's credentials, from local sources only."""
+    """The verifier's full verdict on one of Charter's credentials, from local sources only."""
     return verify_credential(
         document,
         resolver=OwnDocuments(settings, db=db),
@@ -364,9 +382,10 @@ def _tier_colour(db: Session, found: ShownCredential) -> str:
 
 
 def _person_facts(
-    db: Session, found: ShownCredential
+    db: Session, found: ShownCredential, *, with_holder: bool
 ) -> tuple[str, str | None, str | None, str | None]:
-    """``(holder, track, level, image_url)`` of a person's credential."""
+    """``(holder, track, level, image_url)`` of a person's credential (the holder's name only
+    ``with_holder``: images do not show it)."""
     holder = "Certified professional"
     track = level = image_url = None
     if found.award_id is None:
@@ -377,7 +396,7 @@ def _person_facts(
             db, PUBLIC_READER, certification_id=award.certification_id
         )
         track, level, image_url = certification.track, certification.level, certification.image_url
-        if award.person_id is not None:
+        if with_holder and award.person_id is not None:
             person = partners.get_person(db, PUBLIC_READER, person_id=award.person_id)
             # People choose whether their name is shown (Person.show_name_publicly).
             if person.show_name_publicly:
@@ -387,8 +406,14 @@ def _person_facts(
     return holder, track, level, image_url
 
 
-def _badge(db: Session, settings: Settings, found: ShownCredential) -> Badge:
-    document = found.document
+def _badge(
+    db: Session,
+    settings: Settings,
+    found: ShownCredential,
+    document: dict[str, Any],
+    *,
+    with_holder: bool = True,
+) -> Badge:
     subject = document.get("credentialSubject")
     subject = subject if isinstance(subject, dict) else {}
     achievement = subject.get("achievement")
@@ -400,7 +425,7 @@ def _badge(db: Session, settings: Settings, found: ShownCredential) -> Badge:
         holder, track, level, image_url = _firm_name(subject) or "Partner firm", None, None, None
         tier_colour = _tier_colour(db, found)
     else:
-        holder, track, level, image_url = _person_facts(db, found)
+        holder, track, level, image_url = _person_facts(db, found, with_holder=with_holder)
     return Badge(
         credential=found,
         url=documents.credential_url(settings, found.id),
@@ -489,14 +514,14 @@ BANNERS: dict[str, tuple[str, str]] = {
 }
 
 
-def _status_facts(verdict: Verdict, found: ShownCredential) -> dict[str, Any]:
-    label, summary = BANNERS[verdict.status]
+def _status_facts(standing: Standing, found: ShownCredential) -> dict[str, Any]:
+    label, summary = BANNERS[standing.status]
     reason = None
-    if verdict.status == "revoked":
-        reason = found.status_reason or verdict.reason
-    elif verdict.status in {"invalid", "suspended"}:
-        reason = verdict.reason
-    return {"status": verdict.status, "label": label, "summary": summary, "reason": reason}
+    if standing.status == "revoked":
+        reason = found.status_reason or standing.reason
+    elif standing.status in {"invalid", "suspended"}:
+        reason = standing.reason
+    return {"status": standing.status, "label": label, "summary": summary, "reason": reason}
 
 
 def _embed_snippet(badge: Badge) -> str:
@@ -526,19 +551,24 @@ def _linkedin_url(settings: Settings, badge: Badge) -> str | None:
     )
 
 
-def _json_response(found: ShownCredential, media_type: str, **headers: str) -> Response:
+def _json_response(
+    request: Request, found: ShownCredential, media_type: str, **headers: str
+) -> Response:
     # The stored text, encoded once: the signature covers these exact bytes' meaning, and
-    # some verifiers compare hashes of the file they were given.
-    return Response(
-        found.document_text.encode("utf-8"),
+    # some verifiers compare hashes of the file they were given. The tag is the bytes' and
+    # the media type's: each negotiated type is a representation of its own.
+    data = found.document_text.encode("utf-8")
+    response = Response(
+        data,
         media_type=media_type,
         headers={
-            "Cache-Control": DOWNLOAD_CACHE,
             "X-Content-Type-Options": "nosniff",
             "Access-Control-Allow-Origin": "*",
             **headers,
         },
     )
+    etag = strong_etag(media_type.encode("ascii"), data)
+    return conditional(request, response, cache_control=CREDENTIAL_CACHE, etag=etag)
 
 
 @router.get("/credentials/{credential_id}.json")
@@ -546,6 +576,7 @@ def credential_json_download(request: Request, db: DbSession, credential_id: str
     """The signed credential as a file to save (``<id>.json``)."""
     found = _credential(db, _settings(request), credential_id)
     return _json_response(
+        request,
         found,
         DEFAULT_JSON_TYPE,
         **{"Content-Disposition": f'attachment; filename="{found.id}.json"'},
@@ -558,20 +589,19 @@ def credential_page(request: Request, db: DbSession, credential_id: str) -> Resp
     settings = _settings(request)
     json_type = _accepted_json_type(request)
     if json_type is not None:
-        response = _json_response(_credential(db, settings, credential_id), json_type)
-        response.headers["Vary"] = "Accept"
-        return response
+        found = _credential(db, settings, credential_id)
+        return _json_response(request, found, json_type, Vary="Accept")
     try:
         found = _credential(db, settings, credential_id)
     except NotFound as error:
         return _not_found_page(request, error.detail)
-    badge = _badge(db, settings, found)
-    verdict = verify_own(db, settings, found.document)
+    document = found.document
+    badge = _badge(db, settings, found, document)
+    standing = own_standing(db, settings, found, document, clock.now())
     base = _base(settings)
     context = {
         "badge": badge,
-        "verdict": verdict,
-        "state": _status_facts(verdict, found),
+        "state": _status_facts(standing, found),
         "issued": found.valid_from,
         "expires": found.valid_until,
         "superseded_by": _replacement(db, found),
@@ -582,7 +612,7 @@ def credential_page(request: Request, db: DbSession, credential_id: str) -> Resp
     }
     response = templates.TemplateResponse(request, "public/credential.html", context)
     response.headers["Vary"] = "Accept"
-    return _page_headers(response)
+    return conditional(request, _page_headers(response), cache_control=PAGE_CACHE)
 
 
 def _summary(badge: Badge, limit: int = 200) -> str:
@@ -601,77 +631,43 @@ def credential_embed(request: Request, db: DbSession, credential_id: str) -> Res
         found = _credential(db, settings, credential_id)
     except NotFound as error:
         return _not_found_page(request, error.detail, embed=True)
-    badge = _badge(db, settings, found)
-    verdict = verify_own(db, settings, found.document)
+    document = found.document
+    badge = _badge(db, settings, found, document)
+    now = clock.now()
+    standing = own_standing(db, settings, found, document, now)
     response = templates.TemplateResponse(
         request,
         "public/embed.html",
-        {"badge": badge, "state": _status_facts(verdict, found), "checked_at": clock.now()},
+        {"badge": badge, "state": _status_facts(standing, found), "checked_at": now},
     )
     response.headers.update(EMBED_HEADERS)
-    return response
-
-
-ImageKind = Literal["png", "svg"]
-
-
-def _static_image(image_url: str | None, settings: Settings) -> tuple[ImageKind, bytes] | None:
-    """The certification's image when Charter serves it itself (under ``/static``)."""
-    if not image_url:
-        return None
-    path = image_url
-    own = _base(settings)
-    if path.startswith(own + "/"):
-        path = path[len(own) :]
-    if not path.startswith("/static/"):
-        return None  # somewhere else on the web: never fetched to draw a badge
-    root = STATIC.resolve()
-    file = (root / path.removeprefix("/static/")).resolve()
-    if not file.is_relative_to(root) or not file.is_file():
-        return None
-    kind: ImageKind | None = {".png": "png", ".svg": "svg"}.get(file.suffix.lower())  # type: ignore[assignment]
-    if kind is None or file.stat().st_size > baking.MAX_IMAGE_BYTES:
-        return None
-    return kind, file.read_bytes()
-
-
-@lru_cache(maxsize=64)
-def _default_design(kind: ImageKind, title: str, subtitle: str, colour: str) -> bytes:
-    # Drawing the PNG takes tens of milliseconds; the design depends on these values only.
-    if kind == "png":
-        return baking.default_badge_png(title, subtitle, colour)
-    return baking.default_badge_svg(title, subtitle, colour)
-
-
-def _baked(kind: ImageKind, badge: Badge, settings: Settings) -> bytes:
-    text = badge.credential.document_text
-    own = _static_image(badge.image_url, settings)
-    if own is not None and own[0] == kind:
-        try:
-            return baking.bake_png(own[1], text) if kind == "png" else baking.bake_svg(own[1], text)
-        except Invalid:
-            pass  # an unreadable image file: the generated design stands in
-    design = _default_design(kind, badge.name, badge.subtitle, badge.colour)
-    return baking.bake_png(design, text) if kind == "png" else baking.bake_svg(design, text)
+    # The tag is the page's: it changes with the status and with the minute it was checked.
+    return conditional(request, response, cache_control=PAGE_CACHE)
 
 
 def _image_response(request: Request, db: Session, credential_id: str, kind: ImageKind) -> Response:
     settings = _settings(request)
     found = _credential(db, settings, credential_id)
-    badge = _badge(db, settings, found)
-    data = _baked(kind, badge, settings)
-    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-    headers = {
-        "Cache-Control": DOWNLOAD_CACHE,
-        "ETag": etag,
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": IMAGE_CSP,
-        "Content-Disposition": f'inline; filename="{found.id}.{kind}"',
-    }
-    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
-        return Response(status_code=304, headers=headers)
-    media_type = "image/png" if kind == "png" else "image/svg+xml"
-    return Response(data, media_type=media_type, headers=headers)
+    badge = _badge(db, settings, found, found.document, with_holder=False)
+    image = badge_images.baked_image(
+        kind,
+        found.document_text,
+        image_url=badge.image_url,
+        public_url=settings.public_url,
+        title=badge.name,
+        subtitle=badge.subtitle,
+        colour=badge.colour,
+    )
+    response = Response(
+        image.data,
+        media_type=badge_images.MEDIA_TYPES[kind],
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": IMAGE_CSP,
+            "Content-Disposition": f'inline; filename="{found.id}.{kind}"',
+        },
+    )
+    return conditional(request, response, cache_control=IMAGE_CACHE, etag=image.etag)
 
 
 @router.get("/credentials/{credential_id}/badge.png")
