@@ -8,6 +8,8 @@ from charter.credentials import issuance, service
 from charter.partners.enums import Track
 from charter.programs import service as programs
 from charter.programs.schemas import CertificationUpdate
+from charter.web import public
+from charter.web.memo import Memo
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
@@ -154,7 +156,11 @@ def test_a_revocation_changes_the_page_embed_and_status_list_but_not_the_signed_
     assert client.get(paths["json"][0]).content == text.encode("utf-8")
 
 
-def test_a_new_design_changes_the_image_and_its_tag(client, db, system, issued):
+def test_a_new_design_changes_the_image_and_its_tag(client, db, system, issued, monkeypatch):
+    # The server keeps an image in memory for IMAGE_MEMORY_SECONDS; a clock for it to read.
+    now = [1000.0]
+    memory = Memo(1 << 24, size=lambda image: len(image.data), ttl=60, timer=lambda: now[0])
+    monkeypatch.setattr(public, "_images", memory)
     credential_id, text, _, certification_id = issued
     url = f"/credentials/{credential_id}/badge.svg"
     before = client.get(url)
@@ -167,6 +173,9 @@ def test_a_new_design_changes_the_image_and_its_tag(client, db, system, issued):
         data=CertificationUpdate(track=Track.SALES),
     )
     db.commit()
+    # Within the minute, the image kept in memory; then the new design.
+    assert client.get(url, headers={"If-None-Match": before.headers["etag"]}).status_code == 304
+    now[0] += 61
     after = client.get(url, headers={"If-None-Match": before.headers["etag"]})
     assert after.status_code == 200
     assert after.headers["etag"] != before.headers["etag"]

@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,7 +51,7 @@ from charter.credentials.enums import CredentialStatus
 from charter.credentials.resolver import ResolveError, strip_fragment
 from charter.credentials.verify import LocalStatus, Verdict, verify_credential
 from charter.crypto import dids, keyring
-from charter.deps import DbSession, api_router
+from charter.deps import DbSession, api_router, read
 from charter.partners import service as partners
 from charter.programs import service as programs
 from charter.tiers import badges as firm_badges
@@ -59,6 +60,7 @@ from charter.tiers.models import TierBadge, TierScheme
 from charter.web import badge_images
 from charter.web.badge_images import ImageKind
 from charter.web.conditional import conditional, strong_etag
+from charter.web.memo import Memo
 from charter.web.pages import SECURITY_HEADERS, templates
 from charter.web.standing import Standing, own_standing
 
@@ -79,6 +81,14 @@ IMAGE_CACHE = "public, max-age=86400"
 # browser keeps them but asks every time (a 304 while nothing shown has changed). Private:
 # a signed-in visitor's response carries the session cookie.
 PAGE_CACHE = "private, no-cache"
+SIGNED_CACHE_BYTES = 64 * 1024 * 1024
+"""Signed credentials kept in memory per process, in bytes (some 20,000 of 3 KiB)."""
+IMAGE_MEMORY_SECONDS = 60.0
+"""How long a served image is kept per credential: a changed design shows within a minute."""
+_signed: Memo[str, bytes] = Memo(SIGNED_CACHE_BYTES, size=len)
+_images: Memo[tuple[str, ImageKind], badge_images.BakedImage] = Memo(
+    badge_images.BAKED_CACHE_BYTES, size=lambda image: len(image.data), ttl=IMAGE_MEMORY_SECONDS
+)
 TRACK_COLOURS = {
     "sales": "#b54708",
     "technical": "#1f6feb",
@@ -551,13 +561,10 @@ def _linkedin_url(settings: Settings, badge: Badge) -> str | None:
     )
 
 
-def _json_response(
-    request: Request, found: ShownCredential, media_type: str, **headers: str
-) -> Response:
+def _json_response(request: Request, data: bytes, media_type: str, **headers: str) -> Response:
     # The stored text, encoded once: the signature covers these exact bytes' meaning, and
     # some verifiers compare hashes of the file they were given. The tag is the bytes' and
     # the media type's: each negotiated type is a representation of its own.
-    data = found.document_text.encode("utf-8")
     response = Response(
         data,
         media_type=media_type,
@@ -572,25 +579,45 @@ def _json_response(
 
 
 @router.get("/credentials/{credential_id}.json")
-def credential_json_download(request: Request, db: DbSession, credential_id: str) -> Response:
+async def credential_json_download(request: Request, credential_id: str) -> Response:
     """The signed credential as a file to save (``<id>.json``)."""
-    found = _credential(db, _settings(request), credential_id)
+    data = await _signed_bytes(request, credential_id)
     return _json_response(
         request,
-        found,
+        data,
         DEFAULT_JSON_TYPE,
-        **{"Content-Disposition": f'attachment; filename="{found.id}.json"'},
+        **{"Content-Disposition": f'attachment; filename="{credential_id}.json"'},
     )
 
 
+async def _signed_bytes(request: Request, credential_id: str) -> bytes:
+    """The signed credential's stored bytes: from memory once read (they never change)."""
+    data = _signed.get(credential_id)
+    if data is None:
+        settings = _settings(request)
+        found = await read(request, lambda db: _credential(db, settings, credential_id))
+        data = found.document_text.encode("utf-8")
+        _signed.put(credential_id, data)
+    return data
+
+
 @router.get("/credentials/{credential_id}")
-def credential_page(request: Request, db: DbSession, credential_id: str) -> Response:
+async def credential_page(request: Request, credential_id: str) -> Response:
     """The credential: its JSON for machines that ask for it, a page for people otherwise."""
-    settings = _settings(request)
     json_type = _accepted_json_type(request)
     if json_type is not None:
-        found = _credential(db, settings, credential_id)
-        return _json_response(request, found, json_type, Vary="Accept")
+        data = await _signed_bytes(request, credential_id)
+        return _json_response(request, data, json_type, Vary="Accept")
+    return await run_in_threadpool(_credential_page, request, credential_id)
+
+
+def _credential_page(request: Request, credential_id: str) -> Response:
+    with request.app.state.read_sessions() as db, db.begin():
+        return _page_for(request, db, credential_id)
+
+
+def _page_for(request: Request, db: Session, credential_id: str) -> Response:
+    settings = _settings(request)
     try:
         found = _credential(db, settings, credential_id)
     except NotFound as error:
@@ -645,11 +672,30 @@ def credential_embed(request: Request, db: DbSession, credential_id: str) -> Res
     return conditional(request, response, cache_control=PAGE_CACHE)
 
 
-def _image_response(request: Request, db: Session, credential_id: str, kind: ImageKind) -> Response:
+async def _image_response(request: Request, credential_id: str, kind: ImageKind) -> Response:
+    image = _images.get((credential_id, kind))
+    if image is None:
+        image = await read(request, lambda db: _baked_image(db, request, credential_id, kind))
+        _images.put((credential_id, kind), image)
+    response = Response(
+        image.data,
+        media_type=badge_images.MEDIA_TYPES[kind],
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": IMAGE_CSP,
+            "Content-Disposition": f'inline; filename="{credential_id}.{kind}"',
+        },
+    )
+    return conditional(request, response, cache_control=IMAGE_CACHE, etag=image.etag)
+
+
+def _baked_image(
+    db: Session, request: Request, credential_id: str, kind: ImageKind
+) -> badge_images.BakedImage:
     settings = _settings(request)
     found = _credential(db, settings, credential_id)
     badge = _badge(db, settings, found, found.document, with_holder=False)
-    image = badge_images.baked_image(
+    return badge_images.baked_image(
         kind,
         found.document_text,
         image_url=badge.image_url,
@@ -658,25 +704,15 @@ def _image_response(request: Request, db: Session, credential_id: str, kind: Ima
         subtitle=badge.subtitle,
         colour=badge.colour,
     )
-    response = Response(
-        image.data,
-        media_type=badge_images.MEDIA_TYPES[kind],
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": IMAGE_CSP,
-            "Content-Disposition": f'inline; filename="{found.id}.{kind}"',
-        },
-    )
-    return conditional(request, response, cache_control=IMAGE_CACHE, etag=image.etag)
 
 
 @router.get("/credentials/{credential_id}/badge.png")
-def badge_png(request: Request, db: DbSession, credential_id: str) -> Response:
+async def badge_png(request: Request, credential_id: str) -> Response:
     """The badge image as a PNG with the credential baked in (OB 3.0 ``iTXt`` chunk)."""
-    return _image_response(request, db, credential_id, "png")
+    return await _image_response(request, credential_id, "png")
 
 
 @router.get("/credentials/{credential_id}/badge.svg")
-def badge_svg(request: Request, db: DbSession, credential_id: str) -> Response:
+async def badge_svg(request: Request, credential_id: str) -> Response:
     """The badge image as an SVG with the credential baked in (``<openbadges:credential>``)."""
-    return _image_response(request, db, credential_id, "svg")
+    return await _image_response(request, credential_id, "svg")
