@@ -38,6 +38,7 @@ from charter.credentials.api import router as awards_router
 from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
+from charter.deps import read
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
@@ -211,13 +212,10 @@ def include_routers(app: FastAPI) -> None:
 def install_health(app: FastAPI, engine: Engine) -> None:
     """``GET /api/v1/health``: liveness and database reachability."""
 
-    reader = reading(engine)
-
     @app.get("/api/v1/health", tags=["health"])
-    def health() -> dict[str, str]:
+    async def health(request: Request) -> dict[str, str]:
         """Liveness and database reachability."""
-        with reader.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        await read(request, lambda db: db.execute(text("SELECT 1")))
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
 
@@ -225,7 +223,7 @@ def install_problem_types(app: FastAPI) -> None:
     """``GET /problems/{slug}``: what a problem ``type`` URI in an error response means."""
 
     @app.get("/problems/{slug}", include_in_schema=False)
-    def problem_type(slug: str) -> dict[str, str | int]:
+    async def problem_type(slug: str) -> dict[str, str | int]:
         """What a problem ``type`` URI in an error response means."""
         error_class = PROBLEM_TYPES.get(slug)
         if error_class is None:

@@ -6,7 +6,7 @@ from fastapi import Request, Response
 
 from charter.config import Settings
 from charter.credentials import status
-from charter.deps import DbSession, api_router
+from charter.deps import api_router, read
 from charter.web.conditional import conditional
 
 router = api_router(tags=["status lists"])
@@ -16,13 +16,15 @@ router = api_router(tags=["status lists"])
     "/status/{list_id}",
     responses={200: {"content": {status.MEDIA_TYPE: {}}}, 304: {"description": "Not modified"}},
 )
-def get_status_list(list_id: str, request: Request, db: DbSession) -> Response:
+async def get_status_list(list_id: str, request: Request) -> Response:
     """A signed W3C BitstringStatusListCredential; public, cacheable for five minutes.
 
     The signed text is stored on the list and served as stored; it is signed anew only after
     a bit changed, and its tag (a hash of the text) changes with it.
     """
     settings: Settings = request.app.state.settings
-    text, etag = status.signed_status_list_text(db, list_id, settings)
+    text, etag = await read(
+        request, lambda db: status.signed_status_list_text(db, list_id, settings)
+    )
     response = Response(text.encode("utf-8"), media_type=status.MEDIA_TYPE)
     return conditional(request, response, cache_control=status.CACHE_CONTROL, etag=etag)
