@@ -45,15 +45,13 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -65,7 +63,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, func, select, text
 
+from bench import wrk
 from bench.import_bench import POSTGRES_ADMIN_URL
+from bench.servers import SETTLE_TIMEOUT_S, Server, free_port, log_errors, serving, settle
+from bench.wrk import WrkResult, mean_result
 from charter.accounts import service as accounts
 from charter.accounts.models import User
 from charter.app import create_app
@@ -85,95 +86,13 @@ P99_GOAL_MS = 50.0
 WORKERS_GOAL = 1.6
 SERVER_CORE = "0"
 LOAD_CORE = "1"
-START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 10.0
 WARM_UP_REQUESTS = 10
 BASELINE_SECONDS = 2
 """How long each sample of the bare async route runs (at most the rows' duration)."""
 IN_PROCESS_SECONDS = 3.0
 IN_PROCESS_TIMEOUT_S = 120.0
-STOP_TIMEOUT_S = 10.0
-SETTLE_TIMEOUT_S = 60.0
-SETTLE_WINDOW_S = 0.3
-SETTLE_PROBE_TIMEOUT_S = 2.0
-IDLE_SHARE = 0.1
-"""A server using less than this share of a core over a settle window is idle."""
 TWO_WORKERS = ", 2 workers"
-
-
-class SocketErrors(NamedTuple):
-    """wrk's ``Socket errors`` line: connections refused, reads, writes and timeouts that failed."""
-
-    connect: int = 0
-    read: int = 0
-    write: int = 0
-    timeout: int = 0
-
-
-class WrkResult(NamedTuple):
-    """What one wrk run reports: its rate, its 99th-percentile latency and its errors."""
-
-    requests_per_second: float
-    p99_ms: float | None
-    non_2xx_3xx: int
-    socket_errors: SocketErrors
-
-    @property
-    def errors(self) -> int:
-        """Responses other than 2xx/3xx and failed socket operations, together."""
-        return self.non_2xx_3xx + sum(self.socket_errors)
-
-    def describe_errors(self) -> str:
-        """The error count with what it is made of, e.g. ``12 (non-2xx/3xx 10, timeout 2)``."""
-        if not self.errors:
-            return "0"
-        parts = [f"non-2xx/3xx {self.non_2xx_3xx}"] if self.non_2xx_3xx else []
-        parts += [f"{kind} {n}" for kind, n in self.socket_errors._asdict().items() if n]
-        return f"{self.errors} ({', '.join(parts)})"
-
-
-_MILLISECONDS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
-_RATE = re.compile(r"^Requests/sec:\s+([0-9.]+)\s*$", re.MULTILINE)
-_P99 = re.compile(r"^\s*99(?:\.0+)?%\s+([0-9.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
-_NON_2XX_3XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
-_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
-
-
-def parse_wrk(output: str) -> WrkResult:
-    """The rate, p99 latency and errors in wrk's output (run with ``--latency``).
-
-    ``ValueError`` when the output holds no ``Requests/sec`` line. The p99 is ``None`` when
-    wrk printed none (no request completed).
-    """
-    rate = _RATE.search(output)
-    if rate is None:
-        raise ValueError("no 'Requests/sec' line in wrk's output")
-    p99 = _P99.search(output)
-    non_2xx_3xx = _NON_2XX_3XX.search(output)
-    socket_errors = _SOCKET_ERRORS.search(output)
-    return WrkResult(
-        requests_per_second=float(rate.group(1)),
-        p99_ms=float(p99.group(1)) * _MILLISECONDS[p99.group(2)] if p99 else None,
-        non_2xx_3xx=int(non_2xx_3xx.group(1)) if non_2xx_3xx else 0,
-        socket_errors=(
-            SocketErrors(*(int(n) for n in socket_errors.groups()))
-            if socket_errors
-            else SocketErrors()
-        ),
-    )
-
-
-def _mean_result(results: Sequence[WrkResult]) -> WrkResult:
-    """Several runs of one route as one: the mean rate, the worst p99, all errors."""
-    latencies = [r.p99_ms for r in results if r.p99_ms is not None]
-    return WrkResult(
-        requests_per_second=sum(r.requests_per_second for r in results) / len(results),
-        p99_ms=max(latencies) if latencies else None,
-        non_2xx_3xx=sum(r.non_2xx_3xx for r in results),
-        socket_errors=SocketErrors(
-            *(sum(column) for column in zip(*(r.socket_errors for r in results), strict=True))
-        ),
-    )
 
 
 GoalKind = Literal["none", "bare", "in-process", "one worker"]
@@ -396,121 +315,6 @@ def two_worker_routes(one_worker: Sequence[Route]) -> list[Route]:
     ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """End the server's whole process group (a multi-worker server's workers too)."""
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    with suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=STOP_TIMEOUT_S)
-    # Whatever is left of the group (a leader still finishing requests, a worker that outlived
-    # it) must not keep the port or the database.
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    with suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=STOP_TIMEOUT_S)
-
-
-def _group_cpu_seconds(group: int) -> float:
-    """CPU time (user and system) the live processes of a process group have used (``/proc``)."""
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group:
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-class Server(NamedTuple):
-    """A running server: its process (leader of its process group) and a URL that probes it."""
-
-    process: subprocess.Popen[bytes]
-    probe: str
-
-
-def _answers_promptly(client: httpx.Client, url: str) -> bool:
-    try:
-        return client.get(url, timeout=SETTLE_PROBE_TIMEOUT_S).status_code < 500
-    except httpx.HTTPError:
-        return False
-
-
-def settle(servers: Sequence[Server]) -> bool:
-    """Wait until the servers are idle and answer their probe (Charter's touches the database).
-
-    When wrk stops, requests it sent (and those it gave up on after its timeout) are still in
-    a server's thread pool, possibly waiting for the database; they would be measured with the
-    next row. Idle CPU alone does not show it: a request waiting for SQLite's lock sleeps.
-    ``False`` when the servers are still busy after :data:`SETTLE_TIMEOUT_S`.
-    """
-    deadline = time.monotonic() + SETTLE_TIMEOUT_S
-    with httpx.Client() as client:
-        while time.monotonic() < deadline:
-            groups = [server.process.pid for server in servers]
-            before = sum(_group_cpu_seconds(group) for group in groups)
-            time.sleep(SETTLE_WINDOW_S)
-            used = sum(_group_cpu_seconds(group) for group in groups) - before
-            if used < SETTLE_WINDOW_S * IDLE_SHARE and all(
-                _answers_promptly(client, server.probe) for server in servers
-            ):
-                return True
-    return False
-
-
-@contextmanager
-def serving(
-    what: str, command: Sequence[str], env: Mapping[str, str], log: Path, probe: str
-) -> Iterator[Server]:
-    """Run ``command`` in a session of its own until the block ends; wait until it answers."""
-    with log.open("ab") as output:
-        process = subprocess.Popen(
-            list(command),
-            cwd=ROOT,
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        with httpx.Client(timeout=2.0) as client:
-            while True:
-                if process.poll() is not None:
-                    raise SystemExit(
-                        f"{what} exited with status {process.returncode}:\n{_tail(log)}"
-                    )
-                try:
-                    client.get(probe)
-                    break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{what} did not answer within {START_TIMEOUT_S:.0f} s")
-                time.sleep(0.1)
-        yield Server(process, probe)
-    finally:
-        _stop(process)
-
-
 @contextmanager
 def _postgres_database() -> Iterator[str]:
     """An empty throwaway database on the local PostgreSQL, dropped afterwards."""
@@ -650,62 +454,28 @@ def in_process_rate(settings: Settings, document_text: str) -> float:
         return rate
 
 
-@dataclass
+@dataclass(frozen=True)
 class Load:
-    """How routes are loaded: wrk's settings, and where its scripts go."""
+    """How rows are loaded: wrk's connections and duration, and where its scripts go."""
 
     directory: Path
     duration: int
     connections: int
 
-    def script(self, route: Route) -> Path:
-        """A wrk Lua script sending ``route``'s method and body (read from a file)."""
-        slug = re.sub(r"[^a-z0-9]+", "-", route.name.lower()).strip("-")
-        body = self.directory / f"{slug}.body"
-        body.write_bytes(route.body or b"")
-        script = self.directory / f"{slug}.lua"
-        script.write_text(
-            'wrk.method = "POST"\n'
-            f'local file = assert(io.open([==[{body}]==], "rb"))\n'
-            'wrk.body = file:read("*a")\n'
-            "file:close()\n"
-        )
-        return script
-
     def run(self, url: str, route: Route, headers: Mapping[str, str], seconds: int) -> WrkResult:
-        """wrk on ``url`` with ``headers``; ``RuntimeError`` when wrk fails or says nothing."""
-        command = [
-            "taskset",
-            "-c",
-            LOAD_CORE,
-            "wrk",
-            "-t1",
-            f"-c{self.connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "--timeout",
-            "5s",
-        ]
-        for name, value in headers.items():
-            command += ["-H", f"{name}: {value}"]
+        """wrk from core 1 on ``url`` with ``headers`` (and ``route``'s body, if it has one)."""
+        script = None
         if route.body is not None:
-            command += ["-s", str(self.script(route))]
-        try:
-            done = subprocess.run(
-                [*command, url],
-                capture_output=True,
-                text=True,
-                timeout=seconds + 30,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as error:
-            raise RuntimeError("wrk did not finish in time") from error
-        if done.returncode != 0:
-            raise RuntimeError(f"wrk failed: {(done.stderr or done.stdout).strip()[:200]}")
-        try:
-            return parse_wrk(done.stdout)
-        except ValueError as error:
-            raise RuntimeError(f"{error}: {done.stdout.strip()[:200]}") from error
+            name = re.sub(r"[^a-z0-9]+", "-", route.name.lower()).strip("-")
+            script = wrk.post_script(self.directory, name, route.body)
+        return wrk.run(
+            url,
+            core=LOAD_CORE,
+            connections=self.connections,
+            seconds=seconds,
+            headers=headers,
+            script=script,
+        )
 
 
 def _first_answer(
@@ -808,7 +578,7 @@ class Runner:
     def summary(self) -> Measured:
         """The baseline's own row: the mean of its samples, their range in the label."""
         rates = [sample.requests_per_second for sample in self.samples]
-        mean = _mean_result(self.samples)
+        mean = mean_result(self.samples)
         label = (
             f"bare async def (baseline; {len(rates)} runs: {min(rates):,.0f}-{max(rates):,.0f}/s)"
         )
@@ -925,27 +695,6 @@ def _selected(name: str, patterns: Sequence[str]) -> bool:
     return not patterns or any(p in name.lower() for p in patterns)
 
 
-_CHAINED = ("The above exception", "During handling of the above exception")
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt)\b.*")
-
-
-def log_errors(log: Path) -> Counter[str]:
-    """The exceptions a server log reports, by their message's first line, and how often.
-
-    A chained exception counts once, as the last of its chain (what the request died of).
-    """
-    try:
-        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return Counter()
-    found: Counter[str] = Counter()
-    for index, line in enumerate(lines):
-        following = lines[index + 1] if index + 1 < len(lines) else ""
-        if _EXCEPTION_LINE.match(line) and not following.startswith(_CHAINED):
-            found[line[:160]] += 1
-    return found
-
-
 def _bare_command(port: int) -> list[str]:
     return [
         *("taskset", "-c", SERVER_CORE, sys.executable, "-m", "uvicorn", "bench.bare_app:app"),
@@ -967,7 +716,7 @@ def run(args: argparse.Namespace, directory: Path, database_url: str) -> None:
     charter = Path(sys.executable).with_name("charter")
     if not charter.exists():
         raise SystemExit(f"no charter command beside {sys.executable} (run `make install`)")
-    bare_port, charter_port = _free_port(), _free_port()
+    bare_port, charter_port = free_port(), free_port()
     settings = Settings(
         database_url=database_url,
         secret_key=SECRET,
@@ -1006,15 +755,21 @@ def run(args: argparse.Namespace, directory: Path, database_url: str) -> None:
         print(f"  verify in-process, 1 core: {in_process[-1]:,.0f}/s", flush=True)
 
     with serving(
-        "the bare app", _bare_command(bare_port), env, logs["bare app"], f"{bare_base}/async"
+        "the bare app",
+        _bare_command(bare_port),
+        cwd=ROOT,
+        env=env,
+        log=logs["bare app"],
+        probe=f"{bare_base}/async",
     ) as bare:
         runner = Runner(load, baseline_route, bare_base)
         with serving(
             "charter serve --workers 1",
             _charter_command(charter, charter_port, 1, quiet),
-            env,
-            logs["Charter"],
-            f"{charter_base}/api/v1/health",
+            cwd=ROOT,
+            env=env,
+            log=logs["Charter"],
+            probe=f"{charter_base}/api/v1/health",
         ) as one_worker:
             servers = [bare, one_worker]
             for route in chosen:
@@ -1029,9 +784,10 @@ def run(args: argparse.Namespace, directory: Path, database_url: str) -> None:
             with serving(
                 "charter serve --workers 2",
                 _charter_command(charter, charter_port, 2, quiet),
-                env,
-                logs["Charter"],
-                f"{charter_base}/api/v1/health",
+                cwd=ROOT,
+                env=env,
+                log=logs["Charter"],
+                probe=f"{charter_base}/api/v1/health",
             ) as two_workers:
                 rows.extend(
                     runner.row(route, charter_base, [bare, two_workers]) for route in doubled
