@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install node browser lint test test-fast demo serve bench clean
+.PHONY: install node browser wrk lint test test-fast demo serve bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -33,6 +33,11 @@ browser:
 	@test -x /usr/bin/chromium || \
 	  (apt-get update && apt-get install -y --no-install-recommends chromium)
 
+# wrk, the HTTP load generator of the server benchmark (bench/server_bench.py).
+wrk:
+	@command -v wrk >/dev/null || \
+	  (apt-get update && apt-get install -y --no-install-recommends wrk)
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -52,7 +57,7 @@ test-fast: install
 demo: install
 	$(BIN)/charter demo
 
-bench: install node
+bench: install node wrk
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

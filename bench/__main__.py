@@ -1,4 +1,4 @@
-"""``python -m bench [all|credentials|imports|bulk|webhooks|tiers] [options]``: run benchmarks.
+"""``python -m bench [all|credentials|imports|bulk|webhooks|tiers|server] [options]``: benchmarks.
 
 Without a name, all of them run.
 
@@ -8,7 +8,14 @@ Options after the benchmark's name go to that benchmark (``python -m bench impor
 
 import sys
 
-from bench import bulk_issue_bench, credentials_bench, import_bench, tiers_bench, webhook_bench
+from bench import (
+    bulk_issue_bench,
+    credentials_bench,
+    import_bench,
+    server_bench,
+    tiers_bench,
+    webhook_bench,
+)
 
 BENCHMARKS = {
     "credentials": credentials_bench.main,
@@ -16,6 +23,7 @@ BENCHMARKS = {
     "bulk": bulk_issue_bench.main,
     "webhooks": webhook_bench.main,
     "tiers": tiers_bench.main,
+    "server": server_bench.main,
 }
 
 
