@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +44,11 @@ _TO_SIGN = "charter.status_lists_to_sign"
 """``Session.info`` key: the lists this transaction changed, signed when it commits."""
 
 
+_SIGNED = "charter.status_lists_signed"
+"""``Session.info`` key: the lists signed by the committing transaction, for the listeners."""
+_listeners: list[Callable[[str], None]] = []
+
+
 def _changed(db: Session, list_id: str) -> None:
     db.info.setdefault(_TO_SIGN, set()).add(list_id)
 
@@ -54,6 +60,7 @@ def _sign_changed_lists(db: Session) -> None:
     if not changed:
         return
     settings = settings_of(db)
+    db.info[_SIGNED] = changed  # told to the listeners once the transaction has committed
     for list_id in sorted(changed):
         row = db.get(StatusList, list_id)
         if row is None:
@@ -70,6 +77,21 @@ def _sign_changed_lists(db: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_changed_lists(db: Session) -> None:
     db.info.pop(_TO_SIGN, None)
+    db.info.pop(_SIGNED, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_changed_lists(db: Session) -> None:
+    changed = db.info.pop(_SIGNED, None)
+    if changed:
+        for listener in _listeners:
+            for list_id in changed:
+                listener(list_id)
+
+
+def on_change(listener: Callable[[str], None]) -> None:
+    """Call ``listener(list_id)`` after each commit that changed a list (in this process)."""
+    _listeners.append(listener)
 
 
 def list_url(settings: Settings, list_id: str) -> str:

@@ -51,6 +51,11 @@ class Memo(Generic[K, V]):
         with self._lock, contextlib.suppress(ValueError):  # too large to keep at all
             self._values[key] = value
 
+    def forget(self, key: K) -> None:
+        """Forget the value kept for ``key``, if any."""
+        with self._lock:
+            self._values.pop(key, None)
+
     def clear(self) -> None:
         """Forget everything (tests; a deployment never needs to)."""
         with self._lock:
