@@ -210,3 +210,30 @@ def test_missing_credentials_are_not_cached(client, db):
         assert response.status_code == 404
         assert response.headers["cache-control"] == "no-store"
         assert "etag" not in response.headers
+
+
+def test_a_page_viewed_again_with_no_write_between_is_not_rendered_again(
+    client, db, system, issued, monkeypatch
+):
+    credential_id, _, award_id, _ = issued
+    url = f"/credentials/{credential_id}"
+    first = client.get(url, headers={"Accept": BROWSER_ACCEPT})
+    assert first.status_code == 200
+
+    def no_rendering(*_args: object) -> None:
+        raise AssertionError("the page was rendered again")
+
+    monkeypatch.setattr(public, "_credential_page", no_rendering)
+    again = client.get(url, headers={"Accept": BROWSER_ACCEPT})
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["content-security-policy"] == first.headers["content-security-policy"]
+    monkeypatch.undo()
+
+    # Any write this worker commits makes it render anew: here, the revocation it shows.
+    service.revoke_award(db, system, award_id=award_id, reason="test")
+    db.commit()
+    revoked = client.get(url, headers={"Accept": BROWSER_ACCEPT})
+    assert revoked.headers["etag"] != first.headers["etag"]
+    assert 'data-status="revoked"' in revoked.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,6 +81,48 @@ def is_lock_timeout(error: OperationalError) -> bool:
         # The primary code: SQLITE_BUSY_SNAPSHOT and the like are extended SQLITE_BUSY.
         return original.sqlite_errorcode & 0xFF in {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
     return getattr(original, "sqlstate", None) in LOCK_SQLSTATES
+
+
+class _Writes:
+    """How many write transactions this process has committed, or begun to commit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._count = 0
+
+    def bump(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+
+_writes = _Writes()
+
+
+def writes_committed() -> int:
+    """A number that grows with every write transaction this process commits.
+
+    What a worker keeps in memory from the database, stamped with it, is known stale once it
+    changed: it grows when a write begins to commit and again when it has committed, so a
+    read racing the commit cannot stamp the old state with the new number.
+    """
+    return _writes.count
+
+
+@event.listens_for(Engine, "commit")
+def _writing_commits(connection: Any) -> None:
+    if not connection.get_execution_options().get(READ_ONLY):
+        _writes.bump()
+
+
+@event.listens_for(Session, "after_commit")
+def _written(session: Session) -> None:
+    bind = session.bind
+    if bind is None or not bind.get_execution_options().get(READ_ONLY):
+        _writes.bump()
 
 
 def reading(engine: Engine) -> Engine:

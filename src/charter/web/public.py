@@ -51,6 +51,7 @@ from charter.credentials.enums import CredentialStatus
 from charter.credentials.resolver import ResolveError, strip_fragment
 from charter.credentials.verify import LocalStatus, Verdict, verify_credential
 from charter.crypto import dids, keyring
+from charter.db.engine import writes_committed
 from charter.deps import DbSession, api_router, read
 from charter.partners import service as partners
 from charter.programs import service as programs
@@ -81,11 +82,19 @@ IMAGE_CACHE = "public, max-age=86400"
 # browser keeps them but asks every time (a 304 while nothing shown has changed). Private:
 # a signed-in visitor's response carries the session cookie.
 PAGE_CACHE = "private, no-cache"
+PAGE_MEMORY_SECONDS = 2.0
+"""How long a worker serves a rendered page from memory. Any write this worker commits makes
+its pages stale at once (see db.engine.writes_committed); a write through another worker, or
+an expiry by the clock, shows within these seconds."""
+_PER_RESPONSE = frozenset({b"etag", b"cache-control"})
 SIGNED_CACHE_BYTES = 64 * 1024 * 1024
 """Signed credentials kept in memory per process, in bytes (some 20,000 of 3 KiB)."""
 IMAGE_MEMORY_SECONDS = 60.0
 """How long a served image is kept per credential: a changed design shows within a minute."""
 _signed: Memo[str, bytes] = Memo(SIGNED_CACHE_BYTES, size=len)
+_pages: Memo[tuple[str, str, int], _KeptPage] = Memo(
+    16 * 1024 * 1024, size=lambda page: len(page.body), ttl=PAGE_MEMORY_SECONDS
+)
 _images: Memo[tuple[str, ImageKind], badge_images.BakedImage] = Memo(
     badge_images.BAKED_CACHE_BYTES, size=lambda image: len(image.data), ttl=IMAGE_MEMORY_SECONDS
 )
@@ -608,7 +617,40 @@ async def credential_page(request: Request, credential_id: str) -> Response:
     if json_type is not None:
         data = await _signed_bytes(request, credential_id)
         return _json_response(request, data, json_type, Vary="Accept")
-    return await run_in_threadpool(_credential_page, request, credential_id)
+    # Kept by the clock's two-second slot too: what a page says can change with the time
+    # (an expiry) as well as with a write.
+    slot = int(clock.now().timestamp() // PAGE_MEMORY_SECONDS)
+    key = (_settings(request).public_url, credential_id, slot)
+    writes = writes_committed()
+    kept = _pages.get(key)
+    if kept is not None and kept.writes == writes:
+        return conditional(request, kept.response(), cache_control=PAGE_CACHE, etag=kept.etag)
+    response = await run_in_threadpool(_credential_page, request, credential_id)
+    if response.status_code == 200:
+        _pages.put(key, _KeptPage.of(response, writes))
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptPage:
+    """A rendered credential page, and the count of writes it was rendered after."""
+
+    body: bytes
+    headers: tuple[tuple[bytes, bytes], ...]
+    etag: str
+    writes: int
+
+    @classmethod
+    def of(cls, response: Response, writes: int) -> _KeptPage:
+        headers = tuple(
+            (key, value) for key, value in response.raw_headers if key not in _PER_RESPONSE
+        )
+        return cls(bytes(response.body), headers, response.headers["etag"], writes)
+
+    def response(self) -> Response:
+        response = Response(self.body)
+        response.raw_headers = list(self.headers)
+        return response
 
 
 def _credential_page(request: Request, credential_id: str) -> Response:
