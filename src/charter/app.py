@@ -215,7 +215,7 @@ def install_health(app: FastAPI, engine: Engine) -> None:
     @app.get("/api/v1/health", tags=["health"])
     async def health(request: Request) -> dict[str, str]:
         """Liveness and database reachability."""
-        await read(request, lambda db: db.execute(text("SELECT 1")))
+        await read(request, lambda db: db.scalar(text("SELECT 1")))
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
 

@@ -89,6 +89,8 @@ an expiry by the clock, shows within these seconds."""
 _PER_RESPONSE = frozenset({b"etag", b"cache-control"})
 SIGNED_CACHE_BYTES = 64 * 1024 * 1024
 """Signed credentials kept in memory per process, in bytes (some 20,000 of 3 KiB)."""
+IMAGE_MEMORY_BYTES = 32 * 1024 * 1024
+"""Baked images kept per process, in bytes: some 400 badges drawn by Charter (75 KiB each)."""
 IMAGE_MEMORY_SECONDS = 60.0
 """How long a served image is kept per credential: a changed design shows within a minute."""
 _signed: Memo[str, bytes] = Memo(SIGNED_CACHE_BYTES, size=len)
@@ -96,7 +98,7 @@ _pages: Memo[tuple[str, str, int], _KeptPage] = Memo(
     16 * 1024 * 1024, size=lambda page: len(page.body), ttl=PAGE_MEMORY_SECONDS
 )
 _images: Memo[tuple[str, ImageKind], badge_images.BakedImage] = Memo(
-    badge_images.BAKED_CACHE_BYTES, size=lambda image: len(image.data), ttl=IMAGE_MEMORY_SECONDS
+    IMAGE_MEMORY_BYTES, size=lambda image: len(image.data), ttl=IMAGE_MEMORY_SECONDS
 )
 TRACK_COLOURS = {
     "sales": "#b54708",
