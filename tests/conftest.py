@@ -7,6 +7,7 @@ Set ``CHARTER_TEST_BACKENDS=sqlite`` to run on SQLite alone while iterating.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -168,18 +169,29 @@ def make(sessions: sessionmaker[Session]) -> factories.Factory:
     return factories.Factory(sessions)
 
 
+def free_port() -> int:
+    """A loopback port free at the moment of asking."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def port() -> int:
+    """A loopback port for a server under test, known before its app or settings are made."""
+    return free_port()
+
+
 @pytest.fixture
 def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The app served by a real Uvicorn on a free loopback port; yields its base URL."""
-    import socket
     import threading
     import time
 
     import uvicorn
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

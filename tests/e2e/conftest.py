@@ -9,7 +9,6 @@ Screenshots go to a temporary directory, or to ``CHARTER_E2E_SCREENSHOTS`` when 
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,28 +26,11 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SKIP_REASON = f"{CHROMIUM} is missing: `make browser` installs Debian's chromium"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def port() -> int:
-    """The loopback port the app will listen on, known before the app is built."""
-    return _free_port()
-
-
-@pytest.fixture
-def settings(tmp_path: Path, port: int) -> Settings:
+def settings(settings: Settings, port: int) -> Settings:
     """Test settings whose public URL is the live server's, so every link works as served."""
-    return Settings(
-        database_url="sqlite://",
-        secret_key="test-secret-key-not-for-production",
-        data_dir=tmp_path,
-        public_url=f"http://127.0.0.1:{port}",
-        issuer_name="Contoso Software",
+    return settings.model_copy(
+        update={"public_url": f"http://127.0.0.1:{port}", "issuer_name": "Contoso Software"}
     )
 
 

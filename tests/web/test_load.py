@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -39,32 +38,13 @@ LOCK_SECONDS = 2.0
 TIME_OUT = QUEUE_SECONDS + LOCK_SECONDS + 5.0
 """No request may take longer: a queued wait, a lock wait, and the work itself."""
 CONCURRENT = 256
-SECRET = "load-test-secret-key-not-for-production"
 _numbers = itertools.count(1)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def port() -> int:
-    """The port the server under test listens on."""
-    return _free_port()
-
-
-@pytest.fixture
-def settings(tmp_path: Path, port: int) -> Settings:
-    """Settings the test data is made with: the server's public URL, so its ids resolve."""
-    return Settings(
-        database_url="sqlite://",
-        secret_key=SECRET,
-        data_dir=tmp_path,
-        public_url=f"http://127.0.0.1:{port}",
-    )
+def settings(settings: Settings, port: int) -> Settings:
+    """The tests' settings at the server's public URL, so the test data's ids resolve."""
+    return settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
 
 
 @dataclass(frozen=True)
@@ -102,14 +82,16 @@ def world(db: Session, system, sessions) -> World:  # type: ignore[no-untyped-de
 
 
 @pytest.fixture
-def server(engine: Engine, port: int, tmp_path: Path, world: World) -> Iterator[str]:
+def server(
+    engine: Engine, port: int, settings: Settings, tmp_path: Path, world: World
+) -> Iterator[str]:
     """``charter serve`` on the test database, with small slots and short time-outs."""
     env = {
         **os.environ,
         "CHARTER_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "CHARTER_SECRET_KEY": SECRET,
+        "CHARTER_SECRET_KEY": settings.secret_key or "",
         "CHARTER_DATA_DIR": str(tmp_path),
-        "CHARTER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "CHARTER_PUBLIC_URL": settings.public_url,
         "CHARTER_SERVER_READ_SLOTS": "8",
         "CHARTER_SERVER_WRITE_SLOTS": "4",
         "CHARTER_SERVER_QUEUE_SECONDS": str(QUEUE_SECONDS),
@@ -237,7 +219,7 @@ def _judge(outcomes: list[Outcome]) -> None:
 
 
 def test_many_clients_at_once_get_answers_or_503_and_every_acknowledged_write_is_kept(
-    server: str, world: World, engine: Engine, tmp_path: Path
+    server: str, world: World, engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     outcomes = run_async(lambda: _send_all(server, _requests(world, CONCURRENT)))
     _judge(outcomes)
@@ -262,7 +244,7 @@ def test_many_clients_at_once_get_answers_or_503_and_every_acknowledged_write_is
         env={
             **os.environ,
             "CHARTER_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-            "CHARTER_SECRET_KEY": SECRET,
+            "CHARTER_SECRET_KEY": settings.secret_key or "",
             "CHARTER_DATA_DIR": str(tmp_path),
         },
         capture_output=True,
