@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextvars import ContextVar
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -19,6 +20,7 @@ from charter.core.pagination import MAX_LIMIT
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
@@ -102,15 +104,21 @@ Cursor = Annotated[
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
 
 
-async def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request, db: DbSession) -> Principal:
     """The caller: an API key in ``Authorization: Bearer``, or a signed-in web session.
 
     A session may call unsafe methods only with its CSRF token in ``X-CSRF-Token``, so another
     site cannot make a signed-in browser change anything.
 
-    The caller is looked up in a short read transaction of its own, so a writing request takes
-    SQLite's write lock only when its route starts, not while its caller is checked.
+    A reading request looks its caller up in its own read transaction, the one its route then
+    reads in: one transaction a request. A writing request looks it up in a short read
+    transaction of its own, so it takes SQLite's write lock only when its route starts, not
+    while its caller is checked.
     """
+    if request.method in SAFE_METHODS:
+        if reads_inline(request):
+            return _principal(request, db)
+        return await run_in_threadpool(_principal, request, db)
     if reads_inline(request):
         return _lookup_principal(request)
     return await run_in_threadpool(_lookup_principal, request)
@@ -142,6 +150,21 @@ def _principal(request: Request, db: Session) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
+def offloaded(endpoint: F) -> F:
+    """Mark a reading endpoint that may run long (it walks a whole table or chain).
+
+    It always runs in a worker thread: inline on the event loop, as short reads on SQLite run
+    (see :class:`OneThreadRoute`), it would hold every other request up while it runs.
+    """
+    endpoint.__dict__[_OFFLOADED] = True
+    return endpoint
+
+
+_OFFLOADED = "charter_offloaded"
+# Whether the route being handled may run its endpoint on the event loop (set per request).
+_inline: ContextVar[bool] = ContextVar("charter_inline_endpoint", default=False)
+
+
 class OneThreadRoute(APIRoute):
     """A route whose plain (``def``) endpoint and response validation run in one worker thread.
 
@@ -151,21 +174,48 @@ class OneThreadRoute(APIRoute):
     endpoint becomes a coroutine that does both in one thread; FastAPI's own validation of the
     model it gets back is then only a type check, on the event loop. The signature, name and
     docstring stay the endpoint's, so parameters and the OpenAPI document are unchanged.
+
+    A reading route (GET or HEAD only) runs its endpoint on the event loop itself where
+    :func:`reads_inline` says short reads do (SQLite): a single item or a bounded page read
+    from the database file costs less than the hand-off to a thread and back. Endpoints marked
+    :func:`offloaded` (a whole chain or table walked) keep their thread.
     """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        methods = {method.upper() for method in options.get("methods") or ("GET",)}
+        self.inline_reads = (
+            methods <= SAFE_METHODS
+            and not inspect.iscoroutinefunction(endpoint)
+            and not endpoint.__dict__.get(_OFFLOADED, False)
+        )
         if inspect.iscoroutinefunction(endpoint):
             super().__init__(path, endpoint, **options)
             return
         route = self
 
         async def in_one_thread(**values: Any) -> Any:
+            if _inline.get():
+                return _call_and_validate(route, endpoint, values)
             return await run_in_threadpool(_call_and_validate, route, endpoint, values)
 
         in_one_thread.__signature__ = inspect.signature(endpoint, eval_str=True)  # type: ignore[attr-defined]
         for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
             setattr(in_one_thread, attribute, getattr(endpoint, attribute))
         super().__init__(path, in_one_thread, **options)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not self.inline_reads:
+            return handler
+
+        async def handle(request: Request) -> Response:
+            token = _inline.set(reads_inline(request))
+            try:
+                return await handler(request)
+            finally:
+                _inline.reset(token)
+
+        return handle
 
 
 def _call_and_validate(

@@ -12,7 +12,7 @@ from charter.core import eventverify
 from charter.core.auth import Permission
 from charter.core.models import Event
 from charter.core.schemas import ChainReportOut, EventOut, Page
-from charter.deps import CurrentPrincipal, DbSession, Limit, api_router
+from charter.deps import CurrentPrincipal, DbSession, Limit, api_router, offloaded
 
 router = api_router()
 
@@ -43,6 +43,7 @@ def list_events(
 
 
 @router.get("/events/verify", response_model=ChainReportOut, tags=["events"])
+@offloaded
 def verify_events(db: DbSession, actor: CurrentPrincipal) -> ChainReportOut:
     """Walk the whole chain and report the first entry altered, removed or reordered."""
     actor.require(Permission.EVENTS_READ)

@@ -73,6 +73,8 @@ def use(clock: Clock) -> Iterator[Clock]:
 
 def ensure_utc(value: datetime) -> datetime:
     """Timezone-aware UTC; naive values (as SQLite returns them) are taken as UTC."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)

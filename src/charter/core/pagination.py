@@ -66,6 +66,32 @@ def paginate(
     return Page(rows, encode_cursor(rows[-1].id) if more and rows else None)
 
 
+def paginate_rows(
+    db: Session,
+    query: Select[Any],
+    id_column: InstrumentedAttribute[str],
+    *,
+    cursor: str | None,
+    limit: int,
+) -> Page[dict[str, Any]]:
+    """As :func:`paginate`, for a query of columns: each item a dict of its row's values.
+
+    For lists that go straight out as JSON: no ORM object is built (identity map, change
+    tracking, attribute instrumentation), which for a page of fifty rows costs more than
+    reading them.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid.field("limit", f"must be between 1 and {MAX_LIMIT}")
+    if cursor:
+        query = query.where(id_column > decode_cursor(cursor))
+    result = db.connection().execute(query.order_by(id_column).limit(limit + 1))
+    keys = tuple(result.keys())
+    rows = [dict(zip(keys, row, strict=True)) for row in result.fetchmany(limit + 1)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, encode_cursor(rows[-1]["id"]) if more and rows else None)
+
+
 def check_cursor(cursor: str | None) -> None:
     """Refuse a cursor this API did not make, before a list that may end early reads anything.
 

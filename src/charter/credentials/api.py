@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
+from pydantic import TypeAdapter
 
 from charter.core.schemas import Page
 from charter.credentials import service
@@ -26,6 +27,9 @@ from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
 from charter.partners.enums import Region, Track
 
 router = api_router()
+
+# A page of awards is validated in one call, from the rows' dicts.
+_AWARDS = TypeAdapter(list[AwardOut])
 
 IdQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 
@@ -81,7 +85,7 @@ def list_awards(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=[award_out(award) for award in page.items], next_cursor=page.next_cursor)
+    return Page(items=_AWARDS.validate_python(page.items), next_cursor=page.next_cursor)
 
 
 @router.get("/awards/{award_id}", response_model=AwardOut, tags=["awards"])

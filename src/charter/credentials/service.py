@@ -19,7 +19,7 @@ from charter.core.errors import (
     NotFound,
 )
 from charter.core.ids import is_id, new_id
-from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
+from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate_rows
 from charter.core.text import text_filter
 from charter.credentials import eligibility, issuance
 from charter.credentials.bulk.pipeline import issue_credentials_bulk
@@ -249,8 +249,12 @@ def list_awards(
     expiring_before: datetime | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
-) -> Page[Award]:
+) -> Page[dict[str, Any]]:
     """Awards, oldest first, filtered by their effective status and the rest.
+
+    Each item is the award's row as a dict (the columns of :class:`Award`), with ``status``
+    the effective one: a list goes straight out as JSON, and building ORM objects for it
+    would cost more than reading it.
 
     ``partner_id`` and ``region`` match the firm the holder works for now as well as the
     firm the award was earned at; ``expiring_before`` matches ``valid_until`` before it.
@@ -263,7 +267,7 @@ def list_awards(
     now = clock.now()
     # Filtering on the holder's current firm and its regions needs the partners tables in
     # the query itself; going through the partners service would mean loading every person.
-    query = select(Award).outerjoin(Person, Person.id == Award.person_id)
+    query = select(*Award.__table__.columns).outerjoin(Person, Person.id == Award.person_id)
     for firm in {actor.partner_scope, partner_id} - {None}:
         query = query.where(or_(Award.partner_id == firm, Person.partner_id == firm))
     if person_id is not None:
@@ -287,7 +291,10 @@ def list_awards(
         )
     if expiring_before is not None:
         query = query.where(Award.valid_until < clock.ensure_utc(expiring_before))
-    return paginate(db, query, Award.id, cursor=cursor, limit=limit)
+    page = paginate_rows(db, query, Award.id, cursor=cursor, limit=limit)
+    for row in page.items:
+        row["status"] = effective_status(AwardStatus(row["status"]), row["valid_until"], now)
+    return page
 
 
 def _change_status(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,29 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Read back as aware UTC."""
         return None if value is None else clock.ensure_utc(value)
+
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], datetime | None] | None:
+        """On SQLite, parse the stored text straight to aware UTC.
+
+        SQLite keeps these as ``YYYY-MM-DD HH:MM:SS.ffffff`` text in UTC; SQLAlchemy's own
+        parser (a regular expression, then the zone added here) costs several times
+        :meth:`datetime.fromisoformat`, and a page of fifty rows reads hundreds of them.
+        """
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        return _sqlite_utc
+
+
+def _sqlite_utc(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        # Naming the zone in the text is many times faster than ``replace(tzinfo=UTC)``.
+        return datetime.fromisoformat(value + "+00:00")
+    except ValueError:  # a value written with a zone of its own, by hand or another tool
+        return clock.ensure_utc(datetime.fromisoformat(value))
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Path, Query, Response
 
 from charter.core import clock
-from charter.deps import CurrentPrincipal, DbSession, api_router
+from charter.deps import CurrentPrincipal, DbSession, api_router, offloaded
 from charter.partners.models import Partner
 from charter.partners.schemas import PartnerOut, PartnerStatusChange
 from charter.tiers import badges, flows, schemes, service, standings, track_records
@@ -93,6 +93,7 @@ def evaluate_firm(
 
 
 @router.get("/firm-tiers", response_model=list[StandingOut], tags=["tiers"])
+@offloaded
 def list_standings(
     db: DbSession,
     actor: CurrentPrincipal,
@@ -106,6 +107,7 @@ def list_standings(
 
 
 @router.get("/tier-forecast", response_model=list[ForecastItem], tags=["tiers"])
+@offloaded
 def forecast(
     db: DbSession,
     actor: CurrentPrincipal,

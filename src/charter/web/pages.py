@@ -22,7 +22,7 @@ from charter.accounts import service as accounts
 from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.errors import Unauthorized
-from charter.deps import DbSession, api_router
+from charter.deps import DbSession, api_router, offloaded
 from charter.web.dashboard import build_dashboard
 
 HERE = Path(__file__).parent
@@ -173,6 +173,7 @@ def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
+@offloaded
 def dashboard(request: Request, db: DbSession) -> Response:
     """Counts of partners, people, certifications and awards, and the latest events."""
     principal = _signed_in(request, db)
