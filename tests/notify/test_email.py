@@ -3,8 +3,11 @@ expiry, revocation, tiers, criteria changes and termination, and unsubscribing."
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from datetime import timedelta
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from charter.accounts import service as accounts
@@ -22,6 +25,7 @@ from charter.programs.schemas import CriteriaCreate
 from charter.tiers import flows
 from charter.worker.runner import run_until_idle
 from tests.credentials.factories import award
+from tests.notify.conftest import free_port
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
 
@@ -390,3 +394,75 @@ def test_smtp_login_and_the_password_is_never_logged(sessions, system, inbox, fr
     logged = caplog.text + (failed.last_error or "")
     assert "wrong-pw-456" not in logged
     assert "correct-pw-123" not in logged
+
+
+def _charter_log(caplog) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("charter"))
+
+
+def test_addresses_are_logged_masked_beside_the_message_id(
+    sessions, system, inbox, frozen_clock, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="charter")
+    _, holder, _, held = _holder(sessions, system)
+    address = holder.emails[0]
+    with sessions() as db, db.begin():
+        awards.revoke_award(db, system, award_id=held.id, reason="fraud")
+    run_until_idle(sessions)
+
+    [sent] = _messages(sessions, kind="award_revoked")
+    assert sent.status == MessageStatus.SENT
+    assert inbox.to(address)  # it did go to the full address
+    logged = _charter_log(caplog)
+    assert f"email {sent.id} (award_revoked) sent to {address[0]}***@" in logged
+    assert address not in logged
+    assert address.partition("@")[0] not in logged
+
+
+def test_without_smtp_a_skipped_email_is_logged_without_its_address(
+    sessions, system, inbox, frozen_clock, caplog
+):
+    sessions.kw["info"]["settings"] = sessions.kw["info"]["settings"].model_copy(
+        update={"smtp_host": None}
+    )
+    caplog.set_level(logging.DEBUG, logger="charter")
+    _, holder, _, held = _holder(sessions, system)
+    with sessions() as db, db.begin():
+        awards.revoke_award(db, system, award_id=held.id, reason="fraud")
+    run_until_idle(sessions)
+    [skipped] = _messages(sessions)
+    logged = _charter_log(caplog)
+    assert f"email {skipped.id} (award_revoked to " in logged
+    assert holder.emails[0] not in logged
+
+
+class _Busy:
+    """An SMTP server that turns recipients away for now, quoting the address (as many do)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        return f"450 4.2.1 <{address}>: mailbox busy, try again later"
+
+
+def test_a_refusal_quoting_the_address_is_logged_without_it(
+    sessions, system, inbox, frozen_clock, caplog
+):
+    port = free_port()
+    busy = Controller(_Busy(), hostname="127.0.0.1", port=port)
+    busy.start()
+    try:
+        sessions.kw["info"]["settings"] = sessions.kw["info"]["settings"].model_copy(
+            update={"smtp_port": port}
+        )
+        caplog.set_level(logging.DEBUG, logger="charter")
+        _, holder, _, held = _holder(sessions, system)
+        with sessions() as db, db.begin():
+            awards.suspend_award(db, system, award_id=held.id, reason="audit")
+        run_until_idle(sessions)
+    finally:
+        busy.stop()
+    [queued] = _messages(sessions, kind="award_suspended")
+    assert queued.status == MessageStatus.PENDING
+    assert smtplib.SMTPRecipientsRefused.__name__ in (queued.last_error or "")
+    logged = _charter_log(caplog)
+    assert "mailbox busy" in logged
+    assert holder.emails[0] not in logged

@@ -25,7 +25,7 @@ from charter.db.engine import settings_of
 from charter.notify import mailer, service, unsubscribe
 from charter.notify.enums import MessageStatus
 from charter.notify.models import EmailMessage
-from charter.notify.service import Recipient, format_date, queue_email
+from charter.notify.service import Recipient, format_date, masked, queue_email
 from charter.notify.unsubscribe import Category
 from charter.partners.models import Person
 from charter.programs.models import Certification
@@ -83,6 +83,10 @@ def _give_up(db: Session, message_id: str, error: str) -> None:
     )
 
 
+def _without_address(text: str, address: str) -> str:
+    return text.replace(address, masked(address)) if address else text
+
+
 @task(service.SEND_TASK, retry=SEND_RETRY, on_give_up=_give_up)
 def send_email(context: TaskContext, message_id: str) -> None:
     """Send one queued email, unless it was sent already or its recipient opted out since."""
@@ -104,7 +108,12 @@ def send_email(context: TaskContext, message_id: str) -> None:
         mailer.send(settings, message)
     except mailer.PermanentFailure as error:
         outcome = {"status": MessageStatus.FAILED.value, "last_error": str(error)}
-        log.error("email %s to %s refused for good: %s", message.id, message.recipient, error)
+        log.error(
+            "email %s to %s refused for good: %s",
+            message.id,
+            masked(message.recipient),
+            _without_address(str(error), message.recipient),
+        )
     except (smtplib.SMTPException, OSError) as error:
         with context.sessions() as db, db.begin():
             db.execute(
@@ -115,10 +124,12 @@ def send_email(context: TaskContext, message_id: str) -> None:
                     last_error=f"{type(error).__name__}: {error}",
                 )
             )
-        raise RetryLater(f"SMTP: {type(error).__name__}: {error}") from error
+        # The job's error is logged: the server's answer may quote the address.
+        detail = _without_address(str(error), message.recipient)
+        raise RetryLater(f"SMTP: {type(error).__name__}: {detail}") from error
     else:
         outcome = {"status": MessageStatus.SENT.value, "sent_at": clock.now(), "last_error": None}
-        log.info("email %s (%s) sent to %s", message.id, message.kind, message.recipient)
+        log.info("email %s (%s) sent to %s", message.id, message.kind, masked(message.recipient))
     with context.sessions() as db, db.begin():
         context.complete(db)
         db.execute(
