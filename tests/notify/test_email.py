@@ -7,6 +7,7 @@ import logging
 import smtplib
 from datetime import timedelta
 
+import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
@@ -466,3 +467,38 @@ def test_a_refusal_quoting_the_address_is_logged_without_it(
     logged = _charter_log(caplog)
     assert "mailbox busy" in logged
     assert holder.emails[0] not in logged
+
+
+@pytest.mark.parametrize("horizon_days", [None, 1000])
+def test_notices_of_events_older_than_the_horizon_are_not_mailed(
+    sessions, system, inbox, frozen_clock, caplog, horizon_days
+):
+    if horizon_days is not None:
+        sessions.kw["info"]["settings"] = sessions.kw["info"]["settings"].model_copy(
+            update={"notice_horizon_days": horizon_days}
+        )
+    # A history imported first: three revocations two years back, no worker running then.
+    historic = []
+    for _ in range(3):
+        _, holder, _, held = _holder(sessions, system)
+        with sessions() as db, db.begin():
+            awards.revoke_award(db, system, award_id=held.id, reason="long ago")
+        historic.append(holder.emails[0])
+    frozen_clock.advance(timedelta(days=730))
+    _, holder, cert, held = _holder(sessions, system)
+    with sessions() as db, db.begin():
+        awards.revoke_award(db, system, award_id=held.id, reason="fraud")
+    caplog.set_level(logging.INFO, logger="charter")
+
+    run_until_idle(sessions)  # the worker starts now
+
+    assert inbox.subjects(holder.emails[0]) == [f"Your {cert.code} certification has been revoked"]
+    said = [line for line in _charter_log(caplog).splitlines() if "horizon" in line]
+    if horizon_days is None:  # 14 days by default
+        assert [inbox.to(address) for address in historic] == [[], [], []]
+        assert len(_messages(sessions, kind="award_revoked")) == 1  # none even recorded
+        [line] = said  # once for the batch, not once per event
+        assert "notify.award_notices 3 " in line
+    else:
+        assert all(inbox.to(address) for address in historic)
+        assert said == []

@@ -1,7 +1,9 @@
 """Worker handlers for notify: registered with :mod:`charter.worker.registry` on import.
 
 Event handlers decide who gets which email and queue it (:func:`service.queue_email`); the
-``notify.send`` task sends one queued email. The reminder scan is a periodic task.
+``notify.send`` task sends one queued email. The reminder scan is a periodic task. A notice is
+news only while it is recent: events older than ``CHARTER_NOTICE_HORIZON_DAYS`` when the
+worker first sees them (an imported history, a worker long stopped) get no notice.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from charter.config import Settings
 from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.models import Event
@@ -36,6 +39,11 @@ log = logging.getLogger("charter.notify")
 SEND_RETRY = RetryPolicy(max_attempts=8, base=timedelta(minutes=1), cap=timedelta(hours=2))
 REMINDER_EVERY = timedelta(hours=1)
 _LIVE = (AwardStatus.ACTIVE.value, AwardStatus.SUSPENDED.value)
+
+
+def notice_horizon(settings: Settings) -> timedelta:
+    """How old an event may be and still be mailed about."""
+    return timedelta(days=settings.notice_horizon_days)
 
 
 def _event_key(event: Event, kind: str, recipient: Recipient) -> str:
@@ -151,7 +159,7 @@ _AWARD_KINDS = {
 }
 
 
-@on_event("notify.award_notices", *_AWARD_KINDS)
+@on_event("notify.award_notices", *_AWARD_KINDS, horizon=notice_horizon)
 def award_notice(db: Session, actor: Principal, event: Event) -> None:
     """Tell the holder that their award expired, was revoked or was suspended (not optional)."""
     award = db.get(Award, event.subject_id)
@@ -196,7 +204,7 @@ _TIER_KINDS = {
 NO_TIER = "no tier"
 
 
-@on_event("notify.tier_notices", *_TIER_KINDS)
+@on_event("notify.tier_notices", *_TIER_KINDS, horizon=notice_horizon)
 def tier_notice(db: Session, actor: Principal, event: Event) -> None:
     """Tell the firm's admins that its tier is at risk, changed, or is safe again."""
     partner_id = event.partner_id or event.subject_id
@@ -216,7 +224,7 @@ def tier_notice(db: Session, actor: Principal, event: Event) -> None:
 # --- change notices ------------------------------------------------------------------------
 
 
-@on_event("notify.change_notices", "criteria.published")
+@on_event("notify.change_notices", "criteria.published", horizon=notice_horizon)
 def change_notice(db: Session, actor: Principal, event: Event) -> None:
     """Tell the holders of a live award, and their firms' admins, that its criteria change.
 
@@ -281,7 +289,7 @@ def change_notice(db: Session, actor: Principal, event: Event) -> None:
 # --- termination ---------------------------------------------------------------------------
 
 
-@on_event("notify.termination", "partner.status_changed")
+@on_event("notify.termination", "partner.status_changed", horizon=notice_horizon)
 def termination_notice(db: Session, actor: Principal, event: Event) -> None:
     """Tell a terminated firm's admins (their accounts may be disabled by then: still them)."""
     if event.payload.get("to") != "terminated":
