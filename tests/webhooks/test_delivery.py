@@ -3,8 +3,11 @@ retried while the receiver is down, given up after three days, replayable."""
 
 from __future__ import annotations
 
+import re
 import secrets
+import textwrap
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
@@ -143,6 +146,40 @@ def test_secrets_issued_before_standard_webhooks_verify_by_the_stated_rule(
     assert verify_charter_signature(request.headers["charter-signature"], request.body, old)
     with pytest.raises((WebhookVerificationError, ValueError)):
         Webhook(old).verify(request.body, request.headers)  # why the rule is needed
+
+
+def _readme_snippets() -> dict:
+    """The README's Python blocks about webhook signatures, run: the functions they define."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Webhooks.**") :]
+    blocks = re.findall(r"^( *)```python\n(.*?)^\1```", section, flags=re.S | re.M)
+    defined: dict = {}
+    for _, code in blocks:
+        exec(textwrap.dedent(code), defined)  # the README's own example code
+    return defined
+
+
+def test_the_readme_shows_both_verifications_and_they_work(
+    client, make, sessions, system, receiver, frozen_clock
+):
+    readme = _readme_snippets()
+    endpoint, _ = _endpoint(client, make, receiver.url, ["award.issued"])
+    _award(sessions, system)
+    run_until_idle(sessions)
+
+    [request] = receiver.requests
+    secret = endpoint["secret"]
+    assert readme["verify_standard_webhook"](request.body, request.headers, secret)
+    assert readme["verify_charter_signature"](
+        request.headers["charter-signature"], request.body, secret
+    )
+    assert not readme["verify_standard_webhook"](request.body + b" ", request.headers, secret)
+    assert not readme["verify_charter_signature"](
+        request.headers["charter-signature"], request.body, signing.new_secret()
+    )
+    old = "whsec_" + secrets.token_urlsafe(32)
+    assert readme["standard_secret"](old) == signing.standard_secret(old)
+    assert readme["standard_secret"](secret) == secret
 
 
 def test_only_subscribed_event_types_are_delivered(
