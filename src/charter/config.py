@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     reminder_days: Annotated[list[int], NoDecode] = Field(
         default=[60, 30, 7], description="Renewal reminders, in days before expiry (60,30,7)"
     )
+    notice_horizon_days: int = Field(
+        default=14, ge=1, description="No notice is mailed for an event older than this (days)"
+    )
     default_locale: str = Field(default="en", description="Language of mail without a choice")
     locale_dir: Path | None = Field(
         default=None, description="gettext catalogs (<dir>/<lang>/LC_MESSAGES/charter.mo)"

@@ -3,8 +3,12 @@ expiry, revocation, tiers, criteria changes and termination, and unsubscribing."
 
 from __future__ import annotations
 
+import logging
+import smtplib
 from datetime import timedelta
 
+import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from charter.accounts import service as accounts
@@ -22,6 +26,7 @@ from charter.programs.schemas import CriteriaCreate
 from charter.tiers import flows
 from charter.worker.runner import run_until_idle
 from tests.credentials.factories import award
+from tests.notify.conftest import free_port
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
 
@@ -390,3 +395,110 @@ def test_smtp_login_and_the_password_is_never_logged(sessions, system, inbox, fr
     logged = caplog.text + (failed.last_error or "")
     assert "wrong-pw-456" not in logged
     assert "correct-pw-123" not in logged
+
+
+def _charter_log(caplog) -> str:
+    return "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("charter"))
+
+
+def test_addresses_are_logged_masked_beside_the_message_id(
+    sessions, system, inbox, frozen_clock, caplog
+):
+    caplog.set_level(logging.DEBUG, logger="charter")
+    _, holder, _, held = _holder(sessions, system)
+    address = holder.emails[0]
+    with sessions() as db, db.begin():
+        awards.revoke_award(db, system, award_id=held.id, reason="fraud")
+    run_until_idle(sessions)
+
+    [sent] = _messages(sessions, kind="award_revoked")
+    assert sent.status == MessageStatus.SENT
+    assert inbox.to(address)  # it did go to the full address
+    logged = _charter_log(caplog)
+    assert f"email {sent.id} (award_revoked) sent to {address[0]}***@" in logged
+    assert address not in logged
+    assert address.partition("@")[0] not in logged
+
+
+def test_without_smtp_a_skipped_email_is_logged_without_its_address(
+    sessions, system, inbox, frozen_clock, caplog
+):
+    sessions.kw["info"]["settings"] = sessions.kw["info"]["settings"].model_copy(
+        update={"smtp_host": None}
+    )
+    caplog.set_level(logging.DEBUG, logger="charter")
+    _, holder, _, held = _holder(sessions, system)
+    with sessions() as db, db.begin():
+        awards.revoke_award(db, system, award_id=held.id, reason="fraud")
+    run_until_idle(sessions)
+    [skipped] = _messages(sessions)
+    logged = _charter_log(caplog)
+    assert f"email {skipped.id} (award_revoked to " in logged
+    assert holder.emails[0] not in logged
+
+
+class _Busy:
+    """An SMTP server that turns recipients away for now, quoting the address (as many do)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        return f"450 4.2.1 <{address}>: mailbox busy, try again later"
+
+
+def test_a_refusal_quoting_the_address_is_logged_without_it(
+    sessions, system, inbox, frozen_clock, caplog
+):
+    port = free_port()
+    busy = Controller(_Busy(), hostname="127.0.0.1", port=port)
+    busy.start()
+    try:
+        sessions.kw["info"]["settings"] = sessions.kw["info"]["settings"].model_copy(
+            update={"smtp_port": port}
+        )
+        caplog.set_level(logging.DEBUG, logger="charter")
+        _, holder, _, held = _holder(sessions, system)
+        with sessions() as db, db.begin():
+            awards.suspend_award(db, system, award_id=held.id, reason="audit")
+        run_until_idle(sessions)
+    finally:
+        busy.stop()
+    [queued] = _messages(sessions, kind="award_suspended")
+    assert queued.status == MessageStatus.PENDING
+    assert smtplib.SMTPRecipientsRefused.__name__ in (queued.last_error or "")
+    logged = _charter_log(caplog)
+    assert "mailbox busy" in logged
+    assert holder.emails[0] not in logged
+
+
+@pytest.mark.parametrize("horizon_days", [None, 1000])
+def test_notices_of_events_older_than_the_horizon_are_not_mailed(
+    sessions, system, inbox, frozen_clock, caplog, horizon_days
+):
+    if horizon_days is not None:
+        sessions.kw["info"]["settings"] = sessions.kw["info"]["settings"].model_copy(
+            update={"notice_horizon_days": horizon_days}
+        )
+    # A history imported first: three revocations two years back, no worker running then.
+    historic = []
+    for _ in range(3):
+        _, holder, _, held = _holder(sessions, system)
+        with sessions() as db, db.begin():
+            awards.revoke_award(db, system, award_id=held.id, reason="long ago")
+        historic.append(holder.emails[0])
+    frozen_clock.advance(timedelta(days=730))
+    _, holder, cert, held = _holder(sessions, system)
+    with sessions() as db, db.begin():
+        awards.revoke_award(db, system, award_id=held.id, reason="fraud")
+    caplog.set_level(logging.INFO, logger="charter")
+
+    run_until_idle(sessions)  # the worker starts now
+
+    assert inbox.subjects(holder.emails[0]) == [f"Your {cert.code} certification has been revoked"]
+    said = [line for line in _charter_log(caplog).splitlines() if "horizon" in line]
+    if horizon_days is None:  # 14 days by default
+        assert [inbox.to(address) for address in historic] == [[], [], []]
+        assert len(_messages(sessions, kind="award_revoked")) == 1  # none even recorded
+        [line] = said  # once for the batch, not once per event
+        assert "notify.award_notices 3 " in line
+    else:
+        assert all(inbox.to(address) for address in historic)
+        assert said == []

@@ -1,5 +1,6 @@
 """A real HTTP receiver for webhooks, in a thread on a free loopback port, and the signature
-check exactly as the README shows it to users."""
+checks exactly as the README shows them to users: Charter's own, and Standard Webhooks' with
+its library."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from standardwebhooks import Webhook, WebhookVerificationError
 
 
 def verify_charter_signature(header: str, body: bytes, secret: str, tolerance: int = 300) -> bool:
@@ -27,11 +30,29 @@ def verify_charter_signature(header: str, body: bytes, secret: str, tolerance: i
     return any(hmac.compare_digest(expected, candidate) for candidate in signatures)
 
 
+def standard_secret(secret: str) -> str:
+    # The README's snippet, unchanged.
+    if secret.endswith("="):
+        return secret  # issued as Standard Webhooks spells secrets
+    # Issued earlier: URL-safe base64 without padding. The same key, spelled the standard way:
+    return "whsec_" + secret[6:].replace("-", "+").replace("_", "/") + "="
+
+
+def verify_standard_webhook(body: bytes, headers: dict[str, str], secret: str) -> bool:
+    # The README's snippet, unchanged.
+    try:
+        Webhook(standard_secret(secret)).verify(body, headers)
+    except WebhookVerificationError:
+        return False
+    return True
+
+
 @dataclass
 class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    verified: bool | None = None  # both signatures checked out (None: not checked)
 
     @property
     def json(self) -> dict[str, Any]:
@@ -44,10 +65,15 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Records every request; answers ``status`` (503 while 'down') after ``delay`` seconds."""
+    """Records every request; answers ``status`` (503 while 'down') after ``delay`` seconds.
+
+    With a ``secret``, it checks both signatures of each request as the README shows, and
+    answers 401 unless both match.
+    """
 
     status: int = 200
     delay: float = 0.0
+    secret: str | None = None
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -66,11 +92,18 @@ class Receiver:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
                 headers = {name.lower(): value for name, value in self.headers.items()}
+                received = Received(self.path, headers, body)
+                secret = receiver.secret
+                if secret is not None:
+                    signature = headers.get("charter-signature", "")
+                    received.verified = verify_standard_webhook(
+                        body, headers, secret
+                    ) and verify_charter_signature(signature, body, secret)
                 with receiver.lock:
-                    receiver.requests.append(Received(self.path, headers, body))
+                    receiver.requests.append(received)
                 if receiver.delay:
                     time.sleep(receiver.delay)
-                self.send_response(receiver.status)
+                self.send_response(401 if received.verified is False else receiver.status)
                 self.send_header("content-length", "0")
                 self.end_headers()
 

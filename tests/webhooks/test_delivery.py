@@ -3,24 +3,29 @@ retried while the receiver is down, given up after three days, replayable."""
 
 from __future__ import annotations
 
+import re
+import secrets
+import textwrap
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from charter.core import events
 from charter.core.auth import Role
 from charter.credentials import service as awards
-from charter.webhooks import service, signing, transport
+from charter.webhooks import sealing, service, signing, transport
 from charter.webhooks.enums import DeliveryStatus
-from charter.webhooks.models import WebhookDelivery
+from charter.webhooks.models import WebhookDelivery, WebhookEndpoint
 from charter.worker import execution
 from charter.worker.runner import run_until_idle
 from charter.worker.worker import Worker
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
-from tests.webhooks.receiver import verify_charter_signature
+from tests.webhooks.receiver import standard_secret, verify_charter_signature
 
 
 def _endpoint(client, make, url, event_types):
@@ -82,6 +87,101 @@ def test_deliveries_are_signed_as_the_readme_says(
     assert all(d.attempts == 1 for d in logged)
 
 
+def test_deliveries_verify_with_the_standard_webhooks_library(
+    client, make, sessions, system, receiver, frozen_clock
+):
+    endpoint, _ = _endpoint(client, make, receiver.url, ["award.*"])
+    secret = endpoint["secret"]
+    receiver.secret = secret  # answers 401 unless both signatures check out
+    held = _award(sessions, system)
+    with sessions() as db, db.begin():
+        awards.revoke_award(db, system, award_id=held.id, reason="fraud")
+
+    run_until_idle(sessions)
+
+    assert [r.verified for r in receiver.requests] == [True, True]
+    assert all(d.status == DeliveryStatus.DELIVERED for d in _deliveries(sessions))
+    revoked = receiver.requests[1]
+    webhook = Webhook(secret)  # the secret exactly as shown, no translation
+    assert webhook.verify(revoked.body, revoked.headers) == revoked.json
+    assert revoked.headers["webhook-id"] == revoked.delivery
+    charter_timestamp = revoked.headers["charter-signature"].split(",")[0].removeprefix("t=")
+    assert revoked.headers["webhook-timestamp"] == charter_timestamp
+    with pytest.raises(WebhookVerificationError):
+        webhook.verify(revoked.body + b" ", revoked.headers)
+    with pytest.raises(WebhookVerificationError):
+        webhook.verify(
+            revoked.body, {**revoked.headers, "webhook-id": receiver.requests[0].delivery}
+        )
+    with pytest.raises(WebhookVerificationError):
+        Webhook(signing.new_secret()).verify(revoked.body, revoked.headers)
+
+
+def test_secrets_issued_before_standard_webhooks_verify_by_the_stated_rule(
+    client, make, sessions, system, receiver, frozen_clock, settings
+):
+    endpoint, _ = _endpoint(client, make, receiver.url, ["award.issued"])
+    # A secret as they were issued before: URL-safe base64 of 32 bytes, unpadded, here with
+    # the two characters that differ from the standard alphabet.
+    old = "whsec_" + secrets.token_urlsafe(32)
+    while "-" not in old[6:] or "_" not in old[6:]:
+        old = "whsec_" + secrets.token_urlsafe(32)
+    with sessions() as db, db.begin():
+        db.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint["id"])
+            .values(sealed_secret=sealing.seal(settings, endpoint["id"], old))
+        )
+    receiver.secret = old
+    _award(sessions, system)
+    run_until_idle(sessions)
+
+    [request] = receiver.requests
+    assert request.verified is True
+    [delivered] = _deliveries(sessions)
+    assert delivered.status == DeliveryStatus.DELIVERED
+    translated = standard_secret(old)
+    assert translated == signing.standard_secret(old)
+    assert Webhook(translated).verify(request.body, request.headers) == request.json
+    assert verify_charter_signature(request.headers["charter-signature"], request.body, old)
+    with pytest.raises((WebhookVerificationError, ValueError)):
+        Webhook(old).verify(request.body, request.headers)  # why the rule is needed
+
+
+def _readme_snippets() -> dict:
+    """The README's Python blocks about webhook signatures, run: the functions they define."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Webhooks.**") :]
+    blocks = re.findall(r"^( *)```python\n(.*?)^\1```", section, flags=re.S | re.M)
+    defined: dict = {}
+    for _, code in blocks:
+        exec(textwrap.dedent(code), defined)  # the README's own example code
+    return defined
+
+
+def test_the_readme_shows_both_verifications_and_they_work(
+    client, make, sessions, system, receiver, frozen_clock
+):
+    readme = _readme_snippets()
+    endpoint, _ = _endpoint(client, make, receiver.url, ["award.issued"])
+    _award(sessions, system)
+    run_until_idle(sessions)
+
+    [request] = receiver.requests
+    secret = endpoint["secret"]
+    assert readme["verify_standard_webhook"](request.body, request.headers, secret)
+    assert readme["verify_charter_signature"](
+        request.headers["charter-signature"], request.body, secret
+    )
+    assert not readme["verify_standard_webhook"](request.body + b" ", request.headers, secret)
+    assert not readme["verify_charter_signature"](
+        request.headers["charter-signature"], request.body, signing.new_secret()
+    )
+    old = "whsec_" + secrets.token_urlsafe(32)
+    assert readme["standard_secret"](old) == signing.standard_secret(old)
+    assert readme["standard_secret"](secret) == secret
+
+
 def test_only_subscribed_event_types_are_delivered(
     client, make, sessions, system, receiver, frozen_clock
 ):
@@ -107,6 +207,7 @@ def test_deliveries_survive_the_receiver_being_down(
 ):
     endpoint, admin = _endpoint(client, make, receiver.url, ["award.issued"])
     receiver.status = 503
+    receiver.secret = endpoint["secret"]
     _award(sessions, system)
     run_until_idle(sessions)
     [pending] = _deliveries(sessions)
@@ -133,10 +234,9 @@ def test_deliveries_survive_the_receiver_being_down(
     assert done.status == DeliveryStatus.DELIVERED
     assert done.attempts == 5
     assert receiver.deliveries() == [done.id, done.id]  # the 503 answer, then the success
-    for request in receiver.requests:
-        assert verify_charter_signature(
-            request.headers["charter-signature"], request.body, endpoint["secret"]
-        )
+    # One message, so one Standard Webhooks id on every attempt, each attempt signed afresh.
+    assert [r.headers["webhook-id"] for r in receiver.requests] == [done.id, done.id]
+    assert [r.verified for r in receiver.requests] == [True, True]
 
     log = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=admin.headers)
     [shown] = log.json()["items"]
@@ -200,6 +300,9 @@ def test_a_rotated_secret_signs_beside_the_new_one_for_a_day(
     assert header.count("v1=") == 2
     assert verify_charter_signature(header, request.body, new_secret)
     assert verify_charter_signature(header, request.body, endpoint["secret"])
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    Webhook(new_secret).verify(request.body, request.headers)
+    Webhook(endpoint["secret"]).verify(request.body, request.headers)
 
     frozen_clock.advance(timedelta(hours=25))
     with sessions() as db, db.begin():
@@ -211,6 +314,9 @@ def test_a_rotated_secret_signs_beside_the_new_one_for_a_day(
     assert not verify_charter_signature(
         request.headers["charter-signature"], request.body, endpoint["secret"]
     )
+    Webhook(new_secret).verify(request.body, request.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(endpoint["secret"]).verify(request.body, request.headers)
 
 
 def test_private_addresses_are_refused_at_delivery_time(

@@ -1,7 +1,9 @@
 """Worker handlers for notify: registered with :mod:`charter.worker.registry` on import.
 
 Event handlers decide who gets which email and queue it (:func:`service.queue_email`); the
-``notify.send`` task sends one queued email. The reminder scan is a periodic task.
+``notify.send`` task sends one queued email. The reminder scan is a periodic task. A notice is
+news only while it is recent: events older than ``CHARTER_NOTICE_HORIZON_DAYS`` when the
+worker first sees them (an imported history, a worker long stopped) get no notice.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from charter.config import Settings
 from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.models import Event
@@ -25,7 +28,7 @@ from charter.db.engine import settings_of
 from charter.notify import mailer, service, unsubscribe
 from charter.notify.enums import MessageStatus
 from charter.notify.models import EmailMessage
-from charter.notify.service import Recipient, format_date, queue_email
+from charter.notify.service import Recipient, format_date, masked, queue_email
 from charter.notify.unsubscribe import Category
 from charter.partners.models import Person
 from charter.programs.models import Certification
@@ -36,6 +39,11 @@ log = logging.getLogger("charter.notify")
 SEND_RETRY = RetryPolicy(max_attempts=8, base=timedelta(minutes=1), cap=timedelta(hours=2))
 REMINDER_EVERY = timedelta(hours=1)
 _LIVE = (AwardStatus.ACTIVE.value, AwardStatus.SUSPENDED.value)
+
+
+def notice_horizon(settings: Settings) -> timedelta:
+    """How old an event may be and still be mailed about."""
+    return timedelta(days=settings.notice_horizon_days)
 
 
 def _event_key(event: Event, kind: str, recipient: Recipient) -> str:
@@ -83,6 +91,10 @@ def _give_up(db: Session, message_id: str, error: str) -> None:
     )
 
 
+def _without_address(text: str, address: str) -> str:
+    return text.replace(address, masked(address)) if address else text
+
+
 @task(service.SEND_TASK, retry=SEND_RETRY, on_give_up=_give_up)
 def send_email(context: TaskContext, message_id: str) -> None:
     """Send one queued email, unless it was sent already or its recipient opted out since."""
@@ -104,7 +116,12 @@ def send_email(context: TaskContext, message_id: str) -> None:
         mailer.send(settings, message)
     except mailer.PermanentFailure as error:
         outcome = {"status": MessageStatus.FAILED.value, "last_error": str(error)}
-        log.error("email %s to %s refused for good: %s", message.id, message.recipient, error)
+        log.error(
+            "email %s to %s refused for good: %s",
+            message.id,
+            masked(message.recipient),
+            _without_address(str(error), message.recipient),
+        )
     except (smtplib.SMTPException, OSError) as error:
         with context.sessions() as db, db.begin():
             db.execute(
@@ -115,10 +132,12 @@ def send_email(context: TaskContext, message_id: str) -> None:
                     last_error=f"{type(error).__name__}: {error}",
                 )
             )
-        raise RetryLater(f"SMTP: {type(error).__name__}: {error}") from error
+        # The job's error is logged: the server's answer may quote the address.
+        detail = _without_address(str(error), message.recipient)
+        raise RetryLater(f"SMTP: {type(error).__name__}: {detail}") from error
     else:
         outcome = {"status": MessageStatus.SENT.value, "sent_at": clock.now(), "last_error": None}
-        log.info("email %s (%s) sent to %s", message.id, message.kind, message.recipient)
+        log.info("email %s (%s) sent to %s", message.id, message.kind, masked(message.recipient))
     with context.sessions() as db, db.begin():
         context.complete(db)
         db.execute(
@@ -140,7 +159,7 @@ _AWARD_KINDS = {
 }
 
 
-@on_event("notify.award_notices", *_AWARD_KINDS)
+@on_event("notify.award_notices", *_AWARD_KINDS, horizon=notice_horizon)
 def award_notice(db: Session, actor: Principal, event: Event) -> None:
     """Tell the holder that their award expired, was revoked or was suspended (not optional)."""
     award = db.get(Award, event.subject_id)
@@ -185,7 +204,7 @@ _TIER_KINDS = {
 NO_TIER = "no tier"
 
 
-@on_event("notify.tier_notices", *_TIER_KINDS)
+@on_event("notify.tier_notices", *_TIER_KINDS, horizon=notice_horizon)
 def tier_notice(db: Session, actor: Principal, event: Event) -> None:
     """Tell the firm's admins that its tier is at risk, changed, or is safe again."""
     partner_id = event.partner_id or event.subject_id
@@ -205,7 +224,7 @@ def tier_notice(db: Session, actor: Principal, event: Event) -> None:
 # --- change notices ------------------------------------------------------------------------
 
 
-@on_event("notify.change_notices", "criteria.published")
+@on_event("notify.change_notices", "criteria.published", horizon=notice_horizon)
 def change_notice(db: Session, actor: Principal, event: Event) -> None:
     """Tell the holders of a live award, and their firms' admins, that its criteria change.
 
@@ -270,7 +289,7 @@ def change_notice(db: Session, actor: Principal, event: Event) -> None:
 # --- termination ---------------------------------------------------------------------------
 
 
-@on_event("notify.termination", "partner.status_changed")
+@on_event("notify.termination", "partner.status_changed", horizon=notice_horizon)
 def termination_notice(db: Session, actor: Principal, event: Event) -> None:
     """Tell a terminated firm's admins (their accounts may be disabled by then: still them)."""
     if event.payload.get("to") != "terminated":

@@ -89,6 +89,19 @@ def format_date(value: Any) -> str:
     return ""
 
 
+def masked(address: str) -> str:
+    """``address`` as logs show it: its first character and its domain (``p***@firm.example``).
+
+    Logs are kept and shipped more widely than the mail table, so they carry the message id
+    (which leads to the full record) and no more of the address than tells one firm's mail
+    from another's.
+    """
+    local, at, domain = address.strip().rpartition("@")
+    if not at:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
 def stored_key(key: str) -> str:
     """``key`` as stored: long ones (long addresses) end in a hash instead, to fit the column."""
     if len(key) <= MAX_KEY_LENGTH:
@@ -166,7 +179,7 @@ def queue_email(
     db.add(message)
     db.flush()
     if skip_reason:
-        log.info("email %s (%s to %s) skipped: %s", message.id, kind, address, skip_reason)
+        log.info("email %s (%s to %s) skipped: %s", message.id, kind, masked(address), skip_reason)
     else:
         jobs.enqueue(db, SEND_TASK, message.id)
     return message

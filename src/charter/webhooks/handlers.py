@@ -6,8 +6,9 @@ one delivery. A delivery is retried with exponential backoff for up to three day
 
 Delivery is at least once: if a worker dies after the endpoint received a request but before
 the outcome was recorded, the delivery is sent again once its lease runs out, with the same
-``Charter-Delivery`` id, which is how a receiver recognises the duplicate. Once recorded as
-delivered, a delivery is never sent again (unless someone replays it, as a new delivery).
+id in ``Charter-Delivery`` and ``webhook-id``, which is how a receiver recognises the
+duplicate. Once recorded as delivered, a delivery is never sent again (unless someone replays
+it, as a new delivery).
 """
 
 from __future__ import annotations
@@ -213,7 +214,8 @@ def deliver(context: TaskContext, delivery_id: str) -> None:
         "User-Agent": USER_AGENT,
         "Charter-Event": event_type,
         "Charter-Delivery": delivery_id,
-        "Charter-Signature": signing.signature_header(secrets_in_use, timestamp, body),
+        # The delivery id is the Standard Webhooks message id: the same on every attempt.
+        **signing.headers(secrets_in_use, delivery_id, timestamp, body),
     }
     try:
         response = transport.post(

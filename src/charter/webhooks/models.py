@@ -36,7 +36,8 @@ class WebhookEndpoint(Base):
 
 
 class WebhookDelivery(Base):
-    """One event sent (or to be sent) to one endpoint; its id is the ``Charter-Delivery`` header.
+    """One event sent (or to be sent) to one endpoint; its id is the ``Charter-Delivery`` and
+    ``webhook-id`` headers.
 
     ``key`` is unique: ``<endpoint>:<event>`` for the delivery an event causes, so fanning out
     an event twice creates nothing new; a replay is a new delivery with its own key and id.

@@ -31,6 +31,9 @@ PeriodicRun = Callable[[Session, Principal, datetime], None]
 # Called once per dispatched batch; the predicate it returns says which event types need a job
 # (webhooks answer from the endpoints that exist, so events nobody subscribed to cost nothing).
 Prefilter = Callable[[Session], Callable[[str], bool]]
+# How old an event may be, when it is dispatched, and still get a job from a handler (notices
+# of events long past, such as a whole imported history, help nobody); read from the settings.
+Horizon = Callable[[Settings], timedelta]
 
 # Every module that registers handlers. Listed explicitly: a handler nobody imports never runs.
 HANDLER_MODULES = (
@@ -83,6 +86,7 @@ class EventHandler:
     run: EventRun
     prefilter: Prefilter | None = None
     retry: RetryPolicy = DEFAULT_RETRY
+    horizon: Horizon | None = None
 
     def matches(self, event_type: str) -> bool:
         """Exact types match themselves; ``"award.*"`` matches every ``award.`` event."""
@@ -164,11 +168,13 @@ def on_event(
     *types: str,
     prefilter: Prefilter | None = None,
     retry: RetryPolicy = DEFAULT_RETRY,
+    horizon: Horizon | None = None,
 ) -> Callable[[EventRun], EventRun]:
-    """Register ``run`` as the handler ``name`` for the given event types."""
+    """Register ``run`` as the handler ``name`` for the given event types (those older than
+    ``horizon`` when dispatched excepted)."""
 
     def register(run: EventRun) -> EventRun:
-        _event_handlers[name] = EventHandler(name, frozenset(types), run, prefilter, retry)
+        _event_handlers[name] = EventHandler(name, frozenset(types), run, prefilter, retry, horizon)
         return run
 
     return register
