@@ -29,10 +29,11 @@ from charter.schema import create_all
 from tests import factories
 
 # Property tests explore new examples locally; in CI they replay the same ones, so a run's
-# outcome depends on the code alone.
-hypothesis_settings.register_profile("ci", derandomize=True, database=None)
-if os.environ.get("CI"):
-    hypothesis_settings.load_profile("ci")
+# outcome depends on the code alone. No example is timed (Hypothesis's default deadline): a
+# busy machine must not fail a test, and speed is measured in bench/.
+hypothesis_settings.register_profile("charter", deadline=None)
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "charter")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CHARTER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +30,18 @@ from charter.core.errors import (
     CharterError,
     Conflict,
     FieldError,
+    Forbidden,
     Invalid,
     NotFound,
     Overloaded,
+    Unauthorized,
 )
 from charter.core.idempotency import IdempotencyMiddleware
 from charter.credentials.api import router as awards_router
 from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
-from charter.deps import read
+from charter.deps import get_principal, read
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
@@ -271,13 +274,25 @@ class PortalSessionMiddleware(SessionMiddleware):
         await super().__call__(scope, receive, send)
 
 
+async def idempotency_caller(scope: Scope) -> str | None:
+    """Whom an ``Idempotency-Key`` belongs to: the authenticated caller, else ``None``."""
+    try:
+        principal = await get_principal(Request(scope))
+    except (Unauthorized, Forbidden):
+        return None
+    return f"{principal.kind}:{principal.id}"
+
+
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Admission, then sign-in sessions, then idempotency keys scoped by them."""
     # Outermost first: sessions must be decoded before idempotency keys are scoped by them.
     app.add_middleware(
         IdempotencyMiddleware,
         sessions=lambda: app.state.sessions,
+        identify=idempotency_caller,
         wait_seconds=settings.idempotency_wait_seconds,
+        lifetime=timedelta(hours=settings.idempotency_lifetime_hours),
+        claim_timeout=timedelta(seconds=settings.idempotency_claim_timeout_seconds),
     )
     app.add_middleware(
         PortalSessionMiddleware,

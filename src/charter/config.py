@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     public_url: str = Field(default="http://127.0.0.1:8000", description="Public base URL")
     session_max_age_seconds: int = 8 * 3600
     idempotency_wait_seconds: float = 10.0
+    # A creating call's outcome is replayed to repeats of its Idempotency-Key for the lifetime,
+    # then pruned by the worker. A claim whose request never finished (its process died) stops
+    # blocking retries after the claim timeout: longer than any request runs.
+    idempotency_lifetime_hours: float = Field(
+        default=24, gt=0, description="How long a repeated Idempotency-Key is answered the same"
+    )
+    idempotency_claim_timeout_seconds: float = Field(
+        default=60, gt=0, description="When a retry takes over a key whose request never ended"
+    )
     log_level: str = "info"
     access_log: bool = Field(default=True, description="Log every request (charter serve)")
     # The server under load. Each worker process answers at most read_slots safe requests

@@ -3,6 +3,7 @@ are retried with backoff and then dead, and a job whose worker died is taken ove
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
@@ -125,9 +126,15 @@ def test_failures_back_off_then_die_with_their_last_error(sessions, monkeypatch,
 
 def test_backoff_grows_exponentially_with_jitter():
     policy = RetryPolicy(base=timedelta(seconds=10), cap=timedelta(minutes=5))
+    draws = random.Random(20261207)  # seeded: the same draws on every run
     for attempt, full in [(1, 10), (2, 20), (3, 40), (6, 300), (20, 300)]:
-        delay = policy.delay(attempt).total_seconds()
-        assert full / 2 <= delay <= full
+        delays = [policy.delay(attempt, draws).total_seconds() for _ in range(100)]
+        assert all(full / 2 <= delay <= full for delay in delays), (attempt, delays)
+        # Jobs that failed together do not retry together: the same attempt waits a different
+        # time on each draw, spread over the whole range rather than the exponential value.
+        assert len(set(delays)) == len(delays), attempt
+        assert min(delays) < full * 0.6, attempt
+        assert max(delays) > full * 0.9, attempt
 
 
 def test_a_handler_failure_rolls_back_its_writes(sessions, system, monkeypatch, frozen_clock):

@@ -55,6 +55,8 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None]
     response_body: Mapped[str | None] = mapped_column(Text)
-    content_type: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime]
+    # [[name, value], ...]: the response's headers that are replayed with its body.
+    response_headers: Mapped[list[Any] | None]
+    # When the key was claimed; records are pruned by it once past their lifetime.
+    created_at: Mapped[datetime] = mapped_column(index=True)
     completed_at: Mapped[datetime | None]
