@@ -41,7 +41,7 @@ from charter.credentials.api import router as awards_router
 from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
-from charter.deps import get_principal, read
+from charter.deps import read, writing_caller
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
@@ -277,7 +277,7 @@ class PortalSessionMiddleware(SessionMiddleware):
 async def idempotency_caller(scope: Scope) -> str | None:
     """Whom an ``Idempotency-Key`` belongs to: the authenticated caller, else ``None``."""
     try:
-        principal = await get_principal(Request(scope))
+        principal = await writing_caller(Request(scope))
     except (Unauthorized, Forbidden):
         return None
     return f"{principal.kind}:{principal.id}"

@@ -111,17 +111,34 @@ async def get_principal(request: Request, db: DbSession) -> Principal:
     site cannot make a signed-in browser change anything.
 
     A reading request looks its caller up in its own read transaction, the one its route then
-    reads in: one transaction a request. A writing request looks it up in a short read
-    transaction of its own, so it takes SQLite's write lock only when its route starts, not
-    while its caller is checked.
+    reads in: one transaction a request. A writing request looks it up with
+    :func:`writing_caller`.
     """
-    if request.method in SAFE_METHODS:
-        if reads_inline(request):
-            return _principal(request, db)
-        return await run_in_threadpool(_principal, request, db)
+    if request.method not in SAFE_METHODS:
+        return await writing_caller(request)
     if reads_inline(request):
-        return _lookup_principal(request)
-    return await run_in_threadpool(_lookup_principal, request)
+        return _principal(request, db)
+    return await run_in_threadpool(_principal, request, db)
+
+
+async def writing_caller(request: Request) -> Principal:
+    """The caller of a writing request, looked up in a short read transaction of its own.
+
+    So the request takes SQLite's write lock only when its route starts, not while its caller
+    is checked. Found once a request: the idempotency layer asks before the route does.
+    """
+    known = request.scope.get(_CALLER)
+    if isinstance(known, Principal):
+        return known
+    if reads_inline(request):
+        principal = _lookup_principal(request)
+    else:
+        principal = await run_in_threadpool(_lookup_principal, request)
+    request.scope[_CALLER] = principal
+    return principal
+
+
+_CALLER = "charter.caller"
 
 
 def _lookup_principal(request: Request) -> Principal:
