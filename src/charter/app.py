@@ -24,6 +24,7 @@ from charter.accounts.api import router as accounts_router
 from charter.config import Settings, get_settings, secret_key
 from charter.core.admission import AdmissionMiddleware
 from charter.core.api import router as core_router
+from charter.core.bodylimit import BodyLimitMiddleware
 from charter.core.errors import (
     PROBLEM_TYPES,
     CharterError,
@@ -176,6 +177,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     include_routers(app)
     install_api_docs(app)
     install_middleware(app, settings)
+    # Before a slot is taken or a body buffered; the verifier bounds its (larger) body itself.
+    app.add_middleware(BodyLimitMiddleware, own_bound=("/api/v1/verify",))
     # Outside every other middleware: whatever escapes is logged once here, not re-raised
     # for the server to log again.
     app.add_middleware(UnexpectedErrorMiddleware, log=log)
