@@ -25,6 +25,7 @@ from charter.accounts.api import router as accounts_router
 from charter.config import Settings, get_settings, secret_key
 from charter.core.admission import AdmissionMiddleware
 from charter.core.api import router as core_router
+from charter.core.bodylimit import BodyLimitMiddleware
 from charter.core.errors import (
     PROBLEM_TYPES,
     CharterError,
@@ -37,6 +38,7 @@ from charter.core.errors import (
     Unauthorized,
 )
 from charter.core.idempotency import IdempotencyMiddleware
+from charter.core.unexpected import PROBLEM, UnexpectedErrorMiddleware, log_unexpected
 from charter.credentials.api import router as awards_router
 from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
@@ -133,14 +135,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path)
-        body = {
-            "type": "about:blank",
-            "title": "Internal server error",
-            "status": 500,
-            "detail": "an unexpected error occurred; it has been logged",
-        }
-        return JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)
+        log_unexpected(log, request.method, request.url.path, error)
+        return JSONResponse(PROBLEM, status_code=500, media_type=PROBLEM_JSON)
 
 
 def install_api_docs(app: FastAPI) -> None:
@@ -184,6 +180,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     include_routers(app)
     install_api_docs(app)
     install_middleware(app, settings)
+    # Before a slot is taken or a body buffered; the verifier bounds its (larger) body itself.
+    app.add_middleware(BodyLimitMiddleware, own_bound=("/api/v1/verify",))
+    # Outside every other middleware: whatever escapes is logged once here, not re-raised
+    # for the server to log again.
+    app.add_middleware(UnexpectedErrorMiddleware, log=log)
     return app
 
 

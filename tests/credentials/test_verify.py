@@ -19,7 +19,7 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from charter.core import clock
+from charter.core import clock, outbound
 from charter.credentials import baking, jsonld, ob3, proofs, statuslist
 from charter.credentials.resolver import (
     ChainResolver,
@@ -27,7 +27,7 @@ from charter.credentials.resolver import (
     OfflineResolver,
     ResolveError,
 )
-from charter.credentials.verify import LocalStatus, Verdict, verify_credential
+from charter.credentials.verify import MAX_DOCUMENTS, LocalStatus, Verdict, verify_credential
 from charter.credentials.verify_api import configure
 from charter.crypto import dids
 
@@ -420,18 +420,50 @@ def test_own_records_report_suspension_and_revocation_reason() -> None:
     credential_id = signed["id"]
 
     def suspended(cid: str) -> LocalStatus | None:
-        return LocalStatus(suspended=True) if cid == credential_id else None
+        if cid != credential_id:
+            return None
+        return LocalStatus(verification_method=signer.method, suspended=True)
 
     assert check(signed, listing, local_status=suspended).status == "suspended"
 
     def revoked(cid: str) -> LocalStatus | None:
-        return LocalStatus(revoked=True, revocation_reason="exam fraud", suspended=True)
+        return LocalStatus(
+            verification_method=signer.method,
+            revoked=True,
+            revocation_reason="exam fraud",
+            suspended=True,
+        )
 
     verdict = check(signed, listing, local_status=revoked)
     assert verdict.status == "revoked"
     assert verdict.reason == "revoked: exam fraud"
     # Not ours: the lookup says nothing, the list decides.
     assert check(signed, listing, local_status=lambda cid: None).status == "valid"
+
+
+def test_own_records_do_not_speak_for_a_document_signed_with_another_key() -> None:
+    """A document reusing one of Charter's credential ids, signed with someone else's did:key,
+    does not borrow Charter's records: its own status entry must be checked, and here cannot."""
+    charter = did_key_signer(1)
+    stranger = did_key_signer(7)
+    charter_id = "https://partners.acme.example/credentials/bdg_01JCHARTERCREDENTIAL00001"
+    borrowed = _badge_with_status(
+        stranger, url="https://stranger.example/status/1", credential_id=charter_id
+    )
+
+    def records(cid: str) -> LocalStatus | None:
+        # What Charter's records say about its own credential with that id: active.
+        return LocalStatus(verification_method=charter.method) if cid == charter_id else None
+
+    verdict = check(borrowed, {}, local_status=records)
+    assert verdict.status == "invalid"
+    assert verdict.reason is not None
+    assert "status cannot be checked" in verdict.reason
+    # Charter's own credential under that id, signed with Charter's key, still gets them.
+    own = _badge_with_status(
+        charter, url="https://unreachable.example/status/1", credential_id=charter_id
+    )
+    assert check(own, {}, local_status=records).status == "valid"
 
 
 def test_verdict_order_invalid_revoked_suspended_expired() -> None:
@@ -441,7 +473,7 @@ def test_verdict_order_invalid_revoked_suspended_expired() -> None:
     late = datetime(2028, 1, 1, tzinfo=UTC)
 
     def suspended(cid: str) -> LocalStatus:
-        return LocalStatus(suspended=True)
+        return LocalStatus(verification_method=signer.method, suspended=True)
 
     assert check(signed, listing, now=late).status == "revoked"  # revoked beats expired
     clean = {LIST_URL: signed_list(signer)}
@@ -614,10 +646,61 @@ def test_api_anonymous_post_with_an_idempotency_key_still_works(client: Any) -> 
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:9/key.json", "https://localhost/did.json", "https://10.1.2.3/did.json"],
+    [
+        "http://127.0.0.1:9/key.json",
+        "https://localhost/did.json",
+        "https://10.1.2.3/did.json",
+        "https://[::127.0.0.1]/did.json",
+        "https://[64:ff9b::7f00:1]/did.json",
+        "https://[::ffff:169.254.169.254]/latest",
+    ],
 )
-def test_the_servers_resolver_does_not_fetch_private_addresses(url):
-    from charter.credentials.resolver import HttpResolver, ResolveError
+def test_the_servers_resolver_does_not_fetch_private_addresses(url: str) -> None:
+    with outbound.guarded_client() as client, pytest.raises(ResolveError, match="not a public"):
+        HttpResolver(client).fetch_json(url)
 
-    with httpx.Client() as client, pytest.raises(ResolveError, match="not a public address"):
-        HttpResolver(client, public_only=True).fetch_json(url)
+
+def test_the_document_cache_keeps_the_newest_within_its_bounds(
+    tmp_path: Path, frozen_clock: clock.FrozenClock
+) -> None:
+    routes = {
+        f"https://a.example/{n}": httpx.Response(200, json={"n": n, "pad": "x" * 500})
+        for n in range(6)
+    }
+    calls: list[str] = []
+    client = httpx.Client(transport=_transport(routes, calls))
+    by_count = HttpResolver(client, cache_dir=tmp_path / "count", cache_entries=3)
+    for n in range(6):
+        by_count.fetch_json(f"https://a.example/{n}")
+        frozen_clock.advance(timedelta(seconds=1))
+    assert len(list((tmp_path / "count").iterdir())) == 3
+    offline = HttpResolver(None, cache_dir=tmp_path / "count")
+    assert offline.fetch_json("https://a.example/5")["n"] == 5
+    with pytest.raises(ResolveError, match="not cached"):
+        offline.fetch_json("https://a.example/0")
+
+    by_size = HttpResolver(client, cache_dir=tmp_path / "size", cache_bytes=2000)
+    for n in range(6):
+        by_size.fetch_json(f"https://a.example/{n}")
+    stored = list((tmp_path / "size").iterdir())
+    assert 0 < len(stored) < 6
+    assert sum(path.stat().st_size for path in stored) <= 2000
+
+
+def test_one_verification_fetches_a_bounded_number_of_documents() -> None:
+    signer = did_key_signer()
+    document = badge(signer.did)
+    document["credentialStatus"] = [
+        statuslist.status_entry(f"https://lists.example/{n}", 1, "revocation") for n in range(40)
+    ]
+    asked: list[str] = []
+
+    class Counting(OfflineResolver):
+        def fetch_json(self, url: str) -> dict[str, Any]:
+            asked.append(url)
+            return super().fetch_json(url)
+
+    verdict = verify_credential(signer.sign(document), resolver=Counting(), now=NOW)
+    assert verdict.status == "invalid"
+    assert len(asked) == MAX_DOCUMENTS
+    assert f"more than {MAX_DOCUMENTS} documents" in verdict.check("status").detail

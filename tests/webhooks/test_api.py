@@ -68,14 +68,34 @@ def test_bad_input_is_refused_naming_the_field(client, admin, body, field):
     assert field in [error["field"] for error in response.json()["errors"]]
 
 
+PRIVATE_URLS = (
+    "http://127.0.0.1:9000/h",
+    "https://192.168.1.10/h",
+    "http://crm.example.com/h",
+    "https://[::127.0.0.1]/h",
+    "https://[64:ff9b::7f00:1]/h",
+    "https://[::ffff:169.254.169.254]/h",
+    "https://api.localhost/h",
+)
+
+
 def test_private_urls_are_refused_unless_allowed(client, admin, app):
-    app.state.settings = app.state.settings.model_copy(update={"webhook_allow_private": False})
-    for url in ("http://127.0.0.1:9000/h", "https://192.168.1.10/h", "http://crm.example.com/h"):
+    allowing = app.state.settings
+    app.state.settings = allowing.model_copy(update={"webhook_allow_private": False})
+    for url in PRIVATE_URLS:
         response = client.post(
             "/api/v1/webhooks", json={"url": url, "event_types": ["*"]}, headers=admin.headers
         )
-        assert response.status_code == 422
+        assert response.status_code == 422, url
         assert response.json()["errors"][0]["field"] == "url"
+    # Tests and local development allow them: the same URLs are then taken as they are.
+    app.state.settings = allowing.model_copy(update={"webhook_allow_private": True})
+    for url in PRIVATE_URLS:
+        response = client.post(
+            "/api/v1/webhooks", json={"url": url, "event_types": ["*"]}, headers=admin.headers
+        )
+        assert response.status_code == 201, (url, response.text)
+        assert response.json()["url"] == url
 
 
 def test_update_pauses_and_changes_subscriptions(client, admin):

@@ -10,10 +10,8 @@ supplied up front, :class:`HttpResolver` fetches over https with limits and a fi
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
-import socket
 import tempfile
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -29,6 +27,9 @@ DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 """Largest document fetched; a status list of 16 MiB of random bits compresses to about this."""
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_TTL = timedelta(minutes=5)
+DEFAULT_CACHE_ENTRIES = 512
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+"""Bounds of the document cache: anyone may make a public verifier fetch (and keep) documents."""
 MAX_REDIRECTS = 3
 ACCEPT = (
     "application/did+ld+json, application/vc+ld+json, application/ld+json;q=0.9, "
@@ -111,27 +112,15 @@ def check_fetchable(url: str) -> None:
     raise ResolveError(f"{url}: the {parts.scheme or 'missing'} scheme is not fetched")
 
 
-def check_public_host(url: str) -> None:
-    """Refuse a URL whose host resolves to a private, loopback or otherwise non-public address.
-
-    A server that verifies badges for anyone must not be steered into its own network by a
-    credential naming an internal key URL.
-    """
-    host = urlsplit(url).hostname or ""
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except (OSError, UnicodeError) as error:
-        raise ResolveError(f"{url}: cannot resolve {host}") from error
-    for address in addresses:
-        if not ipaddress.ip_address(str(address).split("%", 1)[0]).is_global:
-            raise ResolveError(f"{url}: {host} is not a public address; not fetched")
-
-
 class HttpResolver:
     """Fetches documents over https, within size and time limits, caching them as files.
 
     With ``client=None`` it is offline: it answers from the cache only, however old the copy.
-    Online, a cached copy younger than ``ttl`` is used without a request.
+    Online, a cached copy younger than ``ttl`` is used without a request. The cache holds at
+    most ``cache_entries`` documents and ``cache_bytes`` bytes; the oldest go first.
+
+    Which addresses may be called is the client's business: a server that verifies badges for
+    anyone gives it a :class:`charter.core.outbound.GuardedTransport`.
     """
 
     def __init__(
@@ -142,14 +131,16 @@ class HttpResolver:
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
         timeout_s: float = DEFAULT_TIMEOUT_S,
-        public_only: bool = False,
+        cache_entries: int = DEFAULT_CACHE_ENTRIES,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
     ) -> None:
-        self._public_only = public_only
         self._client = client
         self._cache_dir = cache_dir
         self._ttl = ttl
         self._max_bytes = max_bytes
         self._timeout_s = timeout_s
+        self._cache_entries = cache_entries
+        self._cache_bytes = cache_bytes
 
     def fetch_json(self, url: str) -> dict[str, Any]:
         """The document at ``url``, from the cache when fresh (or when offline)."""
@@ -170,8 +161,6 @@ class HttpResolver:
         target = url
         for _ in range(MAX_REDIRECTS + 1):
             check_fetchable(target)
-            if self._public_only:
-                check_public_host(target)
             try:
                 with client.stream(
                     "GET",
@@ -239,6 +228,35 @@ class HttpResolver:
             Path(temporary).replace(path)
         except OSError:
             Path(temporary).unlink(missing_ok=True)
+            return
+        self._trim_cache(path.parent)
+
+    def _trim_cache(self, directory: Path) -> None:
+        """Delete the oldest entries until the cache is within its bounds."""
+        entries: list[tuple[float, int, Path]] = []
+        try:
+            with os.scandir(directory) as found:
+                for entry in found:
+                    if entry.name.endswith(".json") and entry.is_file():
+                        stat = entry.stat()
+                        entries.append((stat.st_mtime, stat.st_size, Path(entry.path)))
+        except OSError:
+            return
+        count = len(entries)
+        size = sum(item[1] for item in entries)
+        if count <= self._cache_entries and size <= self._cache_bytes:
+            return
+        entries.sort()
+        for _, entry_size, entry_path in entries:
+            if count <= self._cache_entries and size <= self._cache_bytes:
+                break
+            try:
+                # Another process may have removed it already: that counts as removed.
+                entry_path.unlink(missing_ok=True)
+            except OSError:
+                return
+            count -= 1
+            size -= entry_size
 
 
 def _parse_object(body: bytes, url: str) -> dict[str, Any]:

@@ -55,6 +55,12 @@ CREDENTIAL_TYPES = frozenset({"OpenBadgeCredential", "AchievementCredential"})
 KEY_TYPES = frozenset({"Multikey", "Ed25519VerificationKey2020"})
 STATUS_LIST_ENTRY = "BitstringStatusListEntry"
 REVOCATION_LIST_1EDTECH = "1EdTechRevocationList"
+MAX_DEPTH = 32
+"""Deepest nesting of objects and arrays in a credential or a document it points to. Charter's
+badges nest 4 deep; JSON-LD processing, canonicalization and schema validation recurse
+about ten Python frames per level, so the bound keeps them far from the interpreter's limit."""
+MAX_DOCUMENTS = 16
+"""Most documents (keys, controllers, status lists) fetched for one verification."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +76,16 @@ class Check:
         return {"name": self.name, "ok": self.ok, "detail": self.detail}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LocalStatus:
-    """What Charter's own records say about one of its credentials."""
+    """What Charter's own records say about one of its credentials.
 
+    ``verification_method`` is the key Charter signed that credential with: the records speak
+    only for a document signed by that key (so by Charter, its issuer), never for another
+    document that merely reuses the credential's ``id``.
+    """
+
+    verification_method: str
     revoked: bool = False
     revocation_reason: str | None = None
     suspended: bool = False
@@ -141,16 +153,40 @@ class _Outcome:
     verdict: VerdictStatus | None = None
 
 
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests objects and arrays more than ``limit`` levels deep.
+
+    Iterative, so that a hostile document cannot exhaust the stack while being measured.
+    """
+    pending: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while pending:
+        item, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 @dataclass
 class _Run:
     resolver: Resolver
     now: datetime
     fetched: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attempts: int = 0
 
     def fetch(self, url: str) -> dict[str, Any]:
         url = strip_fragment(url)
         if url not in self.fetched:
-            self.fetched[url] = self.resolver.fetch_json(url)
+            # Every attempt counts, failed ones too: a credential naming a thousand status
+            # lists must not cost a thousand requests.
+            if self.attempts >= MAX_DOCUMENTS:
+                raise ResolveError(f"{url}: more than {MAX_DOCUMENTS} documents to fetch")
+            self.attempts += 1
+            document = self.resolver.fetch_json(url)
+            if deeper_than(document, MAX_DEPTH):
+                raise ResolveError(f"{url}: nested deeper than {MAX_DEPTH} levels")
+            self.fetched[url] = document
         return self.fetched[url]
 
 
@@ -164,6 +200,15 @@ def verify_credential(
     """Verify an OB 3.0 credential; every check is reported, the verdict is the worst outcome."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    if deeper_than(document, MAX_DEPTH):
+        # Before any check: JSON-LD, canonicalization and the schema all recurse.
+        too_deep = f"the credential is nested deeper than {MAX_DEPTH} levels; not checked"
+        return Verdict(
+            status="invalid",
+            reason=too_deep,
+            checks=[Check(name, False, too_deep) for name in CHECK_NAMES],
+            credential_id=_str_or_none(document.get("id")),
+        )
     run = _Run(resolver=resolver, now=now)
     issuer = _issuer_id(document)
     outcomes: list[_Outcome] = []
@@ -174,18 +219,18 @@ def verify_credential(
     contexts_usable = _contexts_usable(document)
     if contexts_usable:
         outcomes.append(_check_safe_mode(document))
-        proof, controller = _check_proof(run, document, terms_checked=True)
+        proof, key = _check_proof(run, document, terms_checked=True)
     else:
         skipped = "not checked: the @context cannot be processed offline"
         outcomes.append(_failed("safe_mode", skipped))
-        proof, controller = _failed("proof", skipped), None
+        proof, key = _failed("proof", skipped), None
     outcomes.append(proof)
-    controller_outcome = _check_controller(issuer, controller)
+    controller_outcome = _check_controller(issuer, key.controller if key else None)
     outcomes.append(controller_outcome)
     valid_from, valid_until, dates = _check_dates(document, now)
     outcomes.append(dates)
-    if proof.verdict is None and controller_outcome.verdict is None:
-        outcomes.append(_check_status(run, document, issuer, local_status))
+    if key is not None and proof.verdict is None and controller_outcome.verdict is None:
+        outcomes.append(_check_status(run, document, issuer, key.method, local_status))
     else:
         # The status URL is only trusted once the issuer's signature covers it: a forged
         # credential must not make the verifier fetch whatever it names.
@@ -305,10 +350,18 @@ def _check_safe_mode(document: dict[str, Any]) -> _Outcome:
     return _passed("safe_mode", "every term is defined by the @context")
 
 
+@dataclass(frozen=True)
+class _Key:
+    """The key of a valid proof: its verification method and the controller vouching for it."""
+
+    method: str
+    controller: str
+
+
 def _check_proof(
     run: _Run, document: dict[str, Any], *, terms_checked: bool
-) -> tuple[_Outcome, str | None]:
-    """The first valid proof's outcome and its key's controller (``None`` if none is valid)."""
+) -> tuple[_Outcome, _Key | None]:
+    """The first valid proof's outcome and its key (``None`` if no proof is valid)."""
     value = document.get("proof")
     if value is None:
         return _failed("proof", "the credential has no proof"), None
@@ -330,7 +383,7 @@ def _check_proof(
         check_terms = _no_terms if terms_checked else None
         if proofs.verify_proof(signed, public_key, check_terms=check_terms):
             detail = f"eddsa-rdfc-2022 signature by {method} is valid"
-            return _passed("proof", detail), controller
+            return _passed("proof", detail), _Key(method, controller)
         problems.append(
             "the signature does not match: the document was changed after signing, "
             "or it was signed with another key"
@@ -534,6 +587,7 @@ def _check_status(
     run: _Run,
     document: dict[str, Any],
     issuer: str | None,
+    method: str,
     local_status: LocalStatusLookup | None,
 ) -> _Outcome:
     value = document.get("credentialStatus")
@@ -552,10 +606,7 @@ def _check_status(
         elif is_set:
             revoked.append(where)
 
-    own = None
-    credential_id = document.get("id")
-    if local_status is not None and isinstance(credential_id, str):
-        own = local_status(credential_id)
+    own = _own_status(document, method, local_status)
     if own is not None:
         if own.revoked:
             # Either source is enough: the signed list is public, the records carry the reason.
@@ -575,6 +626,21 @@ def _check_status(
     if not entries and own is None:
         return _passed("status", "no credentialStatus: the issuer cannot revoke this credential")
     return _passed("status", "not revoked" + (" or suspended" if own is not None else ""))
+
+
+def _own_status(
+    document: dict[str, Any], method: str, local_status: LocalStatusLookup | None
+) -> LocalStatus | None:
+    """Charter's records on this document, if it is the one Charter signed under its id."""
+    credential_id = document.get("id")
+    if local_status is None or not isinstance(credential_id, str):
+        return None
+    own = local_status(credential_id)
+    if own is None or own.verification_method != method:
+        # Anyone can put one of Charter's credential URLs in the id of a document they sign:
+        # the records speak only for the document Charter signed, with Charter's key.
+        return None
+    return own
 
 
 def _entry_status(
@@ -621,11 +687,11 @@ def _status_list_bits(
         raise _StatusProblem(f"{list_url} is not a BitstringStatusListCredential")
     if not _contexts_usable(status_vc):
         raise _StatusProblem(f"the status list {list_url} uses a @context Charter does not know")
-    outcome, controller = _check_proof(run, status_vc, terms_checked=False)
-    if outcome.verdict is not None:
+    outcome, key = _check_proof(run, status_vc, terms_checked=False)
+    if outcome.verdict is not None or key is None:
         raise _StatusProblem(f"the status list's proof is not valid: {outcome.check.detail}")
     list_issuer = _issuer_id(status_vc)
-    if controller != list_issuer:
+    if key.controller != list_issuer:
         raise _StatusProblem("the status list is signed by a key its issuer does not control")
     if list_issuer != issuer:
         raise _StatusProblem(f"the status list is issued by {list_issuer}, not by {issuer}")

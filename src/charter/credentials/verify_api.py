@@ -2,7 +2,13 @@
 
 Public on purpose: customers verify partners' badges without an account. The answer is the
 verdict (200 even for revoked or invalid credentials); 422 only when the input holds no
-credential at all, 413 when it is too big. The body is read with a bound before any parsing.
+credential at all, 413 when it is too big, 400 when it is nested too deep. The body is read
+with a bound before any parsing, and its depth is checked before any recursive processing
+(JSON-LD, canonicalization, schema validation).
+
+The documents a credential points to (keys, status lists) are fetched through
+:class:`charter.core.outbound.GuardedTransport`: public addresses only, connected to the
+address that was checked.
 
 Deployments hook their own sources in with :func:`configure`: a resolver that answers for the
 deployment's own DID document and status lists without a network round trip, and a lookup of
@@ -15,7 +21,6 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
@@ -25,13 +30,15 @@ from starlette.requests import ClientDisconnect
 from starlette.types import Message
 
 from charter.config import Settings
-from charter.core import clock
-from charter.core.errors import Invalid
+from charter.core import clock, outbound
+from charter.core.errors import CharterError, FieldError, Invalid
 from charter.credentials import baking
 from charter.credentials.resolver import ChainResolver, HttpResolver, Resolver
 from charter.credentials.verify import (
+    MAX_DEPTH,
     LocalStatusLookup,
     Verdict,
+    deeper_than,
     looks_like_credential,
     verify_credential,
 )
@@ -103,10 +110,8 @@ def _resolver(app: Any) -> Resolver:
     if network is None:
         settings: Settings = app.state.settings
         # One client per application: connection pooling across requests, thread-safe.
-        client = httpx.Client(timeout=FETCH_TIMEOUT_S, follow_redirects=False)
-        network = HttpResolver(
-            client, cache_dir=settings.data_dir / "cache" / "documents", public_only=True
-        )
+        client = outbound.guarded_client(timeout=FETCH_TIMEOUT_S)
+        network = HttpResolver(client, cache_dir=settings.data_dir / "cache" / "documents")
         app.state.verify_http_resolver = network
     local = getattr(app.state, "verify_local_resolver", None)
     return ChainResolver(local, network) if local is not None else network
@@ -131,15 +136,27 @@ def _not_a_credential(detail: str) -> Invalid:
     return Invalid.field("credential", detail)
 
 
+def _too_deep() -> CharterError:
+    detail = f"nested deeper than {MAX_DEPTH} levels"
+    return CharterError(
+        f"credential: {detail}", errors=[FieldError("credential", detail).as_dict()]
+    )
+
+
 def _credential_from_json(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
+    except RecursionError as error:
+        raise _too_deep() from error
     except (ValueError, UnicodeDecodeError) as error:
         raise _not_a_credential(f"the body is not JSON: {error}") from error
     if isinstance(data, dict) and "credential" in data:
         data = data["credential"]
         if isinstance(data, str):
             return _credential_from_text(data)
+    # Checked before anything walks the document recursively (here, or in the verifier).
+    if deeper_than(data, MAX_DEPTH):
+        raise _too_deep()
     if not looks_like_credential(data):
         raise _not_a_credential("not a credential (no @context, type, subject or proof)")
     result: dict[str, Any] = data

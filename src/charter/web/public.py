@@ -280,6 +280,7 @@ def own_status(db: Session, settings: Settings, url: str) -> LocalStatus | None:
     except NotFound:
         return None
     return LocalStatus(
+        verification_method=found.verification_method,
         revoked=found.revoked,
         revocation_reason=(found.status_reason or None) if found.revoked else None,
         suspended=found.suspended,

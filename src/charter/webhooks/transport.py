@@ -1,8 +1,9 @@
 """Calling an endpoint: public addresses only, checked at delivery time, short timeouts, and
 no redirects followed.
 
-DNS can change between the moment an endpoint is registered and the moment it is called, so
-the host is resolved again at delivery time (its addresses are kept for at most
+The address rules are :mod:`charter.core.outbound`'s, the same as for every request Charter
+makes. DNS can change between the moment an endpoint is registered and the moment it is
+called, so the host is resolved again at delivery time (its addresses are kept for at most
 :data:`RESOLVE_TTL_SECONDS`), its addresses are checked on every delivery, and the request
 goes to the address that was checked (the URL's host name still goes in ``Host`` and in TLS
 SNI, so certificates are verified against the name): a second lookup cannot swap in an
@@ -16,22 +17,20 @@ import ipaddress
 import socket
 import threading
 import time
-from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 
+from charter.core import outbound
 from charter.core.errors import Invalid
+from charter.core.outbound import Refused, Target, pin
+
+__all__ = ["Refused", "Target", "pin", "post", "resolve", "validate_url"]
 
 MAX_URL_LENGTH = 2000
 MAX_ANSWER_READ = 64 * 1024  # bytes of an answer read so its connection can be reused
 # A host's addresses are looked up again after this long; they are checked on every delivery.
 RESOLVE_TTL_SECONDS = 30.0
-_LOCAL_NAMES = {"localhost", "localhost.localdomain"}
-
-
-class Refused(Exception):
-    """The endpoint's address may not be called (not public, or not resolvable)."""
 
 
 def validate_url(url: str, *, allow_private: bool) -> str:
@@ -56,40 +55,20 @@ def validate_url(url: str, *, allow_private: bool) -> str:
         return url
     if parts.scheme != "https":
         raise Invalid.field("url", "must use https")
-    if host.lower() in _LOCAL_NAMES or host.lower().endswith(".localhost"):
+    if outbound.is_local_name(host):
         raise Invalid.field("url", "must not point at this machine")
     try:
-        literal = ipaddress.ip_address(host)
+        ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        return url
-    if not literal.is_global:
+        return url  # a name: its addresses are checked at every delivery
+    if not outbound.is_public(host):
         raise Invalid.field("url", "must be a public address")
     return url
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where to connect for a URL: the URL itself, or one pinned to a checked address."""
-
-    url: str
-    host_header: str | None = None
-    sni_hostname: str | None = None
-
-
 def resolve(url: str, *, allow_private: bool) -> Target:
     """The target for ``url``: its host resolved and every address checked to be public."""
-    if allow_private:
-        return Target(url)
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    addresses = _lookup(host, port)
-    if not addresses:
-        raise Refused(f"{host} has no address")
-    for address in addresses:
-        if not ipaddress.ip_address(address).is_global:
-            raise Refused(f"{host} resolves to {address}, which is not a public address")
-    return pin(url, addresses[0])
+    return outbound.resolve(url, allow_private=allow_private, lookup=_lookup)
 
 
 _resolved: dict[tuple[str, int], tuple[float, list[str]]] = {}
@@ -113,17 +92,6 @@ def _lookup(host: str, port: int) -> list[str]:
             _resolved.clear()
         _resolved[(host, port)] = (now, addresses)
     return addresses
-
-
-def pin(url: str, address: str) -> Target:
-    """``url`` with its host replaced by ``address``, keeping the name for Host and SNI."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    literal = f"[{address}]" if ":" in address else address
-    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
-    host_header = parts.netloc.rpartition("@")[2]
-    pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return Target(pinned, host_header, host if parts.scheme == "https" else None)
 
 
 def post(
