@@ -35,6 +35,7 @@ Prefilter = Callable[[Session], Callable[[str], bool]]
 # Every module that registers handlers. Listed explicitly: a handler nobody imports never runs.
 HANDLER_MODULES = (
     "charter.worker.builtin",
+    "charter.crypto.handlers",
     "charter.credentials.handlers",
     "charter.tiers.handlers",
     "charter.notify.handlers",
