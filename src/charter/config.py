@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     # Webhooks: only public addresses are called unless this is set (tests, local development).
     webhook_allow_private: bool = False
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Signed checkpoints of the events log (charter.crypto.checkpoints): the worker signs one
+    # this often while the log grows; 0 leaves them to `charter audit checkpoint`.
+    audit_checkpoint_minutes: int = Field(
+        default=60, ge=0, le=7 * 24 * 60, description="Minutes between signed checkpoints"
+    )
 
     @field_validator("reminder_days", mode="before")
     @classmethod

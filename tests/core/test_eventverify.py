@@ -69,3 +69,20 @@ def test_rewriting_an_entry_with_a_fresh_hash_breaks_the_next_link(db):
     report = eventverify.verify_chain(db)
     assert not report.ok
     assert report.seq == 3
+
+
+def test_a_walk_can_start_at_a_trusted_entry_and_stop_at_a_given_head(db):
+    touch(db, 6)
+    db.commit()
+    hashes = dict(db.execute(select(Event.seq, Event.hash)).all())
+    report = eventverify.verify_chain(db, after=(3, hashes[3]), until=(5, hashes[5]))
+    assert report.ok
+    assert report.checked == 2
+    # A start whose hash the log does not hold is caught at the next entry.
+    wrong = eventverify.verify_chain(db, after=(3, hashes[2]))
+    assert not wrong.ok
+    assert wrong.seq == 4
+    # A head the log does not reach is entries removed from the end.
+    short = eventverify.verify_chain(db, after=(3, hashes[3]), until=(8, "f" * 64))
+    assert not short.ok
+    assert "#7 to #8 are missing" in (short.problem or "")

@@ -82,3 +82,9 @@ def node_verify(payload: dict[str, Any]) -> dict[str, Any]:
 def node_sign(payload: dict[str, Any]) -> dict[str, Any]:
     """Run interop/sign.mjs on ``payload``; returns {signed, controller, verificationMethod}."""
     return _run("sign.mjs", payload)
+
+
+def node_check_checkpoint(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run interop/checkpoint.mjs on ``payload`` ({jws, didDocument}); returns {verified,
+    header?, payload?, error?}."""
+    return _run("checkpoint.mjs", payload)

@@ -1,5 +1,5 @@
-"""Walking the events log from its first entry to check that nothing was altered, removed or
-moved: :func:`verify_chain` names the first entry at fault."""
+"""Walking the events log to check that nothing was altered, removed or moved:
+:func:`verify_chain` names the first entry at fault, from the start or from a trusted entry."""
 
 from __future__ import annotations
 
@@ -24,14 +24,13 @@ class ChainReport:
     event_id: str | None = None
 
 
-def _stream(db: Session, batch: int = 5000) -> Iterator[Event]:
-    last = 0
+def _stream(db: Session, after: int, until: int | None, batch: int = 5000) -> Iterator[Event]:
+    last = after
     while True:
-        page = (
-            db.execute(select(Event).where(Event.seq > last).order_by(Event.seq).limit(batch))
-            .scalars()
-            .all()
-        )
+        query = select(Event).where(Event.seq > last)
+        if until is not None:
+            query = query.where(Event.seq <= until)
+        page = db.execute(query.order_by(Event.seq).limit(batch)).scalars().all()
         if not page:
             return
         yield from page
@@ -39,11 +38,22 @@ def _stream(db: Session, batch: int = 5000) -> Iterator[Event]:
         db.expunge_all()
 
 
-def verify_chain(db: Session) -> ChainReport:
-    """Walk the log from the start; report the first entry that was altered, removed or moved."""
-    expected_seq, prev = 1, eventhash.GENESIS_HASH
+def verify_chain(
+    db: Session,
+    *,
+    after: tuple[int, str] = (0, eventhash.GENESIS_HASH),
+    until: tuple[int, str] | None = None,
+) -> ChainReport:
+    """Walk the log to its head; report the first entry that was altered, removed or moved.
+
+    ``after`` is the entry the walk trusts (its sequence number and hash), the start of the log
+    by default; a signed checkpoint lets a walk start there instead. ``until`` is the head to
+    walk to, read beforehand (its sequence number and hash), so that entries appended during
+    the walk are left for the next one; the head as it is at the end of the walk by default.
+    """
+    expected_seq, prev = after[0] + 1, after[1]
     checked = 0
-    for event in _stream(db):
+    for event in _stream(db, after[0], None if until is None else until[0]):
         recomputed = eventhash.entry_hash(
             {name: getattr(event, name) for name in eventhash.HASHED_FIELDS}
         )
@@ -66,11 +76,14 @@ def verify_chain(db: Session) -> ChainReport:
         prev = event.hash
         expected_seq += 1
         checked += 1
-    head = db.get(EventChainHead, eventstore.HEAD_ID)
-    if head is not None and (head.seq != checked or head.hash != prev):
-        if head.seq > checked:
-            problem = f"entries #{checked + 1} to #{head.seq} are missing (removed from the end)"
+    last = after[0] + checked
+    if until is None:
+        head = db.get(EventChainHead, eventstore.HEAD_ID)
+        until = None if head is None else (head.seq, head.hash)
+    if until is not None and until != (last, prev):
+        if until[0] > last:
+            problem = f"entries #{last + 1} to #{until[0]} are missing (removed from the end)"
         else:
             problem = "the chain head does not match the last entry"
-        return ChainReport(False, checked, problem, checked + 1, None)
+        return ChainReport(False, checked, problem, last + 1, None)
     return ChainReport(True, checked)

@@ -26,6 +26,7 @@ PREFIXES = {
     "asm": "assessment",
     "awd": "award",
     "evt": "event",
+    "ckp": "events log checkpoint",
     "imp": "import",
     "sgk": "signing key",
     "bdg": "issued credential (badge)",

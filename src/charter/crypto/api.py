@@ -1,14 +1,17 @@
-"""Public key discovery: the issuer's ``did:web`` document."""
+"""The issuer's public documents: its ``did:web`` document, and the signed checkpoints of the
+events log that anyone can check against it."""
 
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 
 from charter.config import Settings
 from charter.core.errors import NotFound
-from charter.crypto import keyring
+from charter.core.pagination import MAX_LIMIT
+from charter.crypto import checkpoints, keyring
 from charter.db.engine import transaction
 from charter.deps import DbSession, api_router
 from charter.web.conditional import conditional
@@ -57,3 +60,35 @@ def well_known_did(request: Request, db: DbSession) -> Response:
 def path_did(request: Request, db: DbSession) -> Response:
     """The did:web document when the public URL has a path (``did:web:host:path``)."""
     return _document(request, db, with_path=True)
+
+
+# A new checkpoint is signed at most every few minutes: a minute in caches is no real delay,
+# and a revalidation costs a 304 while the list is unchanged.
+CHECKPOINTS_CACHE_CONTROL = "public, max-age=60"
+
+
+@router.get(
+    "/audit/checkpoints",
+    responses={
+        200: {"content": {checkpoints.MEDIA_TYPE: {}}},
+        304: {"description": "Not modified"},
+    },
+    tags=["events"],
+)
+def list_checkpoints(
+    request: Request,
+    db: DbSession,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = MAX_LIMIT,
+) -> Response:
+    """The signed checkpoints of the events log, oldest first, as JSON Lines: each line reads
+    its entry's sequence number and hash, the count, the time and the key, and carries the
+    compact JWS that states them (verify it with the key of its ``kid`` in the DID document).
+    Keep a copy: ``charter audit verify --checkpoints FILE`` checks the log against it. A
+    ``Link: <...>; rel="next"`` header points to the next page."""
+    page = checkpoints.list_checkpoints(db, cursor=cursor, limit=limit)
+    response = Response(checkpoints.jsonl(page.items), media_type=checkpoints.MEDIA_TYPE)
+    if page.next_cursor is not None:
+        following = request.url.include_query_params(cursor=page.next_cursor)
+        response.headers["Link"] = f'<{following}>; rel="next"'
+    return conditional(request, response, cache_control=CHECKPOINTS_CACHE_CONTROL)

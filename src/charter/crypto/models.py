@@ -1,13 +1,15 @@
-"""The signing keys table: the issuer's Ed25519 keys, private halves sealed at rest."""
+"""Tables of the keyring: the issuer's Ed25519 keys (private halves sealed at rest), and the
+checkpoints of the events log they sign."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, String
+from sqlalchemy import LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charter.core import clock
+from charter.core.models import SeqType
 from charter.db.base import Base
 
 
@@ -33,3 +35,21 @@ class SigningKey(Base):
     def __repr__(self) -> str:
         # Never show the sealed key, even encrypted, in logs or tracebacks.
         return f"SigningKey(id={self.id!r}, controller={self.controller!r})"
+
+
+class EventCheckpoint(Base):
+    """A signed statement of the events log's head at one time (:mod:`charter.crypto.checkpoints`).
+
+    ``jws`` is the whole statement and the only part a verifier trusts; the other columns copy
+    its payload so that the latest checkpoint can be found and listed without parsing.
+    """
+
+    __tablename__ = "event_checkpoints"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(SeqType, index=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(SeqType)
+    checkpointed_at: Mapped[datetime]
+    verification_method: Mapped[str] = mapped_column(String(600))
+    jws: Mapped[str] = mapped_column(Text)

@@ -38,6 +38,7 @@ Horizon = Callable[[Settings], timedelta]
 # Every module that registers handlers. Listed explicitly: a handler nobody imports never runs.
 HANDLER_MODULES = (
     "charter.worker.builtin",
+    "charter.crypto.handlers",
     "charter.credentials.handlers",
     "charter.tiers.handlers",
     "charter.notify.handlers",
