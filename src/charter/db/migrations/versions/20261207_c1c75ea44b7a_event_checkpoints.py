@@ -1,7 +1,7 @@
 """event checkpoints: signed statements of the events log's head
 
 Revision ID: c1c75ea44b7a
-Revises: ccc99885cce2
+Revises: 5b0e7c2a9d41
 Create Date: 2026-12-07 12:43:23.976571
 
 Each row is a compact JWS signed by the issuer's key over the head's sequence number and hash,
@@ -18,7 +18,7 @@ from alembic import op
 import charter.db.base
 
 revision: str = "c1c75ea44b7a"
-down_revision: str | None = "ccc99885cce2"
+down_revision: str | None = "5b0e7c2a9d41"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
