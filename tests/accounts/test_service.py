@@ -10,7 +10,7 @@ from sqlalchemy import select
 from charter.accounts import service as accounts
 from charter.accounts.models import ApiKey, User
 from charter.core import clock
-from charter.core.auth import Permission, Principal, Role, verify_password
+from charter.core.auth import ROLE_PERMISSIONS, Permission, Principal, Role, verify_password
 from charter.core.errors import Conflict, Forbidden, Invalid, Unauthorized
 from charter.core.models import Event
 
@@ -152,3 +152,48 @@ def test_api_keys_over_http(client, make):
     after = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
     assert after.status_code == 401
     assert after.json()["detail"] == "API key has been revoked"
+
+
+def test_a_key_scoped_to_managing_keys_mints_no_wider_key(client, make):
+    manager = make.login(Role.PROGRAM_MANAGER, scopes=["api_keys:manage"])
+    minted = client.post("/api/v1/api-keys", json={"name": "minted"}, headers=manager.headers)
+    assert minted.status_code == 201, minted.text
+    assert minted.json()["scopes"] == ["api_keys:manage"]
+    headers = {"Authorization": f"Bearer {minted.json()['token']}"}
+    people = client.get("/api/v1/people", headers=headers)
+    assert people.status_code == 403
+
+
+def test_a_scoped_key_asking_for_more_scopes_is_refused_naming_the_field(client, make):
+    manager = make.login(Role.PROGRAM_MANAGER, scopes=["api_keys:manage", "partners:read"])
+    wider = client.post(
+        "/api/v1/api-keys",
+        json={"name": "wider", "scopes": ["partners:read", "people:read"]},
+        headers=manager.headers,
+    )
+    assert wider.status_code == 403, wider.text
+    assert wider.headers["content-type"].startswith("application/problem+json")
+    assert [error["field"] for error in wider.json()["errors"]] == ["scopes"]
+    assert "people:read" in wider.json()["detail"]
+    listed = client.get("/api/v1/api-keys", headers=manager.headers).json()
+    assert [key["name"] for key in listed] == ["tests"]
+    narrower = client.post(
+        "/api/v1/api-keys",
+        json={"name": "narrower", "scopes": ["partners:read"]},
+        headers=manager.headers,
+    )
+    assert narrower.status_code == 201, narrower.text
+    assert narrower.json()["scopes"] == ["partners:read"]
+
+
+def test_a_key_without_scopes_takes_the_role_when_made_by_the_user(db):
+    user = _user(db)
+    own = accounts.principal_for(user)
+    key, _ = accounts.create_api_key(db, own, user_id=user.id, name="full")
+    assert set(key.scopes) == {p.value for p in ROLE_PERMISSIONS[Role.PROGRAM_MANAGER]}
+    scoped, _ = accounts.create_api_key(
+        db, own, user_id=user.id, name="scoped", scopes=["api_keys:manage", "awards:read"]
+    )
+    through_key = accounts.principal_for(user, api_key=scoped)
+    child, _ = accounts.create_api_key(db, through_key, user_id=user.id, name="child")
+    assert child.scopes == ["api_keys:manage", "awards:read"]

@@ -20,7 +20,14 @@ from charter.core.auth import (
     password_needs_rehash,
     verify_password,
 )
-from charter.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from charter.core.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+)
 from charter.core.ids import new_id
 from charter.core.text import normalize_email
 from charter.partners import service as partners
@@ -127,8 +134,11 @@ def create_api_key(
     if actor.user_id != user.id:
         actor.require(Permission.USERS_MANAGE)
     role_permissions = principal_for(user).permissions
+    # No one hands out more than they hold: a caller acting through a scoped key grants at
+    # most that key's scopes, whatever the user's role would allow.
+    grantable = role_permissions & actor.permissions
     if scopes is None:
-        chosen = set(role_permissions)
+        chosen = set(grantable)
     else:
         chosen = set()
         for index, scope in enumerate(scopes):
@@ -139,6 +149,9 @@ def create_api_key(
             if permission not in role_permissions:
                 raise Invalid.field(f"scopes.{index}", f"the user's role does not allow {scope!r}")
             chosen.add(permission)
+        beyond = sorted(scope.value for scope in chosen - grantable)
+        if beyond:
+            raise _wider_than_caller(beyond)
     if expires_at is not None and expires_at <= clock.now():
         raise Invalid.field("expires_at", "must be in the future")
     key = ApiKey(
@@ -164,6 +177,12 @@ def create_api_key(
         expires_at=expires_at,
     )
     return key, f"{API_KEY_PREFIX}_{key.id}.{secret}"
+
+
+def _wider_than_caller(scopes: list[str]) -> Forbidden:
+    detail = "a key cannot be wider than its creator's own permissions: " + ", ".join(scopes)
+    field = FieldError("scopes", f"the caller does not hold {', '.join(scopes)}")
+    return Forbidden(detail, errors=[field.as_dict()])
 
 
 def list_api_keys(db: Session, actor: Principal, *, user_id: str | None = None) -> list[ApiKey]:
