@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from charter.accounts import service as accounts
+from charter.accounts import sessions
 from charter.accounts.models import ApiKey, User
 from charter.core import clock
 from charter.core.auth import ROLE_PERMISSIONS, Permission, Principal, Role, verify_password
 from charter.core.errors import Conflict, Forbidden, Invalid, Unauthorized
 from charter.core.models import Event
+from tests.partners.factories import partner
 
 
 def _user(db, role=Role.PROGRAM_MANAGER, email="pm@example.com"):
@@ -197,3 +199,73 @@ def test_a_key_without_scopes_takes_the_role_when_made_by_the_user(db):
     through_key = accounts.principal_for(user, api_key=scoped)
     child, _ = accounts.create_api_key(db, through_key, user_id=user.id, name="child")
     assert child.scopes == ["api_keys:manage", "awards:read"]
+
+
+def test_role_changes_keep_partner_and_vendor_roles_apart(db):
+    user = _user(db)
+    with pytest.raises(Invalid) as caught:
+        accounts.change_role(db, Principal.system(), user_id=user.id, role=Role.PARTNER_ADMIN)
+    assert caught.value.errors[0].field == "role"
+    changed = accounts.change_role(db, Principal.system(), user_id=user.id, role=Role.AUDITOR)
+    assert changed.role == "auditor"
+    [event] = db.scalars(select(Event).where(Event.type == "user.role_changed"))
+    assert event.payload["previous_role"] == "program_manager"
+
+
+def test_users_cannot_disable_themselves_and_others_need_an_admin(db):
+    admin = _user(db, role=Role.ADMIN, email="admin@example.com")
+    pm = _user(db)
+    with pytest.raises(Conflict):
+        accounts.disable_user(db, accounts.principal_for(admin), user_id=admin.id)
+    with pytest.raises(Forbidden):
+        accounts.disable_user(db, accounts.principal_for(pm), user_id=admin.id)
+    accounts.disable_user(db, accounts.principal_for(admin), user_id=pm.id, reason="left")
+    with pytest.raises(Unauthorized):
+        accounts.authenticate(db, email="pm@example.com", password="a long passphrase!")
+    accounts.enable_user(db, accounts.principal_for(admin), user_id=pm.id)
+    assert accounts.authenticate(db, email="pm@example.com", password="a long passphrase!")
+
+
+def test_password_changes_check_the_current_one_and_log_no_secret(db):
+    user = _user(db)
+    own = accounts.principal_for(user)
+    with pytest.raises(Invalid) as caught:
+        accounts.change_password(db, own, user_id=user.id, new_password="a new long passphrase")
+    assert caught.value.errors[0].field == "current_password"
+    with pytest.raises(Invalid) as caught:
+        accounts.change_password(
+            db, own, user_id=user.id, current_password="a long passphrase!", new_password="short"
+        )
+    assert caught.value.errors[0].field == "new_password"
+    other = _user(db, role=Role.PROGRAM_MANAGER, email="other@example.com")
+    with pytest.raises(Forbidden):
+        accounts.change_password(db, own, user_id=other.id, new_password="a new long passphrase")
+    accounts.change_password(
+        db,
+        own,
+        user_id=user.id,
+        current_password="a long passphrase!",
+        new_password="a new long passphrase",
+    )
+    db.flush()
+    [event] = db.scalars(select(Event).where(Event.type == "user.password_changed"))
+    assert "passphrase" not in str(event.payload)
+    assert accounts.authenticate(db, email="pm@example.com", password="a new long passphrase")
+
+
+def test_terminating_a_firms_access_ends_its_users_sessions(db):
+    firm = partner(db, Principal.system(), status="active")
+    user = accounts.create_user(
+        db,
+        Principal.system(),
+        email="padm@example.com",
+        display_name="Pia",
+        role=Role.PARTNER_ADMIN,
+        password="a long passphrase!",
+        partner_id=firm.id,
+    )
+    token = sessions.start_session(db, user)
+    assert sessions.session_principal(db, token).principal.user_id == user.id
+    accounts.disable_partner_access(db, Principal.system(), partner_id=firm.id, reason="ended")
+    with pytest.raises(Unauthorized):
+        sessions.session_principal(db, token)

@@ -42,3 +42,22 @@ class ApiKey(Timestamped, Base):
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class UserSession(Base):
+    """A portal sign-in, named by the session cookie; ending it here signs that browser out.
+
+    The cookie carries ``<id>.<secret>``; only the secret's hash is stored, so neither this
+    table nor a log line that names the id lets anyone take the session over.
+    """
+
+    __tablename__ = "user_sessions"
+    __event_subject__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from charter.accounts import sessions
 from charter.accounts.models import ApiKey, User
 from charter.core import clock, events
 from charter.core.auth import (
@@ -253,12 +254,92 @@ def principal_from_token(db: Session, token: str) -> Principal:
     )
 
 
-def principal_from_session(db: Session, user_id: str) -> Principal:
-    """The principal of a signed-in web session."""
-    user = db.get(User, user_id)
-    if user is None or user.disabled_at is not None:
-        raise Unauthorized("session is no longer valid")
-    return principal_for(user)
+def change_password(
+    db: Session,
+    actor: Principal,
+    *,
+    user_id: str,
+    new_password: str,
+    current_password: str | None = None,
+) -> User:
+    """Set a user's password and sign them out everywhere.
+
+    Users change their own with their current password; admins set anyone else's.
+    """
+    user = get_user(db, user_id)
+    if actor.user_id == user.id:
+        if user.password_hash is None or not verify_password(
+            user.password_hash, current_password or ""
+        ):
+            raise Invalid.field("current_password", "is not the current password")
+    else:
+        actor.require(Permission.USERS_MANAGE)
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise Invalid.field("new_password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = hash_password(new_password)
+    ended = sessions.end_all_sessions(db, user.id, sessions.EndReason.PASSWORD_CHANGED)
+    events.append(
+        db, actor, "user.password_changed", user, partner_id=user.partner_id, sessions_ended=ended
+    )
+    return user
+
+
+def change_role(db: Session, actor: Principal, *, user_id: str, role: Role) -> User:
+    """Give a user another role; they are signed out everywhere, so no page keeps the old one."""
+    actor.require(Permission.USERS_MANAGE)
+    user = get_user(db, user_id)
+    if role.is_partner_role and user.partner_id is None:
+        raise Invalid.field("role", f"a {role.value} user must belong to a partner")
+    if not role.is_partner_role and user.partner_id is not None:
+        raise Invalid.field("role", f"a partner's user cannot be {role.value}")
+    if user.role == role.value:
+        return user
+    previous, user.role = user.role, role.value
+    ended = sessions.end_all_sessions(db, user.id, sessions.EndReason.ROLE_CHANGED)
+    events.append(
+        db,
+        actor,
+        "user.role_changed",
+        user,
+        partner_id=user.partner_id,
+        previous_role=previous,
+        role=role.value,
+        sessions_ended=ended,
+    )
+    return user
+
+
+def disable_user(db: Session, actor: Principal, *, user_id: str, reason: str = "") -> User:
+    """Stop a user signing in; their sessions end and their API keys stop working."""
+    actor.require(Permission.USERS_MANAGE)
+    user = get_user(db, user_id)
+    if actor.user_id == user.id:
+        raise Conflict("you cannot disable yourself")
+    if user.disabled_at is not None:
+        return user
+    user.disabled_at = clock.now()
+    ended = sessions.end_all_sessions(db, user.id, sessions.EndReason.USER_DISABLED)
+    events.append(
+        db,
+        actor,
+        "user.disabled",
+        user,
+        partner_id=user.partner_id,
+        reason=reason,
+        sessions_ended=ended,
+    )
+    return user
+
+
+def enable_user(db: Session, actor: Principal, *, user_id: str) -> User:
+    """Let a disabled user sign in again (their old sessions stay ended)."""
+    actor.require(Permission.USERS_MANAGE)
+    user = get_user(db, user_id)
+    if user.disabled_at is None:
+        return user
+    user.disabled_at = None
+    events.append(db, actor, "user.enabled", user, partner_id=user.partner_id)
+    return user
 
 
 def disable_partner_access(
@@ -278,7 +359,16 @@ def disable_partner_access(
         if user.disabled_at is None:
             user.disabled_at = now
             disabled.append(user.id)
-            events.append(db, actor, "user.disabled", user, partner_id=partner_id, reason=reason)
+            ended = sessions.end_all_sessions(db, user.id, sessions.EndReason.USER_DISABLED)
+            events.append(
+                db,
+                actor,
+                "user.disabled",
+                user,
+                partner_id=partner_id,
+                reason=reason,
+                sessions_ended=ended,
+            )
         keys = db.scalars(
             select(ApiKey)
             .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))
