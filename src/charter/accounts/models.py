@@ -61,3 +61,21 @@ class UserSession(Base):
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class SignInThrottle(Base):
+    """Recent failed sign-ins to one account, or from one client address.
+
+    ``key`` is a hash of the scope and the address or email, so the table holds neither.
+    """
+
+    __tablename__ = "sign_in_throttles"
+    __event_subject__ = "sign_in_throttle"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
+    forget_at: Mapped[datetime] = mapped_column(index=True)

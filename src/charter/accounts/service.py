@@ -6,12 +6,13 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from charter.accounts import sessions
-from charter.accounts.models import ApiKey, User
+from charter.accounts import sessions, throttling
+from charter.accounts.models import ApiKey, SignInThrottle, User
 from charter.core import clock, events
 from charter.core.auth import (
     Permission,
@@ -31,6 +32,7 @@ from charter.core.errors import (
 )
 from charter.core.ids import new_id
 from charter.core.text import normalize_email
+from charter.db.engine import settings_of
 from charter.partners import service as partners
 
 API_KEY_PREFIX = "chk"
@@ -113,6 +115,51 @@ def authenticate(db: Session, *, email: str, password: str) -> User:
         user.password_hash = hash_password(password)
     user.last_login_at = clock.now()
     return user
+
+
+def sign_in(db: Session, *, email: str, password: str, address: str | None) -> User:
+    """Authenticate a sign-in attempt from client ``address``, throttled per account and address.
+
+    Raises :class:`TooManyAttempts` without checking the password while the account or the
+    address must wait, and :class:`Unauthorized` for wrong credentials, after counting the
+    failure in this transaction: the caller commits it (it answers the refusal, rather than
+    letting the error roll the transaction back).
+    """
+    now = clock.now()
+    account = throttling.Counter(throttling.Scope.ACCOUNT, email.strip().lower())
+    counters = [account]
+    if address:
+        counters.append(throttling.Counter(throttling.Scope.ADDRESS, address))
+    throttling.check(db, counters, now=now)
+    try:
+        user = authenticate(db, email=email, password=password)
+    except Unauthorized:
+        settings = settings_of(db)
+        for failure in throttling.record_failures(db, settings, counters, now=now):
+            if failure.crossed:
+                _record_throttled(db, failure, address=address)
+        raise
+    throttling.forget(db, account)
+    return user
+
+
+def _record_throttled(db: Session, failure: throttling.Failure, *, address: str | None) -> None:
+    """An event when a counter reaches its threshold (not for every failure after it)."""
+    actor = Principal.system("sign-in")
+    details: dict[str, Any] = {
+        "scope": failure.counter.scope.value,
+        "failures": failure.failures,
+        "retry_after_seconds": throttling.seconds(failure.wait),
+        "address": address,
+    }
+    if failure.counter.scope is throttling.Scope.ADDRESS:
+        row = db.scalar(select(SignInThrottle).where(SignInThrottle.key == failure.counter.key))
+        if row is not None:
+            events.append(db, actor, "sign_in.throttled", row, **details)
+        return
+    user = db.scalar(select(User).where(User.email == failure.counter.value))
+    if user is not None:  # unknown addresses are no account: the address count covers them
+        events.append(db, actor, "sign_in.throttled", user, partner_id=user.partner_id, **details)
 
 
 def _secret_digest(secret: str) -> str:

@@ -18,6 +18,7 @@ PREFIXES = {
     "usr": "user",
     "key": "API key",
     "ses": "portal sign-in session",
+    "thr": "sign-in throttle",
     "prt": "partner",
     "per": "person",
     "pem": "person email",

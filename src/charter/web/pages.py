@@ -10,6 +10,7 @@ sign-out ends the record, so a copy of the cookie is worthless after that.
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from charter.accounts import service as accounts
 from charter.accounts import sessions
 from charter.core import clock
 from charter.core.auth import Principal
-from charter.core.errors import Unauthorized
+from charter.core.errors import TooManyAttempts, Unauthorized
 from charter.deps import (
     SESSION_KEY,
     DbSession,
@@ -160,9 +161,21 @@ def login(
             raise Unauthorized(LOGIN_FAILED)
         if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
             raise Unauthorized(LOGIN_FAILED)
-        user = accounts.authenticate(db, email=email, password=password)
+        address = request.client.host if request.client else None
+        user = accounts.sign_in(db, email=email, password=password, address=address)
+    except TooManyAttempts as refused:
+        # Counted per account and per address alike, known or not: it reveals no account.
+        response = _render(
+            request,
+            "login.html",
+            {"email": email[:MAX_EMAIL_LENGTH], "error": _wait_message(refused.retry_after)},
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     except Unauthorized:
         # One message for every failure, so the form does not reveal which accounts exist.
+        # The failure was counted by the service; returning (not raising) commits the count.
         return _render(
             request,
             "login.html",
@@ -173,6 +186,14 @@ def login(
     request.session[SESSION_KEY] = sessions.start_session(db, user)
     request.session["csrf"] = secrets.token_urlsafe(32)
     return _redirect("/dashboard")
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds >= 120:
+        wait = f"{math.ceil(seconds / 60)} minutes"
+    else:
+        wait = "1 second" if seconds == 1 else f"{seconds} seconds"
+    return f"Too many failed sign-ins. Wait {wait}, then try again."
 
 
 @router.post("/logout")
