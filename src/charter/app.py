@@ -35,6 +35,7 @@ from charter.core.errors import (
     Invalid,
     NotFound,
     Overloaded,
+    TooManyAttempts,
     Unauthorized,
 )
 from charter.core.idempotency import IdempotencyMiddleware
@@ -61,7 +62,7 @@ PROBLEM_JSON = "application/problem+json"
 def problem_response(error: CharterError, request: Request) -> JSONResponse:
     """An RFC 9457 response for a domain error."""
     headers = None
-    if isinstance(error, Overloaded):
+    if isinstance(error, Overloaded | TooManyAttempts):
         headers = {"Retry-After": str(error.retry_after)}
     elif error.status == 401:
         headers = {"WWW-Authenticate": "Bearer"}

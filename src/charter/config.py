@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("var"), description="Where local state lives")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Public base URL")
     session_max_age_seconds: int = 8 * 3600
+    # Sign-in throttling: past this many failed sign-ins to one account, or from one client
+    # address, each further attempt must wait, twice as long as the one before, up to the cap
+    # (so an attacker cannot lock a real user out for longer). Failures are forgotten a window
+    # after the last one (and its wait); a successful sign-in forgets the account's.
+    sign_in_account_failures: int = Field(default=5, ge=1, le=1000)
+    sign_in_address_failures: int = Field(default=20, ge=1, le=100_000)
+    sign_in_window_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    sign_in_first_wait_seconds: float = Field(default=2.0, gt=0, le=3600)
+    sign_in_max_wait_seconds: float = Field(default=300.0, gt=0, le=3600)
     idempotency_wait_seconds: float = 10.0
     # A creating call's outcome is replayed to repeats of its Idempotency-Key for the lifetime,
     # then pruned by the worker. A claim whose request never finished (its process died) stops

@@ -11,12 +11,15 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from charter.accounts import service as accounts
+from charter.accounts import sessions
 from charter.core.auth import Principal
 from charter.core.errors import Forbidden, Unauthorized
 from charter.core.pagination import MAX_LIMIT
+from charter.db.engine import is_lock_timeout
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 T = TypeVar("T")
@@ -117,8 +120,11 @@ async def get_principal(request: Request, db: DbSession) -> Principal:
     if request.method not in SAFE_METHODS:
         return await writing_caller(request)
     if reads_inline(request):
-        return _principal(request, db)
-    return await run_in_threadpool(_principal, request, db)
+        principal, seen = _principal(request, db)
+    else:
+        principal, seen = await run_in_threadpool(_principal, request, db)
+    await _record_seen(request, seen)
+    return principal
 
 
 async def writing_caller(request: Request) -> Principal:
@@ -131,9 +137,10 @@ async def writing_caller(request: Request) -> Principal:
     if isinstance(known, Principal):
         return known
     if reads_inline(request):
-        principal = _lookup_principal(request)
+        principal, seen = _lookup_principal(request)
     else:
-        principal = await run_in_threadpool(_lookup_principal, request)
+        principal, seen = await run_in_threadpool(_lookup_principal, request)
+    await _record_seen(request, seen)
     request.scope[_CALLER] = principal
     return principal
 
@@ -141,27 +148,56 @@ async def writing_caller(request: Request) -> Principal:
 _CALLER = "charter.caller"
 
 
-def _lookup_principal(request: Request) -> Principal:
+async def _record_seen(request: Request, session_id: str | None) -> None:
+    if session_id is not None:
+        await run_in_threadpool(record_session_seen, request, session_id)
+
+
+def _lookup_principal(request: Request) -> tuple[Principal, str | None]:
     with request.app.state.read_sessions() as db, db.begin():
         return _principal(request, db)
 
 
-def _principal(request: Request, db: Session) -> Principal:
+def _principal(request: Request, db: Session) -> tuple[Principal, str | None]:
     header = request.headers.get("authorization")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("use 'Authorization: Bearer <API key>'")
-        return accounts.principal_from_token(db, token.strip())
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if not user_id:
+        return accounts.principal_from_token(db, token.strip()), None
+    session_token = session_token_of(request)
+    if not session_token:
         raise Unauthorized("sign in or present an API key")
     if request.method not in SAFE_METHODS:
         expected = request.session.get("csrf", "")
         presented = request.headers.get("x-csrf-token", "")
         if not expected or not hmac.compare_digest(expected, presented):
             raise Forbidden("missing or wrong CSRF token")
-    return accounts.principal_from_session(db, user_id)
+    signed_in = sessions.session_principal(db, session_token)
+    return signed_in.principal, signed_in.session_id if signed_in.record_seen else None
+
+
+SESSION_KEY = "sid"
+"""Where the session cookie keeps the token of its sign-in record."""
+
+
+def session_token_of(request: Request) -> str | None:
+    """The sign-in token the request's session cookie carries, if any."""
+    token = request.session.get(SESSION_KEY) if "session" in request.scope else None
+    return token if isinstance(token, str) and token else None
+
+
+def record_session_seen(request: Request, session_id: str) -> None:
+    """Record that a session was used, in a short write of its own (from a worker thread).
+
+    Best effort: when the database is busy, the next request of the session tries again.
+    """
+    try:
+        with request.app.state.sessions() as db, db.begin():
+            sessions.record_seen(db, session_id)
+    except OperationalError as error:
+        if not is_lock_timeout(error):
+            raise
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

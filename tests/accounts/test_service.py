@@ -8,11 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from charter.accounts import service as accounts
+from charter.accounts import sessions
 from charter.accounts.models import ApiKey, User
 from charter.core import clock
-from charter.core.auth import Permission, Principal, Role, verify_password
+from charter.core.auth import ROLE_PERMISSIONS, Permission, Principal, Role, verify_password
 from charter.core.errors import Conflict, Forbidden, Invalid, Unauthorized
 from charter.core.models import Event
+from tests.partners.factories import partner
 
 
 def _user(db, role=Role.PROGRAM_MANAGER, email="pm@example.com"):
@@ -152,3 +154,118 @@ def test_api_keys_over_http(client, make):
     after = client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
     assert after.status_code == 401
     assert after.json()["detail"] == "API key has been revoked"
+
+
+def test_a_key_scoped_to_managing_keys_mints_no_wider_key(client, make):
+    manager = make.login(Role.PROGRAM_MANAGER, scopes=["api_keys:manage"])
+    minted = client.post("/api/v1/api-keys", json={"name": "minted"}, headers=manager.headers)
+    assert minted.status_code == 201, minted.text
+    assert minted.json()["scopes"] == ["api_keys:manage"]
+    headers = {"Authorization": f"Bearer {minted.json()['token']}"}
+    people = client.get("/api/v1/people", headers=headers)
+    assert people.status_code == 403
+
+
+def test_a_scoped_key_asking_for_more_scopes_is_refused_naming_the_field(client, make):
+    manager = make.login(Role.PROGRAM_MANAGER, scopes=["api_keys:manage", "partners:read"])
+    wider = client.post(
+        "/api/v1/api-keys",
+        json={"name": "wider", "scopes": ["partners:read", "people:read"]},
+        headers=manager.headers,
+    )
+    assert wider.status_code == 403, wider.text
+    assert wider.headers["content-type"].startswith("application/problem+json")
+    assert [error["field"] for error in wider.json()["errors"]] == ["scopes"]
+    assert "people:read" in wider.json()["detail"]
+    listed = client.get("/api/v1/api-keys", headers=manager.headers).json()
+    assert [key["name"] for key in listed] == ["tests"]
+    narrower = client.post(
+        "/api/v1/api-keys",
+        json={"name": "narrower", "scopes": ["partners:read"]},
+        headers=manager.headers,
+    )
+    assert narrower.status_code == 201, narrower.text
+    assert narrower.json()["scopes"] == ["partners:read"]
+
+
+def test_a_key_without_scopes_takes_the_role_when_made_by_the_user(db):
+    user = _user(db)
+    own = accounts.principal_for(user)
+    key, _ = accounts.create_api_key(db, own, user_id=user.id, name="full")
+    assert set(key.scopes) == {p.value for p in ROLE_PERMISSIONS[Role.PROGRAM_MANAGER]}
+    scoped, _ = accounts.create_api_key(
+        db, own, user_id=user.id, name="scoped", scopes=["api_keys:manage", "awards:read"]
+    )
+    through_key = accounts.principal_for(user, api_key=scoped)
+    child, _ = accounts.create_api_key(db, through_key, user_id=user.id, name="child")
+    assert child.scopes == ["api_keys:manage", "awards:read"]
+
+
+def test_role_changes_keep_partner_and_vendor_roles_apart(db):
+    user = _user(db)
+    with pytest.raises(Invalid) as caught:
+        accounts.change_role(db, Principal.system(), user_id=user.id, role=Role.PARTNER_ADMIN)
+    assert caught.value.errors[0].field == "role"
+    changed = accounts.change_role(db, Principal.system(), user_id=user.id, role=Role.AUDITOR)
+    assert changed.role == "auditor"
+    [event] = db.scalars(select(Event).where(Event.type == "user.role_changed"))
+    assert event.payload["previous_role"] == "program_manager"
+
+
+def test_users_cannot_disable_themselves_and_others_need_an_admin(db):
+    admin = _user(db, role=Role.ADMIN, email="admin@example.com")
+    pm = _user(db)
+    with pytest.raises(Conflict):
+        accounts.disable_user(db, accounts.principal_for(admin), user_id=admin.id)
+    with pytest.raises(Forbidden):
+        accounts.disable_user(db, accounts.principal_for(pm), user_id=admin.id)
+    accounts.disable_user(db, accounts.principal_for(admin), user_id=pm.id, reason="left")
+    with pytest.raises(Unauthorized):
+        accounts.authenticate(db, email="pm@example.com", password="a long passphrase!")
+    accounts.enable_user(db, accounts.principal_for(admin), user_id=pm.id)
+    assert accounts.authenticate(db, email="pm@example.com", password="a long passphrase!")
+
+
+def test_password_changes_check_the_current_one_and_log_no_secret(db):
+    user = _user(db)
+    own = accounts.principal_for(user)
+    with pytest.raises(Invalid) as caught:
+        accounts.change_password(db, own, user_id=user.id, new_password="a new long passphrase")
+    assert caught.value.errors[0].field == "current_password"
+    with pytest.raises(Invalid) as caught:
+        accounts.change_password(
+            db, own, user_id=user.id, current_password="a long passphrase!", new_password="short"
+        )
+    assert caught.value.errors[0].field == "new_password"
+    other = _user(db, role=Role.PROGRAM_MANAGER, email="other@example.com")
+    with pytest.raises(Forbidden):
+        accounts.change_password(db, own, user_id=other.id, new_password="a new long passphrase")
+    accounts.change_password(
+        db,
+        own,
+        user_id=user.id,
+        current_password="a long passphrase!",
+        new_password="a new long passphrase",
+    )
+    db.flush()
+    [event] = db.scalars(select(Event).where(Event.type == "user.password_changed"))
+    assert "passphrase" not in str(event.payload)
+    assert accounts.authenticate(db, email="pm@example.com", password="a new long passphrase")
+
+
+def test_terminating_a_firms_access_ends_its_users_sessions(db):
+    firm = partner(db, Principal.system(), status="active")
+    user = accounts.create_user(
+        db,
+        Principal.system(),
+        email="padm@example.com",
+        display_name="Pia",
+        role=Role.PARTNER_ADMIN,
+        password="a long passphrase!",
+        partner_id=firm.id,
+    )
+    token = sessions.start_session(db, user)
+    assert sessions.session_principal(db, token).principal.user_id == user.id
+    accounts.disable_partner_access(db, Principal.system(), partner_id=firm.id, reason="ended")
+    with pytest.raises(Unauthorized):
+        sessions.session_principal(db, token)

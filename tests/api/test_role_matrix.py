@@ -46,6 +46,13 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/api-keys"): EVERYONE,
     ("GET", "/api/v1/api-keys"): EVERYONE,
     ("POST", "/api/v1/api-keys/{key_id}/revoke"): EVERYONE,
+    # Another user's password, role and access are the admins'; one's own sessions are one's own.
+    ("POST", "/api/v1/users/{user_id}/password"): frozenset({A}),
+    ("POST", "/api/v1/users/{user_id}/role"): frozenset({A}),
+    ("POST", "/api/v1/users/{user_id}/disable"): frozenset({A}),
+    ("POST", "/api/v1/users/{user_id}/enable"): frozenset({A}),
+    ("GET", "/api/v1/users/{user_id}/sessions"): EVERYONE,
+    ("POST", "/api/v1/users/{user_id}/sessions/end"): EVERYONE,
     ("GET", "/api/v1/events"): STAFF,
     ("GET", "/api/v1/events/verify"): STAFF,
     ("POST", "/api/v1/partners"): MANAGERS,
@@ -130,6 +137,7 @@ class World:
     webhook_endpoint: str = ""
     webhook_delivery: str = ""
     tier_badge: str = ""  # the firm's badge for the tier it holds
+    staff_user: str = ""  # a program manager, whom admins may change
 
 
 def _build(sessions, frozen_clock) -> World:
@@ -177,6 +185,14 @@ def _build(sessions, frozen_clock) -> World:
         schemes.publish_scheme(db, system, data=SchemeCreate.model_validate({"tiers": [tier]}))
         tiers.evaluate_firm(db, system, partner_id=firm.id)
         standing = db.get(FirmTier, (firm.id, "default"))
+        staff = accounts.create_user(
+            db,
+            system,
+            email=f"staff.{next(_unique)}@example.com",
+            display_name="Staff",
+            role=Role.PROGRAM_MANAGER,
+            password="a long staff password",
+        )
         return World(
             firm=firm.id,
             other_firm=other.id,
@@ -195,6 +211,7 @@ def _build(sessions, frozen_clock) -> World:
             webhook_endpoint=endpoint.id,
             webhook_delivery=delivery.id,
             tier_badge=standing.badge_id if standing and standing.badge_id else "",
+            staff_user=staff.id,
         )
 
 
@@ -221,6 +238,7 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         endpoint_id=world.webhook_endpoint,
         delivery_id=world.webhook_delivery,
         badge_id=world.tier_badge,
+        user_id="me" if "/sessions" in path else world.staff_user,
     )
     today = clock.now().isoformat()
     bodies: dict[tuple[str, str], dict] = {
@@ -231,6 +249,8 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
             "password": "p" * 16,
         },
         ("POST", "/api/v1/api-keys"): {"name": f"key {n}"},
+        ("POST", "/api/v1/users/{user_id}/password"): {"new_password": f"a new password {n}"},
+        ("POST", "/api/v1/users/{user_id}/role"): {"role": "auditor"},
         ("POST", "/api/v1/verify"): {
             "credential": {
                 "@context": ["https://www.w3.org/ns/credentials/v2"],
@@ -375,9 +395,10 @@ SCOPED = sorted(
     for route, roles in MATRIX.items()
     if PADM in roles
     and "{" in route[1]
-    # Keys are personal and certifications are the vendor's public catalogue: not firm data.
+    # Keys and sessions are personal and certifications are the vendor's public catalogue:
+    # not firm data.
     and not route[1].startswith(
-        ("/api/v1/api-keys", "/api/v1/certifications", "/api/v1/tier-badges")
+        ("/api/v1/api-keys", "/api/v1/users", "/api/v1/certifications", "/api/v1/tier-badges")
     )
 )
 

@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Response
 
 from charter.accounts import service as accounts
-from charter.accounts.models import User
-from charter.accounts.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, UserIn, UserOut
+from charter.accounts import sessions
+from charter.accounts.models import User, UserSession
+from charter.accounts.schemas import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    PasswordChange,
+    RoleChange,
+    SessionsEnded,
+    UserDisable,
+    UserIn,
+    UserOut,
+    UserSessionOut,
+)
+from charter.core.auth import Principal
 from charter.core.errors import Invalid
 from charter.deps import CurrentPrincipal, DbSession, api_router
 
@@ -35,6 +48,64 @@ def who_am_i(db: DbSession, actor: CurrentPrincipal) -> User:
     if actor.user_id is None:
         raise Invalid("the system principal has no user")
     return accounts.get_user(db, actor.user_id)
+
+
+def _user_id(actor: Principal, user_id: str) -> str:
+    """``me`` is the caller."""
+    if user_id != "me":
+        return user_id
+    if actor.user_id is None:
+        raise Invalid("the system principal has no user")
+    return actor.user_id
+
+
+@router.post("/users/{user_id}/password", status_code=204, tags=["users"])
+def change_password(
+    user_id: str, body: PasswordChange, db: DbSession, actor: CurrentPrincipal
+) -> Response:
+    """Set a password (one's own needs the current one); the user is signed out everywhere."""
+    accounts.change_password(
+        db,
+        actor,
+        user_id=_user_id(actor, user_id),
+        new_password=body.new_password,
+        current_password=body.current_password,
+    )
+    return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/role", response_model=UserOut, tags=["users"])
+def change_role(user_id: str, body: RoleChange, db: DbSession, actor: CurrentPrincipal) -> User:
+    """Give a user another role (admins only); the user is signed out everywhere."""
+    return accounts.change_role(db, actor, user_id=_user_id(actor, user_id), role=body.role)
+
+
+@router.post("/users/{user_id}/disable", response_model=UserOut, tags=["users"])
+def disable_user(
+    user_id: str, db: DbSession, actor: CurrentPrincipal, body: UserDisable | None = None
+) -> User:
+    """Stop a user signing in (admins only); their sessions end and their keys stop working."""
+    reason = body.reason if body is not None else ""
+    return accounts.disable_user(db, actor, user_id=_user_id(actor, user_id), reason=reason)
+
+
+@router.post("/users/{user_id}/enable", response_model=UserOut, tags=["users"])
+def enable_user(user_id: str, db: DbSession, actor: CurrentPrincipal) -> User:
+    """Let a disabled user sign in again (admins only)."""
+    return accounts.enable_user(db, actor, user_id=_user_id(actor, user_id))
+
+
+@router.get("/users/{user_id}/sessions", response_model=list[UserSessionOut], tags=["users"])
+def list_sessions(user_id: str, db: DbSession, actor: CurrentPrincipal) -> list[UserSession]:
+    """A user's portal sign-ins, newest first (one's own, or anyone's for admins)."""
+    return sessions.list_sessions(db, actor, user_id=_user_id(actor, user_id))
+
+
+@router.post("/users/{user_id}/sessions/end", response_model=SessionsEnded, tags=["users"])
+def end_sessions(user_id: str, db: DbSession, actor: CurrentPrincipal) -> SessionsEnded:
+    """Sign a user out of the portal everywhere (oneself, or anyone for admins)."""
+    ended = sessions.end_sessions_of(db, actor, user_id=_user_id(actor, user_id))
+    return SessionsEnded(ended=ended)
 
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated, tags=["api keys"])

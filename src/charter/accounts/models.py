@@ -42,3 +42,40 @@ class ApiKey(Timestamped, Base):
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class UserSession(Base):
+    """A portal sign-in, named by the session cookie; ending it here signs that browser out.
+
+    The cookie carries ``<id>.<secret>``; only the secret's hash is stored, so neither this
+    table nor a log line that names the id lets anyone take the session over.
+    """
+
+    __tablename__ = "user_sessions"
+    __event_subject__ = "user_session"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class SignInThrottle(Base):
+    """Recent failed sign-ins to one account, or from one client address.
+
+    ``key`` is a hash of the scope and the address or email, so the table holds neither.
+    """
+
+    __tablename__ = "sign_in_throttles"
+    __event_subject__ = "sign_in_throttle"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    failures: Mapped[int]
+    last_failure_at: Mapped[datetime]
+    blocked_until: Mapped[datetime | None]
+    forget_at: Mapped[datetime] = mapped_column(index=True)

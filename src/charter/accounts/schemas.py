@@ -62,3 +62,44 @@ class ApiKeyCreated(ApiKeyOut):
     """A freshly created key, with its token: store it now."""
 
     token: str
+
+
+class PasswordChange(BaseModel):
+    """A new password; one's own needs the current one too."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    new_password: str = Field(max_length=1000)
+    current_password: str | None = Field(default=None, max_length=1000)
+
+
+class RoleChange(BaseModel):
+    """A user's new role."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+
+
+class UserDisable(BaseModel):
+    """Why a user is disabled (kept in the events log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Line = Field(default="", max_length=500)
+
+
+class UserSessionOut(ORMModel):
+    """A portal sign-in of a user (never its secret)."""
+
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+
+
+class SessionsEnded(BaseModel):
+    """How many sessions were ended."""
+
+    ended: int

@@ -6,11 +6,13 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from charter.accounts.models import ApiKey, User
+from charter.accounts import sessions, throttling
+from charter.accounts.models import ApiKey, SignInThrottle, User
 from charter.core import clock, events
 from charter.core.auth import (
     Permission,
@@ -20,9 +22,17 @@ from charter.core.auth import (
     password_needs_rehash,
     verify_password,
 )
-from charter.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from charter.core.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+)
 from charter.core.ids import new_id
 from charter.core.text import normalize_email
+from charter.db.engine import settings_of
 from charter.partners import service as partners
 
 API_KEY_PREFIX = "chk"
@@ -107,6 +117,51 @@ def authenticate(db: Session, *, email: str, password: str) -> User:
     return user
 
 
+def sign_in(db: Session, *, email: str, password: str, address: str | None) -> User:
+    """Authenticate a sign-in attempt from client ``address``, throttled per account and address.
+
+    Raises :class:`TooManyAttempts` without checking the password while the account or the
+    address must wait, and :class:`Unauthorized` for wrong credentials, after counting the
+    failure in this transaction: the caller commits it (it answers the refusal, rather than
+    letting the error roll the transaction back).
+    """
+    now = clock.now()
+    account = throttling.Counter(throttling.Scope.ACCOUNT, email.strip().lower())
+    counters = [account]
+    if address:
+        counters.append(throttling.Counter(throttling.Scope.ADDRESS, address))
+    throttling.check(db, counters, now=now)
+    try:
+        user = authenticate(db, email=email, password=password)
+    except Unauthorized:
+        settings = settings_of(db)
+        for failure in throttling.record_failures(db, settings, counters, now=now):
+            if failure.crossed:
+                _record_throttled(db, failure, address=address)
+        raise
+    throttling.forget(db, account)
+    return user
+
+
+def _record_throttled(db: Session, failure: throttling.Failure, *, address: str | None) -> None:
+    """An event when a counter reaches its threshold (not for every failure after it)."""
+    actor = Principal.system("sign-in")
+    details: dict[str, Any] = {
+        "scope": failure.counter.scope.value,
+        "failures": failure.failures,
+        "retry_after_seconds": throttling.seconds(failure.wait),
+        "address": address,
+    }
+    if failure.counter.scope is throttling.Scope.ADDRESS:
+        row = db.scalar(select(SignInThrottle).where(SignInThrottle.key == failure.counter.key))
+        if row is not None:
+            events.append(db, actor, "sign_in.throttled", row, **details)
+        return
+    user = db.scalar(select(User).where(User.email == failure.counter.value))
+    if user is not None:  # unknown addresses are no account: the address count covers them
+        events.append(db, actor, "sign_in.throttled", user, partner_id=user.partner_id, **details)
+
+
 def _secret_digest(secret: str) -> str:
     # Keys carry 256 bits of randomness, so a fast hash is enough (and keeps each request cheap).
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -127,8 +182,11 @@ def create_api_key(
     if actor.user_id != user.id:
         actor.require(Permission.USERS_MANAGE)
     role_permissions = principal_for(user).permissions
+    # No one hands out more than they hold: a caller acting through a scoped key grants at
+    # most that key's scopes, whatever the user's role would allow.
+    grantable = role_permissions & actor.permissions
     if scopes is None:
-        chosen = set(role_permissions)
+        chosen = set(grantable)
     else:
         chosen = set()
         for index, scope in enumerate(scopes):
@@ -139,6 +197,9 @@ def create_api_key(
             if permission not in role_permissions:
                 raise Invalid.field(f"scopes.{index}", f"the user's role does not allow {scope!r}")
             chosen.add(permission)
+        beyond = sorted(scope.value for scope in chosen - grantable)
+        if beyond:
+            raise _wider_than_caller(beyond)
     if expires_at is not None and expires_at <= clock.now():
         raise Invalid.field("expires_at", "must be in the future")
     key = ApiKey(
@@ -164,6 +225,12 @@ def create_api_key(
         expires_at=expires_at,
     )
     return key, f"{API_KEY_PREFIX}_{key.id}.{secret}"
+
+
+def _wider_than_caller(scopes: list[str]) -> Forbidden:
+    detail = "a key cannot be wider than its creator's own permissions: " + ", ".join(scopes)
+    field = FieldError("scopes", f"the caller does not hold {', '.join(scopes)}")
+    return Forbidden(detail, errors=[field.as_dict()])
 
 
 def list_api_keys(db: Session, actor: Principal, *, user_id: str | None = None) -> list[ApiKey]:
@@ -234,12 +301,92 @@ def principal_from_token(db: Session, token: str) -> Principal:
     )
 
 
-def principal_from_session(db: Session, user_id: str) -> Principal:
-    """The principal of a signed-in web session."""
-    user = db.get(User, user_id)
-    if user is None or user.disabled_at is not None:
-        raise Unauthorized("session is no longer valid")
-    return principal_for(user)
+def change_password(
+    db: Session,
+    actor: Principal,
+    *,
+    user_id: str,
+    new_password: str,
+    current_password: str | None = None,
+) -> User:
+    """Set a user's password and sign them out everywhere.
+
+    Users change their own with their current password; admins set anyone else's.
+    """
+    user = get_user(db, user_id)
+    if actor.user_id == user.id:
+        if user.password_hash is None or not verify_password(
+            user.password_hash, current_password or ""
+        ):
+            raise Invalid.field("current_password", "is not the current password")
+    else:
+        actor.require(Permission.USERS_MANAGE)
+    if len(new_password) < MIN_PASSWORD_LENGTH:
+        raise Invalid.field("new_password", f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    user.password_hash = hash_password(new_password)
+    ended = sessions.end_all_sessions(db, user.id, sessions.EndReason.PASSWORD_CHANGED)
+    events.append(
+        db, actor, "user.password_changed", user, partner_id=user.partner_id, sessions_ended=ended
+    )
+    return user
+
+
+def change_role(db: Session, actor: Principal, *, user_id: str, role: Role) -> User:
+    """Give a user another role; they are signed out everywhere, so no page keeps the old one."""
+    actor.require(Permission.USERS_MANAGE)
+    user = get_user(db, user_id)
+    if role.is_partner_role and user.partner_id is None:
+        raise Invalid.field("role", f"a {role.value} user must belong to a partner")
+    if not role.is_partner_role and user.partner_id is not None:
+        raise Invalid.field("role", f"a partner's user cannot be {role.value}")
+    if user.role == role.value:
+        return user
+    previous, user.role = user.role, role.value
+    ended = sessions.end_all_sessions(db, user.id, sessions.EndReason.ROLE_CHANGED)
+    events.append(
+        db,
+        actor,
+        "user.role_changed",
+        user,
+        partner_id=user.partner_id,
+        previous_role=previous,
+        role=role.value,
+        sessions_ended=ended,
+    )
+    return user
+
+
+def disable_user(db: Session, actor: Principal, *, user_id: str, reason: str = "") -> User:
+    """Stop a user signing in; their sessions end and their API keys stop working."""
+    actor.require(Permission.USERS_MANAGE)
+    user = get_user(db, user_id)
+    if actor.user_id == user.id:
+        raise Conflict("you cannot disable yourself")
+    if user.disabled_at is not None:
+        return user
+    user.disabled_at = clock.now()
+    ended = sessions.end_all_sessions(db, user.id, sessions.EndReason.USER_DISABLED)
+    events.append(
+        db,
+        actor,
+        "user.disabled",
+        user,
+        partner_id=user.partner_id,
+        reason=reason,
+        sessions_ended=ended,
+    )
+    return user
+
+
+def enable_user(db: Session, actor: Principal, *, user_id: str) -> User:
+    """Let a disabled user sign in again (their old sessions stay ended)."""
+    actor.require(Permission.USERS_MANAGE)
+    user = get_user(db, user_id)
+    if user.disabled_at is None:
+        return user
+    user.disabled_at = None
+    events.append(db, actor, "user.enabled", user, partner_id=user.partner_id)
+    return user
 
 
 def disable_partner_access(
@@ -259,7 +406,16 @@ def disable_partner_access(
         if user.disabled_at is None:
             user.disabled_at = now
             disabled.append(user.id)
-            events.append(db, actor, "user.disabled", user, partner_id=partner_id, reason=reason)
+            ended = sessions.end_all_sessions(db, user.id, sessions.EndReason.USER_DISABLED)
+            events.append(
+                db,
+                actor,
+                "user.disabled",
+                user,
+                partner_id=partner_id,
+                reason=reason,
+                sessions_ended=ended,
+            )
         keys = db.scalars(
             select(ApiKey)
             .where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None))

@@ -129,6 +129,19 @@ class Overloaded(CharterError):
         self.retry_after = retry_after
 
 
+class TooManyAttempts(CharterError):
+    """Too many failed attempts (at signing in) from this client or for this account; the
+    attempt was not checked. Retry after the seconds ``Retry-After`` gives."""
+
+    status = 429
+    slug = "too-many-attempts"
+    title = "Too many attempts"
+
+    def __init__(self, detail: str, retry_after: int = 1) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 PROBLEM_TYPES: dict[str, type[CharterError]] = {
     cls.slug: cls
     for cls in (
@@ -140,5 +153,6 @@ PROBLEM_TYPES: dict[str, type[CharterError]] = {
         Forbidden,
         CriteriaNotMet,
         Overloaded,
+        TooManyAttempts,
     )
 }

@@ -17,6 +17,8 @@ _BODY = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 PREFIXES = {
     "usr": "user",
     "key": "API key",
+    "ses": "portal sign-in session",
+    "thr": "sign-in throttle",
     "prt": "partner",
     "per": "person",
     "pem": "person email",

@@ -1,13 +1,16 @@
 """Web pages: sign-in and sign-out with CSRF protection, and the dashboard.
 
 The session lives in the signed ``charter_session`` cookie (SessionMiddleware, set up by
-app.py): ``user_id`` once signed in, and ``csrf``, a random token every form posts back in a
-hidden field. Sign-in replaces both, so a token seen before sign-in is worthless after it.
+app.py): ``sid`` once signed in, the token of the sign-in's record on the server (see
+:mod:`charter.accounts.sessions`), and ``csrf``, a random token every form posts back in a
+hidden field. Sign-in replaces both, so a token seen before sign-in is worthless after it;
+sign-out ends the record, so a copy of the cookie is worthless after that.
 """
 
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from datetime import datetime
 from pathlib import Path
@@ -19,10 +22,18 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from charter.accounts import service as accounts
+from charter.accounts import sessions
 from charter.core import clock
 from charter.core.auth import Principal
-from charter.core.errors import Unauthorized
-from charter.deps import DbSession, api_router, offloaded
+from charter.core.errors import TooManyAttempts, Unauthorized
+from charter.deps import (
+    SESSION_KEY,
+    DbSession,
+    api_router,
+    offloaded,
+    record_session_seen,
+    session_token_of,
+)
 from charter.web.dashboard import build_dashboard
 
 HERE = Path(__file__).parent
@@ -106,21 +117,24 @@ def _csrf_refused(request: Request) -> Response:
 
 
 def _signed_in(request: Request, db: DbSession) -> Principal | None:
-    user_id = request.session.get("user_id")
-    if not isinstance(user_id, str) or not user_id:
+    token = session_token_of(request)
+    if token is None:
         return None
     try:
-        return accounts.principal_from_session(db, user_id)
+        signed_in = sessions.session_principal(db, token)
     except Unauthorized:
-        # The user was disabled or removed since signing in: the session ends here.
+        # Signed out, expired, or the user was disabled since: the cookie is dropped here.
         request.session.clear()
         return None
+    if signed_in.record_seen:
+        record_session_seen(request, signed_in.session_id)
+    return signed_in.principal
 
 
 @router.get("/")
 def home(request: Request) -> Response:
     """The dashboard for a signed-in user, the sign-in page otherwise."""
-    return _redirect("/dashboard" if request.session.get("user_id") else "/login")
+    return _redirect("/dashboard" if session_token_of(request) else "/login")
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -148,9 +162,21 @@ def login(
             raise Unauthorized(LOGIN_FAILED)
         if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
             raise Unauthorized(LOGIN_FAILED)
-        user = accounts.authenticate(db, email=email, password=password)
+        address = request.client.host if request.client else None
+        user = accounts.sign_in(db, email=email, password=password, address=address)
+    except TooManyAttempts as refused:
+        # Counted per account and per address alike, known or not: it reveals no account.
+        response = _render(
+            request,
+            "login.html",
+            {"email": email[:MAX_EMAIL_LENGTH], "error": _wait_message(refused.retry_after)},
+            status_code=429,
+        )
+        response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     except Unauthorized:
         # One message for every failure, so the form does not reveal which accounts exist.
+        # The failure was counted by the service; returning (not raising) commits the count.
         return _render(
             request,
             "login.html",
@@ -158,16 +184,27 @@ def login(
             status_code=401,
         )
     request.session.clear()
-    request.session["user_id"] = user.id
+    request.session[SESSION_KEY] = sessions.start_session(db, user)
     request.session["csrf"] = secrets.token_urlsafe(32)
     return _redirect("/dashboard")
 
 
+def _wait_message(seconds: int) -> str:
+    if seconds >= 120:
+        wait = f"{math.ceil(seconds / 60)} minutes"
+    else:
+        wait = "1 second" if seconds == 1 else f"{seconds} seconds"
+    return f"Too many failed sign-ins. Wait {wait}, then try again."
+
+
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
-    """Sign out (the form must carry the session's CSRF token)."""
+def logout(request: Request, db: DbSession, csrf: Annotated[str, Form()] = "") -> Response:
+    """Sign out (the form must carry the session's CSRF token); the session ends on the server."""
     if not csrf_ok(request, csrf):
         return _csrf_refused(request)
+    token = session_token_of(request)
+    if token is not None:
+        sessions.end_session(db, token)
     request.session.clear()
     return _redirect("/login")
 
