@@ -279,7 +279,7 @@ def _check_types(document: dict[str, Any]) -> _Outcome:
 
 def _check_schema(document: dict[str, Any]) -> _Outcome:
     try:
-        errors = ob3.validate_credential(document)
+        errors = ob3.validate_received(document)
     except (ValueError, TypeError, RecursionError) as error:
         return _failed("schema", f"cannot be checked against the OB 3.0 schema: {error}")
     subject = _first_subject(document)
