@@ -557,11 +557,14 @@ def _check_status(
     if local_status is not None and isinstance(credential_id, str):
         own = local_status(credential_id)
     if own is not None:
+        if own.suspended:
+            suspended.append("by the issuer")
+            # Charter publishes a suspension on the revocation list too (a badge carries one
+            # status entry): its records say the bit means suspended.
+            revoked = revoked if own.revoked else []
         if own.revoked:
             # Either source is enough: the signed list is public, the records carry the reason.
             revoked.insert(0, own.revocation_reason or "by the issuer")
-        if own.suspended:
-            suspended.append("by the issuer")
         # For Charter's own credentials the records are the source the lists are made from,
         # so an unreachable list does not leave the status unknown.
         problems = []
