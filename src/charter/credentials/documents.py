@@ -2,9 +2,10 @@
 built from the award's facts, checked and serialized as it is stored.
 
 Every award gets an ``OpenBadgeCredential`` carrying its revocation entry, which a suspension
-sets too (see :mod:`charter.credentials.ob3` on why a badge carries one ``credentialStatus``). Functions from values to values: the programs and holders data come in
-loaded (:mod:`charter.credentials.sources`), the ids and times as arguments. The single-award
-path (:mod:`charter.credentials.issuance`) and bulk issuance (:mod:`charter.credentials.bulk`)
+sets too (see :mod:`charter.credentials.ob3` on why a badge carries one ``credentialStatus``).
+Functions from values to values: the programs and holders data come in loaded
+(:mod:`charter.credentials.sources`), the ids and times as arguments. The single-award path
+(:mod:`charter.credentials.issuance`) and bulk issuance (:mod:`charter.credentials.bulk`)
 build the same bytes from here.
 """
 
