@@ -142,7 +142,7 @@ def verify(document: dict[str, Any], validate: Validator = ob3.validate_credenti
         valid_until is not None and datetime.fromisoformat(valid_until) < NOW
     ):
         return False
-    method = document["proof"]["verificationMethod"]
+    method = proofs.proofs_of(document)[0]["verificationMethod"]
     if method.split("#")[0] != document["issuer"]["id"]:
         return False
     return proofs.verify_proof(document, dids.resolve_did_key(method))
@@ -210,7 +210,7 @@ def _vcjs(issuer: Issuer, count: int, seconds: float, cpu: int | None) -> list[R
     js = run_vcjs(issuer, count, seconds, cpu)
     # vc.js's credential must verify here too (and is then a fair verify input).
     assert proofs.verify_proof(
-        js["signed"], dids.resolve_did_key(js["signed"]["proof"]["verificationMethod"])
+        js["signed"], dids.resolve_did_key(proofs.proofs_of(js["signed"])[0]["verificationMethod"])
     ), "Charter does not verify vc.js's credential"
     return [
         Rate("vc.js issue", js["issued"], js["issueSeconds"]),

@@ -75,5 +75,5 @@ def credential_of(db: Session, award_id: str) -> issuance.PublicCredential:
 
 def verifies(db: Session, document: dict[str, Any]) -> bool:
     """Whether a signed credential's proof verifies with its issuer's key."""
-    public_key = keyring.public_key_for(db, document["proof"]["verificationMethod"])
+    public_key = keyring.public_key_for(db, document["proof"][0]["verificationMethod"])
     return public_key is not None and proofs.verify_proof(document, public_key)

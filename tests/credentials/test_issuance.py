@@ -61,11 +61,13 @@ def test_issuing_an_award_stores_a_signed_conforming_credential(
     assert achievement["criteria"]["narrative"] == "Pass exam CX-100."
     assert achievement["name"] == cert.name
     assert document["validFrom"] == ob3.format_timestamp(awarded.issued_at)
+    assert document["awardedDate"] == document["validFrom"]
     assert document["validUntil"] == ob3.format_timestamp(awarded.valid_until)
+    assert isinstance(document["proof"], list)  # the official OB 3.0 schema wants an array
     signer = keyring.active_signer(db, issuing)
     assert document["issuer"]["id"] == signer.controller
     assert document["issuer"]["name"] == "Charter demo issuer"
-    assert document["proof"]["verificationMethod"] == signer.verification_method
+    assert document["proof"][0]["verificationMethod"] == signer.verification_method
     entry = document["credentialStatus"]
     assert entry["statusPurpose"] == "revocation"
     assert entry["statusListCredential"] == f"{base}/status/{credential.revocation_list_id}"
@@ -129,7 +131,7 @@ def test_revoking_an_award_sets_its_revocation_bit(db, system, issuing, holder, 
     assert revoked.status_reason == "exam fraud"
 
 
-def test_suspend_and_reinstate_flip_the_suspension_bit_seen_over_http(
+def test_a_suspension_is_published_on_the_revocation_list_and_reinstating_issues_anew(
     client, sessions, system, settings
 ):
     with sessions() as db, db.begin():
@@ -151,16 +153,52 @@ def test_suspend_and_reinstate_flip_the_suspension_bit_seen_over_http(
     assert not bit(*suspension)
     with sessions() as db, db.begin():
         service.suspend_award(db, system, award_id=awarded.id, reason="audit pending")
+    # The credential's one status entry is its revocation entry: every verifier reads it.
+    assert bit(*revocation)
     assert bit(*suspension)
-    assert not bit(*revocation)
     with sessions() as db:
-        assert issuance.get_credential(db, credential.id).status is CredentialStatus.SUSPENDED
+        suspended = issuance.get_credential(db, credential.id)
+        assert suspended.status is CredentialStatus.SUSPENDED
+        assert suspended.status_reason == "audit pending"
     with sessions() as db, db.begin():
-        service.reinstate_award(db, system, award_id=awarded.id)
+        db.info["settings"] = settings
+        with pytest.raises(Conflict, match="suspended"):
+            issuance.reissue_credential(db, system, credential_id=credential.id, reason="fix")
+    with sessions() as db, db.begin():
+        db.info["settings"] = settings
+        service.reinstate_award(db, system, award_id=awarded.id, reason="audit passed")
+        new = credential_of(db, awarded.id)
+        old = issuance.get_credential(db, credential.id)
+        assert verifies(db, new.document)
+    assert new.id != credential.id
+    assert new.status is CredentialStatus.ACTIVE
+    assert old.status is CredentialStatus.REVOKED
+    assert old.superseded_by_id == new.id
+    assert bit(*revocation)  # a revocation is for good: the old credential stays revoked
     assert not bit(*suspension)
+    assert not bit(new.revocation_list_id, new.revocation_index)
+    with sessions() as db:
+        reinstated = db.scalar(select(Event).where(Event.type == "credential.reinstated"))
+        assert reinstated.subject_id == credential.id
+        assert reinstated.payload["new_credential_id"] == new.id
     with sessions() as db, db.begin():
         service.revoke_award(db, system, award_id=awarded.id, reason="left the program")
-    assert bit(*revocation)
+    assert bit(new.revocation_list_id, new.revocation_index)
+
+
+@pytest.fixture
+def governance(make):
+    # Made before any fixture writes: on SQLite a second writer would wait for the first.
+    return make.login(Role.GOVERNANCE_OWNER).principal
+
+
+def test_reinstating_needs_only_the_revoke_permission(
+    governance, db, system, issuing, holder, cert
+):
+    awarded = award(db, system, person_id=holder.id, certification_id=cert.id)
+    service.suspend_award(db, governance, award_id=awarded.id, reason="audit pending")
+    service.reinstate_award(db, governance, award_id=awarded.id)
+    assert credential_of(db, awarded.id).status is CredentialStatus.ACTIVE
 
 
 def test_renewal_reissues_and_revokes_the_old_credential(
@@ -175,6 +213,13 @@ def test_renewal_reissues_and_revokes_the_old_credential(
 
     assert new.id != old.id
     assert new.document["validUntil"] == ob3.format_timestamp(renewed.valid_until)
+    # OB 3.0: validFrom is when this credential comes into force, awardedDate when the
+    # achievement was awarded.
+    assert renewed.renewed_at is not None
+    assert new.document["validFrom"] == ob3.format_timestamp(renewed.renewed_at)
+    assert new.document["awardedDate"] == ob3.format_timestamp(awarded.issued_at)
+    assert new.valid_from == renewed.renewed_at
+    assert ob3.validate_credential(new.document) == []
     assert verifies(db, new.document)
     previous = issuance.get_credential(db, old.id)
     assert previous.status is CredentialStatus.REVOKED

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from importlib import resources
 
 import pytest
 
 from charter.credentials import ob3, statuslist
+from charter.credentials.resolver import OfflineResolver
+from charter.credentials.verify import verify_credential
 
 EMAIL = "dana.lee@firm.example"
 
@@ -101,10 +105,59 @@ def test_missing_fields_are_reported(path: tuple[str, ...], expected: str) -> No
     assert any(expected in error for error in errors), errors
 
 
-def test_subject_without_id_or_identifier_is_reported() -> None:
+def test_subject_without_id_or_identifier_is_reported_by_the_verifier() -> None:
     doc = copy.deepcopy(_build())
     del doc["credentialSubject"]["identifier"]  # type: ignore[attr-defined]
-    assert ob3.validate_credential(doc) != []
+    # The official schema leaves this to verification (OB 3.0 verification, step 1).
+    assert ob3.validate_credential(doc) == []
+    verdict = verify_credential(doc, resolver=OfflineResolver(), now=datetime.now(UTC))
+    assert not verdict.check("schema").ok
+    assert "needs an id or an identifier" in verdict.check("schema").detail
+
+
+def test_the_schema_is_1edtechs_file_byte_for_byte() -> None:
+    folder = resources.files("charter.credentials").joinpath("schemas_ob3")
+    data = folder.joinpath(ob3.SCHEMA_FILE).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    assert digest == "86a141ff0c1b1a6b4e08460f786a8ffe0f737d8256a86243d134a2e6450efe4d"
+    assert digest in folder.joinpath("README.md").read_text(encoding="utf-8")
+    schema = json.loads(data)
+    assert schema["$schema"] == "https://json-schema.org/draft/2019-09/schema#"
+    assert schema["properties"]["proof"]["type"] == "array"
+
+
+def test_a_single_proof_object_fails_the_schema_and_a_proof_array_passes() -> None:
+    proof = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "proofPurpose": "assertionMethod",
+        "verificationMethod": "did:key:z6Mk#z6Mk",
+        "proofValue": "z1",
+    }
+    single = {**_build(), "proof": proof}
+    assert any(error.startswith("proof:") for error in ob3.validate_credential(single))
+    assert ob3.validate_credential({**_build(), "proof": [proof]}) == []
+    # What a verifier was given: a single proof is read as a set of one.
+    assert ob3.validate_received(single) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("validFrom", "2025-03-01T12:00:00"), ("validUntil", "1 March 2027"), ("awardedDate", "x")],
+)
+def test_a_datetime_without_timezone_or_malformed_is_reported(field: str, value: str) -> None:
+    doc = {**_build(), field: value}
+    assert any(error.startswith(field) for error in ob3.validate_credential(doc))
+
+
+def test_awarded_date_keeps_the_award_date_and_valid_from_is_this_credentials() -> None:
+    awarded = datetime(2024, 3, 1, 9, 30, tzinfo=UTC)
+    doc = _build(awarded_at=awarded)
+    assert doc["awardedDate"] == "2024-03-01T09:30:00Z"
+    assert doc["validFrom"] == "2025-03-01T12:00:00Z"
+    assert ob3.validate_credential(doc) == []
+    with pytest.raises(ValueError, match="awarded_at"):
+        _build(awarded_at=datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def test_wrong_context_order_and_status_array_are_reported() -> None:

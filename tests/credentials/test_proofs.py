@@ -46,8 +46,10 @@ def test_w3c_vector_canonical_forms_hashes_and_signature_are_reproduced():
 
     created = datetime(2023, 2, 24, 23, 36, 38, tzinfo=UTC)
     signed = proofs.create_proof(unsigned, w3c_key(), config["verificationMethod"], created)
-    assert signed["proof"]["proofValue"] == read(W3C / "sigBTC58DataInt.txt").strip()
-    assert signed == json.loads(read(W3C / "signedDataInt.json"))
+    # The vector's proof, as a set of one (as the OB 3.0 schema wants it).
+    vector = json.loads(read(W3C / "signedDataInt.json"))
+    assert signed == {**vector, "proof": [vector["proof"]]}
+    assert signed["proof"][0]["proofValue"] == read(W3C / "sigBTC58DataInt.txt").strip()
     signature_hex = read(W3C / "sigHexDataInt.txt").strip()
     assert w3c_key().sign(proof_hash + doc_hash).hex() == signature_hex
 
@@ -73,7 +75,8 @@ def test_1edtech_ob_example_is_reproduced_and_verifies():
     unsigned = {k: v for k, v in signed.items() if k != "proof"}
     created = datetime(2010, 1, 1, 19, 23, 24, tzinfo=UTC)
     resigned = proofs.create_proof(unsigned, private, vector["verificationMethod"], created)
-    assert resigned["proof"]["proofValue"] == vector["proofValue"]
+    assert resigned["proof"] == [signed["proof"]]
+    assert resigned["proof"][0]["proofValue"] == vector["proofValue"]
 
 
 @pytest.mark.parametrize(
@@ -131,10 +134,30 @@ def test_signed_credential_round_trips_with_a_did_key():
     unsigned["issuer"] = {**unsigned["issuer"], "id": did}
     created = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
     signed = proofs.create_proof(unsigned, private, dids.did_key_verification_method(did), created)
-    assert signed["proof"]["created"] == "2025-03-01T12:00:00Z"
+    assert signed["proof"][0]["created"] == "2025-03-01T12:00:00Z"
     assert "proof" not in unsigned
-    method = signed["proof"]["verificationMethod"]
+    method = signed["proof"][0]["verificationMethod"]
     assert proofs.verify_proof(signed, dids.resolve_did_key(method))
+    # The same proof on its own (the form of credentials issued before proof sets) verifies.
+    assert proofs.verify_proof(
+        {**signed, "proof": signed["proof"][0]}, dids.resolve_did_key(method)
+    )
+
+
+def test_a_proof_set_verifies_when_one_of_its_proofs_is_by_the_key():
+    private = keys.generate_private_key()
+    did = dids.did_key_from_public(private.public_key())
+    unsigned = {k: v for k, v in ob_signed().items() if k != "proof"}
+    unsigned["issuer"] = {**unsigned["issuer"], "id": did}
+    created = datetime(2025, 3, 1, tzinfo=UTC)
+    signed = proofs.create_proof(unsigned, private, dids.did_key_verification_method(did), created)
+    public = private.public_key()
+    other = {**ob_signed()["proof"]}
+    assert proofs.verify_proof({**signed, "proof": [other, *signed["proof"]]}, public)
+    assert not proofs.verify_proof({**signed, "proof": [other]}, public)
+    assert not proofs.verify_proof({**signed, "proof": []}, public)
+    assert proofs.proofs_of(signed) == signed["proof"]
+    assert proofs.proofs_of({**signed, "proof": other}) == [other]
 
 
 def test_signing_refuses_documents_with_dropped_terms():

@@ -304,7 +304,7 @@ def test_missing_proof_is_invalid() -> None:
 def test_unsupported_cryptosuite_is_named() -> None:
     signer = did_key_signer()
     signed = signer.sign(badge(signer.did))
-    signed["proof"]["cryptosuite"] = "eddsa-jcs-2022"
+    signed["proof"][0]["cryptosuite"] = "eddsa-jcs-2022"
     assert "eddsa-rdfc-2022 only" in (check(signed).reason or "")
 
 

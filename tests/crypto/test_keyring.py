@@ -73,12 +73,12 @@ def test_rotation_keeps_old_credentials_verifying_and_signs_new_ones_with_the_ne
     db, system, settings
 ):
     before = issued_document(db, system, settings)
-    old_method = before["proof"]["verificationMethod"]
+    old_method = before["proof"][0]["verificationMethod"]
     rotated = keyring.rotate_key(db, system, settings)
     after = issued_document(db, system, settings)
 
     assert rotated.verification_method != old_method
-    assert after["proof"]["verificationMethod"] == rotated.verification_method
+    assert after["proof"][0]["verificationMethod"] == rotated.verification_method
     assert after["issuer"]["id"] == rotated.controller
     old_key = keyring.public_key_for(db, old_method)
     new_key = keyring.public_key_for(db, rotated.verification_method)

@@ -75,13 +75,29 @@ def test_an_issued_credential_verifies_and_shows_revoked_after_revoke_award(
     assert after["statusResults"] == [{"purpose": "revocation", "status": True}]
 
 
-def test_suspension_is_not_visible_to_third_party_verifiers(client, sessions, system, settings):
-    # One credentialStatus per badge (the OB 3.0 schema allows one): only revocation is in it.
+def test_a_suspended_credential_is_revoked_for_vcjs_and_the_reinstated_one_verifies(
+    client, sessions, system, settings
+):
+    # One credentialStatus per badge (the OB 3.0 schema allows one): a suspension is
+    # published on the revocation list, and reinstating issues a new credential.
     award_id, credential = _issue(sessions, system, settings)
     with sessions() as db, db.begin():
         service.suspend_award(db, system, award_id=award_id, reason="audit pending")
     result = _verify(credential, _status_documents(client, credential))
-    assert result["statusResults"] == [{"purpose": "revocation", "status": False}]
+    assert result["statusResults"] == [{"purpose": "revocation", "status": True}]
+
+    with sessions() as db, db.begin():
+        db.info["settings"] = settings
+        service.reinstate_award(db, system, award_id=award_id, reason="audit passed")
+        found = issuance.current_credential_for_award(db, award_id)
+        assert found is not None
+        reinstated = found.document
+    assert reinstated["id"] != credential["id"]
+    assert reinstated["awardedDate"] == credential["awardedDate"]
+    assert _verify(reinstated, _status_documents(client, reinstated)) == {
+        "verified": True,
+        "statusResults": [{"purpose": "revocation", "status": False}],
+    }
 
 
 def test_a_did_web_credential_verifies_through_the_did_document(engine, sessions, system, settings):
@@ -108,7 +124,7 @@ def test_a_credential_signed_before_rotation_still_verifies(
     with sessions() as db, db.begin():
         keyring.rotate_key(db, system, web)
     _, new = _issue(sessions, system, web)
-    assert old["proof"]["verificationMethod"] != new["proof"]["verificationMethod"]
+    assert old["proof"][0]["verificationMethod"] != new["proof"][0]["verificationMethod"]
     with TestClient(create_app(web, engine=engine)) as web_client:
         for credential in (old, new):
             documents = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,8 +16,9 @@ from charter.app import create_app
 from charter.config import Settings, get_settings
 from charter.core import eventverify
 from charter.core.models import Event
+from charter.credentials import ob3
 from charter.credentials.enums import AwardStatus
-from charter.credentials.models import Award
+from charter.credentials.models import Award, IssuedCredential
 from charter.db.engine import make_engine, make_sessionmaker
 from charter.demo.people import ADMIN_EMAIL, ADMIN_PASSWORD, PARTNER_ADMIN_PASSWORD
 from charter.demo.seeding import SeedSummary, seed
@@ -143,6 +145,21 @@ def test_revoked_and_suspended_awards_say_why(demo_db):
     ).all()
     assert rows
     assert all(row.status_reason for row in rows)
+
+
+def test_every_demo_credential_passes_the_official_ob3_schema(demo_db):
+    documents = [
+        *demo_db.scalars(select(IssuedCredential.document)),
+        *demo_db.scalars(select(TierBadge.document)),
+    ]
+    assert len(documents) > 300
+    failing = {}
+    for text in documents:
+        document = json.loads(text)
+        problems = ob3.validate_credential(document)
+        if problems:
+            failing[document["id"]] = problems
+    assert not failing, list(failing.items())[:3]
 
 
 def test_tiers_come_from_imported_satisfaction_and_certified_staff(demo_db):

@@ -57,7 +57,10 @@ def _meta(page: str, key: str) -> str:
     return html.unescape(match.group(1))
 
 
-@pytest.mark.parametrize("accept", ["application/vc+ld+json", "application/ld+json"])
+@pytest.mark.parametrize(
+    "accept",
+    ["application/vc+ld+json", "application/vc", "application/ld+json", "application/json"],
+)
 def test_json_clients_get_the_stored_document_byte_for_byte(client, db, issued, accept):
     credential, _ = issued
     response = client.get(f"/credentials/{credential.id}", headers={"Accept": accept})
@@ -146,7 +149,77 @@ def test_a_suspended_credential_shows_suspended(client, db, system, issued):
     assert _banner(client.get(f"/credentials/{credential.id}").text) == "suspended"
     service.reinstate_award(db, system, award_id=award_id, reason="paid")
     db.commit()
-    assert _banner(client.get(f"/credentials/{credential.id}").text) == "valid"
+    # Reinstating issues a new credential; the suspended one is revoked and points to it.
+    new = issuance.current_credential_for_award(db, award_id)
+    assert new is not None
+    new_id = new.id
+    db.commit()
+    assert new_id != credential.id
+    page = client.get(f"/credentials/{credential.id}").text
+    assert _banner(page) == "revoked"
+    assert f'href="/credentials/{new_id}"' in page
+    assert _banner(client.get(f"/credentials/{new_id}").text) == "valid"
+
+
+def _suspend(db, system, award_id, frozen_clock):
+    service.suspend_award(db, system, award_id=award_id, reason="payment overdue")
+
+
+def _revoke(db, system, award_id, frozen_clock):
+    service.revoke_award(db, system, award_id=award_id, reason="exam fraud")
+
+
+def _expire(db, system, award_id, frozen_clock):
+    frozen_clock.advance(400 * DAY)
+
+
+@pytest.mark.parametrize(
+    ("change", "label"),
+    [(_revoke, "Revoked"), (_suspend, "Suspended"), (_expire, "Expired")],
+    ids=["revoked", "suspended", "expired"],
+)
+def test_a_credential_not_in_force_offers_no_linkedin_and_says_so_when_shared(
+    client, db, system, issued, frozen_clock, change, label
+):
+    credential, award_id = issued
+    url = f"/credentials/{credential.id}"
+    before = client.get(url, headers={"Accept": BROWSER_ACCEPT}).text
+    assert 'id="linkedin-link"' in before
+    assert not _meta(before, "og:title").startswith(label)
+    change(db, system, award_id, frozen_clock)
+    db.commit()
+    page = client.get(url, headers={"Accept": BROWSER_ACCEPT}).text
+    assert _banner(page) == label.lower()
+    assert 'id="linkedin-link"' not in page
+    assert "linkedin.com" not in page
+    for key in ("og:title", "twitter:title", "og:description", "twitter:description"):
+        assert _meta(page, key).startswith(f"{label}"), key
+    assert (
+        _meta(page, "og:title") == f"{label}: Cloud Architect <Professional> · Charter demo issuer"
+    )
+
+
+def test_a_renewed_credential_shows_its_issue_and_first_award_dates(
+    client, db, system, issued, frozen_clock
+):
+    credential, award_id = issued
+    first = client.get(f"/credentials/{credential.id}", headers={"Accept": BROWSER_ACCEPT}).text
+    assert 'id="awarded"' not in first
+    frozen_clock.advance(320 * DAY)
+    renewed = service.renew_award(
+        db, system, award_id=award_id, override_reason="renewal for the test"
+    )
+    new = issuance.current_credential_for_award(db, award_id)
+    assert new is not None
+    new_id, renewed_at = new.id, renewed.renewed_at
+    db.commit()
+    page = client.get(f"/credentials/{new_id}", headers={"Accept": BROWSER_ACCEPT}).text
+    issued_on = re.search(r'id="issued">([^<]+)<', page)
+    awarded_on = re.search(r'id="awarded">([^<]+)<', page)
+    assert issued_on
+    assert awarded_on
+    assert issued_on.group(1) == renewed_at.strftime("%Y-%m-%d %H:%M UTC")
+    assert awarded_on.group(1) == credential.valid_from.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def test_an_expired_credential_shows_expired(client, issued, frozen_clock):

@@ -113,7 +113,8 @@ STATES: list[tuple[str, Callable[..., None], timedelta, str]] = [
     ("revoked, then expired", _revoke, 400 * DAY, "revoked"),
     ("suspended", _suspend, timedelta(0), "suspended"),
     ("suspended, then expired", _suspend, 400 * DAY, "suspended"),
-    ("reinstated", _reinstate, timedelta(0), "valid"),
+    # Reinstating issues a new credential: the suspended one stays revoked, superseded.
+    ("reinstated", _reinstate, timedelta(0), "revoked"),
 ]
 
 

@@ -1,11 +1,11 @@
 """The Open Badges 3.0 document of an award: issuer profile, URLs, and the unsigned credential
 built from the award's facts, checked and serialized as it is stored.
 
-Every award gets an ``OpenBadgeCredential`` carrying its revocation entry; its suspension
-entry is kept beside it (see :mod:`charter.credentials.ob3` on why a badge carries one
-``credentialStatus``). Functions from values to values: the programs and holders data come in
-loaded (:mod:`charter.credentials.sources`), the ids and times as arguments. The single-award
-path (:mod:`charter.credentials.issuance`) and bulk issuance (:mod:`charter.credentials.bulk`)
+Every award gets an ``OpenBadgeCredential`` carrying its revocation entry, which a suspension
+sets too (see :mod:`charter.credentials.ob3` on why a badge carries one ``credentialStatus``).
+Functions from values to values: the programs and holders data come in loaded
+(:mod:`charter.credentials.sources`), the ids and times as arguments. The single-award path
+(:mod:`charter.credentials.issuance`) and bulk issuance (:mod:`charter.credentials.bulk`)
 build the same bytes from here.
 """
 
@@ -143,6 +143,7 @@ class DocumentFacts(NamedTuple):
     valid_until: datetime | None
     status_entry: dict[str, str]
     holder_did: str | None
+    awarded_at: datetime  # the award's date (``awardedDate``); ``valid_from`` is this credential's
 
 
 def build_document(
@@ -160,6 +161,7 @@ def build_document(
             valid_from=facts.valid_from,
             valid_until=facts.valid_until,
             status_entries=[facts.status_entry],
+            awarded_at=facts.awarded_at,
         )
     except ValueError as error:
         raise Refusal(f"award {facts.award_id}: cannot build its credential: {error}") from None
@@ -175,8 +177,13 @@ def unsigned_document(
     issuer_id: str,
     salt: str,
     revocation: tuple[str, int],
+    valid_from: datetime | None = None,
 ) -> dict[str, Any]:
-    """The unsigned credential of one award, with its revocation entry (list id, index)."""
+    """The unsigned credential of one award, with its revocation entry (list id, index).
+
+    It is valid from ``valid_from`` (a reissue's own time), by default from the award's date;
+    ``awardedDate`` is always the award's date.
+    """
     check_issuable(award, programs, holders)
     assert award.person_id is not None  # check_issuable
     list_id, index = revocation
@@ -187,10 +194,11 @@ def unsigned_document(
         achievement_key(award),
         holders.emails[award.person_id],
         salt,
-        award.issued_at,
+        award.issued_at if valid_from is None else valid_from,
         award.valid_until,
         entry,
         holders.dids.get(award.person_id),
+        award.issued_at,
     )
     try:
         return build_document(

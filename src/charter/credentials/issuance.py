@@ -6,6 +6,13 @@ signed and served byte for byte. A correction is a reissue: a new credential for
 award, the old one revoked. Many awards at once are issued by :mod:`charter.credentials.bulk`,
 which signs the same bytes.
 
+A credential carries one ``credentialStatus``, its revocation entry (the OB 3.0 schema allows
+one), so a suspension is published on the revocation list: every verifier, not only Charter's,
+then sees the suspended badge as not valid, and Charter's records say it is suspended. Since a
+revocation is for good, reinstating the award issues it a new credential, to which the old
+one's page points, as a renewal's does. A new credential of an award issued before is valid
+from its own issue time; its ``awardedDate`` keeps the award's date.
+
 Settings (public URL, issuer profile, secret) come from :func:`charter.db.engine.settings_of`:
 the session's when the caller's factory carries them (the app's does), the process settings
 otherwise. That keeps the award services' signatures unchanged while letting
@@ -97,6 +104,14 @@ def issue_credential(
 ) -> IssuedCredential:
     """Sign and store the OB 3.0 credential of an award that has no live credential yet."""
     actor.require(Permission.AWARDS_ISSUE)
+    return _issue(db, actor, award, settings, valid_from=award.issued_at)
+
+
+def _issue(
+    db: Session, actor: Principal, award: AwardLike, settings: Settings, *, valid_from: datetime
+) -> IssuedCredential:
+    """Sign and store a credential of ``award`` valid from ``valid_from`` (permission checked
+    by the caller)."""
     lock_order(db, actor)
     if live_for(db, [award.id]):
         raise Conflict(f"award {award.id} already has a live credential")
@@ -116,6 +131,7 @@ def issue_credential(
         issuer_id=signer.controller,
         salt=salt,
         revocation=(revocation[0].id, revocation[1]),
+        valid_from=valid_from,
     )
     documents.require_conforming(document)
     now = clock.now()
@@ -129,7 +145,7 @@ def issue_credential(
         signing_key_id=signer.key_id,
         verification_method=signer.verification_method,
         issued_at=now,
-        valid_from=award.issued_at,
+        valid_from=valid_from,
         valid_until=award.valid_until,
         revocation_list_id=revocation[0].id,
         revocation_index=revocation[1],
@@ -223,14 +239,15 @@ def reissue_credential(
     old = _credential_row(db, credential_id, lock=True)
     if old.status == CredentialStatus.REVOKED.value:
         raise Conflict(f"credential {credential_id} is revoked; it cannot be reissued")
+    if old.status == CredentialStatus.SUSPENDED.value:
+        # A new credential would be in force while the award is suspended.
+        raise Conflict(
+            f"credential {credential_id} is suspended; reinstate its award instead of reissuing"
+        )
     award = db.get(Award, old.award_id)
     if award is None:  # pragma: no cover - the foreign key forbids it
         raise NotFound(f"award {old.award_id} not found")
-    # Revoke first: the one-live-credential-per-award index must be free for the new one.
-    _revoke_row(db, old, cleaned)
-    new = issue_credential(db, actor, award=award, settings=settings_of(db))
-    old.superseded_by_id = new.id
-    db.flush()
+    new = _supersede(db, actor, old, award, cleaned)
     events.append(
         db,
         actor,
@@ -241,6 +258,19 @@ def reissue_credential(
         new_credential_id=new.id,
         reason=cleaned,
     )
+    return new
+
+
+def _supersede(
+    db: Session, actor: Principal, old: IssuedCredential, award: Award, reason: str
+) -> IssuedCredential:
+    """Revoke ``old`` with ``reason`` and issue its award a new credential, valid from now,
+    to which ``old`` points (permission checked by the caller)."""
+    # Revoke first: the one-live-credential-per-award index must be free for the new one.
+    _revoke_row(db, old, reason)
+    new = _issue(db, actor, award, settings_of(db), valid_from=clock.now())
+    old.superseded_by_id = new.id
+    db.flush()
     return new
 
 
@@ -279,40 +309,66 @@ def revoke_for_award(
 def suspend_for_award(
     db: Session, actor: Principal, *, award: Award, reason: str | None
 ) -> IssuedCredential | None:
-    """Suspend an award's live credential: its suspension bit is set at once."""
-    return _set_suspension(db, actor, award, reason, suspended=True)
+    """Suspend an award's live credential: its suspension and revocation bits are set at once.
 
-
-def reinstate_for_award(
-    db: Session, actor: Principal, *, award: Award, reason: str | None
-) -> IssuedCredential | None:
-    """Reinstate an award's suspended credential: its suspension bit is cleared."""
-    return _set_suspension(db, actor, award, reason, suspended=False)
-
-
-def _set_suspension(
-    db: Session, actor: Principal, award: Award, reason: str | None, *, suspended: bool
-) -> IssuedCredential | None:
+    The revocation bit is what every verifier reads (the credential's one status entry);
+    the suspension list and the row's status keep what it means in Charter's records.
+    """
     actor.require(Permission.AWARDS_REVOKE)
     lock_order(db, actor)
     live = _live_row(db, award.id)
     if live is None:
         return None
-    live.status = (CredentialStatus.SUSPENDED if suspended else CredentialStatus.ACTIVE).value
+    live.status = CredentialStatus.SUSPENDED.value
     live.status_reason = reason
     live.status_changed_at = clock.now()
-    status.set_bit(db, live.suspension_list_id, live.suspension_index, suspended)
+    status.set_bit(db, live.suspension_list_id, live.suspension_index, True)
+    status.set_bit(db, live.revocation_list_id, live.revocation_index, True)
     db.flush()
+    _status_event(db, actor, "credential.suspended", live, award, reason)
+    return live
+
+
+def reinstate_for_award(
+    db: Session, actor: Principal, *, award: Award, reason: str | None
+) -> IssuedCredential | None:
+    """Reinstate an award's suspended credential: a new credential, valid from now.
+
+    The suspended one is revoked on its list for good (a verifier may have cached that), so
+    it stays revoked, superseded by the new one; its suspension bit is cleared.
+    """
+    actor.require(Permission.AWARDS_REVOKE)
+    lock_order(db, actor)
+    live = _live_row(db, award.id)
+    if live is None:
+        return None
+    if live.status != CredentialStatus.SUSPENDED.value:
+        raise Conflict(f"credential {live.id} is not suspended")
+    status.set_bit(db, live.suspension_list_id, live.suspension_index, False)
+    new = _supersede(db, actor, live, award, "superseded on reinstatement")
+    _status_event(db, actor, "credential.reinstated", live, award, reason, new_credential_id=new.id)
+    return new
+
+
+def _status_event(
+    db: Session,
+    actor: Principal,
+    event_type: str,
+    row: IssuedCredential,
+    award: Award,
+    reason: str | None,
+    **extra: Any,
+) -> None:
     events.append(
         db,
         actor,
-        "credential.suspended" if suspended else "credential.reinstated",
-        live,
+        event_type,
+        row,
         partner_id=award.partner_id,
         award_id=award.id,
         reason=reason,
+        **extra,
     )
-    return live
 
 
 def _public(row: IssuedCredential, settings: Settings | None) -> PublicCredential:

@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,9 +24,8 @@ OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 # safe-mode JSON-LD processor refuses the relative @type and signing fails.
 OB_EXTENSIONS_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
 
-# See schemas_ob3/README.md: the official current schema file could not be vendored byte-exact,
-# so validation uses a documented subset of its constraints.
-_SCHEMA_FILE = "achievementcredential_vc2_subset.json"
+# 1EdTech's own file, unchanged (provenance and sha256 in schemas_ob3/README.md).
+SCHEMA_FILE = "ob_v3p0_achievementcredential_schema.json"
 
 
 @dataclass(frozen=True)
@@ -112,13 +110,20 @@ def build_credential(
     valid_from: datetime,
     valid_until: datetime | None,
     status_entries: Sequence[Mapping[str, Any]] = (),
+    awarded_at: datetime | None = None,
 ) -> dict[str, Any]:
     """Build an unsigned OB 3.0 ``OpenBadgeCredential`` for one certified person.
+
+    ``valid_from`` is when this credential comes into force (a renewal's or a reissue's own
+    issue time); ``awarded_at``, when the achievement was first awarded, becomes
+    ``awardedDate``, which OB 3.0 defines to keep that date across reissues.
 
     The key order of every part is fixed: the fast canonicalization templates
     (``credentials.fastcanon``) rely on this exact shape.
     """
     _check_inputs(credential_id, issuer, achievement, subject, valid_from, valid_until)
+    if awarded_at is not None and awarded_at > valid_from:
+        raise ValueError("awarded_at must not be after valid_from")
     document: dict[str, Any] = {
         "@context": [VC_V2_CONTEXT, OB_CONTEXT],
         "id": credential_id,
@@ -127,6 +132,8 @@ def build_credential(
         "issuer": _issuer_profile(issuer),
     }
     subject_document = _credential_subject(subject, _achievement_document(achievement))
+    if awarded_at is not None:
+        document["awardedDate"] = format_timestamp(awarded_at)
     document["validFrom"] = format_timestamp(valid_from)
     if valid_until is not None:
         document["validUntil"] = format_timestamp(valid_until)
@@ -218,8 +225,9 @@ def _credential_status(status_entries: Sequence[Mapping[str, Any]]) -> dict[str,
     VC 2.0 and @digitalbazaar's checkStatus accept an array of entries, but the 1EdTech OB 3.0
     JSON schema types it as one CredentialStatus object and the 1EdTech validator rejects an
     array ("array found, object expected"), which would make every badge fail conformance.
-    Suspension (reversible) is kept on Charter's own suspension list and reported by Charter's
-    verifier and status pages rather than embedded in the signed document.
+    So a suspension is published on the revocation list too, and a reinstatement issues a new
+    credential (see ``charter.credentials.issuance``): every verifier then sees a suspended
+    badge as not valid.
     """
     if len(status_entries) > 1:
         raise ValueError(
@@ -229,24 +237,44 @@ def _credential_status(status_entries: Sequence[Mapping[str, Any]]) -> dict[str,
     return dict(status_entries[0])
 
 
-@cache
-def _validator() -> jsonschema_rs.Draft201909Validator:
+def _compile() -> jsonschema_rs.Draft201909Validator:
     # jsonschema-rs (Rust) validates a credential in microseconds where the pure-Python
-    # validator took half a millisecond: it sat on the issue and verify hot paths.
+    # validator took half a millisecond: it sits on the issue and verify hot paths. Formats are
+    # asserted, as 1EdTech's validator does: a DateTimeZ without its timezone is an error.
     text = (
         resources.files("charter.credentials")
-        .joinpath("schemas_ob3", _SCHEMA_FILE)
+        .joinpath("schemas_ob3", SCHEMA_FILE)
         .read_text(encoding="utf-8")
     )
-    return jsonschema_rs.Draft201909Validator(json.loads(text))
+    return jsonschema_rs.Draft201909Validator(json.loads(text), validate_formats=True)
+
+
+# Compiled once, at import (about a millisecond): no lazy first use for two threads to race
+# on. A compiled validator holds no mutable state, so every thread shares it.
+_VALIDATOR = _compile()
 
 
 def validate_credential(document: Mapping[str, Any]) -> list[str]:
-    """Check a credential against the OB 3.0 AchievementCredential schema; [] means valid."""
+    """Check a credential against the official OB 3.0 AchievementCredential schema, exactly as
+    published (``proof`` must be an array); [] means valid."""
     errors = sorted(
-        _validator().iter_errors(document), key=lambda e: [str(p) for p in e.instance_path]
+        _VALIDATOR.iter_errors(document), key=lambda e: [str(p) for p in e.instance_path]
     )
     return [
         f"{'/'.join(str(part) for part in error.instance_path) or '(root)'}: {error.message}"
         for error in errors
     ]
+
+
+def validate_received(document: Mapping[str, Any]) -> list[str]:
+    """:func:`validate_credential` for a credential a verifier was given: a single ``proof``
+    object is read as a set of one.
+
+    JSON-LD compaction writes a one-proof set as an object (OB 3.0 serialization), and Charter
+    issued its credentials so before it wrote arrays; the proofs themselves are checked either
+    way.
+    """
+    proof = document.get("proof")
+    if isinstance(proof, dict):
+        document = {**document, "proof": [proof]}
+    return validate_credential(document)

@@ -5,6 +5,10 @@ without ``proof`` are each canonicalized with RDFC-1.0 and hashed with SHA-256; 
 ``proofHash ‖ docHash``; ``proofValue`` is ``'z'`` + base58btc(signature). Verify recomputes the
 same bytes. Signing refuses documents that a safe-mode verifier (Digital Bazaar's) would refuse.
 
+A signed document carries its proof as a set of one (``"proof": [{...}]``): the OB 3.0 JSON
+schema requires an array, and Data Integrity verifiers read a set of one as they read a single
+proof. Verifying accepts both forms.
+
 Canonicalization takes :mod:`.fastcanon`'s per-shape fast path by default (byte-identical to
 pyld, which it falls back to for anything it cannot template). Pass ``canonicalize`` and
 ``check_terms`` explicitly, or run inside :func:`general_path`, to use pyld for everything.
@@ -184,7 +188,8 @@ def create_proof(
     canonicalize: Canonicalizer | None = None,
     check_terms: TermCheck | None = None,
 ) -> dict[str, Any]:
-    """The document signed with an ``eddsa-rdfc-2022`` ``DataIntegrityProof`` (a new dict).
+    """The document signed with an ``eddsa-rdfc-2022`` ``DataIntegrityProof`` (a new dict, its
+    ``proof`` a set of one).
 
     Raises :class:`Invalid` if the document is already signed, or uses terms or types its
     ``@context`` does not define (Digital Bazaar's verifier would refuse it).
@@ -225,7 +230,15 @@ def _signed(
     hashes: bytes,
 ) -> dict[str, Any]:
     proof["proofValue"] = multibase.encode_base58btc(signer.sign(hashes))
-    return {**document, "proof": proof}
+    return {**document, "proof": [proof]}
+
+
+def proofs_of(document: dict[str, Any]) -> list[Any]:
+    """The document's proofs as a list: a proof set as it is, a single proof as a set of one."""
+    value = document.get("proof")
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 class BatchSigner:
@@ -243,10 +256,11 @@ class BatchSigner:
         self._key = ed25519.Signer(private_key)
         self._options = _proof_options(verification_method, created)
         self._config_hashes: dict[Any, bytes] = {}
-        # The proof's JSON text up to its value (compact, keys in order; the value, base58,
-        # needs no escaping).
+        # The proof set's JSON text up to the proof's value (compact, keys in order; the
+        # value, base58, needs no escaping).
         self._proof_head = (
-            json.dumps(self._options, ensure_ascii=False, separators=(",", ":"))[:-1]
+            "["
+            + json.dumps(self._options, ensure_ascii=False, separators=(",", ":"))[:-1]
             + ',"proofValue":"'
         )
 
@@ -262,7 +276,7 @@ class BatchSigner:
         return _signed(document, dict(self._options), self._key, hashes)
 
     def proof_text_for(self, context: Any, canonical_document: str) -> str | None:
-        """The proof of an unsigned document, given its ``@context`` and canonical form, as
+        """The proof (set) of an unsigned document, given its ``@context`` and canonical form, as
         compact JSON text (as ``json.dumps`` with ``(",", ":")`` separators writes it).
 
         For documents already checked (safe mode, schema) whose canonical form the caller
@@ -274,7 +288,7 @@ class BatchSigner:
             return None
         proof_hash = self._proof_hash({"@context": context}, context)
         signature = self._key.sign(proof_hash + _sha256(canonical_document))
-        return f'{self._proof_head}{multibase.encode_base58btc(signature)}"}}'
+        return f'{self._proof_head}{multibase.encode_base58btc(signature)}"}}]'
 
     def _proof_hash(self, document: dict[str, Any], context: Any) -> bytes:
         key = _context_key(context)
@@ -304,12 +318,27 @@ def verify_proof(
     canonicalize: Canonicalizer | None = None,
     check_terms: TermCheck | None = None,
 ) -> bool:
-    """Whether the document's single ``eddsa-rdfc-2022`` proof is valid for ``public_key``.
+    """Whether the document's ``eddsa-rdfc-2022`` proof is valid for ``public_key``.
 
-    The caller resolves ``proof.verificationMethod`` to the key (and checks it belongs to the
-    issuer). A document with undefined terms is not valid, as in a safe-mode verifier.
+    ``proof`` is one proof, or a set of proofs of which one must verify with this key. The
+    caller resolves ``verificationMethod`` to the key (and checks it belongs to the issuer).
+    A document with undefined terms is not valid, as in a safe-mode verifier.
     """
-    proof = document.get("proof")
+    value = document.get("proof")
+    if isinstance(value, list):
+        return any(
+            _verify_one(document, proof, public_key, canonicalize, check_terms) for proof in value
+        )
+    return _verify_one(document, value, public_key, canonicalize, check_terms)
+
+
+def _verify_one(
+    document: dict[str, Any],
+    proof: Any,
+    public_key: Ed25519PublicKey,
+    canonicalize: Canonicalizer | None,
+    check_terms: TermCheck | None,
+) -> bool:
     if not isinstance(proof, dict) or not _proof_shape_ok(proof):
         return False
     try:

@@ -324,7 +324,7 @@ def _check_types(document: dict[str, Any]) -> _Outcome:
 
 def _check_schema(document: dict[str, Any]) -> _Outcome:
     try:
-        errors = ob3.validate_credential(document)
+        errors = ob3.validate_received(document)
     except (ValueError, TypeError, RecursionError) as error:
         return _failed("schema", f"cannot be checked against the OB 3.0 schema: {error}")
     subject = _first_subject(document)
@@ -608,11 +608,14 @@ def _check_status(
 
     own = _own_status(document, method, local_status)
     if own is not None:
+        if own.suspended:
+            suspended.append("by the issuer")
+            # Charter publishes a suspension on the revocation list too (a badge carries one
+            # status entry): its records say the bit means suspended.
+            revoked = revoked if own.revoked else []
         if own.revoked:
             # Either source is enough: the signed list is public, the records carry the reason.
             revoked.insert(0, own.revocation_reason or "by the issuer")
-        if own.suspended:
-            suspended.append("by the issuer")
         # For Charter's own credentials the records are the source the lists are made from,
         # so an unreachable list does not leave the status unknown.
         problems = []

@@ -2,8 +2,10 @@
 
 Anyone may open these, without an account: customers check a partner's certification here.
 ``/credentials/{id}`` answers with the signed credential, byte for byte as issued, to clients
-asking for ``application/vc+ld+json``, ``application/ld+json`` or ``application/json`` (or
-``?format=json``), and with a page for people otherwise. ``/credentials/{id}/embed`` is the one
+asking for ``application/vc+ld+json``, ``application/vc``, ``application/ld+json`` or
+``application/json`` (or ``?format=json``), and with a page for people otherwise. A page
+offers the LinkedIn button only while its credential is valid, and its OpenGraph text says
+when it is not. ``/credentials/{id}/embed`` is the one
 route that other sites may frame.
 
 The page's and the embed's status come from Charter's own records
@@ -49,7 +51,7 @@ from charter.credentials import documents, issuance, linkedin, status, verify_ap
 from charter.credentials import service as awards
 from charter.credentials.enums import CredentialStatus
 from charter.credentials.resolver import ResolveError, strip_fragment
-from charter.credentials.verify import LocalStatus, Verdict, verify_credential
+from charter.credentials.verify import LocalStatus, Verdict, parse_datetime, verify_credential
 from charter.crypto import dids, keyring
 from charter.db.engine import writes_committed
 from charter.deps import DbSession, api_router, read
@@ -68,8 +70,15 @@ from charter.web.standing import Standing, own_standing
 # Public pages read awards and certifications but change nothing; they act as the system.
 PUBLIC_READER = Principal.system("public pages")
 
-# Preferred in this order when a client accepts several equally.
-JSON_MEDIA_TYPES = ("application/vc+ld+json", "application/ld+json", "application/json")
+# Preferred in this order when a client accepts several equally. ``application/vc`` is the
+# VC Data Model 2.0 media type of a credential; the others are the JSON-LD and JSON types
+# OB 3.0 names for one.
+JSON_MEDIA_TYPES = (
+    "application/vc+ld+json",
+    "application/vc",
+    "application/ld+json",
+    "application/json",
+)
 DEFAULT_JSON_TYPE = JSON_MEDIA_TYPES[0]
 # The signed JSON under an id never changes: it is inserted once and never updated, a
 # correction is a reissue under a new id, and a firm's new tier is a new badge. Its status
@@ -671,27 +680,47 @@ def _page_for(request: Request, db: Session, credential_id: str) -> Response:
     badge = _badge(db, settings, found, document)
     standing = own_standing(db, settings, found, document, clock.now())
     base = _base(settings)
+    awarded = parse_datetime(document.get("awardedDate"))
+    if awarded == parse_datetime(document.get("validFrom")):
+        awarded = None
+    valid = standing.status == "valid"
     context = {
         "badge": badge,
         "state": _status_facts(standing, found),
         "issued": found.valid_from,
+        # Shown when it differs from the issue date: a renewed or reissued credential.
+        "awarded": awarded,
         "expires": found.valid_until,
         "superseded_by": _replacement(db, found),
-        "linkedin_url": _linkedin_url(settings, badge),
+        # Nobody should be invited to list a revoked, suspended or expired credential.
+        "linkedin_url": _linkedin_url(settings, badge) if valid else None,
         "embed_snippet": _embed_snippet(badge),
         "og_image": f"{base}/credentials/{found.id}/badge.png",
-        "og_description": _summary(badge),
+        "og_title": _og_title(badge, standing),
+        "og_description": _summary(badge, standing),
     }
     response = templates.TemplateResponse(request, "public/credential.html", context)
     response.headers["Vary"] = "Accept"
     return conditional(request, _page_headers(response), cache_control=PAGE_CACHE)
 
 
-def _summary(badge: Badge, limit: int = 200) -> str:
+def _og_title(badge: Badge, standing: Standing) -> str:
+    """The shared title: the badge and issuer, and the status when it is not valid."""
+    title = f"{badge.name} · {badge.issuer_name}"
+    if standing.status == "valid":
+        return title
+    return f"{BANNERS[standing.status][0]}: {title}"
+
+
+def _summary(badge: Badge, standing: Standing, limit: int = 200) -> str:
+    """The shared description; a credential that is not valid says so first."""
     if badge.is_firm:
         text = f"{badge.holder} holds the {badge.name} partner tier, issued by {badge.issuer_name}."
     else:
         text = f"{badge.name}, issued by {badge.issuer_name}. {badge.description}".strip()
+    if standing.status != "valid":
+        label, summary = BANNERS[standing.status]
+        text = f"{label}. {summary} {text}"
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -308,6 +308,8 @@ class _Chunk:
                     statuslist.entry_id(list_url, item.revocation_index),
                     str(item.revocation_index),
                     list_url,
+                    # Bulk issues an award's first credential: awarded when it is valid from.
+                    cached(self._stamps, valid_from, ob3.format_timestamp),
                 )
                 text = _from_shape(signing, shape, values)
         if text is None:
@@ -322,6 +324,7 @@ class _Chunk:
                 valid_until,
                 entry,
                 holder_did,
+                valid_from,
             )
             text = sign_in_full(signing, facts)
         return text

@@ -31,10 +31,12 @@ class OpenFields(NamedTuple):
     entry_id: str
     list_index: str
     list_url: str
+    awarded_date: str
 
 
 _VALID_FROM = datetime(1901, 1, 1, 0, 0, 1, tzinfo=UTC)
 _VALID_UNTIL = datetime(1901, 1, 1, 0, 0, 2, tzinfo=UTC)
+_AWARDED = datetime(1901, 1, 1, 0, 0, 0, tzinfo=UTC)
 STAND_INS = OpenFields(
     url="urn:uuid:00000000-0000-4000-8000-0c0ffee00001",
     valid_from=ob3.format_timestamp(_VALID_FROM),
@@ -45,6 +47,7 @@ STAND_INS = OpenFields(
     entry_id="urn:uuid:00000000-0000-4000-8000-0c0ffee00007",
     list_index="0c0ffee00008",
     list_url="urn:uuid:00000000-0000-4000-8000-0c0ffee00009",
+    awarded_date=ob3.format_timestamp(_AWARDED),
 )
 """What the sample document holds in place of each open field."""
 
@@ -111,6 +114,7 @@ def shape_of(
         _VALID_UNTIL if with_until else None,
         sample_entry,
         STAND_INS.holder_did if with_did else None,
+        _AWARDED,
     )
     try:
         sample = documents.build_document(issuer, achievements, facts)
