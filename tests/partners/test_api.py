@@ -126,6 +126,10 @@ def test_lifecycle_over_http(client, admin):
     assert refused.status_code == 409
     assert refused.json()["type"] == "/problems/conflict"
     assert "cannot go from applicant to active" in refused.json()["detail"]
+    # RFC 9457: "status" is the HTTP status code; the firm's own status has its own member.
+    assert refused.json()["status"] == 409
+    assert refused.json()["current_status"] == "applicant"
+    assert refused.json()["allowed"] == ["onboarding", "terminated"]
 
     no_reason = client.post(
         f"{url}/status", json={"status": "onboarding", "reason": "  "}, headers=admin.headers
