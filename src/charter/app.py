@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,8 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from charter import __version__
 from charter.accounts.api import router as accounts_router
@@ -102,8 +106,13 @@ def install_error_handlers(app: FastAPI) -> None:
         generic = CharterError(str(error.detail))
         body = generic.problem(instance=request.url.path)
         body.update(type="about:blank", title=str(error.detail), status=error.status_code)
+        headers = error.headers
+        if error.status_code == 405:
+            allowed = allowed_methods(request)
+            if allowed is not None:
+                headers = {**(headers or {}), "Allow": allowed}
         return JSONResponse(
-            body, status_code=error.status_code, media_type=PROBLEM_JSON, headers=error.headers
+            body, status_code=error.status_code, media_type=PROBLEM_JSON, headers=headers
         )
 
     @app.exception_handler(IntegrityError)
@@ -140,20 +149,99 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(PROBLEM, status_code=500, media_type=PROBLEM_JSON)
 
 
+ROUTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> str | None:
+    """The ``Allow`` of a 405: every method some route serves at the request's path.
+
+    Starlette names only the methods of the first route whose path matched; a path often has
+    several (``GET`` and ``POST /partners``). ``None`` where a mounted app (static files) takes
+    any method and answers for itself.
+    """
+    routes = request.app.router.routes
+    scope = request.scope
+    # The request as it reached the router, before a mount made its path relative.
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+
+    def served(method: str) -> bool:
+        probe = {**scope, "method": method, "root_path": root_path}
+        return any(route.matches(probe)[0] is Match.FULL for route in routes)
+
+    if served("UNROUTED"):
+        return None
+    methods = [method for method in ROUTED_METHODS if served(method)]
+    if not methods:
+        return None
+    if "GET" in methods:
+        methods.insert(1, "HEAD")
+    return ", ".join(methods)
+
+
+class HeadAsGet:
+    """``HEAD`` answered wherever ``GET`` is: the ``GET`` route's status and headers, no body.
+
+    Starlette's own routes do this, FastAPI's do not. Only ``HEAD`` requests pay for it; the
+    server still sees ``HEAD`` and sends no body either.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass every request on; a ``HEAD`` one as ``GET``, its body left out."""
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
+API_DOCS_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def api_docs_policy(page: bytes) -> str:
+    """The Content-Security-Policy of the Swagger UI page: its own assets, and its one inline
+    script by hash; no other origin, no framing."""
+    scripts = re.findall(rb"<script>(.*?)</script>", page, flags=re.DOTALL)
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in scripts
+    )
+    return (
+        f"default-src 'none'; script-src 'self' {hashes}; style-src 'self'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
 def install_api_docs(app: FastAPI) -> None:
     """Swagger UI at /api/docs, its assets served by Charter itself (no CDN)."""
     assets = Path(swagger_ui.__file__).parent / "static"
     app.mount("/api/docs/assets", StaticFiles(directory=assets), name="api-docs-assets")
+    page = get_swagger_ui_html(
+        openapi_url="/api/openapi.json",
+        title="Charter API",
+        swagger_js_url="/api/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/api/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/api/docs/assets/favicon-32x32.png",
+        # Swagger UI would otherwise send the document's URL to validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
+    ).body
+    headers = {**API_DOCS_HEADERS, "Content-Security-Policy": api_docs_policy(bytes(page))}
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/api/openapi.json",
-            title="Charter API",
-            swagger_js_url="/api/docs/assets/swagger-ui-bundle.js",
-            swagger_css_url="/api/docs/assets/swagger-ui.css",
-            swagger_favicon_url="/api/docs/assets/favicon-32x32.png",
-        )
+        return HTMLResponse(page, headers=headers)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -286,8 +374,10 @@ async def idempotency_caller(scope: Scope) -> str | None:
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Admission, then sign-in sessions, then idempotency keys scoped by them."""
-    # Outermost first: sessions must be decoded before idempotency keys are scoped by them.
+    """Admission, then sign-in sessions, then idempotency keys scoped by them, then HEAD."""
+    # Innermost first: HEAD turns into GET just before routing; the layers above still see it.
+    app.add_middleware(HeadAsGet)
+    # Sessions must be decoded before idempotency keys are scoped by them.
     app.add_middleware(
         IdempotencyMiddleware,
         sessions=lambda: app.state.sessions,

@@ -7,17 +7,51 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
+from charter.accounts import service as accounts
+from charter.accounts.models import User
 from charter.cli.main import app
 from charter.config import get_settings
+from charter.core.auth import Principal, Role
 
 Invoke = Callable[..., Result]
 
 
 @pytest.fixture
-def cli(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
-    """Run ``charter ARGS...`` on the (emptied) test database; returns Typer's result."""
+def operator(engine: Engine, sessions: sessionmaker[Session]) -> User:
+    """The admin the CLI acts as (``CHARTER_OPERATOR``): the first entry of the events log."""
+    with sessions() as db, db.begin():
+        return accounts.create_user(
+            db,
+            Principal.system("tests"),
+            email="operator@example.com",
+            display_name="Olive Operator",
+            role=Role.ADMIN,
+            password="correct horse battery staple",
+        )
+
+
+@pytest.fixture
+def cli(
+    engine: Engine, database_url: str, operator: User, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Invoke]:
+    """Run ``charter ARGS...`` on the (emptied) test database as ``operator``; Typer's result."""
+    monkeypatch.setenv("CHARTER_OPERATOR", operator.email)
+    yield from _invoker(database_url, monkeypatch)
+
+
+@pytest.fixture
+def bare_cli(
+    engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Invoke]:
+    """Run ``charter ARGS...`` on the emptied test database: no user, no operator named."""
+    monkeypatch.delenv("CHARTER_OPERATOR", raising=False)
+    yield from _invoker(database_url, monkeypatch)
+
+
+def _invoker(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Invoke]:
     monkeypatch.setenv("CHARTER_DATABASE_URL", database_url)
     get_settings.cache_clear()
     runner = CliRunner()

@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import select, text, update
 
 from charter.accounts import service as accounts
+from charter.accounts.models import User
 from charter.core.errors import Unauthorized
 from charter.core.models import Event
+from charter.partners.models import Partner
 
 PARTNERS = [
     "external_id,name,type,regions,country,website",
@@ -27,8 +29,8 @@ def test_a_malformed_email_is_one_line_of_error_and_exit_1(cli):
         "Ada",
         "--role",
         "admin",
-        "--password",
-        "correct horse battery staple",
+        "--password-stdin",
+        input="correct horse battery staple\n",
     )
     assert result.exit_code == 1
     assert result.stderr.startswith("error: email: ")
@@ -51,8 +53,8 @@ def test_api_keys_can_be_created_listed_and_revoked(cli, db):
         "Grace Hopper",
         "--role",
         "program_manager",
-        "--password",
-        "correct horse battery staple",
+        "--password-stdin",
+        input="correct horse battery staple\n",
     )
     assert created.exit_code == 0, created.output
     assert "<grace@example.com> (program_manager)" in created.stdout
@@ -109,8 +111,8 @@ def test_a_scope_the_role_does_not_have_is_refused(cli):
         "Auditor",
         "--role",
         "auditor",
-        "--password",
-        "correct horse battery staple",
+        "--password-stdin",
+        input="correct horse battery staple\n",
     )
     result = cli(
         "api-keys",
@@ -128,7 +130,7 @@ def test_a_scope_the_role_does_not_have_is_refused(cli):
 
 @pytest.fixture
 def logged(cli, write_csv, db):
-    """Three partners imported: four events (three created, one import.completed)."""
+    """The operator and three partners: five events (user, three partners, import.completed)."""
     result = cli("import", "partners", str(write_csv("partners.csv", PARTNERS)))
     assert result.exit_code == 0, result.output
     return db
@@ -137,7 +139,7 @@ def logged(cli, write_csv, db):
 def test_an_intact_chain_verifies(cli, logged):
     result = cli("audit", "verify")
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "chain intact: 4 entries"
+    assert result.stdout.strip() == "chain intact: 5 entries"
 
 
 def test_an_altered_event_is_named(cli, logged):
@@ -169,3 +171,129 @@ def test_reordered_events_are_named(cli, logged):
     assert result.exit_code == 1
     assert "entry #2" in result.stderr
     assert ids[1] in result.stderr
+
+
+def _create_user(invoke, email, role, *, password="correct horse battery staple", extra=()):
+    return invoke(
+        *extra,
+        "users",
+        "create",
+        "--email",
+        email,
+        "--name",
+        email.split("@")[0].title(),
+        "--role",
+        role,
+        "--password-stdin",
+        input=f"{password}\n",
+    )
+
+
+def test_changes_are_recorded_as_made_by_the_operator(cli, operator, write_csv, db):
+    assert cli("import", "partners", str(write_csv("partners.csv", PARTNERS))).exit_code == 0
+    actors = set(db.execute(select(Event.actor_type, Event.actor_id).where(Event.seq > 1)))
+    assert actors == {("user", operator.id)}
+
+
+def test_as_names_the_operator_on_the_command_line(bare_cli, operator, write_csv, db):
+    result = bare_cli(
+        "--as", "Operator@Example.com", "import", "partners", str(write_csv("p.csv", PARTNERS))
+    )
+    assert result.exit_code == 0, result.output
+    assert db.scalar(select(Event.actor_id).order_by(Event.seq.desc()).limit(1)) == operator.id
+
+
+def test_a_change_without_an_operator_is_refused_in_one_line(bare_cli, operator, write_csv, db):
+    result = bare_cli("import", "partners", str(write_csv("partners.csv", PARTNERS)))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: say who makes this change: charter --as EMAIL")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert db.scalar(select(Partner.id)) is None
+
+
+def test_an_unknown_or_disabled_operator_is_refused(bare_cli, operator, write_csv, db):
+    path = str(write_csv("partners.csv", PARTNERS))
+    unknown = bare_cli("--as", "nobody@example.com", "import", "partners", path)
+    assert unknown.exit_code == 1
+    assert unknown.stderr == "error: no active user nobody@example.com to act as\n"
+    db.execute(update(User).values(disabled_at=text("CURRENT_TIMESTAMP")))
+    db.commit()
+    disabled = bare_cli("--as", operator.email, "import", "partners", path)
+    assert disabled.exit_code == 1
+    assert "no active user" in disabled.stderr
+    assert db.scalar(select(Partner.id)) is None
+
+
+def test_the_operators_permissions_apply(cli, write_csv, db):
+    assert _create_user(cli, "audit@example.com", "auditor").exit_code == 0
+    path = str(write_csv("partners.csv", PARTNERS))
+    refused = cli("--as", "audit@example.com", "import", "partners", path)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: ")
+    assert db.scalar(select(Partner.id)) is None
+
+
+def test_commands_that_only_read_need_no_operator(bare_cli, operator):
+    assert bare_cli("audit", "verify").exit_code == 0
+    assert bare_cli("api-keys", "list").stdout.strip() == "no API keys"
+
+
+def test_the_first_user_is_an_admin_created_without_an_operator(bare_cli, db):
+    refused = _create_user(bare_cli, "pm@example.com", "program_manager")
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: role: the first user must be an admin")
+    first = _create_user(bare_cli, "root@example.com", "admin")
+    assert first.exit_code == 0, first.output
+    second = _create_user(bare_cli, "pm@example.com", "program_manager")
+    assert second.exit_code == 1
+    assert "say who makes this change" in second.stderr
+    third = _create_user(
+        bare_cli, "pm@example.com", "program_manager", extra=("--as", "root@example.com")
+    )
+    assert third.exit_code == 0, third.output
+    root = db.scalar(select(User.id).where(User.email == "root@example.com"))
+    created = db.scalars(select(Event).where(Event.type == "user.created").order_by(Event.seq))
+    assert [(event.actor_type, event.actor_id) for event in created] == [
+        ("system", None),
+        ("user", root),
+    ]
+
+
+def test_a_password_on_the_command_line_is_refused(cli, db):
+    result = cli(
+        "users",
+        "create",
+        "--email",
+        "pm@example.com",
+        "--name",
+        "Pat",
+        "--role",
+        "program_manager",
+        "--password",
+        "correct horse battery staple",
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: password: --password is no longer accepted")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert db.scalar(select(User.id).where(User.email == "pm@example.com")) is None
+
+
+def test_the_password_is_asked_for_twice_or_read_from_stdin(cli, db):
+    asked = cli(
+        "users",
+        "create",
+        "--email",
+        "pm@example.com",
+        "--name",
+        "Pat",
+        "--role",
+        "program_manager",
+        input="a long enough password\na long enough password\n",
+    )
+    assert asked.exit_code == 0, asked.output
+    assert "a long enough password" not in asked.output
+    assert accounts.authenticate(db, email="pm@example.com", password="a long enough password")
+    db.rollback()
+    piped = _create_user(cli, "gov@example.com", "governance_owner", password="  spaces kept  ")
+    assert piped.exit_code == 0, piped.output
+    assert accounts.authenticate(db, email="gov@example.com", password="  spaces kept  ")

@@ -177,9 +177,11 @@ def test_the_did_web_document_needs_a_did_web_issuer(db, settings):
         keyring.did_document(db, settings)
 
 
-def test_cli_lists_and_rotates_keys(engine, database_url, monkeypatch, tmp_path):
+def test_cli_lists_and_rotates_keys(engine, database_url, monkeypatch, tmp_path, make, db):
     from charter.cli.main import app
 
+    operator = make.login(Role.ADMIN).user
+    monkeypatch.setenv("CHARTER_OPERATOR", operator.email)
     monkeypatch.setenv("CHARTER_DATABASE_URL", database_url)
     monkeypatch.setenv("CHARTER_SECRET_KEY", "cli-test-secret")
     monkeypatch.setenv("CHARTER_DATA_DIR", str(tmp_path))
@@ -196,6 +198,11 @@ def test_cli_lists_and_rotates_keys(engine, database_url, monkeypatch, tmp_path)
         again = runner.invoke(app, ["keys", "list"])
         assert "retired" in again.output
         assert again.output.count("did:key:z6Mk") == 2
+        rotation = db.scalar(
+            select(Event).where(Event.type == "signing_key.rotated").order_by(Event.seq.desc())
+        )
+        assert rotation is not None
+        assert (rotation.actor_type, rotation.actor_id) == ("user", operator.id)
     finally:
         get_settings.cache_clear()
 

@@ -126,6 +126,10 @@ def test_lifecycle_over_http(client, admin):
     assert refused.status_code == 409
     assert refused.json()["type"] == "/problems/conflict"
     assert "cannot go from applicant to active" in refused.json()["detail"]
+    # RFC 9457: "status" is the HTTP status code; the firm's own status has its own member.
+    assert refused.json()["status"] == 409
+    assert refused.json()["current_status"] == "applicant"
+    assert refused.json()["allowed"] == ["onboarding", "terminated"]
 
     no_reason = client.post(
         f"{url}/status", json={"status": "onboarding", "reason": "  "}, headers=admin.headers
@@ -392,3 +396,53 @@ def test_auditors_read_but_do_not_write(client, admin, make):
         f"{API}/partners/{firm['id']}", json={"name": "Audited"}, headers=auditor.headers
     )
     assert response.status_code == 403
+
+
+def test_a_taken_address_tells_partner_users_nothing_about_its_holder(client, make, admin):
+    mine = _firm(client, admin, name="Northwind")
+    theirs = _firm(client, admin, name="Contoso")
+    partner_admin = make.login(Role.PARTNER_ADMIN, partner_id=mine["id"])
+    colleague = _person(client, admin, mine["id"], "colleague@example.com")
+    _person(client, admin, mine["id"], "mate@example.com")
+    _person(client, admin, theirs["id"], "rival@example.com")
+    _person(client, admin, None, "between.jobs@example.com")
+
+    def refusals(address):
+        created = client.post(
+            f"{API}/people",
+            json={"given_name": "X", "family_name": "Y", "track": "sales", "emails": [address]},
+            headers=partner_admin.headers,
+        )
+        added = client.post(
+            f"{API}/people/{colleague['id']}/emails",
+            json={"email": address},
+            headers=partner_admin.headers,
+        )
+        return [
+            (response.status_code, response.text.replace(address, "ADDRESS"))
+            for response in (created, added)
+        ]
+
+    at_my_firm = refusals("mate@example.com")
+    assert [status for status, _ in at_my_firm] == [409, 409]
+    assert "per_" not in at_my_firm[0][1]
+    assert refusals("rival@example.com") == at_my_firm
+    assert refusals("between.jobs@example.com") == at_my_firm
+
+
+def test_staff_are_told_who_holds_a_taken_address(client, admin):
+    firm = _firm(client, admin)
+    holder = _person(client, admin, firm["id"], "ada@example.com")
+    response = client.post(
+        f"{API}/people",
+        json={
+            "given_name": "A",
+            "family_name": "L",
+            "track": "sales",
+            "emails": ["ada@example.com"],
+        },
+        headers=admin.headers,
+    )
+    assert response.status_code == 409
+    assert response.json()["person_id"] == holder["id"]
+    assert response.json()["email"] == "ada@example.com"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -12,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from charter.accounts import service as accounts
 from charter.accounts.models import ApiKey, User
-from charter.cli.common import ACTOR, console, error_console, transaction
+from charter.cli.common import ACTOR, console, error_console, operator, transaction
 from charter.core import clock
-from charter.core.auth import Permission, Role
-from charter.core.errors import NotFound
+from charter.core.auth import Permission, Principal, Role
+from charter.core.errors import Invalid, NotFound
 
 users_app = typer.Typer(help="People who sign in to the portal or the API.", no_args_is_help=True)
 api_keys_app = typer.Typer(help="API keys for programs.", no_args_is_help=True)
@@ -35,6 +36,30 @@ def _when(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _password(from_stdin: bool, on_command_line: str | None) -> str:
+    """The new user's password: asked for twice, unseen, or the first line of standard input."""
+    if on_command_line is not None:
+        raise Invalid.field(
+            "password",
+            "--password is no longer accepted: other users of the machine see it in the "
+            "process list; use --password-stdin, or answer the prompt",
+        )
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    answer: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return answer
+
+
+def _user_creator(db: Session, role: Role) -> Principal:
+    """Who creates a user: the operator, or on a database with no user yet, the first admin's
+    own installation (somebody must create the first user, and nobody exists to act as)."""
+    if db.scalar(select(User.id).limit(1)) is not None:
+        return operator(db)
+    if role is not Role.ADMIN:
+        raise Invalid.field("role", "the first user must be an admin; act as them after that")
+    return ACTOR
+
+
 @users_app.command("create")
 def create_user(
     email: Annotated[str, typer.Option(help="Sign-in email address.")],
@@ -43,21 +68,24 @@ def create_user(
     partner_id: Annotated[
         str | None, typer.Option(help="The firm of a partner_admin or partner_member.")
     ] = None,
-    password: Annotated[
-        str,
+    password_stdin: Annotated[
+        bool,
         typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="Password (asked for when not given).",
+            "--password-stdin",
+            help="Read the password from the first line of standard input (for scripts); "
+            "without it, the password is asked for.",
         ),
-    ] = ...,  # type: ignore[assignment]
+    ] = False,
+    password_argument: Annotated[
+        str | None, typer.Option("--password", hidden=True, help="No longer accepted.")
+    ] = None,
 ) -> None:
-    """Create a user who can sign in."""
+    """Create a user who can sign in (the first user, an admin, needs no --as)."""
+    password = _password(password_stdin, password_argument)
     with transaction() as db:
         user = accounts.create_user(
             db,
-            ACTOR,
+            _user_creator(db, role),
             email=email,
             display_name=name,
             role=role,
@@ -89,7 +117,7 @@ def create_api_key(
     with transaction() as db:
         owner = _resolve_user(db, user)
         key, token = accounts.create_api_key(
-            db, ACTOR, user_id=owner.id, name=name, scopes=scope, expires_at=expires_at
+            db, operator(db), user_id=owner.id, name=name, scopes=scope, expires_at=expires_at
         )
     typer.echo(f"created API key {key.id} for {owner.email}")
     typer.echo(token)
@@ -139,5 +167,5 @@ def _status(key: ApiKey, now: datetime) -> str:
 def revoke_api_key(key_id: Annotated[str, typer.Argument(help="The key's id (key_...).")]) -> None:
     """Revoke an API key at once."""
     with transaction() as db:
-        key = accounts.revoke_api_key(db, ACTOR, key_id=key_id)
+        key = accounts.revoke_api_key(db, operator(db), key_id=key_id)
     typer.echo(f"revoked API key {key.id}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 
 from rich.console import Console
@@ -16,14 +18,54 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from charter.accounts import service as accounts
+from charter.accounts.models import User
 from charter.config import get_settings
 from charter.core.auth import Principal
+from charter.core.errors import Unauthorized
 from charter.db.engine import make_engine, make_sessionmaker
 
-# The CLI acts as the system itself: whoever can run it on the server already holds the data.
+# Commands that only read act as the system: whoever can run them on the server already holds
+# the data. Commands that change anything act as their operator (see :func:`operator`).
 ACTOR = Principal.system("cli")
+
+OPERATOR_ENV = "CHARTER_OPERATOR"
+"""The environment variable naming the operator, as ``--as`` does."""
+_UNSET = "\0unset"
+_operator: ContextVar[str | None] = ContextVar("charter_operator", default=_UNSET)
+
+
+def remember_operator(email: str | None) -> None:
+    """Keep the operator named by ``--as`` (or ``CHARTER_OPERATOR``) for this run's command."""
+    _operator.set(email)
+
+
+def operator_email() -> str | None:
+    """The operator's email address as given, if any."""
+    given = _operator.get()
+    if given == _UNSET:
+        given = os.environ.get(OPERATOR_ENV)
+    return given.strip() or None if given else None
+
+
+def operator(db: Session) -> Principal:
+    """The user a command that changes something acts as: ``--as EMAIL`` or ``CHARTER_OPERATOR``.
+
+    Its events name that user, and the services check that user's permissions, as they do for
+    the API: running the command on the server does not make someone an administrator.
+    """
+    email = operator_email()
+    if email is None:
+        raise Unauthorized(
+            f"say who makes this change: charter --as EMAIL ..., or set {OPERATOR_ENV}"
+        )
+    user = db.scalar(select(User).where(User.email == email.lower()))
+    if user is None or user.disabled_at is not None:
+        raise Unauthorized(f"no active user {email} to act as")
+    return accounts.principal_for(user)
 
 
 def console() -> Console:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from charter.cli.common import ACTOR, RichProgress, console, transaction
+from charter.cli.common import RichProgress, console, operator, transaction
 from charter.core.auth import Principal
 from charter.core.csvimport import ImportReport, Progress
 
@@ -31,7 +31,7 @@ SHOWN_SKIPPED = 10
 
 def _run(importer: Importer, path: Path, what: str) -> None:
     with RichProgress() as progress, transaction() as db:
-        report = _call(importer, db, ACTOR, path, progress)
+        report = _call(importer, db, operator(db), path, progress)
     out = console()
     out.print(
         f"{report.file_name}: {report.rows} row{'s' if report.rows != 1 else ''}, "

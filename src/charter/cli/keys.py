@@ -6,7 +6,7 @@ from datetime import datetime
 
 import typer
 
-from charter.cli.common import ACTOR, transaction
+from charter.cli.common import operator, transaction
 from charter.config import get_settings
 from charter.crypto import keyring
 
@@ -40,5 +40,5 @@ def rotate() -> None:
     """Retire the active key and sign with a new one; retired keys keep verifying."""
     settings = get_settings()
     with transaction() as db:
-        key = keyring.rotate_key(db, ACTOR, settings)
+        key = keyring.rotate_key(db, operator(db), settings)
     typer.echo(f"new signing key {key.key_id}: {key.verification_method}")

@@ -16,7 +16,7 @@ from charter.cli import accounts, audit, keys, tiers
 from charter.cli import imports as import_commands
 from charter.cli import verify as verify_command
 from charter.cli import worker as worker_command
-from charter.cli.common import error_console
+from charter.cli.common import OPERATOR_ENV, error_console, remember_operator
 from charter.config import get_settings
 from charter.core.errors import CharterError
 
@@ -75,6 +75,23 @@ app.add_typer(tiers.tiers_app, name="tiers")
 app.add_typer(tiers.report_app, name="report")
 app.command("verify")(verify_command.verify)
 app.command("worker")(worker_command.worker)
+
+
+@app.callback()
+def root(
+    operator: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            envvar=OPERATOR_ENV,
+            metavar="EMAIL",
+            help="The user making the change (commands that change something need one); "
+            "their permissions apply and the events log names them.",
+        ),
+    ] = None,
+) -> None:
+    """Charter: certify partners' people, issue awards, prove who is qualified."""
+    remember_operator(operator)
 
 
 @app.command()

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from charter.cli.common import ACTOR, RichProgress, console, transaction
+from charter.cli.common import ACTOR, RichProgress, console, operator, transaction
 from charter.core.errors import Invalid
 from charter.tiers.schemas import ForecastItem, TerminationReport
 
@@ -25,7 +25,7 @@ def sweep() -> None:
     from charter.tiers import service
 
     with transaction() as db:
-        report = service.sweep(db, ACTOR)
+        report = service.sweep(db, operator(db))
     console().print(f"{report.firms} firms evaluated, {report.changed} standings changed")
 
 
@@ -70,7 +70,9 @@ def import_track_records(
     from charter.tiers import track_records
 
     with RichProgress() as progress, transaction() as db:
-        report = track_records.import_track_records(db, ACTOR, source=file, progress=progress)
+        report = track_records.import_track_records(
+            db, operator(db), source=file, progress=progress
+        )
     console().print(
         f"{report.file_name}: {report.rows} rows, {report.created} track records created, "
         f"{report.skipped_count} skipped",
@@ -113,7 +115,7 @@ def terminate(
     if not reason.strip():
         raise Invalid.field("reason", "say why the firm is terminated")
     with transaction() as db:
-        report = flows.terminate_partner(db, ACTOR, partner_id=partner_id, reason=reason)
+        report = flows.terminate_partner(db, operator(db), partner_id=partner_id, reason=reason)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
+"""RFC 9457's own members: an extension by one of these names would change what they mean."""
+
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
@@ -31,6 +34,10 @@ class CharterError(Exception):
     title: ClassVar[str] = "Bad request"
 
     def __init__(self, detail: str, **extensions: Any) -> None:
+        clashing = STANDARD_MEMBERS.intersection(extensions)
+        if clashing:
+            names = ", ".join(sorted(clashing))
+            raise TypeError(f"problem extensions may not be named {names} (RFC 9457 members)")
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions
@@ -41,7 +48,7 @@ class CharterError(Exception):
         return f"/problems/{self.slug}"
 
     def problem(self, instance: str | None = None) -> dict[str, Any]:
-        """The RFC 9457 problem-details body."""
+        """The RFC 9457 problem-details body; extensions never replace the standard members."""
         body: dict[str, Any] = {
             "type": self.type_uri,
             "title": self.title,
@@ -50,7 +57,9 @@ class CharterError(Exception):
         }
         if instance:
             body["instance"] = instance
-        body.update(self.extensions)
+        body.update(
+            (name, value) for name, value in self.extensions.items() if name not in STANDARD_MEMBERS
+        )
         return body
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,8 @@ def make_engine(url: str, *, lock_timeout: float | None = None, **kwargs: Any) -
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and "uri" not in parsed.query:
+            _create_private_file(Path(parsed.database))
         busy_seconds = 30.0 if lock_timeout is None else lock_timeout
         connect_args = {"check_same_thread": False, "timeout": busy_seconds}
         engine = create_engine(
@@ -51,6 +52,19 @@ def make_engine(url: str, *, lock_timeout: float | None = None, **kwargs: Any) -
             "options": f"-c lock_timeout={round(lock_timeout * 1000)}",
         }
     return create_engine(url, **kwargs)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner alone, before SQLite creates it.
+
+    SQLite would create it with the process umask (usually world-readable), and creates the
+    ``-wal`` and ``-shm`` files with the database file's permissions: holding people's
+    addresses, password hashes and key material, none of them is anyone else's to read. A
+    directory made for it is its owner's alone too.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def make_server_engine(settings: Settings) -> Engine:

@@ -217,7 +217,7 @@ def _record_status(
     refusal = rules.transition_refusal(current, target, partner.onboarding)
     if refusal is not None:
         allowed = [option.value for option in rules.allowed_transitions(current)]
-        raise Conflict(refusal, status=current.value, allowed=allowed)
+        raise Conflict(refusal, current_status=current.value, allowed=allowed)
     partner.status = target.value
     partner.status_reason = why
     partner.status_changed_at = clock.now()

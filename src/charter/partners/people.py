@@ -38,9 +38,28 @@ def _normalized(email: str, field: str) -> str:
     return normalize_email(text, field)
 
 
-def _ensure_email_free(db: Session, address: str) -> None:
-    if db.scalar(select(PersonEmail.id).where(PersonEmail.email == address)) is not None:
-        raise Conflict(f"the email address {address} already belongs to a person", email=address)
+def _ensure_email_free(db: Session, actor: Principal, address: str) -> None:
+    """Refuse an address someone already has (people are one record each, by address).
+
+    Staff may see everyone, so they are told whose it is. A partner user gets one answer
+    whoever holds it, a colleague at their own firm, someone at another firm or between jobs:
+    the holder and their firm stay unknown, and the answer is the one they would get for a
+    colleague they can already see.
+    """
+    holder = db.scalar(select(PersonEmail.person_id).where(PersonEmail.email == address))
+    if holder is None:
+        return
+    if actor.partner_scope is None:
+        raise Conflict(
+            f"the email address {address} already belongs to person {holder}",
+            email=address,
+            person_id=holder,
+        )
+    raise Conflict(
+        f"the email address {address} is already on record; if the person works at your firm, "
+        "find them in your people, otherwise ask the program team to move them to your firm",
+        email=address,
+    )
 
 
 def create_person(db: Session, actor: Principal, *, data: PersonCreate) -> Person:
@@ -58,7 +77,7 @@ def create_person(db: Session, actor: Principal, *, data: PersonCreate) -> Perso
             raise Invalid.field(f"emails.{index}", f"{address} is listed twice")
         addresses.append(address)
     for address in addresses:
-        _ensure_email_free(db, address)
+        _ensure_email_free(db, actor, address)
     if data.external_id is not None:
         _ensure_person_external_id_free(db, data.external_id)
     now = clock.now()
@@ -215,7 +234,7 @@ def add_person_email(
             changes={"primary_email": {"from": previous, "to": address}},
         )
         return own
-    _ensure_email_free(db, address)
+    _ensure_email_free(db, actor, address)
     if len(person.email_rows) >= MAX_EMAILS:
         raise Invalid.field("email", f"a person can have at most {MAX_EMAILS} addresses")
     row = PersonEmail(id=new_id("pem"), email=address, primary=primary, created_at=clock.now())
