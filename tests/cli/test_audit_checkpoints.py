@@ -16,14 +16,16 @@ from tests.core.factories import touch
 
 @pytest.fixture
 def audited(cli, db, settings, monkeypatch, tmp_path):
-    """Five entries, a checkpoint signed by the command, and its export: the file's path."""
+    """The operator's entry and five more, a checkpoint signed by the command, and its export:
+    the file's path."""
     monkeypatch.setenv("CHARTER_SECRET_KEY", settings.secret_key or "")
     monkeypatch.setenv("CHARTER_DATA_DIR", str(tmp_path))
     touch(db, 5)
     db.commit()
     signed = cli("audit", "checkpoint")
     assert signed.exit_code == 0, signed.output
-    assert "entry #6" in signed.stdout  # five, and the first key's creation
+    # The operator's creation, five entries, and the first key's creation.
+    assert "entry #7" in signed.stdout
     path = tmp_path / "checkpoints.jsonl"
     result = cli("audit", "checkpoints", "--export", str(path))
     assert result.exit_code == 0, result.output
@@ -37,7 +39,7 @@ def test_an_untouched_history_passes(cli, db, audited):
     result = cli("audit", "verify", "--checkpoints", str(audited))
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == (
-        "chain intact: 8 entries; 1 checkpoints hold (the latest at entry #6)"
+        "chain intact: 9 entries; 1 checkpoints hold (the latest at entry #7)"
     )
 
 
@@ -83,7 +85,7 @@ def test_a_rehashed_history_fails(cli, db, audited):
     result = cli("audit", "verify", "--checkpoints", str(audited))
     assert result.exit_code == 1
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("error: rewritten: entry #6 has hash")
+    assert line.startswith("error: rewritten: entry #7 has hash")
     # Nor is a new checkpoint signed over it.
     refused = cli("audit", "checkpoint")
     assert refused.exit_code == 1
@@ -114,7 +116,7 @@ def test_a_file_without_checkpoints_is_refused(cli, tmp_path):
     assert missing.exit_code != 0
 
 
-def test_an_empty_log_has_nothing_to_checkpoint(cli):
-    result = cli("audit", "checkpoint")
+def test_an_empty_log_has_nothing_to_checkpoint(bare_cli):
+    result = bare_cli("audit", "checkpoint")
     assert result.exit_code == 1
     assert "empty" in result.stderr

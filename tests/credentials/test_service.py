@@ -286,7 +286,7 @@ def test_an_award_past_valid_until_is_expired_before_the_sweep(
         AwardStatus.EXPIRED
     )
     assert service.list_awards(db, system, status=AwardStatus.ACTIVE).items == []
-    assert [a.id for a in service.list_awards(db, system, status=AwardStatus.EXPIRED).items] == [
+    assert [a["id"] for a in service.list_awards(db, system, status=AwardStatus.EXPIRED).items] == [
         issued.id
     ]
     assert (
@@ -333,7 +333,7 @@ def test_filters(db, system, frozen_clock):
     a2 = award(db, system, person_id=bob.id, certification_id=sales.id)
 
     def ids(**filters):
-        return [a.id for a in service.list_awards(db, system, **filters).items]
+        return [a["id"] for a in service.list_awards(db, system, **filters).items]
 
     now = frozen_clock.now()
     assert ids(region=Region.EMEA) == [a1.id]
@@ -358,7 +358,7 @@ def test_moving_firm_moves_visibility_and_region(db, system, make, firm, holder,
     # Earned at the old firm: both see it; the new firm because the holder works there now.
     assert service.get_award(db, old_firm, award_id=issued.id).id == issued.id
     assert service.get_award(db, new_firm, award_id=issued.id).id == issued.id
-    assert [a.id for a in service.list_awards(db, system, region=Region.NA).items] == [issued.id]
+    assert [a["id"] for a in service.list_awards(db, system, region=Region.NA).items] == [issued.id]
 
 
 def test_partner_users_see_only_their_firms_awards(db, system, make, firm, holder, cert):
@@ -368,7 +368,7 @@ def test_partner_users_see_only_their_firms_awards(db, system, make, firm, holde
     theirs = award(db, system, person_id=stranger.id, certification_id=cert.id)
     db.commit()
     member = make.login(Role.PARTNER_MEMBER, partner_id=firm.id).principal
-    assert [a.id for a in service.list_awards(db, member).items] == [mine.id]
+    assert [a["id"] for a in service.list_awards(db, member).items] == [mine.id]
     assert service.list_awards(db, member, partner_id=stranger_firm.id).items == []
     with pytest.raises(NotFound):
         service.get_award(db, member, award_id=theirs.id)

@@ -109,7 +109,7 @@ def test_a_credential_as_deep_as_allowed_gets_a_verdict(client: Any) -> None:
 def test_the_verifier_does_not_fetch_keys_from_internal_addresses(client: Any, method: str) -> None:
     signer = did_key_signer()
     document = signer.sign(badge(signer.did))
-    document["proof"]["verificationMethod"] = method + "#key-1"
+    document["proof"][0]["verificationMethod"] = method + "#key-1"
     verdict = client.post("/api/v1/verify", json={"credential": document}).json()
     assert verdict["status"] == "invalid"
     [proof] = [check for check in verdict["checks"] if check["name"] == "proof"]
