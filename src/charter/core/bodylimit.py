@@ -23,6 +23,10 @@ MAX_BODY_BYTES = 1024 * 1024
 """The bound of request bodies: what an ``Idempotency-Key`` request may carry, too."""
 
 
+# No route reads the body of these: counting it would cost every page view for nothing.
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _problem(max_bytes: int) -> bytes:
     return json.dumps(
         {
@@ -46,7 +50,11 @@ class BodyLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on with its body counted."""
-        if scope["type"] != "http" or scope["path"] in self.own_bound:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in _BODILESS
+            or scope["path"] in self.own_bound
+        ):
             await self.app(scope, receive, send)
             return
         for name, value in scope["headers"]:
