@@ -26,7 +26,7 @@ from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
 
 router = api_router()
 
-RequestId = Annotated[
+ApprovalId = Annotated[
     str, Path(min_length=1, max_length=40, description="An approval request id (apr_…)")
 ]
 TypeName = Annotated[str, Path(min_length=1, max_length=64, description="An approval type")]
@@ -103,42 +103,42 @@ def list_approvals(
     return Page[ApprovalOut](items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/approvals/{request_id}", response_model=ApprovalOut, tags=["approvals"])
-def get_approval(request_id: RequestId, db: DbSession, actor: CurrentPrincipal) -> ApprovalOut:
+@router.get("/approvals/{approval_id}", response_model=ApprovalOut, tags=["approvals"])
+def get_approval(approval_id: ApprovalId, db: DbSession, actor: CurrentPrincipal) -> ApprovalOut:
     """One approval request."""
-    return _out(service.get_request(db, actor, request_id=request_id))
+    return _out(service.get_request(db, actor, request_id=approval_id))
 
 
-@router.post("/approvals/{request_id}/approve", response_model=ApprovalOut, tags=["approvals"])
+@router.post("/approvals/{approval_id}/approve", response_model=ApprovalOut, tags=["approvals"])
 def approve(
-    request_id: RequestId,
+    approval_id: ApprovalId,
     db: DbSession,
     actor: CurrentPrincipal,
     body: ApproveIn | None = None,
 ) -> ApprovalOut:
     """Approve a pending request; its change is applied at once (``applied`` or ``failed``)."""
     reason = body.reason if body else None
-    return _out(service.approve(db, actor, request_id=request_id, reason=reason))
+    return _out(service.approve(db, actor, request_id=approval_id, reason=reason))
 
 
-@router.post("/approvals/{request_id}/reject", response_model=ApprovalOut, tags=["approvals"])
+@router.post("/approvals/{approval_id}/reject", response_model=ApprovalOut, tags=["approvals"])
 def reject(
-    request_id: RequestId, body: RejectIn, db: DbSession, actor: CurrentPrincipal
+    approval_id: ApprovalId, body: RejectIn, db: DbSession, actor: CurrentPrincipal
 ) -> ApprovalOut:
     """Reject a pending request, saying why."""
-    return _out(service.reject(db, actor, request_id=request_id, reason=body.reason))
+    return _out(service.reject(db, actor, request_id=approval_id, reason=body.reason))
 
 
-@router.post("/approvals/{request_id}/withdraw", response_model=ApprovalOut, tags=["approvals"])
+@router.post("/approvals/{approval_id}/withdraw", response_model=ApprovalOut, tags=["approvals"])
 def withdraw(
-    request_id: RequestId,
+    approval_id: ApprovalId,
     db: DbSession,
     actor: CurrentPrincipal,
     body: WithdrawIn | None = None,
 ) -> ApprovalOut:
     """Withdraw a pending request one made (a partner admin: their firm's)."""
     reason = body.reason if body else None
-    return _out(service.withdraw(db, actor, request_id=request_id, reason=reason))
+    return _out(service.withdraw(db, actor, request_id=approval_id, reason=reason))
 
 
 @router.get("/approval-types", response_model=list[ApprovalTypeOut], tags=["approvals"])
