@@ -181,3 +181,22 @@ def test_the_sla_comes_from_the_type(sessions, system, frozen_clock):
             proposed_change={"website": "https://rebrand.example"},
         )
         assert request.due_at == frozen_clock.now() + SLA
+
+
+def test_an_escalation_is_mailed_to_the_admins_and_the_routed_owners(
+    sessions, system, make, frozen_clock, smtp_inbox
+):
+    owner = make.login(Role.GOVERNANCE_OWNER)
+    admin = make.login(Role.ADMIN)
+    manager = make.login(Role.PROGRAM_MANAGER)
+    with sessions() as db, db.begin():
+        request_id = _flow_request(db, system).id
+
+    frozen_clock.advance(timedelta(hours=25))
+    run_until_idle(sessions)
+
+    subject = f"Approval request overdue: {FLOW_ONLY} (escalation 1)"
+    assert smtp_inbox.subjects(owner.user.email) == [subject]
+    assert smtp_inbox.subjects(admin.user.email) == [subject]
+    assert smtp_inbox.to(manager.user.email) == []
+    assert request_id in smtp_inbox.to(admin.user.email)[0].get_body(("plain",)).get_content()

@@ -522,6 +522,9 @@ def escalate_overdue(db: Session, actor: Principal, *, at: datetime) -> list[App
             "approval.escalated",
             request,
             level=level,
+            subject_type=request.subject_type,
+            subject_id=request.subject_id,
+            justification=request.justification,
             due_at=request.due_at.isoformat(),
             routed_to=routed_owners(db, request.type),
         )
