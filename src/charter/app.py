@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from charter import __version__
 from charter.accounts.api import router as accounts_router
+from charter.approvals.api import router as approvals_router
 from charter.config import Settings, get_settings, secret_key
 from charter.core.admission import AdmissionMiddleware
 from charter.core.api import router as core_router
@@ -295,6 +296,7 @@ def include_routers(app: FastAPI) -> None:
         programs_router,
         awards_router,
         tiers_router,
+        approvals_router,
         webhooks_router,
     ):
         app.include_router(router, prefix="/api/v1")

@@ -6,6 +6,7 @@ from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session
 
 from charter.accounts import models as accounts_models
+from charter.approvals import models as approvals_models
 from charter.core import eventstore
 from charter.core import models as core_models
 from charter.credentials import models as credentials_models
@@ -22,6 +23,7 @@ MODULES = (
     core_models,
     partners_models,
     accounts_models,
+    approvals_models,
     programs_models,
     crypto_models,
     credentials_models,

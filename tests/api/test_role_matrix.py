@@ -16,10 +16,12 @@ import pytest
 
 from charter.accounts import service as accounts
 from charter.app import create_app
+from charter.approvals import service as approvals
 from charter.config import Settings
 from charter.core import clock
 from charter.core.auth import Principal, Role
 from charter.credentials import service as awards
+from tests.approvals import types as approval_types
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import assessment, certification, passing_evidence
@@ -111,6 +113,16 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/partners/{partner_id}/terminate"): MANAGERS,
     # Firm badges are public, like credential pages: anyone may fetch and verify one.
     ("GET", "/api/v1/tier-badges/{badge_id}"): EVERYONE,
+    # Program managers and partner admins ask for exceptions; governance owners and admins
+    # decide them (never their own); the requester, their firm's admin or an admin withdraws.
+    ("POST", "/api/v1/approvals"): MANAGERS | {PADM},
+    ("GET", "/api/v1/approvals"): EVERYONE,
+    ("GET", "/api/v1/approvals/{approval_id}"): EVERYONE,
+    ("POST", "/api/v1/approvals/{approval_id}/approve"): frozenset({A, GOV}),
+    ("POST", "/api/v1/approvals/{approval_id}/reject"): frozenset({A, GOV}),
+    ("POST", "/api/v1/approvals/{approval_id}/withdraw"): frozenset({A, PADM}),
+    ("GET", "/api/v1/approval-types"): EVERYONE,
+    ("PUT", "/api/v1/approval-types/{type_name}/owners"): frozenset({A}),
 }
 
 _unique = itertools.count(1)
@@ -138,6 +150,7 @@ class World:
     webhook_delivery: str = ""
     tier_badge: str = ""  # the firm's badge for the tier it holds
     staff_user: str = ""  # a program manager, whom admins may change
+    approval: str = ""  # a pending request about the firm, made by the system
 
 
 def _build(sessions, frozen_clock) -> World:
@@ -193,7 +206,18 @@ def _build(sessions, frozen_clock) -> World:
             role=Role.PROGRAM_MANAGER,
             password="a long staff password",
         )
+        pending = approvals.request_approval(
+            db,
+            system,
+            type=approval_types.WEBSITE,
+            subject_type="partner",
+            subject_id=firm.id,
+            partner_id=firm.id,
+            justification="The firm moved its site.",
+            proposed_change={"website": "https://moved.example"},
+        )
         return World(
+            approval=pending.id,
             firm=firm.id,
             other_firm=other.id,
             person=holder.id,
@@ -239,6 +263,8 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         delivery_id=world.webhook_delivery,
         badge_id=world.tier_badge,
         user_id="me" if "/sessions" in path else world.staff_user,
+        approval_id=world.approval,
+        type_name=approval_types.WEBSITE,
     )
     today = clock.now().isoformat()
     bodies: dict[tuple[str, str], dict] = {
@@ -330,6 +356,17 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
             "value": 3,
         },
         ("POST", "/api/v1/partners/{partner_id}/terminate"): {"reason": "breach of contract"},
+        ("POST", "/api/v1/approvals"): {
+            # Another type than the world's pending request: one pending per type and subject.
+            "type": approval_types.REFUSED,
+            "subject_type": "partner",
+            "subject_id": world.firm,
+            "partner_id": world.firm,
+            "justification": "Our site moved.",
+            "proposed_change": {"website": f"https://moved{n}.example"},
+        },
+        ("POST", "/api/v1/approvals/{approval_id}/reject"): {"reason": "not verified"},
+        ("PUT", "/api/v1/approval-types/{type_name}/owners"): {"user_ids": []},
     }
     if route == ("GET", "/api/v1/people/{person_id}/eligibility"):
         url += f"?certification_id={world.certification}"

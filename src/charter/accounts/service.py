@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -435,3 +436,13 @@ def disable_partner_access(
             )
     db.flush()
     return disabled, revoked
+
+
+def enabled_users_with_role(
+    db: Session, role: Role, *, among: Collection[str] | None = None
+) -> list[User]:
+    """The enabled users holding ``role`` (only those whose ids are ``among``, if given), by id."""
+    query = select(User).where(User.role == Role(role).value, User.disabled_at.is_(None))
+    if among is not None:
+        query = query.where(User.id.in_(list(among)))
+    return list(db.scalars(query.order_by(User.id)))

@@ -54,6 +54,12 @@ class Permission(StrEnum):
     KEYS_MANAGE = "signing_keys:manage"
     # Webhook endpoints see every event of every firm: vendor staff who run integrations.
     WEBHOOKS_MANAGE = "webhooks:manage"
+    # Approval requests: asking for an exception, deciding one (governance owners), reading them,
+    # and routing a type to its owners (admins).
+    APPROVALS_REQUEST = "approvals:request"
+    APPROVALS_DECIDE = "approvals:decide"
+    APPROVALS_READ = "approvals:read"
+    APPROVALS_ROUTE = "approvals:route"
 
 
 _READ_ALL = frozenset(
@@ -64,6 +70,7 @@ _READ_ALL = frozenset(
         Permission.ASSESSMENTS_READ,
         Permission.AWARDS_READ,
         Permission.EVENTS_READ,
+        Permission.APPROVALS_READ,
     }
 )
 _OWN_FIRM_READ = frozenset(
@@ -74,17 +81,27 @@ _OWN_FIRM_READ = frozenset(
         Permission.ASSESSMENTS_READ,
         Permission.AWARDS_READ,
         Permission.API_KEYS_MANAGE,
+        Permission.APPROVALS_READ,
     }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    # Rotating the issuer's signing key is an admin decision, like managing users.
+    # Rotating the issuer's signing key is an admin decision, like managing users. Program
+    # managers ask for exceptions; deciding them is the governance owners' (and admins').
     Role.PROGRAM_MANAGER: frozenset(Permission)
-    - {Permission.USERS_MANAGE, Permission.AWARDS_OVERRIDE, Permission.KEYS_MANAGE},
-    Role.GOVERNANCE_OWNER: _READ_ALL | {Permission.AWARDS_REVOKE, Permission.API_KEYS_MANAGE},
+    - {
+        Permission.USERS_MANAGE,
+        Permission.AWARDS_OVERRIDE,
+        Permission.KEYS_MANAGE,
+        Permission.APPROVALS_DECIDE,
+        Permission.APPROVALS_ROUTE,
+    },
+    Role.GOVERNANCE_OWNER: _READ_ALL
+    | {Permission.AWARDS_REVOKE, Permission.API_KEYS_MANAGE, Permission.APPROVALS_DECIDE},
     Role.AUDITOR: _READ_ALL | {Permission.API_KEYS_MANAGE},
-    Role.PARTNER_ADMIN: _OWN_FIRM_READ | {Permission.PARTNERS_WRITE, Permission.PEOPLE_WRITE},
+    Role.PARTNER_ADMIN: _OWN_FIRM_READ
+    | {Permission.PARTNERS_WRITE, Permission.PEOPLE_WRITE, Permission.APPROVALS_REQUEST},
     Role.PARTNER_MEMBER: _OWN_FIRM_READ,
 }
 

@@ -41,6 +41,7 @@ PREFIXES = {
     "eml": "email message",
     "whk": "webhook endpoint",
     "whd": "webhook delivery",
+    "apr": "approval request",
 }
 
 

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from charter.accounts.models import User
 from charter.config import Settings
 from charter.core import clock
-from charter.core.auth import Principal
+from charter.core.auth import Principal, Role
 from charter.core.models import Event
 from charter.credentials.enums import AwardStatus
 from charter.credentials.models import Award
@@ -308,6 +309,46 @@ def termination_notice(db: Session, actor: Principal, event: Event) -> None:
         context=context,
         disabled_too=True,
     )
+
+
+# --- overdue approvals ---------------------------------------------------------------------
+
+
+@on_event("notify.approval_escalated", "approval.escalated", horizon=notice_horizon)
+def approval_escalated_notice(db: Session, actor: Principal, event: Event) -> None:
+    """Tell the admins, and the governance owners it is routed to, that a request is overdue."""
+    payload = event.payload
+    owners = [str(user_id) for user_id in payload.get("routed_to") or []]
+    users = db.scalars(
+        select(User)
+        .where(
+            User.disabled_at.is_(None),
+            (User.role == Role.ADMIN.value) | User.id.in_(owners),
+        )
+        .order_by(User.id)
+    ).all()
+    context = {
+        "approval_id": event.subject_id,
+        "approval_type": str(payload.get("type") or ""),
+        "level": payload.get("level"),
+        "due_at": format_date(payload.get("due_at")),
+        "subject_label": f"{payload.get('subject_type', '')} {payload.get('subject_id', '')}",
+        "justification": str(payload.get("justification") or ""),
+    }
+    settings = settings_of(db)
+    for user in users:
+        recipient = Recipient(user.email, user.display_name, user_id=user.id)
+        queue_email(
+            db,
+            settings,
+            key=_event_key(event, "approval_escalated", recipient),
+            kind="approval_escalated",
+            recipient=recipient,
+            category=None,
+            partner_id=event.partner_id,
+            event_id=event.id,
+            context=context,
+        )
 
 
 # --- renewal reminders ---------------------------------------------------------------------
