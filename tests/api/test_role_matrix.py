@@ -73,6 +73,10 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/people/{person_id}/leave"): FIRM_EDITORS,
     ("GET", "/api/v1/people/{person_id}/employments"): EVERYONE,
     ("GET", "/api/v1/people/{person_id}/eligibility"): EVERYONE,
+    # Invitations a firm sent, to addresses it typed itself: its people may see them.
+    ("GET", "/api/v1/partners/{partner_id}/invitations"): EVERYONE,
+    ("GET", "/api/v1/invitations/{invitation_id}"): EVERYONE,
+    ("POST", "/api/v1/invitations/{invitation_id}/cancel"): FIRM_EDITORS,
     ("POST", "/api/v1/certifications"): MANAGERS,
     ("GET", "/api/v1/certifications"): EVERYONE,
     ("GET", "/api/v1/certifications/{certification_id}"): EVERYONE,
@@ -138,6 +142,7 @@ class World:
     webhook_delivery: str = ""
     tier_badge: str = ""  # the firm's badge for the tier it holds
     staff_user: str = ""  # a program manager, whom admins may change
+    invitation: str = ""  # a pending invitation from the firm
 
 
 def _build(sessions, frozen_clock) -> World:
@@ -193,7 +198,22 @@ def _build(sessions, frozen_clock) -> World:
             role=Role.PROGRAM_MANAGER,
             password="a long staff password",
         )
+        from charter.partners import invitations
+        from charter.partners.schemas import PersonCreate
+
+        invited = invitations.invite_person(
+            db,
+            system,
+            data=PersonCreate(
+                given_name="Invited",
+                family_name="Person",
+                track="sales",
+                partner_id=firm.id,
+                emails=[f"invited.{next(_unique)}@example.com"],
+            ),
+        )
         return World(
+            invitation=invited.id,
             firm=firm.id,
             other_firm=other.id,
             person=holder.id,
@@ -239,6 +259,7 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         delivery_id=world.webhook_delivery,
         badge_id=world.tier_badge,
         user_id="me" if "/sessions" in path else world.staff_user,
+        invitation_id=world.invitation,
     )
     today = clock.now().isoformat()
     bodies: dict[tuple[str, str], dict] = {
