@@ -53,6 +53,7 @@ from charter.deps import read, writing_caller
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
+from charter.web.invitations import router as invitations_router
 from charter.web.pages import router as pages_router
 from charter.web.public import configure_verification
 from charter.web.public import router as public_router
@@ -302,6 +303,7 @@ def include_routers(app: FastAPI) -> None:
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages_router)
     app.include_router(unsubscribe_router)
+    app.include_router(invitations_router)
 
 
 def install_health(app: FastAPI, engine: Engine) -> None:
@@ -339,6 +341,7 @@ PUBLIC_PREFIXES = (
     "/problems/",
     "/static/",
     "/unsubscribe/",
+    "/invitations/",
     "/api/docs",
     "/api/openapi.json",
     "/api/v1/verify",

@@ -21,6 +21,8 @@ from charter.config import Settings
 from charter.core import clock
 from charter.core.auth import Principal, Role
 from charter.credentials import service as awards
+from charter.partners import invitations
+from charter.partners.schemas import PersonCreate
 from tests.approvals import types as approval_types
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
@@ -75,6 +77,10 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/people/{person_id}/leave"): FIRM_EDITORS,
     ("GET", "/api/v1/people/{person_id}/employments"): EVERYONE,
     ("GET", "/api/v1/people/{person_id}/eligibility"): EVERYONE,
+    # Invitations a firm sent, to addresses it typed itself: its people may see them.
+    ("GET", "/api/v1/partners/{partner_id}/invitations"): EVERYONE,
+    ("GET", "/api/v1/invitations/{invitation_id}"): EVERYONE,
+    ("POST", "/api/v1/invitations/{invitation_id}/cancel"): FIRM_EDITORS,
     ("POST", "/api/v1/certifications"): MANAGERS,
     ("GET", "/api/v1/certifications"): EVERYONE,
     ("GET", "/api/v1/certifications/{certification_id}"): EVERYONE,
@@ -151,6 +157,7 @@ class World:
     tier_badge: str = ""  # the firm's badge for the tier it holds
     staff_user: str = ""  # a program manager, whom admins may change
     approval: str = ""  # a pending request about the firm, made by the system
+    invitation: str = ""  # a pending invitation from the firm
 
 
 def _build(sessions, frozen_clock) -> World:
@@ -216,8 +223,20 @@ def _build(sessions, frozen_clock) -> World:
             justification="The firm moved its site.",
             proposed_change={"website": "https://moved.example"},
         )
+        invited = invitations.invite_person(
+            db,
+            system,
+            data=PersonCreate(
+                given_name="Invited",
+                family_name="Person",
+                track="sales",
+                partner_id=firm.id,
+                emails=[f"invited.{next(_unique)}@example.com"],
+            ),
+        )
         return World(
             approval=pending.id,
+            invitation=invited.id,
             firm=firm.id,
             other_firm=other.id,
             person=holder.id,
@@ -265,6 +284,7 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         user_id="me" if "/sessions" in path else world.staff_user,
         approval_id=world.approval,
         type_name=approval_types.WEBSITE,
+        invitation_id=world.invitation,
     )
     today = clock.now().isoformat()
     bodies: dict[tuple[str, str], dict] = {

@@ -123,11 +123,13 @@ def test_partner_admin_manages_only_their_own_people(db, system):
     mine = factories.partner(db, system)
     other = factories.partner(db, system)
     admin = _partner_user(mine.id)
-    colleague = factories.person(db, admin, partner_id=None)
-    assert colleague.partner_id == mine.id
+    colleague = factories.person(db, system, partner_id=mine.id)
     stranger = factories.person(db, system, partner_id=other.id)
-    with pytest.raises(NotFound):
-        factories.person(db, admin, partner_id=other.id)
+    # Partner users invite (test_invitations.py); adding directly is staff's.
+    with pytest.raises(Forbidden):
+        factories.person(db, admin, partner_id=None)
+    with pytest.raises(Forbidden):
+        people.add_person_email(db, admin, person_id=colleague.id, email="new@example.com")
     with pytest.raises(NotFound):
         service.get_person(db, admin, person_id=stranger.id)
     with pytest.raises(NotFound):

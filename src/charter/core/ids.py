@@ -23,6 +23,7 @@ PREFIXES = {
     "per": "person",
     "pem": "person email",
     "emp": "employment",
+    "inv": "invitation",
     "crt": "certification",
     "crv": "criteria version",
     "asm": "assessment",

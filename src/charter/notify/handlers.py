@@ -31,7 +31,9 @@ from charter.notify.enums import MessageStatus
 from charter.notify.models import EmailMessage
 from charter.notify.service import Recipient, format_date, masked, queue_email
 from charter.notify.unsubscribe import Category
-from charter.partners.models import Person
+from charter.partners.enums import InvitationKind, InvitationState
+from charter.partners.invitation_links import invitation_url
+from charter.partners.models import Invitation, Person
 from charter.programs.models import Certification
 from charter.worker.registry import RetryLater, RetryPolicy, TaskContext, on_event, periodic, task
 
@@ -349,6 +351,44 @@ def approval_escalated_notice(db: Session, actor: Principal, event: Event) -> No
             event_id=event.id,
             context=context,
         )
+
+
+# --- invitations ---------------------------------------------------------------------------
+
+
+@on_event("notify.invitations", "invitation.created", horizon=notice_horizon)
+def invitation_email(db: Session, actor: Principal, event: Event) -> None:
+    """Mail the invited address its confirmation link (asked for by the firm: not optional).
+
+    The mail is the same whether or not the address is on record: what confirming does is
+    decided when its owner confirms.
+    """
+    invitation = db.get(Invitation, event.subject_id)
+    if invitation is None or invitation.state != InvitationState.PENDING.value:
+        return
+    settings = settings_of(db)
+    if invitation.kind == InvitationKind.EMAIL.value:
+        kind = "invitation_email"
+        colleague = db.get(Person, invitation.person_id) if invitation.person_id else None
+        name = colleague.display_name if colleague is not None else ""
+    else:
+        kind = "invitation_person"
+        name = f"{invitation.given_name or ''} {invitation.family_name or ''}".strip()
+    queue_email(
+        db,
+        settings,
+        key=f"invitation:{invitation.id}",
+        kind=kind,
+        recipient=Recipient(invitation.email, name),
+        category=None,
+        partner_id=invitation.partner_id,
+        event_id=event.id,
+        context={
+            "partner_name": service.partner_name(db, invitation.partner_id),
+            "link": invitation_url(settings, invitation_id=invitation.id),
+            "expires_on": format_date(invitation.expires_at),
+        },
+    )
 
 
 # --- renewal reminders ---------------------------------------------------------------------

@@ -23,6 +23,8 @@ TEMPLATE_KINDS = (
     "award_suspended",
     "criteria_changed",
     "criteria_changed_firm",
+    "invitation_email",
+    "invitation_person",
     "partner_terminated",
     "renewal_reminder",
     "tier_at_risk",

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query, Response
+from fastapi.responses import JSONResponse
 
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.core.pagination import Page as ResultPage
 from charter.core.schemas import Page
 from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
-from charter.partners import employment, firms, onboarding, people, service
-from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
-from charter.partners.models import Partner, Person
+from charter.partners import employment, firms, invitations, onboarding, people, service
+from charter.partners.enums import (
+    InvitationState,
+    OnboardingCheck,
+    PartnerStatus,
+    PartnerType,
+    Region,
+    Track,
+)
+from charter.partners.models import Invitation, Partner, Person
 from charter.partners.schemas import (
     EmploymentOut,
+    InvitationOut,
     JoinPartner,
     OnboardingCheckUpdate,
     PartnerCreate,
@@ -29,6 +38,9 @@ from charter.partners.schemas import (
 router = api_router()
 
 PartnerId = Annotated[str, Path(min_length=1, max_length=40, description="A partner id (prt_…)")]
+InvitationId = Annotated[
+    str, Path(min_length=1, max_length=40, description="An invitation id (inv_…)")
+]
 PersonId = Annotated[str, Path(min_length=1, max_length=40, description="A person id (per_…)")]
 Search = Annotated[str | None, Query(max_length=200, description="Name contains (any case)")]
 
@@ -126,10 +138,37 @@ def list_partner_people(
     return _people_page(page)
 
 
-@router.post("/people", status_code=201, response_model=PersonOut, tags=["people"])
-def create_person(body: PersonCreate, db: DbSession, actor: CurrentPrincipal) -> Person:
-    """Add a person; the first email address is the primary one."""
-    return people.create_person(db, actor, data=body)
+# Partner users' additions are invitations, answered alike whether or not the address is known.
+INVITED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": InvitationOut,
+        "description": "A partner user's addition: an invitation was sent to the address; its "
+        "owner confirms by the emailed link",
+    }
+}
+
+
+def _invited(invitation: Invitation) -> JSONResponse:
+    body = InvitationOut.model_validate(invitation).model_dump(mode="json")
+    return JSONResponse(
+        body, status_code=202, headers={"Location": f"/api/v1/invitations/{invitation.id}"}
+    )
+
+
+@router.post(
+    "/people", status_code=201, response_model=PersonOut, responses=INVITED, tags=["people"]
+)
+def create_person(body: PersonCreate, db: DbSession, actor: CurrentPrincipal) -> Any:
+    """Add a person; the first email address is the primary one.
+
+    Staff create the person at once (201). A partner user's request invites the address's
+    owner to join their firm (202, one address, no external id): the owner confirms by the
+    emailed link.
+    """
+    added = invitations.add_person(db, actor, data=body)
+    if isinstance(added, Invitation):
+        return _invited(added)
+    return added
 
 
 @router.get("/people", response_model=Page[PersonOut], tags=["people"])
@@ -174,13 +213,25 @@ def update_person(
 
 
 @router.post(
-    "/people/{person_id}/emails", status_code=201, response_model=PersonOut, tags=["people"]
+    "/people/{person_id}/emails",
+    status_code=201,
+    response_model=PersonOut,
+    responses=INVITED,
+    tags=["people"],
 )
 def add_person_email(
     person_id: PersonId, body: PersonEmailIn, db: DbSession, actor: CurrentPrincipal
-) -> Person:
-    """Add an address (or, with ``primary``, make an existing one primary)."""
-    people.add_person_email(db, actor, person_id=person_id, email=body.email, primary=body.primary)
+) -> Any:
+    """Add an address (or, with ``primary``, make an existing one primary).
+
+    A partner user adding a new address gets an invitation (202): the address's owner
+    confirms it by the emailed link.
+    """
+    added = invitations.add_email(
+        db, actor, person_id=person_id, email=body.email, primary=body.primary
+    )
+    if isinstance(added, Invitation):
+        return _invited(added)
     return service.get_person(db, actor, person_id=person_id)
 
 
@@ -219,3 +270,38 @@ def list_employments(
     """The person's employment history, oldest first."""
     employments = employment.list_employments(db, actor, person_id=person_id)
     return [EmploymentOut.model_validate(item) for item in employments]
+
+
+@router.get(
+    "/partners/{partner_id}/invitations", response_model=Page[InvitationOut], tags=["partners"]
+)
+def list_invitations(
+    partner_id: PartnerId,
+    db: DbSession,
+    actor: CurrentPrincipal,
+    state: InvitationState | None = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[InvitationOut]:
+    """The invitations a firm sent: pending, accepted, expired or cancelled."""
+    page = invitations.list_invitations(
+        db, actor, partner_id=partner_id, state=state, cursor=cursor, limit=limit
+    )
+    items = [InvitationOut.model_validate(item) for item in page.items]
+    return Page[InvitationOut](items=items, next_cursor=page.next_cursor)
+
+
+@router.get("/invitations/{invitation_id}", response_model=InvitationOut, tags=["partners"])
+def get_invitation(
+    invitation_id: InvitationId, db: DbSession, actor: CurrentPrincipal
+) -> Invitation:
+    """One invitation."""
+    return invitations.get_invitation(db, actor, invitation_id=invitation_id)
+
+
+@router.post("/invitations/{invitation_id}/cancel", response_model=InvitationOut, tags=["partners"])
+def cancel_invitation(
+    invitation_id: InvitationId, db: DbSession, actor: CurrentPrincipal
+) -> Invitation:
+    """Withdraw a pending invitation; its link stops working."""
+    return invitations.cancel_invitation(db, actor, invitation_id=invitation_id)

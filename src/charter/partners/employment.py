@@ -22,7 +22,7 @@ def partner_to_join(db: Session, actor: Principal, partner_id: str) -> Partner:
     return partner
 
 
-def _leave(db: Session, person: Person) -> events.Draft:
+def end_employment(db: Session, person: Person) -> events.Draft:
     """End the current employment; the event draft names the firm left."""
     old = person.partner_id
     assert old is not None
@@ -72,7 +72,7 @@ def person_joins_partner(
         raise Conflict(f"the person already works at {partner.name}")
     drafts = []
     if previous is not None:
-        drafts.append(_leave(db, person))
+        drafts.append(end_employment(db, person))
     drafts.append(start_employment(db, person, partner, previous))
     db.flush()
     events.append_many(db, actor, drafts)
@@ -85,7 +85,7 @@ def person_leaves_partner(db: Session, actor: Principal, *, person_id: str) -> P
     person = scoped_person(db, actor, person_id, lock=True)
     if person.partner_id is None:
         raise Conflict("the person does not work at any partner")
-    draft = _leave(db, person)
+    draft = end_employment(db, person)
     db.flush()
     events.append_many(db, actor, [draft])
     return person

@@ -54,3 +54,19 @@ class OnboardingCheck(StrEnum):
     ELIGIBILITY = "eligibility"
     AGREEMENT_SIGNED = "agreement_signed"
     SECURITY_POSTURE = "security_posture"
+
+
+class InvitationKind(StrEnum):
+    """What confirming an invitation does."""
+
+    PERSON = "person"  # the address's owner joins the firm
+    EMAIL = "email"  # the address is added to a colleague
+
+
+class InvitationState(StrEnum):
+    """Where an invitation stands, as its firm sees it."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    EXPIRED = "expired"  # pending past its expiry: never stored, read off the clock
+    CANCELLED = "cancelled"

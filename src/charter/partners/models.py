@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from charter.core import clock
 from charter.db.base import Base, Timestamped
 
 
@@ -119,8 +120,48 @@ class Employment(Base):
     left_at: Mapped[datetime | None]
 
 
+class Invitation(Base):
+    """An invitation a partner user sent to an address, which its owner confirms by a link.
+
+    ``kind`` ``person``: the owner joins the firm (a new person, or an existing one who moves
+    with their credentials); ``email``: the address is added to ``person_id``, a colleague.
+    Whether the address was known when invited is recorded nowhere: the invitation is the
+    same either way, and only its confirmation looks the address up.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_partner_status", "partner_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    # pending, accepted or cancelled; an expired invitation is a pending one past expires_at.
+    status: Mapped[str] = mapped_column(String(16))
+    # kind email: the colleague who gets the address; kind person: who joined, once accepted.
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    track: Mapped[str | None] = mapped_column(String(16))
+    did: Mapped[str | None] = mapped_column(String(500))
+    primary: Mapped[bool] = mapped_column(default=False)
+    invited_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    @property
+    def state(self) -> str:
+        """``status``, except that a pending invitation past its expiry reads as expired."""
+        if self.status == "pending" and clock.now() >= clock.ensure_utc(self.expires_at):
+            return "expired"
+        return self.status
+
+
 __all__ = [
     "Employment",
+    "Invitation",
     "Partner",
     "PartnerRegion",
     "Person",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from charter.core import clock, events
 from charter.core.auth import Permission, Principal
-from charter.core.errors import Conflict, Invalid, NotFound
+from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.ids import new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import is_storable, normalize_email, storable_text, text_filter
@@ -18,6 +18,11 @@ from charter.partners.enums import Region, Track
 from charter.partners.models import PartnerRegion, Person, PersonEmail
 from charter.partners.schemas import MAX_EMAILS, PersonCreate, PersonUpdate
 from charter.partners.service import scoped_person
+
+EXTERNAL_ID_IS_THE_PROGRAMS = (
+    "external ids are the program's references (imports of assessments and awards find people "
+    "by them); the program team sets them"
+)
 
 
 def _ensure_person_external_id_free(
@@ -30,7 +35,8 @@ def _ensure_person_external_id_free(
         raise Conflict(f"another person already has external_id {external_id!r}")
 
 
-def _normalized(email: str, field: str) -> str:
+def normalized_email(email: str, field: str) -> str:
+    """``email`` as stored (lower-case, checked); :class:`Invalid` naming ``field`` if bad."""
     try:
         text = storable_text(email)
     except ValueError as error:
@@ -38,46 +44,53 @@ def _normalized(email: str, field: str) -> str:
     return normalize_email(text, field)
 
 
-def _ensure_email_free(db: Session, actor: Principal, address: str) -> None:
+BY_INVITATION = (
+    "partner users add people and addresses by invitation: the address's owner confirms "
+    "(POST /api/v1/people and POST /api/v1/people/{id}/emails send one)"
+)
+
+
+def _ensure_staff(actor: Principal) -> None:
+    """Direct additions are for staff, who may see everyone and are told who holds what.
+
+    A partner user told that an address is taken would learn that someone certified here (at
+    another firm, or between jobs) owns it: they invite instead (:mod:`.invitations`).
+    """
+    if actor.partner_scope is not None:
+        raise Forbidden(BY_INVITATION)
+
+
+def _ensure_email_free(db: Session, address: str) -> None:
     """Refuse an address someone already has (people are one record each, by address).
 
-    Staff may see everyone, so they are told whose it is. A partner user gets one answer
-    whoever holds it, a colleague at their own firm, someone at another firm or between jobs:
-    the holder and their firm stay unknown, and the answer is the one they would get for a
-    colleague they can already see.
+    Only staff get here (:func:`_ensure_staff`), so they are told whose it is.
     """
     holder = db.scalar(select(PersonEmail.person_id).where(PersonEmail.email == address))
-    if holder is None:
-        return
-    if actor.partner_scope is None:
+    if holder is not None:
         raise Conflict(
             f"the email address {address} already belongs to person {holder}",
             email=address,
             person_id=holder,
         )
-    raise Conflict(
-        f"the email address {address} is already on record; if the person works at your firm, "
-        "find them in your people, otherwise ask the program team to move them to your firm",
-        email=address,
-    )
 
 
 def create_person(db: Session, actor: Principal, *, data: PersonCreate) -> Person:
-    """Add a person, optionally working at a firm; the first email address is the primary."""
+    """Add a person, optionally working at a firm; the first email address is the primary.
+
+    Staff only: partner users invite (:func:`charter.partners.invitations.add_person`).
+    """
     actor.require(Permission.PEOPLE_WRITE)
+    _ensure_staff(actor)
     partner_id = data.partner_id
-    if actor.partner_scope is not None:
-        # Partner admins add staff to their own firm only.
-        partner_id = partner_id or actor.partner_scope
     partner = partner_to_join(db, actor, partner_id) if partner_id is not None else None
     addresses: list[str] = []
     for index, email in enumerate(data.emails):
-        address = _normalized(email, f"emails.{index}")
+        address = normalized_email(email, f"emails.{index}")
         if address in addresses:
             raise Invalid.field(f"emails.{index}", f"{address} is listed twice")
         addresses.append(address)
     for address in addresses:
-        _ensure_email_free(db, actor, address)
+        _ensure_email_free(db, address)
     if data.external_id is not None:
         _ensure_person_external_id_free(db, data.external_id)
     now = clock.now()
@@ -170,6 +183,10 @@ def update_person(db: Session, actor: Principal, *, person_id: str, data: Person
     given = data.model_fields_set
     changes: dict[str, dict[str, Any]] = {}
     if "external_id" in given and data.external_id != person.external_id:
+        if actor.partner_scope is not None:
+            # Unique across the program, so a refusal would tell a partner user that another
+            # firm's person has it; and imports attach evidence and awards by it.
+            raise Invalid.field("external_id", EXTERNAL_ID_IS_THE_PROGRAMS)
         if data.external_id is not None:
             _ensure_person_external_id_free(db, data.external_id, except_id=person.id)
         changes["external_id"] = {"from": person.external_id, "to": data.external_id}
@@ -212,10 +229,12 @@ def add_person_email(
 ) -> PersonEmail:
     """Give a person another address; ``primary`` makes it the one written to.
 
-    Adding an address the person already has with ``primary`` set makes it their primary one.
+    Adding an address the person already has with ``primary`` set makes it their primary one
+    (partner users too); any other address is staff's to add, partner users invite
+    (:func:`charter.partners.invitations.add_email`).
     """
     actor.require(Permission.PEOPLE_WRITE)
-    address = _normalized(email, "email")
+    address = normalized_email(email, "email")
     person = scoped_person(db, actor, person_id, lock=True)
     own = next((row for row in person.email_rows if row.email == address), None)
     if own is not None:
@@ -234,7 +253,8 @@ def add_person_email(
             changes={"primary_email": {"from": previous, "to": address}},
         )
         return own
-    _ensure_email_free(db, actor, address)
+    _ensure_staff(actor)
+    _ensure_email_free(db, address)
     if len(person.email_rows) >= MAX_EMAILS:
         raise Invalid.field("email", f"a person can have at most {MAX_EMAILS} addresses")
     row = PersonEmail(id=new_id("pem"), email=address, primary=primary, created_at=clock.now())
@@ -258,7 +278,7 @@ def add_person_email(
 def remove_person_email(db: Session, actor: Principal, *, person_id: str, email: str) -> None:
     """Remove one of a person's addresses (never the primary one, nor the last one)."""
     actor.require(Permission.PEOPLE_WRITE)
-    address = _normalized(email, "email")
+    address = normalized_email(email, "email")
     person = scoped_person(db, actor, person_id, lock=True)
     row = next((row for row in person.email_rows if row.email == address), None)
     if row is None:

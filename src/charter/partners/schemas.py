@@ -30,7 +30,15 @@ from charter.core.text import (
     storable_text,
 )
 from charter.crypto.dids import holder_did_problem
-from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
+from charter.partners.enums import (
+    InvitationKind,
+    InvitationState,
+    OnboardingCheck,
+    PartnerStatus,
+    PartnerType,
+    Region,
+    Track,
+)
 
 MAX_EMAILS = 20
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
@@ -250,3 +258,27 @@ class EmploymentOut(ORMModel):
     partner_id: str
     joined_at: datetime
     left_at: datetime | None
+
+
+class InvitationOut(ORMModel):
+    """An invitation as its firm sees it: the same whether or not the address is on record.
+
+    ``kind`` ``person``: the address's owner is invited to join the firm (``person_id`` is
+    who joined, once accepted); ``email``: the address is to be added to ``person_id``.
+    """
+
+    id: str
+    kind: InvitationKind
+    partner_id: str
+    email: str
+    state: InvitationState
+    person_id: str | None
+    given_name: str | None
+    family_name: str | None
+    track: Track | None
+    primary: bool
+    invited_by: str
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    cancelled_at: datetime | None
