@@ -54,6 +54,14 @@ class Permission(StrEnum):
     KEYS_MANAGE = "signing_keys:manage"
     # Webhook endpoints see every event of every firm: vendor staff who run integrations.
     WEBHOOKS_MANAGE = "webhooks:manage"
+    # Licensing: the catalogue (products, agreement templates) and a firm's agreements and
+    # licenses are read with licenses:read; a license's full key is a secret of its own.
+    LICENSES_READ = "licenses:read"
+    LICENSES_MANAGE = "licenses:manage"
+    LICENSE_KEYS_READ = "license_keys:read"
+    PRODUCTS_MANAGE = "products:manage"
+    AGREEMENTS_MANAGE = "agreements:manage"
+    AGREEMENTS_SIGN = "agreements:sign"
 
 
 _READ_ALL = frozenset(
@@ -64,6 +72,7 @@ _READ_ALL = frozenset(
         Permission.ASSESSMENTS_READ,
         Permission.AWARDS_READ,
         Permission.EVENTS_READ,
+        Permission.LICENSES_READ,
     }
 )
 _OWN_FIRM_READ = frozenset(
@@ -74,6 +83,7 @@ _OWN_FIRM_READ = frozenset(
         Permission.ASSESSMENTS_READ,
         Permission.AWARDS_READ,
         Permission.API_KEYS_MANAGE,
+        Permission.LICENSES_READ,
     }
 )
 
@@ -84,7 +94,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     - {Permission.USERS_MANAGE, Permission.AWARDS_OVERRIDE, Permission.KEYS_MANAGE},
     Role.GOVERNANCE_OWNER: _READ_ALL | {Permission.AWARDS_REVOKE, Permission.API_KEYS_MANAGE},
     Role.AUDITOR: _READ_ALL | {Permission.API_KEYS_MANAGE},
-    Role.PARTNER_ADMIN: _OWN_FIRM_READ | {Permission.PARTNERS_WRITE, Permission.PEOPLE_WRITE},
+    # A firm's admin signs its agreements and may read its license keys again; members may not.
+    Role.PARTNER_ADMIN: _OWN_FIRM_READ
+    | {
+        Permission.PARTNERS_WRITE,
+        Permission.PEOPLE_WRITE,
+        Permission.AGREEMENTS_SIGN,
+        Permission.LICENSE_KEYS_READ,
+    },
     Role.PARTNER_MEMBER: _OWN_FIRM_READ,
 }
 

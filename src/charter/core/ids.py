@@ -41,6 +41,11 @@ PREFIXES = {
     "eml": "email message",
     "whk": "webhook endpoint",
     "whd": "webhook delivery",
+    "prd": "product",
+    "agt": "agreement template",
+    "agv": "agreement template version",
+    "agr": "signed agreement",
+    "lic": "license",
 }
 
 

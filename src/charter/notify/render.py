@@ -17,6 +17,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 TEMPLATE_KINDS = (
+    "agreement_changed",
     "award_expired",
     "award_revoked",
     "award_suspended",

@@ -41,6 +41,7 @@ HANDLER_MODULES = (
     "charter.crypto.handlers",
     "charter.credentials.handlers",
     "charter.tiers.handlers",
+    "charter.licensing.handlers",
     "charter.notify.handlers",
     "charter.webhooks.handlers",
 )
