@@ -123,7 +123,7 @@ def held_tiers(db: Session, *, partner_id: str, at: datetime) -> dict[str, HeldT
     evaluation: what the firm holds is what it is entitled to.
     """
     query = select(FirmTier.program, FirmTier.tier).where(FirmTier.partner_id == partner_id)
-    held: dict[str, str | None] = dict(db.execute(query).tuples())
+    held: dict[str, str | None] = {row.program: row.tier for row in db.execute(query)}
     return {
         found.program: HeldTier(found, found.scheme.get(held.get(found.program)))
         for found in schemes_in_force(db, at)
