@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from charter.core.schemas import ORMModel
 from charter.core.text import Code, Id, Name, Note, Paragraphs, Reason
@@ -40,13 +39,14 @@ class ProductCreate(_Input):
     description: Paragraphs = Field(default="", max_length=MAX_TEXT)
     features: list[Feature] = Field(default_factory=list, max_length=MAX_FEATURES)
 
-    @model_validator(mode="after")
-    def _distinct_keys(self) -> Self:
-        keys = [feature.key for feature in self.features]
+    @field_validator("features")
+    @classmethod
+    def _distinct_keys(cls, features: list[Feature]) -> list[Feature]:
+        keys = [feature.key for feature in features]
         twice = sorted({key for key in keys if keys.count(key) > 1})
         if twice:
             raise ValueError(f"feature keys used twice: {', '.join(twice)}")
-        return self
+        return features
 
 
 class ProductOut(ORMModel):
