@@ -221,3 +221,21 @@ def test_unmet_requirements_are_listed_in_the_problem(client, catalogue, session
     assert refused.status_code == 422, refused.text
     assert refused.json()["type"] == "/problems/requirements-not-met"
     assert refused.json()["unmet"] == ["tier Gold or higher (holds no tier)"]
+
+
+def test_a_term_at_the_end_of_the_calendar_is_refused(client, sessions, system, make, frozen_clock):
+    from tests.licensing.factories import product, sign, template
+
+    with sessions() as db, db.begin():
+        firm = partner(db, system, status="active")
+        offer = template(db, system, product_id=product(db, system).id)
+        agreement = sign(db, system, partner_id=firm.id, template_id=offer.id)
+    manager = make.login(Role.PROGRAM_MANAGER)
+
+    far = client.post(
+        "/api/v1/licenses",
+        json={"agreement_id": agreement.id, "seats": 1, "valid_until": "9999-12-31T00:00:00Z"},
+        headers=manager.headers,
+    )
+
+    assert _fields(far) == ["valid_until"]

@@ -93,6 +93,15 @@ def _within(field: str, allowed: list[str], asked: list[str], what: str) -> None
         )
 
 
+LAST_YEAR = 2999
+
+
+def _within_calendar(until: datetime) -> None:
+    # Terms are added to it later: far enough from the calendar's end that they always fit.
+    if until.year > LAST_YEAR:
+        raise Invalid.field("valid_until", f"must be in the year {LAST_YEAR} or before")
+
+
 def issue_license(db: Session, actor: Principal, *, data: LicenseCreate) -> tuple[License, str]:
     """Issue a license under a firm's signed agreement; returns it with its key, which is
     stored only as a keyed hash and sealed, and shown in full this once."""
@@ -119,6 +128,7 @@ def issue_license(db: Session, actor: Principal, *, data: LicenseCreate) -> tupl
     valid_until = data.valid_until or rules.add_months(now, terms.term.months)
     if valid_until <= now:
         raise Invalid.field("valid_until", "must be in the future")
+    _within_calendar(valid_until)
     settings = settings_of(db)
     key = keyformat.generate()
     license = License(
@@ -390,6 +400,7 @@ def renew_license(
         raise Invalid.field(
             "valid_until", f"must be after {start.isoformat()}, when the license would end"
         )
+    _within_calendar(until)
     previous_until = license.valid_until
     moved = agreement.id != license.agreement_id
     license.agreement_id = agreement.id
