@@ -50,6 +50,7 @@ from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
 from charter.deps import read, writing_caller
+from charter.licensing.api import router as licensing_router
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
@@ -298,6 +299,7 @@ def include_routers(app: FastAPI) -> None:
         awards_router,
         tiers_router,
         approvals_router,
+        licensing_router,
         webhooks_router,
     ):
         app.include_router(router, prefix="/api/v1")

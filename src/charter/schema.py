@@ -12,6 +12,7 @@ from charter.core import models as core_models
 from charter.credentials import models as credentials_models
 from charter.crypto import models as crypto_models
 from charter.db.base import Base
+from charter.licensing import models as licensing_models
 from charter.notify import models as notify_models
 from charter.partners import models as partners_models
 from charter.programs import models as programs_models
@@ -28,6 +29,7 @@ MODULES = (
     crypto_models,
     credentials_models,
     tiers_models,
+    licensing_models,
     worker_models,
     notify_models,
     webhooks_models,

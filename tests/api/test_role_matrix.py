@@ -25,6 +25,7 @@ from charter.partners import invitations
 from charter.partners.schemas import PersonCreate
 from tests.approvals import types as approval_types
 from tests.credentials.factories import award
+from tests.licensing.factories import terms as licensing_terms
 from tests.partners.factories import partner, person
 from tests.programs.factories import assessment, certification, passing_evidence
 
@@ -129,6 +130,27 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/approvals/{approval_id}/withdraw"): frozenset({A, PADM}),
     ("GET", "/api/v1/approval-types"): EVERYONE,
     ("PUT", "/api/v1/approval-types/{type_name}/owners"): frozenset({A}),
+    # Licensing: the catalogue is the vendor's and everyone reads it; a firm's agreements and
+    # licenses are its own; its admin signs for it and may read its license keys again.
+    ("POST", "/api/v1/products"): MANAGERS,
+    ("GET", "/api/v1/products"): EVERYONE,
+    ("GET", "/api/v1/products/{product_id}"): EVERYONE,
+    ("POST", "/api/v1/agreement-templates"): MANAGERS,
+    ("GET", "/api/v1/agreement-templates"): EVERYONE,
+    ("GET", "/api/v1/agreement-templates/{template_id}"): EVERYONE,
+    ("POST", "/api/v1/agreement-templates/{template_id}/versions"): MANAGERS,
+    ("GET", "/api/v1/agreement-templates/{template_id}/versions"): EVERYONE,
+    ("POST", "/api/v1/partners/{partner_id}/agreements"): FIRM_EDITORS,
+    ("GET", "/api/v1/agreements"): EVERYONE,
+    ("GET", "/api/v1/agreements/{agreement_id}"): EVERYONE,
+    ("POST", "/api/v1/licenses"): MANAGERS,
+    ("GET", "/api/v1/licenses"): EVERYONE,
+    ("GET", "/api/v1/licenses/{license_id}"): EVERYONE,
+    ("POST", "/api/v1/licenses/{license_id}/key"): FIRM_EDITORS,
+    ("POST", "/api/v1/licenses/{license_id}/suspend"): MANAGERS,
+    ("POST", "/api/v1/licenses/{license_id}/reinstate"): MANAGERS,
+    ("POST", "/api/v1/licenses/{license_id}/revoke"): MANAGERS,
+    ("POST", "/api/v1/licenses/{license_id}/renew"): MANAGERS,
 }
 
 _unique = itertools.count(1)
@@ -158,6 +180,12 @@ class World:
     staff_user: str = ""  # a program manager, whom admins may change
     approval: str = ""  # a pending request about the firm, made by the system
     invitation: str = ""  # a pending invitation from the firm
+    product: str = ""
+    template: str = ""  # signed by the firm, with licenses under it
+    unsigned_template: str = ""  # for the firm to sign
+    agreement: str = ""
+    license: str = ""
+    suspended_license: str = ""
 
 
 def _build(sessions, frozen_clock) -> World:
@@ -205,6 +233,17 @@ def _build(sessions, frozen_clock) -> World:
         schemes.publish_scheme(db, system, data=SchemeCreate.model_validate({"tiers": [tier]}))
         tiers.evaluate_firm(db, system, partner_id=firm.id)
         standing = db.get(FirmTier, (firm.id, "default"))
+        from tests.licensing.factories import license, product, sign, template
+
+        made = product(db, system)
+        offer = template(db, system, product_id=made.id)
+        unsigned = template(db, system, product_id=made.id)
+        agreement = sign(db, system, partner_id=firm.id, template_id=offer.id)
+        issued, _ = license(db, system, agreement_id=agreement.id)
+        held, _ = license(db, system, agreement_id=agreement.id)
+        from charter.licensing import service as licensing
+
+        licensing.suspend_license(db, system, license_id=held.id, reason="matrix")
         staff = accounts.create_user(
             db,
             system,
@@ -255,6 +294,12 @@ def _build(sessions, frozen_clock) -> World:
             webhook_delivery=delivery.id,
             tier_badge=standing.badge_id if standing and standing.badge_id else "",
             staff_user=staff.id,
+            product=made.id,
+            template=offer.id,
+            unsigned_template=unsigned.id,
+            agreement=agreement.id,
+            license=issued.id,
+            suspended_license=held.id,
         )
 
 
@@ -269,7 +314,12 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         "renew": world.renewable_award,
     }
     action = path.rsplit("/", 1)[-1]
+    license_for = {"reinstate": world.suspended_license}
     url = path.format(
+        product_id=world.product,
+        template_id=world.template,
+        agreement_id=world.agreement,
+        license_id=license_for.get(action, world.license),
         key_id=own_key,
         partner_id=world.firm,
         check="eligibility",
@@ -387,6 +437,26 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         },
         ("POST", "/api/v1/approvals/{approval_id}/reject"): {"reason": "not verified"},
         ("PUT", "/api/v1/approval-types/{type_name}/owners"): {"user_ids": []},
+        ("POST", "/api/v1/products"): {"code": f"PRD-{n}", "name": "Product"},
+        ("POST", "/api/v1/agreement-templates"): {
+            "code": f"AGT-{n}",
+            "name": "Agreement",
+            "product_id": world.product,
+            "version": {"terms": licensing_terms()},
+        },
+        ("POST", "/api/v1/agreement-templates/{template_id}/versions"): {
+            "terms": licensing_terms()
+        },
+        ("POST", "/api/v1/partners/{partner_id}/agreements"): {
+            "template_id": world.unsigned_template,
+            "signer_name": "Dana Signer",
+            "signer_email": "dana@example.com",
+        },
+        ("POST", "/api/v1/licenses"): {"agreement_id": world.agreement, "seats": 5},
+        ("POST", "/api/v1/licenses/{license_id}/suspend"): {"reason": "unpaid"},
+        ("POST", "/api/v1/licenses/{license_id}/reinstate"): {"reason": "paid"},
+        ("POST", "/api/v1/licenses/{license_id}/revoke"): {"reason": "breach"},
+        ("POST", "/api/v1/licenses/{license_id}/renew"): {},
     }
     if route == ("GET", "/api/v1/people/{person_id}/eligibility"):
         url += f"?certification_id={world.certification}"
@@ -455,7 +525,14 @@ SCOPED = sorted(
     # Keys and sessions are personal and certifications are the vendor's public catalogue:
     # not firm data.
     and not route[1].startswith(
-        ("/api/v1/api-keys", "/api/v1/users", "/api/v1/certifications", "/api/v1/tier-badges")
+        (
+            "/api/v1/api-keys",
+            "/api/v1/users",
+            "/api/v1/certifications",
+            "/api/v1/tier-badges",
+            "/api/v1/products",
+            "/api/v1/agreement-templates",
+        )
     )
 )
 

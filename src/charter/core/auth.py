@@ -60,6 +60,14 @@ class Permission(StrEnum):
     APPROVALS_DECIDE = "approvals:decide"
     APPROVALS_READ = "approvals:read"
     APPROVALS_ROUTE = "approvals:route"
+    # Licensing: the catalogue (products, agreement templates) and a firm's agreements and
+    # licenses are read with licenses:read; a license's full key is a secret of its own.
+    LICENSES_READ = "licenses:read"
+    LICENSES_MANAGE = "licenses:manage"
+    LICENSE_KEYS_READ = "license_keys:read"
+    PRODUCTS_MANAGE = "products:manage"
+    AGREEMENTS_MANAGE = "agreements:manage"
+    AGREEMENTS_SIGN = "agreements:sign"
 
 
 _READ_ALL = frozenset(
@@ -71,6 +79,7 @@ _READ_ALL = frozenset(
         Permission.AWARDS_READ,
         Permission.EVENTS_READ,
         Permission.APPROVALS_READ,
+        Permission.LICENSES_READ,
     }
 )
 _OWN_FIRM_READ = frozenset(
@@ -82,6 +91,7 @@ _OWN_FIRM_READ = frozenset(
         Permission.AWARDS_READ,
         Permission.API_KEYS_MANAGE,
         Permission.APPROVALS_READ,
+        Permission.LICENSES_READ,
     }
 )
 
@@ -100,8 +110,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.GOVERNANCE_OWNER: _READ_ALL
     | {Permission.AWARDS_REVOKE, Permission.API_KEYS_MANAGE, Permission.APPROVALS_DECIDE},
     Role.AUDITOR: _READ_ALL | {Permission.API_KEYS_MANAGE},
+    # A firm's admin signs its agreements and may read its license keys again; members may not.
     Role.PARTNER_ADMIN: _OWN_FIRM_READ
-    | {Permission.PARTNERS_WRITE, Permission.PEOPLE_WRITE, Permission.APPROVALS_REQUEST},
+    | {
+        Permission.PARTNERS_WRITE,
+        Permission.PEOPLE_WRITE,
+        Permission.APPROVALS_REQUEST,
+        Permission.AGREEMENTS_SIGN,
+        Permission.LICENSE_KEYS_READ,
+    },
     Role.PARTNER_MEMBER: _OWN_FIRM_READ,
 }
 

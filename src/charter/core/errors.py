@@ -125,6 +125,18 @@ class CriteriaNotMet(CharterError):
         self.unmet = unmet
 
 
+class RequirementsNotMet(CharterError):
+    """A partner does not meet what an agreement requires of it (a tier, certified people)."""
+
+    status = 422
+    slug = "requirements-not-met"
+    title = "Requirements not met"
+
+    def __init__(self, detail: str, unmet: list[str]) -> None:
+        super().__init__(detail, unmet=unmet)
+        self.unmet = unmet
+
+
 class Overloaded(CharterError):
     """The server cannot take this request now (at capacity, or a lock is held too long); the
     request changed nothing. Retry after the seconds ``Retry-After`` gives."""
@@ -161,6 +173,7 @@ PROBLEM_TYPES: dict[str, type[CharterError]] = {
         Unauthorized,
         Forbidden,
         CriteriaNotMet,
+        RequirementsNotMet,
         Overloaded,
         TooManyAttempts,
     )

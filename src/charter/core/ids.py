@@ -43,6 +43,11 @@ PREFIXES = {
     "whk": "webhook endpoint",
     "whd": "webhook delivery",
     "apr": "approval request",
+    "prd": "product",
+    "agt": "agreement template",
+    "agv": "agreement template version",
+    "agr": "signed agreement",
+    "lic": "license",
 }
 
 

@@ -289,6 +289,38 @@ def change_notice(db: Session, actor: Principal, event: Event) -> None:
         )
 
 
+# --- agreement notices ---------------------------------------------------------------------
+
+
+@on_event("notify.agreement_notices", "agreement.version_published", horizon=notice_horizon)
+def agreement_notice(db: Session, actor: Principal, event: Event) -> None:
+    """Tell the admins of each firm that signed a template that it has a new version.
+
+    Not optional: a change to an agreement a firm is bound by is a contractual notice.
+    """
+    payload = event.payload
+    partner_ids = payload.get("partner_ids") or []
+    if payload.get("previous_version") is None or not isinstance(partner_ids, list):
+        return
+    for partner_id in sorted(str(item) for item in partner_ids):
+        context = {
+            "partner_name": service.partner_name(db, partner_id),
+            "template_name": payload.get("template_name") or payload.get("template_code") or "",
+            "version": payload.get("version"),
+            "effective_from": format_date(payload.get("effective_from")),
+            "summary": payload.get("summary") or "",
+        }
+        _tell_firm_admins(
+            db,
+            event,
+            partner_id,
+            kind="agreement_changed",
+            category=None,
+            context=context,
+            key_suffix=f":{partner_id}",
+        )
+
+
 # --- termination ---------------------------------------------------------------------------
 
 

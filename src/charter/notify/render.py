@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 TEMPLATE_KINDS = (
     "approval_escalated",
+    "agreement_changed",
     "award_expired",
     "award_revoked",
     "award_suspended",

@@ -6,6 +6,9 @@ a firm what its next tier up needs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,7 +19,7 @@ from charter.tiers import badges, rules
 from charter.tiers.models import FirmTier
 from charter.tiers.rules import Standing, Tier
 from charter.tiers.schemas import FirmTierOut, TierRef
-from charter.tiers.schemes import certification_codes, schemes_in_force
+from charter.tiers.schemes import SchemeInForce, certification_codes, schemes_in_force
 from charter.tiers.state import read_firms, read_states, scoped_partner
 
 
@@ -103,3 +106,25 @@ def list_standings(
     elif at_risk is False:
         query = query.where(FirmTier.at_risk_since.is_(None))
     return list(db.scalars(query))
+
+
+@dataclass(frozen=True, slots=True)
+class HeldTier:
+    """The tier a firm holds in one program as stored (``None``: none), with the scheme."""
+
+    scheme: SchemeInForce
+    tier: Tier | None
+
+
+def held_tiers(db: Session, *, partner_id: str, at: datetime) -> dict[str, HeldTier]:
+    """The tier a firm holds in each program with a scheme in force at ``at``, by program.
+
+    The stored standing, as the last evaluation left it (grace periods included), not a new
+    evaluation: what the firm holds is what it is entitled to.
+    """
+    query = select(FirmTier.program, FirmTier.tier).where(FirmTier.partner_id == partner_id)
+    held: dict[str, str | None] = {row.program: row.tier for row in db.execute(query)}
+    return {
+        found.program: HeldTier(found, found.scheme.get(held.get(found.program)))
+        for found in schemes_in_force(db, at)
+    }

@@ -42,6 +42,7 @@ HANDLER_MODULES = (
     "charter.credentials.handlers",
     "charter.tiers.handlers",
     "charter.approvals.handlers",
+    "charter.licensing.handlers",
     "charter.notify.handlers",
     "charter.webhooks.handlers",
 )

@@ -1,0 +1,1 @@
+"""Licensing: products, agreement templates and signed agreements, licenses and their keys."""

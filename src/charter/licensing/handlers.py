@@ -1,0 +1,21 @@
+"""Worker handlers for licensing: registered with :mod:`charter.worker.registry` on import.
+
+Licenses past their term read as expired at once; the hourly task records the change as a
+``license.expired`` event, which webhooks and notices follow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from charter.core.auth import Principal
+from charter.licensing import service
+from charter.worker import registry
+
+
+@registry.periodic("licensing.expire", timedelta(hours=1))
+def expire_licenses(db: Session, actor: Principal, period_start: datetime) -> None:
+    """Record the expiry of every active license whose term has ended."""
+    service.expire_due_licenses(db, actor)
