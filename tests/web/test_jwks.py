@@ -10,6 +10,8 @@ import pytest
 from charter.crypto import keyring, tokens
 from charter.crypto.models import KeyPurpose
 from charter.crypto.tokens import TokenRejected
+from charter.web import jwks
+from charter.web.memo import Memo
 
 JWKS = "/.well-known/jwks.json"
 TYP = "license+jwt"
@@ -65,6 +67,8 @@ def test_the_set_is_tagged_cached_briefly_and_revalidated(client, sessions):
 
 
 def test_the_set_is_served_from_memory_as_stored(client, monkeypatch):
+    # Kept without an age limit here, so that a slow machine does not let it age out.
+    monkeypatch.setattr(jwks, "_served", Memo(1 << 20, size=lambda kept: len(kept.body)))
     first = client.get(JWKS)
 
     def refuse(*args: object, **kwargs: object) -> None:
