@@ -55,6 +55,7 @@ from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
 from charter.web.invitations import router as invitations_router
+from charter.web.jwks import router as jwks_router
 from charter.web.pages import router as pages_router
 from charter.web.public import configure_verification
 from charter.web.public import router as public_router
@@ -290,6 +291,7 @@ def include_routers(app: FastAPI) -> None:
     configure_verification(app)
     app.include_router(status_router)
     app.include_router(keys_router)
+    app.include_router(jwks_router)
     app.include_router(verify_router, prefix="/api/v1")
     for router in (
         accounts_router,

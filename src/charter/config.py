@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     audit_checkpoint_minutes: int = Field(
         default=60, ge=0, le=7 * 24 * 60, description="Minutes between signed checkpoints"
     )
+    # Signed tokens (charter.crypto.tokens): none is signed to live longer than this, and a
+    # retired token key stays in the JWKS this long after its retirement, so every token it
+    # signed keeps verifying until it expires. Lowering it unpublishes retired keys sooner.
+    token_max_lifetime_days: float = Field(
+        default=30, gt=0, le=400, description="Longest lifetime of a signed token (days)"
+    )
 
     @field_validator("reminder_days", mode="before")
     @classmethod

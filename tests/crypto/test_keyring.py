@@ -216,3 +216,56 @@ def test_a_did_web_with_a_path_is_served_at_did_json(engine, settings):
         response = client.get("/did.json")
     assert response.status_code == 200
     assert response.json()["id"] == "did:web:example.com:partners"
+
+
+def test_cli_rotates_and_prunes_token_keys_as_its_operator(
+    engine, database_url, monkeypatch, tmp_path, make, db, frozen_clock
+):
+    from charter.cli.main import app
+    from charter.crypto.models import KeyPurpose
+
+    operator = make.login(Role.ADMIN).user
+    monkeypatch.setenv("CHARTER_DATABASE_URL", database_url)
+    monkeypatch.setenv("CHARTER_SECRET_KEY", "cli-test-secret")
+    monkeypatch.setenv("CHARTER_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        monkeypatch.delenv("CHARTER_OPERATOR", raising=False)
+        anonymous = runner.invoke(app, ["keys", "rotate", "--purpose", "token"])
+        assert anonymous.exit_code != 0
+        assert "charter --as EMAIL" in anonymous.output
+        monkeypatch.setenv("CHARTER_OPERATOR", operator.email)
+        first = runner.invoke(app, ["keys", "rotate", "--purpose", "token"])
+        assert first.exit_code == 0, first.output
+        assert first.output.startswith("new token signing key sgk_")
+        second = runner.invoke(app, ["keys", "rotate", "--purpose", "token"])
+        assert second.exit_code == 0, second.output
+        listed = runner.invoke(app, ["keys", "list"]).output.splitlines()
+        # The first token key is retired, not gone; the credential key is untouched.
+        assert sorted(line.split()[1:3] for line in listed) == [
+            ["credential", "active"],
+            ["token", "active"],
+            ["token", "retired"],
+        ]
+        assert runner.invoke(app, ["keys", "prune"]).output.startswith("no retired token key")
+        frozen_clock.advance(keyring.token_key_window(get_settings()))
+        pruned = runner.invoke(app, ["keys", "prune"])
+        assert pruned.exit_code == 0, pruned.output
+        assert pruned.output.startswith("dropped token key ")
+        assert sorted(key.purpose for key in keyring.list_keys(db)) == [
+            KeyPurpose.CREDENTIAL,
+            KeyPurpose.TOKEN,
+        ]
+        events = [
+            event
+            for event in db.scalars(select(Event).order_by(Event.seq))
+            if event.type in {"signing_key.rotated", "signing_key.dropped"}
+        ]
+        assert [event.type for event in events] == ["signing_key.rotated"] * 2 + [
+            "signing_key.dropped"
+        ]
+        assert {(event.actor_type, event.actor_id) for event in events} == {("user", operator.id)}
+        assert events[0].payload["purpose"] == "token"
+    finally:
+        get_settings.cache_clear()

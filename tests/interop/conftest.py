@@ -88,3 +88,9 @@ def node_check_checkpoint(payload: dict[str, Any]) -> dict[str, Any]:
     """Run interop/checkpoint.mjs on ``payload`` ({jws, didDocument}); returns {verified,
     header?, payload?, error?}."""
     return _run("checkpoint.mjs", payload)
+
+
+def node_verify_token(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run interop/token.mjs on ``payload`` ({token, jwks, issuer, audience, typ,
+    currentDate}); returns {verified, header?, payload?, error?, code?}."""
+    return _run("token.mjs", payload)

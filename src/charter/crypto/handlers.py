@@ -1,7 +1,8 @@
 """Worker handlers for the keyring: registered with :mod:`charter.worker.registry` on import.
 
 The events log's checkpoints are signed here rather than among the worker's own tasks: signing
-takes the issuer's key, which the worker (below the keyring) does not reach.
+takes the issuer's key, which the worker (below the keyring) does not reach. Retired token keys
+past their window are dropped here too.
 """
 
 from __future__ import annotations
@@ -35,3 +36,15 @@ def checkpoint_events_log(db: Session, actor: Principal, period_start: datetime)
     if settings.audit_checkpoint_minutes and not keyring.needs_new_key(db, settings):
         every = timedelta(minutes=settings.audit_checkpoint_minutes)
         checkpoints.checkpoint_if_due(db, actor, every=every)
+
+
+TOKEN_KEYS_CHECK_EVERY = timedelta(hours=6)
+"""How often the worker drops retired token keys whose tokens have all expired."""
+
+
+# The name is stored in every job's key: it never changes.
+@registry.periodic("keys.drop_expired_token_keys", TOKEN_KEYS_CHECK_EVERY)
+def drop_expired_token_keys(db: Session, actor: Principal, period_start: datetime) -> None:
+    """Delete the retired token keys no token of which can still be valid (no longer in the
+    JWKS already: this only removes their sealed private halves and rows)."""
+    keyring.drop_expired_token_keys(db, actor, settings_of(db))

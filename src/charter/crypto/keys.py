@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from joserfc.jwk import OKPKey
 
 from charter.core.errors import CharterError, Invalid
 from charter.crypto import multibase
@@ -63,6 +64,17 @@ def public_key_multibase(public_key: Ed25519PublicKey) -> str:
 def public_key_from_multibase(value: str, *, field: str = "publicKeyMultibase") -> Ed25519PublicKey:
     """The public key in a ``publicKeyMultibase``; non-Ed25519 prefixes are :class:`Invalid`."""
     return Ed25519PublicKey.from_public_bytes(multibase.decode_multikey_public(value, field=field))
+
+
+def public_jwk(public_key: Ed25519PublicKey) -> dict[str, str]:
+    """The public JWK of a key (RFC 8037): ``{"kty": "OKP", "crv": "Ed25519", "x": …}``."""
+    jwk = OKPKey.import_key(public_key).as_dict(private=False)
+    return {name: str(jwk[name]) for name in ("kty", "crv", "x")}
+
+
+def jwk_thumbprint(public_key: Ed25519PublicKey) -> str:
+    """The RFC 7638 SHA-256 thumbprint of a key's public JWK, base64url without padding."""
+    return OKPKey.import_key(public_key).thumbprint()
 
 
 def secret_key_multibase(private_key: Ed25519PrivateKey) -> str:
