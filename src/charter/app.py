@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import swagger_ui
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -382,6 +384,14 @@ async def idempotency_caller(scope: Scope) -> str | None:
     return f"{principal.kind}:{principal.id}"
 
 
+def idempotency_body_key(settings: Settings) -> bytes:
+    """The key stored answers are sealed with, derived from the deployment secret."""
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"charter/idempotency", info=b"bodies v1"
+    )
+    return hkdf.derive(secret_key(settings).encode("utf-8"))
+
+
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Admission, then sign-in sessions, then idempotency keys scoped by them, then HEAD."""
     # Innermost first: HEAD turns into GET just before routing; the layers above still see it.
@@ -394,6 +404,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         wait_seconds=settings.idempotency_wait_seconds,
         lifetime=timedelta(hours=settings.idempotency_lifetime_hours),
         claim_timeout=timedelta(seconds=settings.idempotency_claim_timeout_seconds),
+        body_key=idempotency_body_key(settings),
     )
     app.add_middleware(
         PortalSessionMiddleware,

@@ -256,3 +256,48 @@ def test_the_worker_prunes_records_past_their_lifetime(
 
     db.expire_all()
     assert set(db.scalars(select(IdempotencyRecord.key))) == {"recent"}
+
+
+def test_a_secret_shown_once_is_kept_sealed_and_replayed_whole(client, make, db):
+    admin = make.login(Role.ADMIN)
+    headers = {**admin.headers, "Idempotency-Key": "new-key-1"}
+    first = client.post("/api/v1/api-keys", headers=headers, json={"name": "deploy"})
+    assert first.status_code == 201, first.text
+    token = first.json()["token"]
+
+    stored = db.scalars(select(IdempotencyRecord.response_body)).all()
+    db.rollback()
+    assert len(stored) == 1
+    assert token not in stored[0]
+    assert token.split(".")[-1] not in stored[0]
+
+    again = client.post("/api/v1/api-keys", headers=headers, json={"name": "deploy"})
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json()["token"] == token
+
+
+def test_a_sealed_answer_cannot_be_moved_to_another_record(client, make, db):
+    admin = make.login(Role.ADMIN)
+    for key in ("move-1", "move-2"):
+        response = client.post(
+            "/api/v1/api-keys",
+            headers={**admin.headers, "Idempotency-Key": key},
+            json={"name": key},
+        )
+        assert response.status_code == 201
+    first, second = db.scalars(select(IdempotencyRecord).order_by(IdempotencyRecord.id)).all()
+    db.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.id == second.id)
+        .values(response_body=first.response_body)
+    )
+    db.commit()
+
+    replay = client.post(
+        "/api/v1/api-keys",
+        headers={**admin.headers, "Idempotency-Key": "move-2"},
+        json={"name": "move-2"},
+    )
+    # The moved copy does not open under the other record: no answer of another request.
+    assert replay.status_code == 500

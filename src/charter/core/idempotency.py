@@ -15,13 +15,16 @@ for its lifetime; then it is forgotten, and the worker prunes it (:func:`prune`)
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import timedelta
 from typing import Any, NamedTuple
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -82,6 +85,33 @@ def _problem(status: int, title: str, detail: str) -> Answer:
     return Answer(status, json.dumps(body).encode(), None, replayed=False)
 
 
+class BodySeal:
+    """Stored answers sealed with AES-256-GCM, each bound to its record's id.
+
+    An answer may hold a secret shown once (a new API key's token, a license key): a copy of
+    the table must not reveal it. Records written before sealing (plain text) still replay
+    until they expire.
+    """
+
+    PREFIX = "sealed:v1:"
+
+    def __init__(self, key: bytes) -> None:
+        self.aead = AESGCM(key)
+
+    def seal(self, record_id: int, body: bytes) -> str:
+        """The text stored for ``body``."""
+        nonce = os.urandom(12)
+        sealed = nonce + self.aead.encrypt(nonce, body, str(record_id).encode())
+        return self.PREFIX + base64.urlsafe_b64encode(sealed).decode("ascii")
+
+    def open(self, record_id: int, stored: str) -> bytes:
+        """The body ``stored`` holds."""
+        if not stored.startswith(self.PREFIX):
+            return stored.encode()
+        sealed = base64.urlsafe_b64decode(stored[len(self.PREFIX) :])
+        return self.aead.decrypt(sealed[:12], sealed[12:], str(record_id).encode())
+
+
 class IdempotencyMiddleware:
     """Replays stored responses for repeated POSTs carrying the same ``Idempotency-Key``."""
 
@@ -93,8 +123,11 @@ class IdempotencyMiddleware:
         wait_seconds: float = 10.0,
         lifetime: timedelta = timedelta(hours=24),
         claim_timeout: timedelta = timedelta(seconds=60),
+        body_key: bytes | None = None,
     ) -> None:
         self.app = app
+        # Answers carry secrets (an API key's token, a license key, shown once): kept sealed.
+        self.bodies = BodySeal(body_key or os.urandom(32))
         self.sessions = sessions
         self.identify = identify
         self.wait_seconds = wait_seconds
@@ -236,7 +269,7 @@ class IdempotencyMiddleware:
                     (name.encode("latin-1"), value.encode("latin-1"))
                     for name, value in record.response_headers
                 ]
-            body = (record.response_body or "").encode()
+            body = self.bodies.open(record.id, record.response_body or "")
             return record.request_hash, Answer(record.status_code, body, headers, replayed=True)
 
     def _complete(self, claim: int, captured: dict[str, Any]) -> None:
@@ -257,7 +290,7 @@ class IdempotencyMiddleware:
                 .where(IdempotencyRecord.id == claim)
                 .values(
                     status_code=status,
-                    response_body=captured["body"].decode("utf-8", "replace"),
+                    response_body=self.bodies.seal(claim, captured["body"]),
                     response_headers=headers,
                     completed_at=clock.now(),
                 )
