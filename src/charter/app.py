@@ -261,6 +261,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        # FastAPI's OpenTelemetry spans and metrics cost every request a look at the providers,
+        # even when none is installed: on only when the deployment asks for them.
+        telemetry={
+            "tracing": settings.telemetry,
+            "metrics": settings.telemetry,
+            "logs": settings.telemetry,
+        },
     )
     app.state.settings = settings
     app.state.engine = engine

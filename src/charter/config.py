@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     )
     log_level: str = "info"
     access_log: bool = Field(default=True, description="Log every request (charter serve)")
+    telemetry: bool = Field(
+        default=False,
+        description="FastAPI's OpenTelemetry traces, metrics and logs (needs a configured provider)",
+    )
     # The server under load. Each worker process answers at most read_slots safe requests
     # (GET, HEAD) and write_slots others at once; every admitted request holds at most one
     # thread and one database connection at a time, and the thread pool and the connection
