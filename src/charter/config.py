@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     access_log: bool = Field(default=True, description="Log every request (charter serve)")
     telemetry: bool = Field(
         default=False,
-        description="FastAPI's OpenTelemetry traces, metrics and logs (needs a configured provider)",
+        description="FastAPI's OpenTelemetry traces, metrics, logs (needs a provider)",
     )
     # The server under load. Each worker process answers at most read_slots safe requests
     # (GET, HEAD) and write_slots others at once; every admitted request holds at most one
