@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import inspect
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from typing import Annotated, Any, TypeVar
 
@@ -286,3 +286,29 @@ def _call_and_validate(
 def api_router(**options: Any) -> APIRouter:
     """An ``APIRouter`` whose routes are :class:`OneThreadRoute`."""
     return APIRouter(route_class=OneThreadRoute, **options)
+
+
+def plain_get(router: APIRouter, path: str) -> Callable[[Endpoint], Endpoint]:
+    """Register ``async def endpoint(request, **path_params)`` as a plain Starlette route.
+
+    For the public documents every badge view fetches (a credential, its images): such a route
+    takes the request and its path's text parameters and nothing else, and FastAPI's
+    dependency solving and parameter validation would cost it more than its own work from
+    memory. It answers ``GET`` and ``HEAD`` and is not in the OpenAPI document (the public
+    documents are not part of the API). Errors raised in it go to the app's handlers as any
+    route's do.
+    """
+
+    def register(endpoint: Endpoint) -> Endpoint:
+        async def call(request: Request) -> Response:
+            return await endpoint(request, **request.path_params)
+
+        router.add_route(
+            path, call, methods=["GET"], include_in_schema=False, name=endpoint.__name__
+        )
+        return endpoint
+
+    return register
+
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Awaitable[Response]])

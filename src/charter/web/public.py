@@ -54,7 +54,7 @@ from charter.credentials.resolver import ResolveError, strip_fragment
 from charter.credentials.verify import LocalStatus, Verdict, parse_datetime, verify_credential
 from charter.crypto import dids, keyring
 from charter.db.engine import writes_committed
-from charter.deps import DbSession, api_router, read
+from charter.deps import DbSession, api_router, plain_get, read
 from charter.partners import service as partners
 from charter.programs import service as programs
 from charter.tiers import badges as firm_badges
@@ -599,7 +599,7 @@ def _json_response(request: Request, data: bytes, media_type: str, **headers: st
     return conditional(request, response, cache_control=CREDENTIAL_CACHE, etag=etag)
 
 
-@router.get("/credentials/{credential_id}.json")
+@plain_get(router, "/credentials/{credential_id}.json")
 async def credential_json_download(request: Request, credential_id: str) -> Response:
     """The signed credential as a file to save (``<id>.json``)."""
     data = await _signed_bytes(request, credential_id)
@@ -622,7 +622,7 @@ async def _signed_bytes(request: Request, credential_id: str) -> bytes:
     return data
 
 
-@router.get("/credentials/{credential_id}")
+@plain_get(router, "/credentials/{credential_id}")
 async def credential_page(request: Request, credential_id: str) -> Response:
     """The credential: its JSON for machines that ask for it, a page for people otherwise."""
     json_type = _accepted_json_type(request)
@@ -780,13 +780,13 @@ def _baked_image(
     )
 
 
-@router.get("/credentials/{credential_id}/badge.png")
+@plain_get(router, "/credentials/{credential_id}/badge.png")
 async def badge_png(request: Request, credential_id: str) -> Response:
     """The badge image as a PNG with the credential baked in (OB 3.0 ``iTXt`` chunk)."""
     return await _image_response(request, credential_id, "png")
 
 
-@router.get("/credentials/{credential_id}/badge.svg")
+@plain_get(router, "/credentials/{credential_id}/badge.svg")
 async def badge_svg(request: Request, credential_id: str) -> Response:
     """The badge image as an SVG with the credential baked in (``<openbadges:credential>``)."""
     return await _image_response(request, credential_id, "svg")
