@@ -272,3 +272,20 @@ def test_termination_closes_activations_at_once_and_ends_the_license_with_the_wi
         "license.activations_closed",
         "license.terminated",
     ]
+
+
+def test_a_license_issued_while_the_firm_falls_short_starts_its_grace_at_once(
+    sessions, system, settings, firm, frozen_clock
+):
+    _lose_the_engineer(sessions, system, firm)
+    run_until_idle(sessions, settings)
+    with sessions() as db, db.begin():
+        first = db.get(License, firm.license)
+        assert first is not None
+        second, _ = license(db, system, agreement_id=first.agreement_id)
+    run_until_idle(sessions, settings)
+
+    issued = _license(sessions, second.id)
+    assert issued.compliance == "grace"
+    assert issued.compliance_missing == ["1 people certified in the technical track (has 0)"]
+    assert len(_events(sessions, "license.grace_started", second.id)) == 1

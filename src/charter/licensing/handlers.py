@@ -37,6 +37,9 @@ STANDING_EVENTS = (
     "person.joined_partner",
     "person.left_partner",
     "agreement.signed",
+    # A license issued or renewed while its firm falls short is judged at once.
+    "license.issued",
+    "license.renewed",
 )
 
 
