@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     notice_horizon_days: int = Field(
         default=14, ge=1, description="No notice is mailed for an event older than this (days)"
     )
+    license_grace_days: int = Field(
+        default=30, ge=0, description="Days a license stays valid once its firm falls short"
+    )
     default_locale: str = Field(default="en", description="Language of mail without a choice")
     locale_dir: Path | None = Field(
         default=None, description="gettext catalogs (<dir>/<lang>/LC_MESSAGES/charter.mo)"

@@ -124,3 +124,13 @@ class License(Timestamped, Base):
     valid_from: Mapped[datetime]
     valid_until: Mapped[datetime]
     renewed_at: Mapped[datetime | None]
+    # Whether the firm still meets its agreement's requirements, apart from the lifecycle
+    # above (charter.licensing.compliance): ``ok``, ``grace`` until ``grace_until``, or
+    # ``lapsed``; ``compliance_missing`` says what the firm lacks.
+    compliance: Mapped[str] = mapped_column(String(16), default="ok", server_default="ok")
+    compliance_missing: Mapped[list[Any]] = mapped_column(default=list)
+    grace_until: Mapped[datetime | None]
+    # Set when the firm is terminated: no new activations from then, and the license is
+    # terminated when its agreement's wind-down period ends, at ``wind_down_until``.
+    activations_closed_at: Mapped[datetime | None]
+    wind_down_until: Mapped[datetime | None]

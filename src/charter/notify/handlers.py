@@ -224,6 +224,32 @@ def tier_notice(db: Session, actor: Principal, event: Event) -> None:
     _tell_firm_admins(db, event, partner_id, kind=kind, category=Category.TIERS, context=context)
 
 
+# --- license compliance notices ------------------------------------------------------------
+
+_LICENSE_KINDS = {"license.grace_started": "license_grace", "license.lapsed": "license_lapsed"}
+
+
+@on_event("notify.license_compliance", *_LICENSE_KINDS, horizon=notice_horizon)
+def license_compliance_notice(db: Session, actor: Principal, event: Event) -> None:
+    """Tell the firm's admins that a license is in grace, or has lapsed, and what is missing.
+
+    Not optional: the firm's right to use what it licensed depends on it.
+    """
+    partner_id = event.partner_id
+    if partner_id is None:
+        return
+    payload = event.payload
+    context = {
+        "partner_name": service.partner_name(db, partner_id),
+        "template_name": payload.get("template_name") or "",
+        "key_prefix": payload.get("key_prefix") or "",
+        "grace_until": format_date(payload.get("grace_until")),
+        "missing": [str(item) for item in payload.get("missing") or []],
+    }
+    kind = _LICENSE_KINDS[event.type]
+    _tell_firm_admins(db, event, partner_id, kind=kind, category=None, context=context)
+
+
 # --- change notices ------------------------------------------------------------------------
 
 

@@ -26,6 +26,8 @@ TEMPLATE_KINDS = (
     "criteria_changed_firm",
     "invitation_email",
     "invitation_person",
+    "license_grace",
+    "license_lapsed",
     "partner_terminated",
     "renewal_reminder",
     "tier_at_risk",
