@@ -52,6 +52,8 @@ from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
 from charter.deps import read, writing_caller
+from charter.licensing.activations_api import KEY_PATHS as LICENSE_KEY_PATHS
+from charter.licensing.activations_api import router as activations_router
 from charter.licensing.api import router as licensing_router
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
@@ -311,6 +313,7 @@ def include_routers(app: FastAPI) -> None:
         tiers_router,
         approvals_router,
         licensing_router,
+        activations_router,
         webhooks_router,
     ):
         app.include_router(router, prefix="/api/v1")
@@ -359,6 +362,8 @@ PUBLIC_PREFIXES = (
     "/api/openapi.json",
     "/api/v1/verify",
     "/api/v1/health",
+    # Licensed software, authenticated by its license key.
+    *LICENSE_KEY_PATHS,
 )
 """Paths no one needs to be signed in for: they never read or write the sign-in session."""
 

@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     token_max_lifetime_days: float = Field(
         default=30, gt=0, le=400, description="Longest lifetime of a signed token (days)"
     )
+    # License activations (charter.licensing.activations): a deployment heartbeats this often;
+    # a floating seat whose last heartbeat is older than interval x grace is reaped.
+    license_heartbeat_interval_seconds: int = Field(
+        default=600, ge=60, le=7 * 86_400, description="How often deployments heartbeat"
+    )
+    license_heartbeat_grace: float = Field(
+        default=2.0, ge=1.0, le=10.0, description="Missed intervals before a seat is reaped"
+    )
 
     @field_validator("reminder_days", mode="before")
     @classmethod

@@ -151,9 +151,17 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/licenses/{license_id}/reinstate"): MANAGERS,
     ("POST", "/api/v1/licenses/{license_id}/revoke"): MANAGERS,
     ("POST", "/api/v1/licenses/{license_id}/renew"): MANAGERS,
+    # Licensed software activates with its license key, whoever else the caller is; the firm
+    # sees its deployments, and the vendor's managers free a seat.
+    ("POST", "/api/v1/licenses/activate"): EVERYONE,
+    ("POST", "/api/v1/licenses/deactivate"): EVERYONE,
+    ("POST", "/api/v1/licenses/heartbeat"): EVERYONE,
+    ("GET", "/api/v1/licenses/{license_id}/activations"): EVERYONE,
+    ("POST", "/api/v1/licenses/{license_id}/activations/{activation_id}/deactivate"): MANAGERS,
 }
 
 _unique = itertools.count(1)
+MATRIX_FINGERPRINT = "matrix-machine-01"
 
 
 @dataclass
@@ -186,6 +194,8 @@ class World:
     agreement: str = ""
     license: str = ""
     suspended_license: str = ""
+    license_key: str = ""
+    activation: str = ""  # of the license, by the fingerprint MATRIX_FINGERPRINT
 
 
 def _build(sessions, frozen_clock) -> World:
@@ -239,7 +249,16 @@ def _build(sessions, frozen_clock) -> World:
         offer = template(db, system, product_id=made.id)
         unsigned = template(db, system, product_id=made.id)
         agreement = sign(db, system, partner_id=firm.id, template_id=offer.id)
-        issued, _ = license(db, system, agreement_id=agreement.id)
+        issued, license_key = license(db, system, agreement_id=agreement.id)
+        from charter.licensing import activations
+
+        activation, _ = activations.activate(
+            db,
+            key=license_key,
+            fingerprint=MATRIX_FINGERPRINT,
+            region="emea",
+            customer_name="Matrix Customer",
+        )
         held, _ = license(db, system, agreement_id=agreement.id)
         from charter.licensing import service as licensing
 
@@ -300,6 +319,8 @@ def _build(sessions, frozen_clock) -> World:
             agreement=agreement.id,
             license=issued.id,
             suspended_license=held.id,
+            license_key=license_key,
+            activation=activation.id,
         )
 
 
@@ -335,6 +356,7 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         approval_id=world.approval,
         type_name=approval_types.WEBSITE,
         invitation_id=world.invitation,
+        activation_id=world.activation,
     )
     today = clock.now().isoformat()
     bodies: dict[tuple[str, str], dict] = {
@@ -457,6 +479,23 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         ("POST", "/api/v1/licenses/{license_id}/reinstate"): {"reason": "paid"},
         ("POST", "/api/v1/licenses/{license_id}/revoke"): {"reason": "breach"},
         ("POST", "/api/v1/licenses/{license_id}/renew"): {},
+        ("POST", "/api/v1/licenses/activate"): {
+            "key": world.license_key,
+            "fingerprint": f"matrix-node-{n:06d}",
+            "region": "emea",
+            "customer_name": "Matrix Customer",
+        },
+        ("POST", "/api/v1/licenses/deactivate"): {
+            "key": world.license_key,
+            "fingerprint": MATRIX_FINGERPRINT,
+        },
+        ("POST", "/api/v1/licenses/heartbeat"): {
+            "key": world.license_key,
+            "fingerprint": MATRIX_FINGERPRINT,
+        },
+        ("POST", "/api/v1/licenses/{license_id}/activations/{activation_id}/deactivate"): {
+            "reason": "hardware replaced"
+        },
     }
     if route == ("GET", "/api/v1/people/{person_id}/eligibility"):
         url += f"?certification_id={world.certification}"

@@ -1,4 +1,5 @@
-"""Licensing's named values: license and agreement statuses, renewal modes, fee periods."""
+"""Licensing's named values: license and agreement statuses, renewal modes, fee periods,
+seat models and activation states."""
 
 from __future__ import annotations
 
@@ -36,3 +37,23 @@ class FeePeriod(StrEnum):
     ONCE = "once"
     MONTH = "month"
     YEAR = "year"
+
+
+class SeatModel(StrEnum):
+    """How a license's seats are held by deployments (its activations).
+
+    A node-locked seat stays with the machine that activated it until it is deactivated; a
+    floating seat is a lease the deployment keeps by heartbeats, freed when they stop.
+    """
+
+    NODE_LOCKED = "node_locked"
+    FLOATING = "floating"
+
+
+class ActivationState(StrEnum):
+    """Where an activation is: holding a seat, released by its deployment or staff, or reaped
+    because its heartbeats stopped (floating seats only)."""
+
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+    REAPED = "reaped"

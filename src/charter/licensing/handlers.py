@@ -5,6 +5,8 @@ Licenses past their term read as expired at once; the hourly task records the ch
 (:mod:`charter.licensing.compliance`): the tier engine's events judge a firm's licenses
 again, an hourly task lapses those whose grace ended, and a terminated firm's licenses close
 to new activations at once and end with their agreement's wind-down period.
+
+Floating seats whose heartbeats stopped are reaped every two minutes (``licensing.reap``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from charter.core.auth import Principal
 from charter.core.models import Event
-from charter.licensing import compliance, service
+from charter.licensing import activations, compliance, service
 from charter.partners.models import Person
 from charter.worker import registry
 
@@ -81,3 +83,9 @@ def wind_down(db: Session, actor: Principal, event: Event) -> None:
 def end_wind_downs(db: Session, actor: Principal, period_start: datetime) -> None:
     """Terminate the licenses whose agreement's wind-down period has ended."""
     compliance.end_wind_downs(db, actor)
+
+
+@registry.periodic("licensing.reap", timedelta(minutes=2))
+def reap_activations(db: Session, actor: Principal, period_start: datetime) -> None:
+    """Free the floating seats whose heartbeat deadline has passed."""
+    activations.reap_dead_activations(db, actor)

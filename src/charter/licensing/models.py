@@ -1,12 +1,12 @@
 """Licensing tables: products, agreement templates and their versions, signed agreements,
-licenses."""
+licenses and their activations."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from charter.db.base import Base, Timestamped
@@ -115,6 +115,8 @@ class License(Timestamped, Base):
     key_prefix: Mapped[str] = mapped_column(String(16))
     key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     seats: Mapped[int]
+    # charter.licensing.enums.SeatModel: how activations hold the seats.
+    seat_model: Mapped[str] = mapped_column(String(16), server_default="node_locked")
     entitlements: Mapped[list[Any]]
     regions: Mapped[list[Any]]
     countries: Mapped[list[Any]]
@@ -134,3 +136,42 @@ class License(Timestamped, Base):
     # terminated when its agreement's wind-down period ends, at ``wind_down_until``.
     activations_closed_at: Mapped[datetime | None]
     wind_down_until: Mapped[datetime | None]
+
+
+class LicenseActivation(Timestamped, Base):
+    """A deployment of the licensed software holding one of a license's seats.
+
+    A machine is known by its ``fingerprint``; at most one activation of a license per
+    fingerprint is active at a time (a partial unique index). ``kind`` is the license's seat
+    model when it was activated. See :mod:`charter.licensing.activations`.
+    """
+
+    __tablename__ = "license_activations"
+    __table_args__ = (
+        Index(
+            "uq_license_activations_active_fingerprint",
+            "license_id",
+            "fingerprint",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+        Index("ix_license_activations_reaping", "state", "kind", "last_heartbeat_at"),
+    )
+    __event_subject__ = "license_activation"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    license_id: Mapped[str] = mapped_column(
+        ForeignKey("licenses.id", ondelete="RESTRICT"), index=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(128))
+    region: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str | None] = mapped_column(String(2))
+    customer_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    activated_at: Mapped[datetime]
+    last_heartbeat_at: Mapped[datetime]
+    deactivated_at: Mapped[datetime | None]
+    # Why it ended: who deactivated it and why, or that its heartbeats stopped.
+    ended_reason: Mapped[str | None] = mapped_column(Text)

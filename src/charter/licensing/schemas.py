@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from charter.core.schemas import ORMModel
 from charter.core.text import Code, Id, Name, Note, Paragraphs, Reason
-from charter.licensing.enums import AgreementStatus, LicenseStatus
+from charter.licensing.enums import AgreementStatus, LicenseStatus, SeatModel
 from charter.licensing.rules import Requirements, Terms
 from charter.partners.enums import Region
 from charter.partners.schemas import Country, Email
@@ -143,6 +143,7 @@ class LicenseCreate(_Input):
     regions: list[Region] | None = Field(default=None, max_length=len(Region))
     countries: list[Country] | None = Field(default=None, max_length=300)
     valid_until: AwareDatetime | None = None
+    seat_model: SeatModel = SeatModel.NODE_LOCKED
 
 
 class LicenseReason(_Input):
@@ -170,6 +171,7 @@ class LicenseOut(BaseModel):
     product_id: str
     key_prefix: str
     seats: int
+    seat_model: SeatModel
     entitlements: list[str]
     regions: list[Region]
     countries: list[str]

@@ -140,6 +140,7 @@ def issue_license(db: Session, actor: Principal, *, data: LicenseCreate) -> tupl
         key_prefix=keyformat.display_prefix(key),
         key_sealed=b"",
         seats=data.seats,
+        seat_model=data.seat_model.value,
         entitlements=rules.entitlements(
             terms.features, tier_benefits(db, partner_id=partner.id, at=now)
         ),
@@ -165,6 +166,7 @@ def issue_license(db: Session, actor: Principal, *, data: LicenseCreate) -> tupl
         product_id=license.product_id,
         key_prefix=license.key_prefix,
         seats=license.seats,
+        seat_model=license.seat_model,
         entitlements=license.entitlements,
         regions=license.regions,
         countries=license.countries,
