@@ -23,7 +23,7 @@ from charter.core.auth import Role
 from charter.core.models import Event
 from charter.licensing import activations
 from charter.licensing import service as licensing
-from charter.licensing.models import LicenseActivation
+from charter.licensing.models import License, LicenseActivation
 from charter.partners.enums import PartnerStatus
 from charter.tiers import flows
 from charter.worker.runner import run_until_idle
@@ -484,3 +484,27 @@ def test_200_concurrent_activations_of_a_10_seat_license_take_exactly_10_seats(
         )
     assert active == created
     assert logged == SEATS
+
+
+@pytest.mark.parametrize(
+    ("closure", "code"), [("terminated", "TERMINATED"), ("lapsed", "CERTIFICATION_REQUIRED")]
+)
+def test_a_closed_or_lapsed_license_takes_no_new_seat_but_keeps_its_own(
+    closure, code, client, sessions, system, world, frozen_clock
+):
+    license_id, key = _issue(sessions, system, world, seats=3)
+    assert client.post(ACTIVATE, json=_deployment(key, "early-machine-1")).status_code == 201
+    with sessions() as db, db.begin():
+        issued = db.get(License, license_id)
+        if closure == "terminated":
+            issued.activations_closed_at = frozen_clock.now()
+            issued.wind_down_until = frozen_clock.now() + timedelta(days=30)
+        else:
+            issued.compliance = "lapsed"
+            issued.compliance_missing = ["2 certified engineers"]
+
+    refused = client.post(ACTIVATE, json=_deployment(key, "later-machine-2"))
+    _refusal(refused, 409, code)
+    assert _active(sessions, license_id) == 1
+    again = client.post(ACTIVATE, json=_deployment(key, "early-machine-1"))
+    assert again.status_code == 200, again.text

@@ -237,6 +237,28 @@ def _reap_license(db: Session, license: License, window: timedelta, now: datetim
 _STOPPED = "its heartbeats stopped"
 
 
+def _require_open(license: License) -> None:
+    """Refuse a new seat on a license that takes none (see :mod:`charter.licensing.compliance`).
+
+    A terminated firm's licenses take no new activation from the moment of termination
+    (``TERMINATED``), though their deployments keep their seats until the wind-down ends; a
+    license whose firm no longer meets its agreement past the grace period has lapsed
+    (``CERTIFICATION_REQUIRED``). A deployment already active keeps its seat in both.
+    """
+    if license.activations_closed_at is not None:
+        raise Conflict(
+            "the license takes no new activation: its firm's agreement is winding down",
+            code="TERMINATED",
+        )
+    if license.compliance == "lapsed":
+        missing = "; ".join(str(item) for item in license.compliance_missing or [])
+        raise Conflict(
+            "the firm no longer meets its agreement's requirements"
+            f" ({missing or 'see the agreement'})",
+            code="CERTIFICATION_REQUIRED",
+        )
+
+
 def activate(
     db: Session,
     *,
@@ -263,6 +285,7 @@ def activate(
         existing.last_heartbeat_at = now
         db.flush()
         return existing, False
+    _require_open(license)
     _reap_license(db, license, window, now)
     held = db.scalar(
         select(func.count())
