@@ -51,6 +51,8 @@ from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
 from charter.deps import read, writing_caller
 from charter.licensing.api import router as licensing_router
+from charter.licensing.token_api import router as license_token_router
+from charter.licensing.validation_api import router as license_validation_router
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
@@ -293,6 +295,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(keys_router)
     app.include_router(jwks_router)
     app.include_router(verify_router, prefix="/api/v1")
+    # Licensed software validates its key: public and hot, so found early.
+    app.include_router(license_validation_router, prefix="/api/v1")
     for router in (
         accounts_router,
         core_router,
@@ -302,6 +306,7 @@ def include_routers(app: FastAPI) -> None:
         tiers_router,
         approvals_router,
         licensing_router,
+        license_token_router,
         webhooks_router,
     ):
         app.include_router(router, prefix="/api/v1")
@@ -350,6 +355,7 @@ PUBLIC_PREFIXES = (
     "/api/openapi.json",
     "/api/v1/verify",
     "/api/v1/health",
+    "/api/v1/licenses/validate",
 )
 """Paths no one needs to be signed in for: they never read or write the sign-in session."""
 
