@@ -41,7 +41,7 @@ from enum import StrEnum
 
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from charter.licensing.enums import LicenseStatus
@@ -318,31 +318,36 @@ def _outside_territory(snapshot: LicenseSnapshot, request: ValidationRequest) ->
     return None
 
 
-_COLUMNS = (
-    License.id,
-    License.partner_id,
-    Product.code,
-    License.status,
-    Partner.status,
-    License.seats,
-    License.entitlements,
-    License.regions,
-    License.countries,
-    License.valid_from,
-    License.valid_until,
-)
+_licenses = License.__table__.c
+_products = Product.__table__.c
+_partners = Partner.__table__.c
 # One indexed read (the unique key hash), joined to the product's code and the firm's status
-# by primary key: the hot path builds no ORM objects and reads no other domain's service.
+# by primary key. Core columns and the session's connection: the hot path builds no ORM
+# objects, skips the ORM's statement handling, and reads no other domain's service.
 _BY_KEY_HASH = (
-    select(*_COLUMNS)
-    .join(Product, Product.id == License.product_id)
-    .join(Partner, Partner.id == License.partner_id)
+    select(
+        _licenses.id,
+        _licenses.partner_id,
+        _products.code,
+        _licenses.status,
+        _partners.status,
+        _licenses.seats,
+        _licenses.entitlements,
+        _licenses.regions,
+        _licenses.countries,
+        _licenses.valid_from,
+        _licenses.valid_until,
+    )
+    .select_from(License.__table__)
+    .join(Product.__table__, _products.id == _licenses.product_id)
+    .join(Partner.__table__, _partners.id == _licenses.partner_id)
+    .where(_licenses.key_hash == bindparam("key_hash"))
 )
 
 
 def load_snapshot(db: Session, key_hash: str) -> LicenseSnapshot | None:
     """The license whose key has the keyed hash ``key_hash``, as a snapshot; ``None`` if none."""
-    row = db.execute(_BY_KEY_HASH.where(License.key_hash == key_hash)).first()
+    row = db.connection().execute(_BY_KEY_HASH, {"key_hash": key_hash}).first()
     if row is None:
         return None
     (
