@@ -31,6 +31,7 @@ from charter.licensing.validation import (
 )
 from charter.partners.enums import PartnerStatus
 from charter.tiers import flows
+from tests.interop.conftest import node_verify_http_signature
 from tests.licensing.factories import license
 
 URL = "/api/v1/licenses/validate"
@@ -232,6 +233,37 @@ def test_a_replayed_or_altered_answer_does_not_verify(client, issued):
     refused._content = json.dumps(forged, separators=(",", ":")).encode()
     with pytest.raises(InvalidSignature):
         verified(client, refused, "third-nonce")
+
+
+def test_node_verifies_the_signed_answer_with_the_served_jwks(client, issued):
+    _, key, product_code = issued
+    response = _validate(client, key=key, product=product_code, nonce="node-nonce-1")
+    message = {
+        "status": response.status_code,
+        "headers": dict(response.headers),
+        "body": base64.b64encode(response.content).decode(),
+        "jwks": json.loads(client.get("/.well-known/jwks.json").content),
+        "nonce": "node-nonce-1",
+    }
+
+    result = node_verify_http_signature(message)
+
+    assert result["verified"], result
+    assert result["params"]["alg"] == "ed25519"
+    assert result["params"]["tag"] == "charter-license-validation"
+    assert not node_verify_http_signature(message | {"nonce": "node-nonce-2"})["verified"]
+    replayed = dict(message["headers"])
+    replayed["signature-input"] = replayed["signature-input"].replace(
+        "node-nonce-1", "node-nonce-2"
+    )
+    assert not node_verify_http_signature(message | {"headers": replayed, "nonce": "node-nonce-2"})[
+        "verified"
+    ]
+    forged = json.dumps(response.json() | {"code": "EXPIRED"}).encode()
+    assert not node_verify_http_signature(message | {"body": base64.b64encode(forged).decode()})[
+        "verified"
+    ]
+    assert not node_verify_http_signature(message | {"status": 201})["verified"]
 
 
 def _suspend_firm(sessions, system, firm_id):
