@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+import pycountry
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -134,8 +135,23 @@ class Settings(BaseSettings):
     @classmethod
     def _split_regions(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip().upper() for part in value.split(",") if part.strip()]
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("license_embargoed_regions")
+    @classmethod
+    def _known_regions(cls, value: list[str]) -> list[str]:
+        codes = [code.strip().upper() for code in value]
+        for code in codes:
+            # pycountry's subdivision database has no type annotations.
+            known = (
+                pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
+                if "-" in code
+                else pycountry.countries.get(alpha_2=code)
+            )
+            if known is None:
+                raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 or ISO 3166-2 code")
+        return sorted(set(codes))
 
     @field_validator("reminder_days", mode="before")
     @classmethod

@@ -364,6 +364,7 @@ def strict_client(settings, engine):
         update={
             "license_validation_per_key_per_minute": 2,
             "license_validation_per_address_per_minute": 5,
+            "license_embargoed_regions": ["FR"],
         }
     )
     with TestClient(create_app(limited, engine=engine), raise_server_exceptions=False) as client:
@@ -379,6 +380,8 @@ def test_too_many_validations_are_429_with_retry_after(strict_client, issued):
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert int(refused.headers["Retry-After"]) >= 1
     assert "Signature" not in refused.headers
+    assert refused.json()["type"].endswith("/problems/rate-limited")
+    assert strict_client.get("/problems/rate-limited").json()["status"] == 429
 
     # Other keys from the same address count against the address's own limit.
     answers = [
@@ -386,3 +389,12 @@ def test_too_many_validations_are_429_with_retry_after(strict_client, issued):
         for _ in range(3)
     ]
     assert answers == [200, 200, 429]
+
+
+def test_the_embargo_list_is_a_setting(strict_client, issued):
+    _, key, product_code = issued
+    # France is listed by this deployment; the default list no longer applies.
+    answer = _validate(strict_client, key=key, product=product_code, country="FR").json()
+    assert answer["code"] == "EMBARGOED_REGION"
+    answer = _validate(strict_client, key=key, product=product_code, country="FR-75C").json()
+    assert answer["code"] == "EMBARGOED_REGION"

@@ -20,7 +20,6 @@ one address, ``429`` with ``Retry-After``. Those problem responses are not signe
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from charter.config import Settings
 from charter.core import clock
-from charter.core.errors import Invalid, TooManyAttempts
+from charter.core.errors import PROBLEM_TYPES, Invalid, TooManyAttempts
 from charter.crypto import httpsig, keyring
 from charter.crypto.models import KeyPurpose
 from charter.db.engine import transaction
@@ -56,6 +55,10 @@ class ValidationRateLimited(TooManyAttempts):
 
     slug = "rate-limited"
     title = "Too many validations"
+
+
+# Its type URI (/problems/rate-limited) explains itself like every other problem's.
+PROBLEM_TYPES[ValidationRateLimited.slug] = ValidationRateLimited
 
 
 class ValidationOut(BaseModel):
@@ -101,7 +104,6 @@ class _Validation:
         self.by_address = RateLimiter(settings.license_validation_per_address_per_minute)
         self.embargo = frozenset(settings.license_embargoed_regions)
         self.signing: _Signing | None = None
-        self.lock = threading.Lock()
 
 
 def _state(app: FastAPI) -> _Validation:
