@@ -65,6 +65,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from bench import wrk
 from bench.import_bench import POSTGRES_ADMIN_URL
+from bench.license_seed import issue_bench_license
 from bench.servers import SETTLE_TIMEOUT_S, Server, free_port, log_errors, serving, settle
 from bench.wrk import WrkResult, mean_result
 from charter.accounts import service as accounts
@@ -164,6 +165,8 @@ class Seeded:
     api_key: str
     list_path: str
     seconds: float
+    license_key: str = ""
+    product_code: str = ""
 
 
 def _json_field(name: str, expected: Any) -> Check:
@@ -296,6 +299,22 @@ def routes(seeded: Seeded, settings: Settings) -> list[Route]:
             body=json.dumps({"credential": document}).encode(),
             check=_valid_verdict,
         ),
+        Route(
+            "license validate POST",
+            "charter",
+            "/api/v1/licenses/validate",
+            goal=Goal("bare", 0.5),
+            headers={"Content-Type": "application/json"},
+            body=json.dumps(
+                {
+                    "key": seeded.license_key,
+                    "product": seeded.product_code,
+                    "feature": "analytics",
+                    "nonce": "bench-nonce-0001",
+                }
+            ).encode(),
+            check=_json_field("code", "VALID"),
+        ),
     ]
 
 
@@ -339,6 +358,10 @@ def _settings_env(settings: Settings) -> dict[str, str]:
         "CHARTER_SECRET_KEY": SECRET,
         "CHARTER_DATA_DIR": str(settings.data_dir),
         "CHARTER_LOG_LEVEL": settings.log_level,
+        # wrk repeats one key from one address: the validation row measures the route, not
+        # its rate limits.
+        "CHARTER_LICENSE_VALIDATION_PER_KEY_PER_MINUTE": "1000000",
+        "CHARTER_LICENSE_VALIDATION_PER_ADDRESS_PER_MINUTE": "1000000",
     }
 
 
@@ -398,6 +421,7 @@ def seed_and_gather(settings: Settings) -> Seeded:
             _, api_key = accounts.create_api_key(
                 db, accounts.principal_for(admin), user_id=admin.id, name="server benchmark"
             )
+            license_key, product_code = issue_bench_license(db, accounts.principal_for(admin))
             awards = db.scalar(select(func.count()).select_from(Award)) or 0
             if awards < LIST_LIMIT:
                 raise SystemExit(f"the demo holds {awards} awards, fewer than {LIST_LIMIT}")
@@ -408,6 +432,8 @@ def seed_and_gather(settings: Settings) -> Seeded:
                 api_key=api_key,
                 list_path=f"/api/v1/awards?limit={LIST_LIMIT}",
                 seconds=seconds,
+                license_key=license_key,
+                product_code=product_code,
             )
     finally:
         engine.dispose()

@@ -55,6 +55,8 @@ from charter.deps import read, writing_caller
 from charter.licensing.activations_api import KEY_PATHS as LICENSE_KEY_PATHS
 from charter.licensing.activations_api import router as activations_router
 from charter.licensing.api import router as licensing_router
+from charter.licensing.token_api import router as license_token_router
+from charter.licensing.validation_api import router as license_validation_router
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
@@ -304,6 +306,8 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(keys_router)
     app.include_router(jwks_router)
     app.include_router(verify_router, prefix="/api/v1")
+    # Licensed software validates its key: public and hot, so found early.
+    app.include_router(license_validation_router, prefix="/api/v1")
     for router in (
         accounts_router,
         core_router,
@@ -314,6 +318,7 @@ def include_routers(app: FastAPI) -> None:
         approvals_router,
         licensing_router,
         activations_router,
+        license_token_router,
         webhooks_router,
     ):
         app.include_router(router, prefix="/api/v1")
@@ -364,6 +369,7 @@ PUBLIC_PREFIXES = (
     "/api/v1/health",
     # Licensed software, authenticated by its license key.
     *LICENSE_KEY_PATHS,
+    "/api/v1/licenses/validate",
 )
 """Paths no one needs to be signed in for: they never read or write the sign-in session."""
 

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+import pycountry
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -126,6 +127,46 @@ class Settings(BaseSettings):
     license_heartbeat_grace: float = Field(
         default=2.0, ge=1.0, le=10.0, description="Missed intervals before a seat is reaped"
     )
+
+    # License validation (charter.licensing.validation): rates are per worker process, per
+    # license key (its keyed hash) and per client address, in requests a minute; a deployment
+    # into an embargoed territory (ISO 3166-1 alpha-2 countries, ISO 3166-2 subdivisions) is
+    # always refused. Offline license tokens live this long (at most the token maximum).
+    license_validation_per_key_per_minute: int = Field(
+        default=120, ge=1, le=1_000_000, description="Validations of one key a minute"
+    )
+    license_validation_per_address_per_minute: int = Field(
+        default=600, ge=1, le=1_000_000, description="Validations from one address a minute"
+    )
+    license_embargoed_regions: Annotated[list[str], NoDecode] = Field(
+        default=["CU", "IR", "KP", "SY", "UA-09", "UA-14", "UA-40", "UA-43"],
+        description="Embargoed countries and subdivisions (CU,IR,KP,SY,UA-43,...)",
+    )
+    license_token_lifetime_days: float = Field(
+        default=7, gt=0, le=400, description="Lifetime of an offline license token (days)"
+    )
+
+    @field_validator("license_embargoed_regions", mode="before")
+    @classmethod
+    def _split_regions(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("license_embargoed_regions")
+    @classmethod
+    def _known_regions(cls, value: list[str]) -> list[str]:
+        codes = [code.strip().upper() for code in value]
+        for code in codes:
+            # pycountry's subdivision database has no type annotations.
+            known = (
+                pycountry.subdivisions.get(code=code)  # type: ignore[no-untyped-call]
+                if "-" in code
+                else pycountry.countries.get(alpha_2=code)
+            )
+            if known is None:
+                raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 or ISO 3166-2 code")
+        return sorted(set(codes))
 
     @field_validator("reminder_days", mode="before")
     @classmethod

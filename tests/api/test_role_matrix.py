@@ -21,6 +21,7 @@ from charter.config import Settings
 from charter.core import clock
 from charter.core.auth import Principal, Role
 from charter.credentials import service as awards
+from charter.licensing import keyformat
 from charter.partners import invitations
 from charter.partners.schemas import PersonCreate
 from tests.approvals import types as approval_types
@@ -158,6 +159,10 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/licenses/heartbeat"): EVERYONE,
     ("GET", "/api/v1/licenses/{license_id}/activations"): EVERYONE,
     ("POST", "/api/v1/licenses/{license_id}/activations/{activation_id}/deactivate"): MANAGERS,
+    # A license's offline token: whoever may read the license. Validation is public (the key
+    # is the credential), so every role, signed in or not, gets an answer.
+    ("GET", "/api/v1/licenses/{license_id}/token"): EVERYONE,
+    ("POST", "/api/v1/licenses/validate"): EVERYONE,
 }
 
 _unique = itertools.count(1)
@@ -495,6 +500,11 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         },
         ("POST", "/api/v1/licenses/{license_id}/activations/{activation_id}/deactivate"): {
             "reason": "hardware replaced"
+        },
+        ("POST", "/api/v1/licenses/validate"): {
+            "key": keyformat.generate(),
+            "product": "PLAT",
+            "nonce": f"matrix-{n:04d}",
         },
     }
     if route == ("GET", "/api/v1/people/{person_id}/eligibility"):

@@ -72,3 +72,25 @@ def test_changes_need_an_operator(bare_cli, agreement_id):
 
     assert refused.exit_code == 1
     assert "charter --as EMAIL" in refused.stderr
+
+
+def test_token_prints_a_license_token_without_an_operator(cli, agreement_id, monkeypatch):
+    issued = cli("licenses", "issue", "--agreement", agreement_id, "--seats", "5", "--json")
+    made = json.loads(issued.stdout)
+    monkeypatch.delenv("CHARTER_OPERATOR", raising=False)
+
+    printed = cli("licenses", "token", made["id"], "--json")
+
+    assert printed.exit_code == 0, printed.output
+    shown = json.loads(printed.stdout)
+    assert shown["license_id"] == made["id"]
+    assert shown["token_type"] == "license+jwt"
+    assert shown["token"].count(".") == 2
+    plain = cli("licenses", "token", made["id"])
+    assert plain.exit_code == 0, plain.output
+    assert plain.stdout.strip().count(".") == 2
+    monkeypatch.setenv("CHARTER_OPERATOR", "operator@example.com")
+    assert cli("licenses", "suspend", made["id"], "--reason", "unpaid").exit_code == 0
+    refused = cli("licenses", "token", made["id"])
+    assert refused.exit_code == 1
+    assert "only active licenses get tokens" in refused.stderr

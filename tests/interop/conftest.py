@@ -94,3 +94,9 @@ def node_verify_token(payload: dict[str, Any]) -> dict[str, Any]:
     """Run interop/token.mjs on ``payload`` ({token, jwks, issuer, audience, typ,
     currentDate}); returns {verified, header?, payload?, error?, code?}."""
     return _run("token.mjs", payload)
+
+
+def node_verify_http_signature(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run interop/httpsig.mjs on ``payload`` ({status, headers, body (base64), jwks, nonce});
+    returns {verified, params?, error?}."""
+    return _run("httpsig.mjs", payload)

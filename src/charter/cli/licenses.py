@@ -118,3 +118,31 @@ def revoke(
 ) -> None:
     """Revoke a license for good."""
     _change("revoke", license_id, reason, as_json)
+
+
+@licenses_app.command("token")
+def token(
+    license_id: Annotated[str, typer.Argument(help="The license (lic_…).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A fresh offline token of an active license (a license+jwt JWT; verify it with the
+    JWKS at /.well-known/jwks.json).
+
+    A read, like ``show``: it needs no operator (``--as``). The token restates, signed, what
+    ``show`` prints; whoever runs this on the server already holds the database and its keys.
+    """
+    from charter.licensing import license_tokens
+
+    with transaction() as db:
+        issued = license_tokens.issue_license_token(db, ACTOR, license_id=license_id)
+    if as_json:
+        data = {
+            "license_id": issued.license_id,
+            "token": issued.token,
+            "token_type": license_tokens.TYP,
+            "audience": issued.audience,
+            "expires_at": issued.expires_at.isoformat(),
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(issued.token)

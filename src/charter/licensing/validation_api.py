@@ -1,0 +1,208 @@
+"""``POST /api/v1/licenses/validate``: licensed software asks whether its key may be used.
+
+Public on purpose: the key is the credential, and no sign-in session is read or written
+(``charter.app.PUBLIC_PREFIXES``). The route is on the hot path of every licensed install, so
+it does one indexed read (the key's keyed hash), builds no ORM objects and writes nothing;
+the decision is :func:`charter.licensing.validation.decide`.
+
+Every decision is answered ``200`` and signed as an RFC 9421 HTTP message signature (label
+``charter``) with the active token key, the one the JWKS at ``/.well-known/jwks.json``
+publishes under ``keyid``: the signature covers ``"@status"`` and ``"content-digest"`` (the
+body's SHA-256, RFC 9530), with ``created``, ``keyid``, ``alg="ed25519"``, the client's
+``nonce`` and ``tag="charter-license-validation"`` as parameters. A client that checks the
+signature and its own nonce can tell a real answer from a forged or replayed one.
+
+Input that is not a request (a field missing, too long, or a key whose check character
+fails: a typo) is answered ``422`` naming the field; too many requests for one key or from
+one address, ``429`` with ``Retry-After``. Those problem responses are not signed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from charter.config import Settings
+from charter.core import clock
+from charter.core.errors import PROBLEM_TYPES, Invalid, TooManyAttempts
+from charter.crypto import httpsig, keyring
+from charter.crypto.models import KeyPurpose
+from charter.db.engine import transaction
+from charter.deps import read
+from charter.licensing import keyformat, keystore, validation
+from charter.licensing.ratelimit import RateLimiter
+from charter.licensing.validation import ValidationCode, ValidationRequest
+
+router = APIRouter(tags=["licensing"])
+
+SIGNATURE_LABEL = "charter"
+SIGNATURE_TAG = "charter-license-validation"
+SIGNER_SECONDS = 60.0
+"""How long a worker signs with the token key it loaded before asking the keyring again. A
+rotation in this process shows at once; in another, within this time (the retired key stays
+in the JWKS, so what it signed meanwhile still verifies)."""
+
+
+class ValidationRateLimited(TooManyAttempts):
+    """Too many validations for this key or from this address; retry after ``Retry-After``."""
+
+    slug = "rate-limited"
+    title = "Too many validations"
+
+
+# Its type URI (/problems/rate-limited) explains itself like every other problem's.
+PROBLEM_TYPES[ValidationRateLimited.slug] = ValidationRateLimited
+
+
+class ValidationOut(BaseModel):
+    """The decision on a validation request (the response is signed, see the module)."""
+
+    valid: bool
+    code: ValidationCode
+    detail: str
+    license_id: str | None = Field(description="The license the key belongs to, if any")
+    valid_until: str | None = Field(description="End of the license's term (RFC 3339)")
+    nonce: str = Field(description="The request's nonce, echoed")
+    checked_at: str = Field(description="When the decision was made (RFC 3339)")
+
+
+@dataclass(frozen=True, slots=True)
+class _Signing:
+    kid: str
+    private_key: Ed25519PrivateKey
+    generation: int
+    until: float
+
+
+class _Generation:
+    """Counts the token key changes committed in this process (a loaded key is stale after)."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def advance(self) -> None:
+        self.value += 1
+
+
+_keys = _Generation()
+keyring.on_token_keys_change(_keys.advance)
+
+
+class _Validation:
+    """One application's limiters, embargo list and signing key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.by_key = RateLimiter(settings.license_validation_per_key_per_minute)
+        self.by_address = RateLimiter(settings.license_validation_per_address_per_minute)
+        self.embargo = frozenset(settings.license_embargoed_regions)
+        self.signing: _Signing | None = None
+
+
+def _state(app: FastAPI) -> _Validation:
+    found: _Validation | None = getattr(app.state, "license_validation", None)
+    if found is None:
+        found = app.state.license_validation = _Validation(app.state.settings)
+    return found
+
+
+def _load_signer(app: FastAPI, settings: Settings) -> tuple[str, Ed25519PrivateKey]:
+    with transaction(app.state.read_sessions) as db:
+        if not keyring.needs_new_key(db, settings, KeyPurpose.TOKEN):
+            signer = keyring.active_signer(db, settings, KeyPurpose.TOKEN)
+            return _kid(signer.verification_method), signer.private_key
+    # A fresh deployment: the first token key is made in a write of its own.
+    with transaction(app.state.sessions) as db:
+        signer = keyring.active_signer(db, settings, KeyPurpose.TOKEN)
+        return _kid(signer.verification_method), signer.private_key
+
+
+def _kid(verification_method: str) -> str:
+    return verification_method.removeprefix(keyring.THUMBPRINT_URI_PREFIX)
+
+
+async def _signing(request: Request, state: _Validation) -> _Signing:
+    kept = state.signing
+    if kept is not None and kept.generation == _keys.value and time.monotonic() < kept.until:
+        return kept
+    generation = _keys.value
+    kid, private_key = await run_in_threadpool(_load_signer, request.app, state.settings)
+    kept = _Signing(kid, private_key, generation, time.monotonic() + SIGNER_SECONDS)
+    state.signing = kept
+    return kept
+
+
+def _limit(limiter: RateLimiter, name: str, what: str) -> None:
+    wait = limiter.acquire(name)
+    if wait is not None:
+        raise ValidationRateLimited(f"too many validations {what}; retry in {wait} s", wait)
+
+
+@router.post(
+    "/licenses/validate",
+    response_model=ValidationOut,
+    responses={
+        200: {
+            "description": "The decision, signed (RFC 9421): headers Content-Digest, "
+            "Signature-Input, Signature"
+        },
+        422: {"description": "A field is missing or malformed (a mistyped key: key)"},
+        429: {"description": "Too many validations for this key or address (Retry-After)"},
+    },
+)
+async def validate_license(body: ValidationRequest, request: Request) -> Response:
+    """Whether a license key may be used for a product (and feature, region, country);
+    public: the key is the credential. The answer carries a code (see the README) and is
+    signed with the token key published in the JWKS."""
+    state = _state(request.app)
+    address = request.client.host if request.client is not None else "unknown"
+    _limit(state.by_address, address, "from this address")
+    try:
+        canonical = keyformat.normalize(body.key)
+    except keyformat.MalformedKey as error:
+        raise Invalid.field("key", str(error)) from None
+    key_hash = keystore.lookup_hash(state.settings, canonical)
+    _limit(state.by_key, key_hash, "for this key")
+    snapshot = await _read_snapshot(request, key_hash)
+    at = clock.now()
+    decision = validation.decide(snapshot, body, at=at, embargo=state.embargo)
+    payload: dict[str, Any] = {
+        "valid": decision.valid,
+        "code": decision.code.value,
+        "detail": decision.detail,
+        "license_id": decision.license_id,
+        "valid_until": None if decision.valid_until is None else _rfc3339(decision.valid_until),
+        "nonce": body.nonce,
+        "checked_at": _rfc3339(at),
+    }
+    content = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    signing = await _signing(request, state)
+    headers = httpsig.sign_response(
+        signing.private_key,
+        status=200,
+        body=content,
+        keyid=signing.kid,
+        created=int(at.timestamp()),
+        nonce=body.nonce,
+        label=SIGNATURE_LABEL,
+        tag=SIGNATURE_TAG,
+    )
+    headers["Cache-Control"] = "no-store"
+    return Response(content, media_type="application/json", headers=headers)
+
+
+async def _read_snapshot(request: Request, key_hash: str) -> validation.LicenseSnapshot | None:
+    # A short read of its own: inline on SQLite, in a worker thread on PostgreSQL.
+    return await read(request, lambda db: validation.load_snapshot(db, key_hash))
+
+
+def _rfc3339(value: Any) -> str:
+    text: str = clock.ensure_utc(value).isoformat().replace("+00:00", "Z")
+    return text
