@@ -17,11 +17,12 @@ from http_message_signatures import (
     MappingKeyResolver,
     algorithms,
 )
+from sqlalchemy import update
 
 from charter.app import create_app
 from charter.licensing import keyformat, service
 from charter.licensing.enums import LicenseStatus
-from charter.licensing.models import Product
+from charter.licensing.models import License, Product
 from charter.licensing.validation import (
     ActivationState,
     LicenseSnapshot,
@@ -398,3 +399,59 @@ def test_the_embargo_list_is_a_setting(strict_client, issued):
     assert answer["code"] == "EMBARGOED_REGION"
     answer = _validate(strict_client, key=key, product=product_code, country="FR-75C").json()
     assert answer["code"] == "EMBARGOED_REGION"
+
+
+def test_the_machine_and_the_firms_compliance_are_answered_over_http(
+    client, issued, sessions, frozen_clock
+):
+    """The activations and the firm's standing against its agreement decide too."""
+    license_id, key, product_code = issued
+
+    def answer(**fields) -> str:
+        response = _validate(client, **({"key": key, "product": product_code} | fields))
+        assert response.status_code == 200, response.text
+        return verified(client, response, "n-0123456789")["code"]
+
+    assert answer(fingerprint="machine-0001") == "NOT_ACTIVATED"
+    activated = client.post(
+        "/api/v1/licenses/activate",
+        json={
+            "key": key,
+            "fingerprint": "machine-0001",
+            "region": "emea",
+            "customer_name": "Acme",
+        },
+    )
+    assert activated.status_code == 201, activated.text
+    assert answer(fingerprint="machine-0001") == "VALID"
+    assert answer(fingerprint="machine-0002") == "NOT_ACTIVATED"
+    malformed = _validate(client, key=key, product=product_code, fingerprint="no spaces ok")
+    assert "fingerprint" in _fields(malformed)
+
+    with sessions() as db, db.begin():
+        db.execute(
+            update(License)
+            .where(License.id == license_id)
+            .values(compliance="grace", grace_until=NOW + timedelta(days=30))
+        )
+    assert answer() == "IN_GRACE"
+    assert answer(fingerprint="machine-0001") == "IN_GRACE"
+    with sessions() as db, db.begin():
+        db.execute(update(License).where(License.id == license_id).values(compliance="lapsed"))
+    assert answer() == "CERTIFICATION_REQUIRED"
+
+
+def test_a_floating_seat_whose_heartbeats_stopped_is_answered_dead(
+    client, world, sessions, system, frozen_clock
+):
+    with sessions() as db, db.begin():
+        made, key = license(db, system, agreement_id=world.agreement, seat_model="floating")
+        product_code = db.get(Product, made.product_id).code
+    activated = client.post(
+        "/api/v1/licenses/activate",
+        json={"key": key, "fingerprint": "floating-01", "region": "emea", "customer_name": "A"},
+    )
+    assert activated.status_code == 201, activated.text
+    frozen_clock.advance(timedelta(hours=1))
+    response = _validate(client, key=key, product=product_code, fingerprint="floating-01")
+    assert verified(client, response, "n-0123456789")["code"] == "HEARTBEAT_DEAD"

@@ -392,6 +392,21 @@ def activation_status(db: Session, license_id: str, fingerprint: str) -> Activat
     return "active"
 
 
+def active_machines(db: Session, license_id: str) -> int:
+    """How many deployments hold a seat of the license ``license_id`` now."""
+    return (
+        db.scalar(
+            select(func.count())
+            .select_from(LicenseActivation)
+            .where(
+                LicenseActivation.license_id == license_id,
+                LicenseActivation.state == ActivationState.ACTIVE.value,
+            )
+        )
+        or 0
+    )
+
+
 def reap_dead_activations(db: Session, actor: Principal, *, at: datetime | None = None) -> int:
     """Reap every floating activation whose heartbeat deadline has passed; how many.
 

@@ -151,6 +151,11 @@ class LicenseSnapshot:
     valid_until: datetime
     grace_until: datetime | None = None
     """End of the grace after the term (grace slice); ``None``: no grace."""
+    compliance: str = "ok"
+    """Whether the firm meets its agreement (:mod:`charter.licensing.compliance`): ``ok``,
+    ``grace`` (valid, ``IN_GRACE``, until ``compliance_due``) or ``lapsed``
+    (``CERTIFICATION_REQUIRED``)."""
+    compliance_due: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +208,7 @@ def decide(
         return Decision(ValidationCode.NOT_FOUND, "no license has this key")
     ended = snapshot.status is LicenseStatus.EXPIRED or snapshot.valid_until <= at
     in_grace = ended and snapshot.grace_until is not None and at < snapshot.grace_until
+    certification_required = certification_required or snapshot.compliance == "lapsed"
     found = (
         _product_and_embargo(snapshot, request, embargo)
         or _standing(snapshot, ended=ended, in_grace=in_grace)
@@ -215,6 +221,12 @@ def decide(
         assert snapshot.grace_until is not None
         code = ValidationCode.IN_GRACE
         detail = f"the license's term ended; it is in grace until {snapshot.grace_until:%Y-%m-%d}"
+    elif snapshot.compliance == "grace":
+        code = ValidationCode.IN_GRACE
+        due = snapshot.compliance_due
+        detail = "the firm no longer meets its agreement's requirements" + (
+            f"; the license lapses on {due:%Y-%m-%d} unless it does again" if due else ""
+        )
     else:
         code, detail = ValidationCode.VALID, "the license is valid"
     return Decision(code, detail, snapshot.license_id, snapshot.valid_until)
@@ -337,6 +349,8 @@ _BY_KEY_HASH = (
         _licenses.countries,
         _licenses.valid_from,
         _licenses.valid_until,
+        _licenses.compliance,
+        _licenses.grace_until,
     )
     .select_from(License.__table__)
     .join(Product.__table__, _products.id == _licenses.product_id)
@@ -362,6 +376,8 @@ def load_snapshot(db: Session, key_hash: str) -> LicenseSnapshot | None:
         countries,
         valid_from,
         valid_until,
+        compliance,
+        compliance_due,
     ) = row
     return LicenseSnapshot(
         license_id=license_id,
@@ -375,4 +391,6 @@ def load_snapshot(db: Session, key_hash: str) -> LicenseSnapshot | None:
         countries=frozenset(countries),
         valid_from=valid_from,
         valid_until=valid_until,
+        compliance=compliance,
+        compliance_due=compliance_due,
     )

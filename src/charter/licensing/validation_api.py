@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from charter.config import Settings
 from charter.core import clock
@@ -36,7 +37,7 @@ from charter.crypto import httpsig, keyring
 from charter.crypto.models import KeyPurpose
 from charter.db.engine import transaction
 from charter.deps import read
-from charter.licensing import keyformat, keystore, validation
+from charter.licensing import activations, keyformat, keystore, validation
 from charter.licensing.ratelimit import RateLimiter
 from charter.licensing.validation import ValidationCode, ValidationRequest
 
@@ -170,9 +171,11 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
         raise Invalid.field("key", str(error)) from None
     key_hash = keystore.lookup_hash(state.settings, canonical)
     _limit(state.by_key, key_hash, "for this key")
-    snapshot = await _read_snapshot(request, key_hash)
+    snapshot, activation = await _read_snapshot(request, key_hash, body.fingerprint)
     at = clock.now()
-    decision = validation.decide(snapshot, body, at=at, embargo=state.embargo)
+    decision = validation.decide(
+        snapshot, body, at=at, embargo=state.embargo, activation=activation
+    )
     payload: dict[str, Any] = {
         "valid": decision.valid,
         "code": decision.code.value,
@@ -198,9 +201,27 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
     return Response(content, media_type="application/json", headers=headers)
 
 
-async def _read_snapshot(request: Request, key_hash: str) -> validation.LicenseSnapshot | None:
-    # A short read of its own: inline on SQLite, in a worker thread on PostgreSQL.
-    return await read(request, lambda db: validation.load_snapshot(db, key_hash))
+async def _read_snapshot(
+    request: Request, key_hash: str, fingerprint: str | None
+) -> tuple[validation.LicenseSnapshot | None, validation.ActivationState | None]:
+    """The license, and the asking machine's activation when it names its fingerprint.
+
+    A short read of its own: inline on SQLite, in a worker thread on PostgreSQL.
+    """
+
+    def load(db: Session) -> tuple[validation.LicenseSnapshot | None, Any]:
+        snapshot = validation.load_snapshot(db, key_hash)
+        if snapshot is None or fingerprint is None:
+            return snapshot, None
+        status = activations.activation_status(db, snapshot.license_id, fingerprint)
+        machines = activations.active_machines(db, snapshot.license_id)
+        return snapshot, validation.ActivationState(
+            fingerprint_activated=status != "not_activated",
+            active_machines=machines,
+            heartbeat_alive=status != "dead",
+        )
+
+    return await read(request, load)
 
 
 def _rfc3339(value: Any) -> str:
