@@ -410,6 +410,10 @@ def idempotency_body_key(settings: Settings) -> bytes:
     return hkdf.derive(secret_key(settings).encode("utf-8"))
 
 
+# POSTs that write nothing: badge verification and license validation.
+READING_POSTS = frozenset({"/api/v1/verify", "/api/v1/licenses/validate"})
+
+
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Admission, then sign-in sessions, then idempotency keys scoped by them, then HEAD."""
     # Innermost first: HEAD turns into GET just before routing; the layers above still see it.
@@ -438,4 +442,5 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         read_slots=settings.server_read_slots,
         write_slots=settings.server_write_slots,
         queue_seconds=settings.server_queue_seconds,
+        read_paths=READING_POSTS,
     )

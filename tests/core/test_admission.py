@@ -17,7 +17,7 @@ from charter.core.logs import JsonFormatter, log_config
 from tests.factories import run_async
 
 
-def _app(gate: asyncio.Event) -> AdmissionMiddleware:
+def _app(gate: asyncio.Event, read_paths: frozenset[str] = frozenset()) -> AdmissionMiddleware:
     async def slow(request: Request) -> JSONResponse:
         await gate.wait()
         return JSONResponse({"method": request.method})
@@ -25,8 +25,15 @@ def _app(gate: asyncio.Event) -> AdmissionMiddleware:
     async def fast(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True})
 
-    inner = Starlette(routes=[Route("/slow", slow, methods=["GET", "POST"]), Route("/fast", fast)])
-    return AdmissionMiddleware(inner, read_slots=2, write_slots=1, queue_seconds=0.3)
+    inner = Starlette(
+        routes=[
+            Route("/slow", slow, methods=["GET", "POST"]),
+            Route("/fast", fast, methods=["GET", "POST"]),
+        ]
+    )
+    return AdmissionMiddleware(
+        inner, read_slots=2, write_slots=1, queue_seconds=0.3, read_paths=read_paths
+    )
 
 
 async def _scenario() -> tuple[list[int], list[int], httpx.Response, int]:
@@ -75,6 +82,24 @@ async def _reads_beside_stuck_writes() -> list[int]:
 
 def test_writes_queued_on_their_slots_do_not_hold_up_reads() -> None:
     assert run_async(_reads_beside_stuck_writes) == [200] * 5
+
+
+async def _reading_posts_beside_stuck_writes() -> list[int]:
+    gate = asyncio.Event()
+    app = _app(gate, read_paths=frozenset({"/fast"}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        stuck = [asyncio.create_task(client.post("/slow")) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        # A POST that only reads (a badge verified, a license validated) takes a read slot.
+        reads = [(await client.post("/fast")).status_code for _ in range(5)]
+        gate.set()
+        await asyncio.gather(*stuck)
+        return reads
+
+
+def test_posts_that_only_read_do_not_queue_behind_writes() -> None:
+    assert run_async(_reading_posts_beside_stuck_writes) == [200] * 5
 
 
 def test_access_lines_become_json_objects_with_their_fields() -> None:

@@ -40,8 +40,12 @@ class AdmissionMiddleware:
         write_slots: int,
         queue_seconds: float,
         retry_after: int = 1,
+        read_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
+        # POSTs that only read (a badge checked, a license validated): a body to send, but
+        # nothing written, so they queue with the reads, not behind the writers.
+        self.read_paths = read_paths
         self.read_slots = read_slots
         self.write_slots = write_slots
         self.queue_seconds = queue_seconds
@@ -67,7 +71,8 @@ class AdmissionMiddleware:
             return
         if self._reads is None:
             self._start()
-        slots = self._reads if scope["method"] in SAFE_METHODS else self._writes
+        reads = scope["method"] in SAFE_METHODS or scope["path"] in self.read_paths
+        slots = self._reads if reads else self._writes
         assert slots is not None
         if slots.locked():
             try:
