@@ -17,6 +17,7 @@ Charter's records for suspension and revocation reasons.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from typing import Any, Literal
@@ -246,11 +247,27 @@ async def verify(request: Request) -> VerdictOut:
     else:
         # A raw upload (image/png, image/svg+xml, ...): what it is comes from its content.
         credential = _credential_from_file(body)
-    verdict = await run_in_threadpool(
-        verify_credential,
-        credential,
-        resolver=_resolver(request.app),
-        now=clock.now(),
-        local_status=getattr(request.app.state, "verify_local_status", None),
-    )
+    async with _verifying(request.app):
+        verdict = await run_in_threadpool(
+            verify_credential,
+            credential,
+            resolver=_resolver(request.app),
+            now=clock.now(),
+            local_status=getattr(request.app.state, "verify_local_status", None),
+        )
     return VerdictOut.of(verdict)
+
+
+VERIFYING_AT_ONCE = 4
+"""Verifications a worker runs at once; the others wait their turn, first come first served.
+
+Checking a proof is pure computation: a process runs one thread of it at a time, so more
+threads only take turns on the one core, and each answer comes later (and the event loop
+waits its turn among them). Four leave room for a verification waiting on a fetched key."""
+
+
+def _verifying(app: Any) -> asyncio.Semaphore:
+    gate: asyncio.Semaphore | None = getattr(app.state, "verifying", None)
+    if gate is None:
+        gate = app.state.verifying = asyncio.Semaphore(VERIFYING_AT_ONCE)
+    return gate
