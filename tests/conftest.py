@@ -27,6 +27,7 @@ from charter.db.base import Base
 from charter.db.engine import make_engine, make_sessionmaker
 from charter.schema import create_all
 from tests import factories
+from tests.mail import Inbox
 
 # Property tests explore new examples locally; in CI they replay the same ones, so a run's
 # outcome depends on the code alone. No example is timed (Hypothesis's default deadline): a
@@ -206,3 +207,12 @@ def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on a free loopback port; what it received."""
+    box = Inbox(port=free_port())
+    box.start()
+    yield box
+    box.stop()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from charter.config import Settings
-from tests.notify.conftest import Inbox, free_port
+from tests.conftest import free_port
+from tests.mail import Inbox
 
 
 @pytest.fixture

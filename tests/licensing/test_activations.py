@@ -5,10 +5,6 @@ heartbeats stop are reaped by the worker; bad input changes nothing."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +27,7 @@ from tests.factories import run_async
 from tests.licensing.conftest import Licensing, publish_tiers
 from tests.licensing.factories import license, product, sign, template
 from tests.partners.factories import partner
+from tests.servers import charter_serve
 
 ACTIVATE = "/api/v1/licenses/activate"
 DEACTIVATE = "/api/v1/licenses/deactivate"
@@ -389,43 +386,12 @@ def settings(settings: Settings, port: int) -> Settings:
 def server(engine: Engine, port: int, settings: Settings, tmp_path: Path) -> Iterator[str]:
     """``charter serve`` on the test database; requests queue for a slot rather than get 503."""
     env = {
-        **os.environ,
-        "CHARTER_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "CHARTER_SECRET_KEY": settings.secret_key or "",
-        "CHARTER_DATA_DIR": str(tmp_path),
-        "CHARTER_PUBLIC_URL": settings.public_url,
         "CHARTER_SERVER_WRITE_SLOTS": "8",
         "CHARTER_SERVER_QUEUE_SECONDS": "120",
         "CHARTER_DATABASE_LOCK_TIMEOUT_SECONDS": "120",
-        "CHARTER_LOG_LEVEL": "warning",
     }
-    command = [sys.executable, "-m", "charter.cli.main", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--no-access-log"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                _, errors = process.communicate(timeout=5)
-                pytest.fail(f"charter serve did not start: {errors.decode()[-2000:]}")
-            time.sleep(0.1)
+    with charter_serve(engine, settings, tmp_path, port, env) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            _, errors = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, errors = process.communicate()
-        if b"Traceback" in errors:
-            pytest.fail(f"the server logged an error:\n{errors.decode()[-4000:]}")
 
 
 @pytest.fixture

@@ -28,20 +28,12 @@ from charter.worker.runner import run_until_idle
 from tests.credentials.factories import award
 from tests.licensing.conftest import publish_tiers
 from tests.licensing.factories import license, product, sign, template
-from tests.notify.conftest import Inbox, free_port
+from tests.mail import Inbox, mail_settings
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
 from tests.webhooks.receiver import Receiver
 
 GRACE_DAYS = 14  # shorter than the tier's own grace (30 days): the license lapses first
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    box = Inbox(port=free_port())
-    box.start()
-    yield box
-    box.stop()
 
 
 @pytest.fixture
@@ -54,14 +46,9 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def settings(tmp_path: Path, inbox: Inbox) -> Settings:
-    return Settings(
-        database_url="sqlite://",
-        secret_key="test-secret-key-not-for-production",
-        data_dir=tmp_path,
-        smtp_host="127.0.0.1",
-        smtp_port=inbox.port,
-        smtp_starttls=False,
-        public_url="http://testserver",
+    return mail_settings(
+        tmp_path,
+        inbox,
         webhook_allow_private=True,
         webhook_timeout_seconds=5,
         license_grace_days=GRACE_DAYS,

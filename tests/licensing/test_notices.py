@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,29 +12,13 @@ from charter.config import Settings
 from charter.core.auth import Role
 from charter.worker.runner import run_until_idle
 from tests.licensing.factories import new_version, product, sign, template
-from tests.notify.conftest import Inbox, free_port
+from tests.mail import Inbox, mail_settings
 from tests.partners.factories import partner
 
 
 @pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    box = Inbox(port=free_port())
-    box.start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
 def settings(tmp_path: Path, inbox: Inbox) -> Settings:
-    return Settings(
-        database_url="sqlite://",
-        secret_key="test-secret-key-not-for-production",
-        data_dir=tmp_path,
-        smtp_host="127.0.0.1",
-        smtp_port=inbox.port,
-        smtp_starttls=False,
-        public_url="http://testserver",
-    )
+    return mail_settings(tmp_path, inbox)
 
 
 def _admin(db, system, firm_id: str) -> str:

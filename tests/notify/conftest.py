@@ -1,89 +1,16 @@
-"""A real SMTP server (aiosmtpd) on a free loopback port, and settings that send to it."""
+"""Mail tests send to a real SMTP server (the ``inbox`` fixture of ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from charter.config import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Inbox:
-    """What the SMTP server received: one parsed message per envelope recipient."""
-
-    port: int
-    messages: list[EmailMessage] = field(default_factory=list)
-    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    controller: Controller | None = None
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append(parsed)  # type: ignore[arg-type]
-            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        return "250 OK"
-
-    def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    def to(self, address: str) -> list[EmailMessage]:
-        """Messages addressed to ``address``."""
-        return [m for m in self.messages if m["To"] == address]
-
-    def subjects(self, address: str | None = None) -> list[str]:
-        found = self.messages if address is None else self.to(address)
-        return [str(m["Subject"]) for m in found]
-
-    def clear(self) -> None:
-        with self.lock:
-            self.messages.clear()
-            self.envelopes.clear()
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    """A running SMTP server; its received messages."""
-    box = Inbox(port=free_port())
-    box.start()
-    yield box
-    box.stop()
+from tests.mail import Inbox, mail_settings
 
 
 @pytest.fixture
 def settings(tmp_path: Path, inbox: Inbox) -> Settings:
     """The test settings, sending mail to the test SMTP server."""
-    return Settings(
-        database_url="sqlite://",
-        secret_key="test-secret-key-not-for-production",
-        data_dir=tmp_path,
-        idempotency_wait_seconds=10,
-        smtp_host="127.0.0.1",
-        smtp_port=inbox.port,
-        smtp_starttls=False,
-        mail_from="Charter Partner Program <program@vendor.example>",
-        public_url="http://testserver",
-        issuer_name="Vendor Inc.",
-    )
+    return mail_settings(tmp_path, inbox)

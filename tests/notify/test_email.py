@@ -25,8 +25,8 @@ from charter.programs.rules import Requirements
 from charter.programs.schemas import CriteriaCreate
 from charter.tiers import flows
 from charter.worker.runner import run_until_idle
+from tests.conftest import free_port
 from tests.credentials.factories import award
-from tests.notify.conftest import free_port
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
 
@@ -359,7 +359,7 @@ def test_smtp_login_and_the_password_is_never_logged(sessions, system, inbox, fr
     from aiosmtpd.smtp import AuthResult, LoginPassword
     from pydantic import SecretStr
 
-    from tests.notify.conftest import free_port
+    from tests.conftest import free_port
 
     def authenticate(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.password == b"correct-pw-123"

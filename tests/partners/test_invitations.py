@@ -5,7 +5,6 @@ server, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from charter.partners.invitation_links import make_token
 from charter.partners.models import Employment, Person
 from charter.worker.runner import run_until_idle
 from tests.credentials.factories import award
-from tests.notify.conftest import Inbox, free_port
+from tests.mail import Inbox, mail_settings
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
 
@@ -32,29 +31,9 @@ _ID = re.compile(r"\b(inv|per|pem|evt|emp)_[0-9A-Za-z]+")
 
 
 @pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    """A real SMTP server (aiosmtpd); what it received."""
-    box = Inbox(port=free_port())
-    box.start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
 def settings(tmp_path: Path, inbox: Inbox) -> Settings:
     """The test settings, sending mail to the test SMTP server."""
-    return Settings(
-        database_url="sqlite://",
-        secret_key="test-secret-key-not-for-production",
-        data_dir=tmp_path,
-        idempotency_wait_seconds=10,
-        smtp_host="127.0.0.1",
-        smtp_port=inbox.port,
-        smtp_starttls=False,
-        mail_from="Charter Partner Program <program@vendor.example>",
-        public_url="http://testserver",
-        issuer_name="Vendor Inc.",
-    )
+    return mail_settings(tmp_path, inbox)
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from tests.credentials.factories import award
 from tests.factories import Factory, run_async
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
+from tests.servers import charter_serve
 
 QUEUE_SECONDS = 3.0
 LOCK_SECONDS = 2.0
@@ -87,45 +88,13 @@ def server(
 ) -> Iterator[str]:
     """``charter serve`` on the test database, with small slots and short time-outs."""
     env = {
-        **os.environ,
-        "CHARTER_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "CHARTER_SECRET_KEY": settings.secret_key or "",
-        "CHARTER_DATA_DIR": str(tmp_path),
-        "CHARTER_PUBLIC_URL": settings.public_url,
         "CHARTER_SERVER_READ_SLOTS": "8",
         "CHARTER_SERVER_WRITE_SLOTS": "4",
         "CHARTER_SERVER_QUEUE_SECONDS": str(QUEUE_SECONDS),
         "CHARTER_DATABASE_LOCK_TIMEOUT_SECONDS": str(LOCK_SECONDS),
-        "CHARTER_LOG_LEVEL": "warning",
     }
-    command = [sys.executable, "-m", "charter.cli.main", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--no-access-log"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                _, errors = process.communicate(timeout=5)
-                pytest.fail(f"charter serve did not start: {errors.decode()[-2000:]}")
-            time.sleep(0.1)
+    with charter_serve(engine, settings, tmp_path, port, env, start_seconds=30) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            _, errors = process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            _, errors = process.communicate()
-        # Whatever went wrong inside the server is in the failure report.
-        if b"Traceback" in errors:
-            pytest.fail(f"the server logged an error:\n{errors.decode()[-4000:]}")
 
 
 @dataclass
