@@ -39,9 +39,10 @@ wrk:
 	  (apt-get update && apt-get install -y --no-install-recommends wrk)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench clients/python
+	$(BIN)/ruff format --check src tests bench clients/python
 	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict clients/python/src
 	$(BIN)/lint-imports --no-cache
 	@tmp=$$(mktemp -d) && \
 	  CHARTER_DATABASE_URL="sqlite:///$$tmp/check.db" $(BIN)/alembic upgrade head >/dev/null 2>&1 && \

@@ -1,6 +1,6 @@
-"""``python -m bench [all|credentials|imports|bulk|webhooks|tiers|server] [options]``: benchmarks.
+"""``python -m bench [all|credentials|imports|bulk|webhooks|tiers|server|client] [options]``.
 
-Without a name, all of them run.
+The benchmarks. Without a name, all of them run.
 
 Options after the benchmark's name go to that benchmark (``python -m bench imports --rows
 1000``); ``all`` runs each with its defaults.
@@ -10,6 +10,7 @@ import sys
 
 from bench import (
     bulk_issue_bench,
+    client_bench,
     credentials_bench,
     import_bench,
     server_bench,
@@ -24,6 +25,7 @@ BENCHMARKS = {
     "webhooks": webhook_bench.main,
     "tiers": tiers_bench.main,
     "server": server_bench.main,
+    "client": client_bench.main,
 }
 
 
