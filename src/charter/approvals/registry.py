@@ -34,7 +34,7 @@ DEFAULT_SLA = timedelta(hours=72)
 
 # Every module that registers approval types or appliers. Listed explicitly: a type nobody
 # imports cannot be requested or applied.
-TYPE_MODULES: tuple[str, ...] = ()
+TYPE_MODULES: tuple[str, ...] = ("charter.licensing.portability",)
 
 TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 

@@ -247,6 +247,38 @@ def request_approval(
 # --- reading ---------------------------------------------------------------------------------
 
 
+def pending_request(
+    db: Session, *, type: str, subject_type: str, subject_id: str
+) -> ApprovalRequest | None:
+    """The pending request of ``type`` for a subject, if any (for the flows that ask for one)."""
+    return db.scalar(
+        select(ApprovalRequest).where(
+            ApprovalRequest.subject_type == subject_type,
+            ApprovalRequest.subject_id == subject_id,
+            ApprovalRequest.type == type,
+            ApprovalRequest.state == ApprovalState.PENDING.value,
+        )
+    )
+
+
+def pending_change(
+    db: Session, *, type: str, subject_type: str, subject_id: str
+) -> dict[str, Any] | None:
+    """The change a pending request of ``type`` proposes for a subject, or None: one read by
+    the subject index, no ORM object (for hot paths such as license validation)."""
+    row = db.execute(
+        select(ApprovalRequest.proposed_change)
+        .where(
+            ApprovalRequest.subject_type == subject_type,
+            ApprovalRequest.subject_id == subject_id,
+            ApprovalRequest.type == type,
+            ApprovalRequest.state == ApprovalState.PENDING.value,
+        )
+        .limit(1)
+    ).first()
+    return None if row is None else dict(row[0])
+
+
 def _row(db: Session, request_id: str, *, lock: bool = False) -> ApprovalRequest | None:
     if not is_storable(request_id):
         return None

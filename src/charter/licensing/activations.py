@@ -24,9 +24,16 @@ uninstalled (:func:`deactivate`). The key is the credential: these calls carry n
   ``license.deactivated``, ``license.activation_reaped``); a heartbeat only moves
   ``last_heartbeat_at``, so the hash-chained log does not grow with every ping.
 
+- **Portability.** In an embargoed country or subdivision (``license_embargoed_regions``) an
+  activation is refused at once (``EMBARGOED_REGION``), whatever the license covers. Elsewhere
+  outside the license's territory it takes no seat and is held for approval
+  (:class:`HeldForApproval`, :mod:`charter.licensing.portability`).
+
 Refusals are problem details with a ``code`` extension: ``NOT_FOUND`` (404, no license has the
-key), ``NOT_ACTIVATED`` (404), ``TOO_MANY_ACTIVATIONS``, ``HEARTBEAT_DEAD``, ``SUSPENDED``,
-``EXPIRED``, ``REVOKED``, ``TERMINATED``, ``PARTNER_SUSPENDED``, ``PARTNER_TERMINATED`` (409).
+key), ``NOT_ACTIVATED`` (404), ``EMBARGOED_REGION``, ``REGION_NOT_PERMITTED`` (a place whose
+extension was rejected), ``TERRITORY_REQUEST_PENDING`` (another place's request is pending),
+``TOO_MANY_ACTIVATIONS``, ``HEARTBEAT_DEAD``, ``SUSPENDED``, ``EXPIRED``, ``REVOKED``,
+``TERMINATED``, ``PARTNER_SUSPENDED``, ``PARTNER_TERMINATED`` (409).
 A malformed key or fingerprint is a 422 naming the field, before anything is read.
 
 For license validation, :func:`activation_status` tells whether a fingerprint holds a seat of
@@ -37,6 +44,7 @@ seat whose heartbeats stopped, reaped or not yet).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -49,7 +57,7 @@ from charter.core.errors import Conflict, Invalid, NotFound
 from charter.core.ids import is_id, new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.db.engine import settings_of
-from charter.licensing import keyformat, keystore, service
+from charter.licensing import keyformat, keystore, portability, service, validation
 from charter.licensing.enums import ActivationState, LicenseStatus, SeatModel
 from charter.licensing.models import License, LicenseActivation
 from charter.partners.enums import PartnerStatus
@@ -148,12 +156,27 @@ def _require_usable(db: Session, license: License) -> None:
         )
 
 
-def _within_territory(license: License, region: str, country: str | None) -> None:
-    if region in license.regions or (country is not None and country in license.countries):
-        return
-    if country is not None and license.countries:
-        raise Invalid.field("country", f"{country} is outside the license's territory")
-    raise Invalid.field("region", f"{region} is outside the license's territory")
+def _within_territory(license: License, region: str, country: str | None) -> bool:
+    # A subdivision is covered when its country is.
+    nation = None if country is None else country.split("-", 1)[0]
+    return region in license.regions or (nation is not None and nation in license.countries)
+
+
+def _not_embargoed(db: Session, country: str | None) -> None:
+    embargo = frozenset(settings_of(db).license_embargoed_regions)
+    if country is not None and validation.embargoed(country, embargo):
+        raise Conflict(
+            f"{country} is under embargo: no license may be used there", code="EMBARGOED_REGION"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HeldForApproval:
+    """An activation outside the license's territory: no seat, a request awaiting approval."""
+
+    license_id: str
+    approval_id: str
+    detail: str
 
 
 def _active(db: Session, license_id: str, fingerprint: str) -> LicenseActivation | None:
@@ -267,17 +290,39 @@ def activate(
     region: str,
     customer_name: str,
     country: str | None = None,
-) -> tuple[LicenseActivation, bool]:
+    justification: str | None = None,
+) -> tuple[LicenseActivation, bool] | HeldForApproval:
     """Activate a deployment on the license ``key`` opens; returns the activation and whether
     it is new (``False``: the fingerprint was active already, and its heartbeat is renewed).
 
-    Refused with ``TOO_MANY_ACTIVATIONS`` when every seat is held, and with the license's or
-    the firm's status when the license may not be used.
+    Refused with ``EMBARGOED_REGION`` in an embargoed country or subdivision, with
+    ``TOO_MANY_ACTIVATIONS`` when every seat is held, and with the license's or the firm's
+    status when the license may not be used. Outside the license's territory no seat is
+    taken: the deployment is held for approval (:mod:`charter.licensing.portability`), asked
+    with ``justification`` (default: a sentence naming the customer and the place).
     """
     fingerprint = _fingerprint(fingerprint)
     license = _license_by_key(db, key, lock=True)
+    _not_embargoed(db, country)
     _require_usable(db, license)
-    _within_territory(license, region, country)
+    if not _within_territory(license, region, country):
+        _require_open(license)
+        request = portability.hold(
+            db,
+            LICENSED_SOFTWARE,
+            license,
+            region=region,
+            country=country,
+            customer_name=customer_name,
+            justification=justification,
+        )
+        place = region if country is None else f"{region} ({country})"
+        return HeldForApproval(
+            license.id,
+            request.id,
+            f"{place} is outside the license's territory: request {request.id} to extend it"
+            " awaits a governance owner",
+        )
     now = clock.now()
     window = heartbeat_window(db)
     existing = _active(db, license.id, fingerprint)

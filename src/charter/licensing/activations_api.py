@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Response
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from charter.core.schemas import Page
@@ -20,8 +21,8 @@ from charter.core.text import Name, Reason
 from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
 from charter.licensing import activations, keyformat
 from charter.licensing.enums import ActivationState, SeatModel
+from charter.licensing.validation import ValidationCode, region_code
 from charter.partners.enums import Region
-from charter.partners.schemas import Country
 
 router = api_router()
 
@@ -45,6 +46,11 @@ Fingerprint = Annotated[
     Field(min_length=1, max_length=200, examples=["4f1c2a9e7b3d4c5e8f60718293a4b5c6"]),
     AfterValidator(activations.normalize_fingerprint),
 ]
+Place = Annotated[
+    str,
+    Field(min_length=2, max_length=6, examples=["DE", "UA-43"]),
+    AfterValidator(region_code),
+]
 
 
 class _Input(BaseModel):
@@ -57,8 +63,25 @@ class ActivationRequest(_Input):
     key: LicenseKey
     fingerprint: Fingerprint
     region: Region
-    country: Country | None = None
+    country: Place | None = Field(
+        default=None, description="ISO 3166-1 alpha-2 country or ISO 3166-2 subdivision"
+    )
     customer_name: Name
+    justification: Reason | None = Field(
+        default=None,
+        description="Why the deployment must run here, for the governance owner who decides"
+        " when the place is outside the license's territory",
+    )
+
+
+class ActivationHeld(BaseModel):
+    """A deployment outside the license's territory: no seat is taken; it may activate once
+    the approval request to extend the territory is approved."""
+
+    code: ValidationCode
+    detail: str
+    license_id: str
+    approval_id: str
 
 
 class KeyedFingerprint(_Input):
@@ -99,20 +122,39 @@ def _out(db: Any, activation: Any) -> ActivationOut:
 
 
 @router.post(
-    "/licenses/activate", status_code=201, response_model=ActivationOut, tags=["activations"]
+    "/licenses/activate",
+    status_code=201,
+    response_model=ActivationOut,
+    responses={202: {"model": ActivationHeld, "description": "Held for approval, no seat"}},
+    tags=["activations"],
 )
-def activate(body: ActivationRequest, db: DbSession, response: Response) -> ActivationOut:
+def activate(
+    body: ActivationRequest, db: DbSession, response: Response
+) -> ActivationOut | JSONResponse:
     """Activate a deployment with the license key: 201 with a new activation, 200 with the
-    existing one when the fingerprint holds a seat already. 409 ``TOO_MANY_ACTIVATIONS`` when
-    every seat is held; 409 with the license's or firm's status when it may not be used."""
-    activation, created = activations.activate(
+    existing one when the fingerprint holds a seat already. 202 ``PENDING_APPROVAL`` with the
+    approval request when the place is outside the license's territory (no seat is taken);
+    409 ``EMBARGOED_REGION`` in an embargoed country or subdivision. 409
+    ``TOO_MANY_ACTIVATIONS`` when every seat is held; 409 with the license's or firm's status
+    when it may not be used."""
+    outcome = activations.activate(
         db,
         key=body.key,
         fingerprint=body.fingerprint,
         region=body.region.value,
         country=body.country,
         customer_name=body.customer_name,
+        justification=body.justification,
     )
+    if isinstance(outcome, activations.HeldForApproval):
+        held = ActivationHeld(
+            code=ValidationCode.PENDING_APPROVAL,
+            detail=outcome.detail,
+            license_id=outcome.license_id,
+            approval_id=outcome.approval_id,
+        )
+        return JSONResponse(held.model_dump(mode="json"), status_code=202)
+    activation, created = outcome
     if not created:
         response.status_code = 200
     return _out(db, activation)

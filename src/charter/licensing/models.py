@@ -166,7 +166,8 @@ class LicenseActivation(Timestamped, Base):
     )
     fingerprint: Mapped[str] = mapped_column(String(128))
     region: Mapped[str] = mapped_column(String(16))
-    country: Mapped[str | None] = mapped_column(String(2))
+    # An ISO 3166-1 country or an ISO 3166-2 subdivision (UA-43).
+    country: Mapped[str | None] = mapped_column(String(6))
     customer_name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))

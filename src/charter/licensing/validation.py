@@ -27,9 +27,8 @@ code. The order, first to last:
 13. ``VALID``.
 
 The inputs named above come from slices built separately: the activations
-(``activation``), approvals (``pending_approval``) and grace (``grace_until``,
-``certification_required``). Until they fill them, those checks pass; the decision function
-implements them already.
+(``activation``), approvals (``pending_approval``: :mod:`charter.licensing.portability`) and
+grace (``grace_until``, ``certification_required``).
 """
 
 from __future__ import annotations
@@ -74,8 +73,7 @@ class ValidationCode(StrEnum):
     CERTIFICATION_REQUIRED = "CERTIFICATION_REQUIRED"
     """The firm lacks a certification the agreement requires (grace slice: not yet fed)."""
     PENDING_APPROVAL = "PENDING_APPROVAL"
-    """The region is not covered yet; a request to extend the license to it awaits approval
-    (approvals slice: not yet fed)."""
+    """The region is not covered yet; a request to extend the license to it awaits approval."""
     REGION_NOT_PERMITTED = "REGION_NOT_PERMITTED"
     """The region or country is outside the license's territory."""
     FEATURE_NOT_ENTITLED = "FEATURE_NOT_ENTITLED"
@@ -280,7 +278,7 @@ def _scope(
             ValidationCode.CERTIFICATION_REQUIRED,
             "the partner no longer holds a certification the license's agreement requires",
         )
-    outside = _outside_territory(snapshot, request)
+    outside = outside_territory(snapshot, request)
     if outside is not None:
         if pending_approval:
             return (
@@ -311,7 +309,7 @@ def _activation(snapshot: LicenseSnapshot, activation: ActivationState | None) -
     return None
 
 
-def _outside_territory(snapshot: LicenseSnapshot, request: ValidationRequest) -> str | None:
+def outside_territory(snapshot: LicenseSnapshot, request: ValidationRequest) -> str | None:
     """What the request names that the license's territory does not cover, if anything.
 
     A country is covered when the license lists it (a subdivision: when it lists its

@@ -37,7 +37,7 @@ from charter.crypto import httpsig, keyring
 from charter.crypto.models import KeyPurpose
 from charter.db.engine import transaction
 from charter.deps import read
-from charter.licensing import activations, keyformat, keystore, validation
+from charter.licensing import activations, keyformat, keystore, portability, validation
 from charter.licensing.ratelimit import RateLimiter
 from charter.licensing.validation import ValidationCode, ValidationRequest
 
@@ -171,10 +171,15 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
         raise Invalid.field("key", str(error)) from None
     key_hash = keystore.lookup_hash(state.settings, canonical)
     _limit(state.by_key, key_hash, "for this key")
-    snapshot, activation = await _read_snapshot(request, key_hash, body.fingerprint)
+    snapshot, activation, pending = await _read_snapshot(request, key_hash, body)
     at = clock.now()
     decision = validation.decide(
-        snapshot, body, at=at, embargo=state.embargo, activation=activation
+        snapshot,
+        body,
+        at=at,
+        embargo=state.embargo,
+        activation=activation,
+        pending_approval=pending,
     )
     payload: dict[str, Any] = {
         "valid": decision.valid,
@@ -202,23 +207,39 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
 
 
 async def _read_snapshot(
-    request: Request, key_hash: str, fingerprint: str | None
-) -> tuple[validation.LicenseSnapshot | None, validation.ActivationState | None]:
-    """The license, and the asking machine's activation when it names its fingerprint.
+    request: Request, key_hash: str, body: ValidationRequest
+) -> tuple[validation.LicenseSnapshot | None, validation.ActivationState | None, bool]:
+    """The license, the asking machine's activation when it names its fingerprint, and
+    whether a request to extend the license to the place asked about is pending (read only
+    when the place is outside the license's territory).
 
     A short read of its own: inline on SQLite, in a worker thread on PostgreSQL.
     """
 
-    def load(db: Session) -> tuple[validation.LicenseSnapshot | None, Any]:
+    def load(db: Session) -> tuple[validation.LicenseSnapshot | None, Any, bool]:
         snapshot = validation.load_snapshot(db, key_hash)
-        if snapshot is None or fingerprint is None:
-            return snapshot, None
-        status = activations.activation_status(db, snapshot.license_id, fingerprint)
+        if snapshot is None:
+            return None, None, False
+        pending = validation.outside_territory(snapshot, body) is not None and (
+            portability.pending_covers(
+                db,
+                snapshot.license_id,
+                None if body.region is None else body.region.value,
+                body.country,
+            )
+        )
+        if body.fingerprint is None:
+            return snapshot, None, pending
+        status = activations.activation_status(db, snapshot.license_id, body.fingerprint)
         machines = activations.active_machines(db, snapshot.license_id)
-        return snapshot, validation.ActivationState(
-            fingerprint_activated=status != "not_activated",
-            active_machines=machines,
-            heartbeat_alive=status != "dead",
+        return (
+            snapshot,
+            validation.ActivationState(
+                fingerprint_activated=status != "not_activated",
+                active_machines=machines,
+                heartbeat_alive=status != "dead",
+            ),
+            pending,
         )
 
     return await read(request, load)
