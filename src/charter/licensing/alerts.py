@@ -72,7 +72,7 @@ def _seats(db: Session, license_ids: Sequence[str]) -> dict[str, int]:
     if not license_ids:
         return {}
     rows = db.execute(select(License.id, License.seats).where(License.id.in_(license_ids)))
-    return dict(rows.tuples().all())
+    return {row[0]: row[1] for row in rows}
 
 
 def _sharing(db: Session, since: datetime, limits: Thresholds) -> list[tuple[str, Finding]]:
@@ -372,7 +372,7 @@ def acknowledge_alert(
     if alert.state != OPEN:
         raise Conflict(f"the alert is {alert.state}, not open")
     alert.state = ACKNOWLEDGED
-    alert.acknowledged_by = actor.id
+    alert.acknowledged_by = actor.user_id or actor.id
     alert.acknowledged_at = clock.now()
     if note:
         alert.note = note
@@ -397,7 +397,7 @@ def resolve_alert(db: Session, actor: Principal, *, alert_id: str, note: str) ->
     if alert.state == RESOLVED:
         raise Conflict("the alert is resolved already")
     alert.state = RESOLVED
-    alert.resolved_by = actor.id
+    alert.resolved_by = actor.user_id or actor.id
     alert.resolved_at = clock.now()
     alert.note = note
     db.flush()
