@@ -18,6 +18,8 @@ from charter.licensing.alert_models import LicenseAlert, LicenseCheck
 from charter.licensing.anomalies import Check, Place, Rule, Severity, Thresholds
 from charter.licensing.models import Product
 from charter.licensing.validation_api import flush_checks
+from charter.notify.models import EmailMessage
+from charter.worker.runner import run_until_idle
 from tests.licensing.factories import license
 from tests.partners.factories import partner
 
@@ -149,8 +151,15 @@ def test_use_outside_the_territory_opens_an_alert(client, sessions, system, worl
     assert answer["code"] == "REGION_NOT_PERMITTED"
 
     [alert] = _scan(client, sessions, system)
-    assert (alert.rule, alert.severity) == ("out_of_territory", "medium")
+    assert (alert.rule, alert.severity) == ("out_of_territory", "low")
     assert alert.evidence["places"] == [{"region": "na", "country": "US"}]
+
+    for n in range(2, 5):
+        _validate(client, key, product, n, region="apac", country="JP")
+    _scan(client, sessions, system)
+    [again] = _alerts(sessions, alert.license_id)
+    assert (again.id, again.severity) == (alert.id, "medium")
+    assert again.evidence["validations_outside"] == 4
 
 
 def test_use_after_revocation_opens_a_high_alert(client, sessions, system, world, frozen_clock):
@@ -166,6 +175,33 @@ def test_use_after_revocation_opens_a_high_alert(client, sessions, system, world
     assert (alert.rule, alert.severity) == ("use_after_revocation", "high")
     assert alert.evidence["checks_after"] == 1
     assert alert.evidence["fingerprints"] == ["after-revocation"]
+
+
+def test_the_worker_scans_and_mails_managers_of_a_high_alert(
+    client, sessions, system, world, make, frozen_clock
+):
+    admin = make.login(Role.ADMIN)
+    manager = make.login(Role.PROGRAM_MANAGER)
+    auditor = make.login(Role.AUDITOR)
+    license_id, key, product = _issue(sessions, system, world)
+    with sessions() as db, db.begin():
+        licensing.revoke_license(db, system, license_id=license_id, reason="unpaid")
+    frozen_clock.advance(timedelta(hours=1))
+    _validate(client, key, product, 1, fingerprint="after-revocation")
+    flush_checks(client.app)
+
+    run_until_idle(sessions)
+
+    [alert] = _alerts(sessions, license_id)
+    assert alert.rule == "use_after_revocation"
+    with sessions() as db:
+        mails = db.scalars(select(EmailMessage).where(EmailMessage.kind == "license_alert")).all()
+    assert sorted(mail.recipient for mail in mails) == sorted(
+        [admin.user.email, manager.user.email]
+    )
+    assert auditor.user.email not in {mail.recipient for mail in mails}
+    assert all(license_id in mail.subject for mail in mails)
+    assert all(alert.id in mail.text_body for mail in mails)
 
 
 # Acknowledging, resolving and reading over HTTP.

@@ -93,6 +93,9 @@ SAMPLE = 10
 OUTSIDE_CODES = frozenset({"REGION_NOT_PERMITTED", "PENDING_APPROVAL", "EMBARGOED_REGION"})
 """Validation codes that say the place asked about is outside the license's territory."""
 
+OUTSIDE_REPEATED = 3
+"""Refused validations from outside the territory that make the alert medium, not low."""
+
 
 def _limit(seats: int, multiple: float, minimum: int) -> int:
     return max(minimum, math.floor(max(seats, 1) * multiple))
@@ -181,7 +184,11 @@ def out_of_territory(
             places.add((place.region or "", place.country or ""))
     if not refused and not deployed:
         return None
-    severity = Severity.HIGH if embargoed or deployed else Severity.MEDIUM
+    # Refused validations did no harm yet; repeated ones mean a deployment keeps trying.
+    if embargoed or deployed:
+        severity = Severity.HIGH
+    else:
+        severity = Severity.MEDIUM if refused >= OUTSIDE_REPEATED else Severity.LOW
     return Finding(
         Rule.OUT_OF_TERRITORY,
         severity,
