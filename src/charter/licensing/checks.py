@@ -79,7 +79,7 @@ class CheckBuffer:
                 return taken
 
 
-def flush(buffer: CheckBuffer, sessions: Callable[[], Session]) -> int:
+def flush_buffer(buffer: CheckBuffer, sessions: Callable[[], Session]) -> int:
     """Write the buffer's observations in one transaction; returns how many were written.
 
     When the database is busy, the observations go back to the buffer for the next flush.

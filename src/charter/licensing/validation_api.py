@@ -34,6 +34,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+import charter.licensing.checks as recorded
 from charter.config import Settings
 from charter.core import clock
 from charter.core.errors import PROBLEM_TYPES, Invalid, TooManyAttempts
@@ -41,7 +42,7 @@ from charter.crypto import httpsig, keyring
 from charter.crypto.models import KeyPurpose
 from charter.db.engine import transaction
 from charter.deps import read
-from charter.licensing import activations, checks, keyformat, keystore, validation
+from charter.licensing import activations, keyformat, keystore, validation
 from charter.licensing.ratelimit import RateLimiter
 from charter.licensing.validation import ValidationCode, ValidationRequest
 
@@ -107,10 +108,10 @@ class _Validation:
         self.settings = settings
         # What the anomaly rules see of validations, written in the background
         # (charter.licensing.checks).
-        self.checks = checks.CheckBuffer(
+        self.checks = recorded.CheckBuffer(
             settings.license_check_buffer, settings.license_check_flush_seconds
         )
-        self.flush = partial(checks.flush, self.checks, sessions)
+        self.flush = partial(recorded.flush_buffer, self.checks, sessions)
         self.by_key = RateLimiter(settings.license_validation_per_key_per_minute)
         self.by_address = RateLimiter(settings.license_validation_per_address_per_minute)
         self.embargo = frozenset(settings.license_embargoed_regions)
@@ -193,7 +194,7 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
     )
     if decision.license_id is not None:
         state.checks.record(
-            checks.Observation(
+            recorded.Observation(
                 decision.license_id,
                 address,
                 body.fingerprint,
