@@ -54,6 +54,7 @@ from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionm
 from charter.deps import read, writing_caller
 from charter.licensing.activations_api import KEY_PATHS as LICENSE_KEY_PATHS
 from charter.licensing.activations_api import router as activations_router
+from charter.licensing.alerts_api import router as license_alerts_router
 from charter.licensing.api import router as licensing_router
 from charter.licensing.token_api import router as license_token_router
 from charter.licensing.validation_api import router as license_validation_router
@@ -319,6 +320,7 @@ def include_routers(app: FastAPI) -> None:
         licensing_router,
         activations_router,
         license_token_router,
+        license_alerts_router,
         webhooks_router,
     ):
         app.include_router(router, prefix="/api/v1")

@@ -146,6 +146,37 @@ class Settings(BaseSettings):
         default=7, gt=0, le=400, description="Lifetime of an offline license token (days)"
     )
 
+    # License anomaly alerts (charter.licensing.anomalies): validations are buffered in each
+    # server process and written every few seconds, kept this many days; the rules look back
+    # over their windows, with limits relative to a license's seats and its own usage.
+    license_check_buffer: int = Field(
+        default=50_000, ge=100, le=10_000_000, description="Validations buffered a process"
+    )
+    license_check_flush_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="Seconds between writes of the buffer"
+    )
+    license_check_retention_days: int = Field(
+        default=30, ge=1, le=3650, description="Days recorded validations are kept"
+    )
+    license_alert_sharing_hours: float = Field(
+        default=24, gt=0, le=24 * 90, description="Window of the key-sharing rule (hours)"
+    )
+    license_alert_sharing_multiple: float = Field(
+        default=2.0, gt=0, le=1000, description="Distinct machines or addresses per seat"
+    )
+    license_alert_burst_minutes: float = Field(
+        default=60, gt=0, le=24 * 60 * 7, description="Window of the activation-burst rule"
+    )
+    license_alert_burst_multiple: float = Field(
+        default=1.0, gt=0, le=1000, description="Activations per seat within the window"
+    )
+    license_alert_spike_k: float = Field(
+        default=5.0, gt=0, le=100, description="Usage above median + k x MAD is a spike"
+    )
+    license_alert_spike_min_history: int = Field(
+        default=6, ge=3, le=1000, description="Periods of history before spikes are judged"
+    )
+
     @field_validator("license_embargoed_regions", mode="before")
     @classmethod
     def _split_regions(cls, value: object) -> object:

@@ -163,6 +163,11 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     # is the credential), so every role, signed in or not, gets an answer.
     ("GET", "/api/v1/licenses/{license_id}/token"): EVERYONE,
     ("POST", "/api/v1/licenses/validate"): EVERYONE,
+    # Anomaly alerts: read like licenses (partner users their own firm's), handled by managers.
+    ("GET", "/api/v1/license-alerts"): EVERYONE,
+    ("GET", "/api/v1/license-alerts/{alert_id}"): EVERYONE,
+    ("POST", "/api/v1/license-alerts/{alert_id}/acknowledge"): MANAGERS,
+    ("POST", "/api/v1/license-alerts/{alert_id}/resolve"): MANAGERS,
 }
 
 _unique = itertools.count(1)
@@ -201,6 +206,7 @@ class World:
     suspended_license: str = ""
     license_key: str = ""
     activation: str = ""  # of the license, by the fingerprint MATRIX_FINGERPRINT
+    alert: str = ""  # an open anomaly alert on the license
 
 
 def _build(sessions, frozen_clock) -> World:
@@ -264,6 +270,16 @@ def _build(sessions, frozen_clock) -> World:
             region="emea",
             customer_name="Matrix Customer",
         )
+        from charter.licensing import alerts
+        from charter.licensing.anomalies import Finding, Rule, Severity
+
+        alert = alerts.raise_alert(
+            db,
+            system,
+            license_id=issued.id,
+            finding=Finding(Rule.SHARING, Severity.MEDIUM, {"distinct_fingerprints": 30}),
+            at=clock.now(),
+        )
         held, _ = license(db, system, agreement_id=agreement.id)
         from charter.licensing import service as licensing
 
@@ -326,6 +342,7 @@ def _build(sessions, frozen_clock) -> World:
             suspended_license=held.id,
             license_key=license_key,
             activation=activation.id,
+            alert=alert.id,
         )
 
 
@@ -362,6 +379,7 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         type_name=approval_types.WEBSITE,
         invitation_id=world.invitation,
         activation_id=world.activation,
+        alert_id=world.alert,
     )
     today = clock.now().isoformat()
     bodies: dict[tuple[str, str], dict] = {
@@ -501,6 +519,7 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         ("POST", "/api/v1/licenses/{license_id}/activations/{activation_id}/deactivate"): {
             "reason": "hardware replaced"
         },
+        ("POST", "/api/v1/license-alerts/{alert_id}/resolve"): {"note": "a build farm"},
         ("POST", "/api/v1/licenses/validate"): {
             "key": keyformat.generate(),
             "product": "PLAT",

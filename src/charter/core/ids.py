@@ -49,6 +49,7 @@ PREFIXES = {
     "agr": "signed agreement",
     "lic": "license",
     "act": "license activation",
+    "alr": "license alert",
 }
 
 

@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.models import Event
-from charter.licensing import activations, compliance, service
+from charter.db.engine import settings_of
+from charter.licensing import activations, alerts, checks, compliance, service
 from charter.partners.models import Person
 from charter.worker import registry
 
@@ -89,3 +91,19 @@ def end_wind_downs(db: Session, actor: Principal, period_start: datetime) -> Non
 def reap_activations(db: Session, actor: Principal, period_start: datetime) -> None:
     """Free the floating seats whose heartbeat deadline has passed."""
     activations.reap_dead_activations(db, actor)
+
+
+# --- anomaly alerts ---------------------------------------------------------------------------
+
+
+@registry.periodic("licensing.anomalies", timedelta(minutes=15))
+def scan_anomalies(db: Session, actor: Principal, period_start: datetime) -> None:
+    """Run the anomaly rules over recent validations, activations and usage."""
+    alerts.scan(db, actor)
+
+
+@registry.periodic("licensing.prune_checks", timedelta(hours=6))
+def prune_checks(db: Session, actor: Principal, period_start: datetime) -> None:
+    """Forget recorded validations older than the retention."""
+    days = settings_of(db).license_check_retention_days
+    checks.prune(db, before=clock.now() - timedelta(days=days))

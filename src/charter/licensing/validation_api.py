@@ -3,7 +3,9 @@
 Public on purpose: the key is the credential, and no sign-in session is read or written
 (``charter.app.PUBLIC_PREFIXES``). The route is on the hot path of every licensed install, so
 it does one indexed read (the key's keyed hash), builds no ORM objects and writes nothing;
-the decision is :func:`charter.licensing.validation.decide`.
+the decision is :func:`charter.licensing.validation.decide`. A decision about a found license
+is kept in memory and written in the background, in batches, for the anomaly rules
+(:mod:`charter.licensing.checks`).
 
 Every decision is answered ``200`` and signed as an RFC 9421 HTTP message signature (label
 ``charter``) with the active token key, the one the JWKS at ``/.well-known/jwks.json``
@@ -21,7 +23,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -30,6 +34,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+import charter.licensing.checks as recorded
 from charter.config import Settings
 from charter.core import clock
 from charter.core.errors import PROBLEM_TYPES, Invalid, TooManyAttempts
@@ -97,10 +102,16 @@ keyring.on_token_keys_change(_keys.advance)
 
 
 class _Validation:
-    """One application's limiters, embargo list and signing key."""
+    """One application's limiters, embargo list, signing key and recorded checks."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, sessions: Callable[[], Session]) -> None:
         self.settings = settings
+        # What the anomaly rules see of validations, written in the background
+        # (charter.licensing.checks).
+        self.checks = recorded.CheckBuffer(
+            settings.license_check_buffer, settings.license_check_flush_seconds
+        )
+        self.flush = partial(recorded.flush_buffer, self.checks, sessions)
         self.by_key = RateLimiter(settings.license_validation_per_key_per_minute)
         self.by_address = RateLimiter(settings.license_validation_per_address_per_minute)
         self.embargo = frozenset(settings.license_embargoed_regions)
@@ -110,8 +121,13 @@ class _Validation:
 def _state(app: FastAPI) -> _Validation:
     found: _Validation | None = getattr(app.state, "license_validation", None)
     if found is None:
-        found = app.state.license_validation = _Validation(app.state.settings)
+        found = app.state.license_validation = _Validation(app.state.settings, app.state.sessions)
     return found
+
+
+def flush_checks(app: FastAPI) -> int:
+    """Write the validations this application recorded and has not written yet (blocking)."""
+    return _state(app).flush()
 
 
 def _load_signer(app: FastAPI, settings: Settings) -> tuple[str, Ed25519PrivateKey]:
@@ -181,6 +197,19 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
         activation=activation,
         pending_approval=pending,
     )
+    if decision.license_id is not None:
+        state.checks.record(
+            recorded.Observation(
+                decision.license_id,
+                address,
+                body.fingerprint,
+                None if body.region is None else body.region.value,
+                body.country,
+                decision.code.value,
+                at,
+            ),
+            state.flush,
+        )
     payload: dict[str, Any] = {
         "valid": decision.valid,
         "code": decision.code.value,

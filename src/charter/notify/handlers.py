@@ -8,6 +8,7 @@ worker first sees them (an imported history, a worker long stopped) get no notic
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import smtplib
@@ -535,3 +536,43 @@ def renewal_reminders(db: Session, actor: Principal, period_start: datetime) -> 
                     "offset": offset,
                 },
             )
+
+
+# --- license anomaly alerts ------------------------------------------------------------------
+
+
+@on_event("notify.license_alerts", "license.alert_opened", horizon=notice_horizon)
+def license_alert_notice(db: Session, actor: Principal, event: Event) -> None:
+    """Tell the vendor's admins and program managers of a high-severity license alert."""
+    payload = event.payload
+    if payload.get("severity") != "high":
+        return
+    users = db.scalars(
+        select(User)
+        .where(
+            User.disabled_at.is_(None),
+            User.role.in_([Role.ADMIN.value, Role.PROGRAM_MANAGER.value]),
+        )
+        .order_by(User.id)
+    ).all()
+    context = {
+        "alert_id": event.subject_id,
+        "license_id": str(payload.get("license_id") or ""),
+        "rule": str(payload.get("rule") or "").replace("_", " "),
+        "severity": str(payload.get("severity") or ""),
+        "evidence": json.dumps(payload.get("evidence") or {}, sort_keys=True)[:1000],
+    }
+    settings = settings_of(db)
+    for user in users:
+        recipient = Recipient(user.email, user.display_name, user_id=user.id)
+        queue_email(
+            db,
+            settings,
+            key=_event_key(event, "license_alert", recipient),
+            kind="license_alert",
+            recipient=recipient,
+            category=None,
+            partner_id=event.partner_id,
+            event_id=event.id,
+            context=context,
+        )

@@ -26,6 +26,7 @@ TEMPLATE_KINDS = (
     "criteria_changed_firm",
     "invitation_email",
     "invitation_person",
+    "license_alert",
     "license_grace",
     "license_lapsed",
     "partner_terminated",
