@@ -1,7 +1,7 @@
 """license alerts: anomaly alerts on licenses, and the validations the rules read
 
 Revision ID: a1e7c3d9f204
-Revises: 8d2ce4253b31
+Revises: 4f2b8c61d0a9
 Create Date: 2026-12-07 14:30:00
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 import charter.db.base
 
 revision: str = "a1e7c3d9f204"
-down_revision: str | None = "8d2ce4253b31"
+down_revision: str | None = "4f2b8c61d0a9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
