@@ -13,6 +13,7 @@ from charter.credentials import models as credentials_models
 from charter.crypto import models as crypto_models
 from charter.db.base import Base
 from charter.licensing import models as licensing_models
+from charter.licensing import usage_models
 from charter.notify import models as notify_models
 from charter.partners import models as partners_models
 from charter.programs import models as programs_models
@@ -30,6 +31,7 @@ MODULES = (
     credentials_models,
     tiers_models,
     licensing_models,
+    usage_models,
     worker_models,
     notify_models,
     webhooks_models,

@@ -48,6 +48,7 @@ PREFIXES = {
     "agv": "agreement template version",
     "agr": "signed agreement",
     "lic": "license",
+    "usg": "usage record",
 }
 
 

@@ -10,6 +10,7 @@ lists and PostgreSQL types; only the mechanism lives here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -100,3 +101,47 @@ def bound_time(value: datetime | None, dialect: str) -> Any:
         return None
     utc = clock.ensure_utc(value)
     return utc.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else utc
+
+
+def insert_new_rows(
+    db: Session,
+    target: BulkTable,
+    rows: Sequence[Sequence[Any]],
+    *,
+    conflict: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` in one multi-row statement, leaving out those whose ``conflict`` columns
+    match a row already stored (``ON CONFLICT DO NOTHING``); returns the ``returning`` columns
+    of the rows actually inserted.
+
+    SQLite and PostgreSQL both take the statement; the unique index decides, so concurrent
+    callers sending the same rows store them once. Keep ``len(rows) * len(columns)`` within the
+    drivers' bound-parameter limits (32,766 on SQLite).
+    """
+    if not rows:
+        return []
+    connection = db.connection()
+    sql = _insert_new_sql(
+        target.name, target.columns, len(rows), conflict, returning, connection.dialect.name
+    )
+    flat = tuple(value for row in rows for value in row)
+    return [tuple(row) for row in connection.exec_driver_sql(sql, flat).all()]
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_new_sql(
+    name: str,
+    columns: tuple[str, ...],
+    count: int,
+    conflict: tuple[str, ...],
+    returning: tuple[str, ...],
+    dialect: str,
+) -> str:
+    mark = "?" if dialect == "sqlite" else "%s"
+    one = "(" + ", ".join(mark for _ in columns) + ")"
+    # Only constant table and column names are interpolated; values are bound.
+    return (
+        f"INSERT INTO {name} ({', '.join(columns)}) VALUES {', '.join([one] * count)} "  # noqa: S608
+        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {', '.join(returning)}"
+    )
