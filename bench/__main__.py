@@ -1,4 +1,4 @@
-"""``python -m bench [all|credentials|imports|bulk|webhooks|tiers|server] [options]``: benchmarks.
+"""``python -m bench [all|credentials|imports|bulk|webhooks|tiers|server|usage] [options]``.
 
 Without a name, all of them run.
 
@@ -14,6 +14,7 @@ from bench import (
     import_bench,
     server_bench,
     tiers_bench,
+    usage_bench,
     webhook_bench,
 )
 
@@ -24,6 +25,7 @@ BENCHMARKS = {
     "webhooks": webhook_bench.main,
     "tiers": tiers_bench.main,
     "server": server_bench.main,
+    "usage": usage_bench.main,
 }
 
 

@@ -151,6 +151,10 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/licenses/{license_id}/reinstate"): MANAGERS,
     ("POST", "/api/v1/licenses/{license_id}/revoke"): MANAGERS,
     ("POST", "/api/v1/licenses/{license_id}/renew"): MANAGERS,
+    # Usage of a firm's licenses: reported by its admin's integration (or the licensed software
+    # with its key), read by everyone who may read the license.
+    ("POST", "/api/v1/usage"): FIRM_EDITORS,
+    ("GET", "/api/v1/licenses/{license_id}/usage"): EVERYONE,
 }
 
 _unique = itertools.count(1)
@@ -457,6 +461,17 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         ("POST", "/api/v1/licenses/{license_id}/reinstate"): {"reason": "paid"},
         ("POST", "/api/v1/licenses/{license_id}/revoke"): {"reason": "breach"},
         ("POST", "/api/v1/licenses/{license_id}/renew"): {},
+        ("POST", "/api/v1/usage"): {
+            "records": [
+                {
+                    "license_id": world.license,
+                    "metric": "api_calls",
+                    "quantity": 3,
+                    "occurred_at": today,
+                    "record_id": f"matrix-{n}",
+                }
+            ]
+        },
     }
     if route == ("GET", "/api/v1/people/{person_id}/eligibility"):
         url += f"?certification_id={world.certification}"

@@ -15,7 +15,7 @@ happened).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -127,7 +127,7 @@ def metered_licenses(db: Session, license_ids: Iterable[str]) -> dict[str, Meter
 
 def check_batch(
     db: Session, actor: Principal, records: Sequence[Any], *, field: str = "records"
-) -> list[Reading]:
+) -> tuple[list[Reading], dict[str, Metered]]:
     """Every record of a batch checked (each has ``license_id``, ``metric``, ``quantity``,
     ``occurred_at``, ``record_id``); :class:`Invalid` naming each bad one by index and field."""
     if len(records) > metering.MAX_BATCH:
@@ -175,23 +175,31 @@ def check_batch(
     if problems:
         bad = len({problem.field.split(".")[1] for problem in problems})
         raise Invalid(f"{bad} of {len(records)} records are invalid; nothing was stored", problems)
-    return readings
+    return readings, licenses
 
 
 def report_usage(db: Session, actor: Principal, *, records: Sequence[Any]) -> Receipt:
     """Store a batch of usage records, all or none: each record counted once however often it
     is sent, the rollups and caps kept in the same transaction."""
     actor.require(Permission.USAGE_REPORT)
-    readings = check_batch(db, actor, records)
-    return store_readings(db, actor, readings)
+    readings, licenses = check_batch(db, actor, records)
+    return store_readings(db, actor, readings, licenses=licenses)
 
 
-def store_readings(db: Session, actor: Principal, readings: Sequence[Reading]) -> Receipt:
+def store_readings(
+    db: Session,
+    actor: Principal,
+    readings: Sequence[Reading],
+    *,
+    licenses: dict[str, Metered] | None = None,
+) -> Receipt:
     """Insert checked readings (at most :data:`metering.MAX_BATCH` a statement), add the new
-    ones to the rollups, and flag caps passed. The caller owns the transaction."""
+    ones to the rollups, and flag caps passed (``licenses``: the readings' licenses, if the
+    caller has them already). The caller owns the transaction."""
     connection = db.connection()
     dialect = connection.dialect.name
-    now = bulk.bound_time(clock.now(), dialect)
+    bound = _bound_time(dialect)
+    now = bound(clock.now())
     accepted = 0
     added: dict[tuple[str, str, datetime], int] = defaultdict(int)
     for start in range(0, len(readings), metering.MAX_BATCH):
@@ -206,7 +214,7 @@ def store_readings(db: Session, actor: Principal, readings: Sequence[Reading]) -
                 reading.license_id,
                 reading.metric,
                 reading.quantity,
-                bulk.bound_time(reading.occurred_at, dialect),
+                bound(reading.occurred_at),
                 reading.record_id,
                 now,
             )
@@ -222,7 +230,7 @@ def store_readings(db: Session, actor: Principal, readings: Sequence[Reading]) -
                 reading.quantity
             )
     _add_to_rollups(db, added, dialect)
-    _flag_caps(db, actor, {(license_id, metric, period) for license_id, metric, period in added})
+    _flag_caps(db, actor, set(added), licenses)
     return Receipt(len(readings), accepted, len(readings) - accepted)
 
 
@@ -257,10 +265,27 @@ def _window_total(
     return int(total or 0)
 
 
-def _flag_caps(db: Session, actor: Principal, touched: set[tuple[str, str, datetime]]) -> None:
-    if not touched:
+def _bound_time(dialect: str) -> Callable[[datetime], Any]:
+    """How timestamps are bound in a batch: as :func:`bulk.bound_time`, made fast (its
+    ``strftime`` would cost a good part of the insert on SQLite)."""
+    if dialect != "sqlite":
+        return clock.ensure_utc
+    return lambda at: clock.ensure_utc(at).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _flag_caps(
+    db: Session,
+    actor: Principal,
+    touched: set[tuple[str, str, datetime]],
+    known: dict[str, Metered] | None,
+) -> None:
+    wanted = {license_id for license_id, _, _ in touched}
+    if known is not None and wanted <= known.keys():
+        licenses = known
+    else:
+        licenses = metered_licenses(db, wanted)
+    if not any(licenses[license_id].caps for license_id in wanted):
         return
-    licenses = metered_licenses(db, (license_id for license_id, _, _ in touched))
     windows: set[tuple[str, str, datetime, datetime]] = set()
     for license_id, metric, period in touched:
         cap = licenses[license_id].caps.get(metric)
