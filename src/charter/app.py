@@ -51,7 +51,6 @@ from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
 from charter.deps import read, writing_caller
 from charter.licensing.api import router as licensing_router
-from charter.licensing.usage_api import router as usage_router
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
@@ -303,7 +302,6 @@ def include_routers(app: FastAPI) -> None:
         tiers_router,
         approvals_router,
         licensing_router,
-        usage_router,
         webhooks_router,
     ):
         app.include_router(router, prefix="/api/v1")

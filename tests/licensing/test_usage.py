@@ -3,6 +3,8 @@ whole batches refused with every bad record named, caps, and partner scope."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +14,7 @@ from charter.core.auth import Role
 from charter.core.models import Event
 from charter.licensing import usage
 from charter.licensing.usage_models import UsageRecord, UsageRollup
+from charter.licensing.usage_schemas import UsageBatch
 from tests.licensing.factories import license, sign, template, terms
 from tests.partners.factories import partner
 
@@ -358,3 +361,26 @@ def test_passing_a_deny_cap_shows_in_usage_over_cap_until_the_period_ends(
 
     frozen_clock.set(datetime(2027, 1, 1, tzinfo=UTC))
     assert _over_cap(db, license_id) == []
+
+
+def test_batches_sent_at_once_count_each_record_once(sessions, licensed):
+    license_id, key = licensed
+    batch = UsageBatch.model_validate(
+        {"key": key, "records": [_record(f"c-{n}", quantity=2) for n in range(200)]}
+    )
+    with sessions() as db:
+        caller = usage.license_principal(db, key)
+    start = threading.Barrier(4)
+
+    def send() -> int:
+        start.wait(timeout=30)
+        with sessions() as db, db.begin():
+            return usage.report_usage(db, caller, records=batch.records).accepted
+
+    with ThreadPoolExecutor(4) as pool:
+        accepted = list(pool.map(lambda _: send(), range(4)))
+
+    assert sum(accepted) == 200
+    with sessions() as db:
+        assert _rollups(db, license_id) == {("api_calls", "2026-03"): 400}
+        assert _stored(db) == 200
