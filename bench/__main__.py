@@ -1,4 +1,4 @@
-"""``python -m bench [all|credentials|imports|bulk|webhooks|tiers|server|client] [options]``.
+"""``python -m bench [all|credentials|imports|bulk|webhooks|tiers|server|client|usage] [options]``.
 
 The benchmarks. Without a name, all of them run.
 
@@ -15,6 +15,7 @@ from bench import (
     import_bench,
     server_bench,
     tiers_bench,
+    usage_bench,
     webhook_bench,
 )
 
@@ -26,6 +27,7 @@ BENCHMARKS = {
     "tiers": tiers_bench.main,
     "server": server_bench.main,
     "client": client_bench.main,
+    "usage": usage_bench.main,
 }
 
 

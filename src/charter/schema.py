@@ -14,6 +14,7 @@ from charter.crypto import models as crypto_models
 from charter.db.base import Base
 from charter.licensing import alert_models as licensing_alert_models
 from charter.licensing import models as licensing_models
+from charter.licensing import usage_models
 from charter.notify import models as notify_models
 from charter.partners import models as partners_models
 from charter.programs import models as programs_models
@@ -32,6 +33,7 @@ MODULES = (
     tiers_models,
     licensing_models,
     licensing_alert_models,
+    usage_models,
     worker_models,
     notify_models,
     webhooks_models,

@@ -168,6 +168,10 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/license-alerts/{alert_id}"): EVERYONE,
     ("POST", "/api/v1/license-alerts/{alert_id}/acknowledge"): MANAGERS,
     ("POST", "/api/v1/license-alerts/{alert_id}/resolve"): MANAGERS,
+    # Usage of a firm's licenses: reported by its admin's integration (or the licensed software
+    # with its key), read by everyone who may read the license.
+    ("POST", "/api/v1/usage"): FIRM_EDITORS,
+    ("GET", "/api/v1/licenses/{license_id}/usage"): EVERYONE,
 }
 
 _unique = itertools.count(1)
@@ -524,6 +528,17 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
             "key": keyformat.generate(),
             "product": "PLAT",
             "nonce": f"matrix-{n:04d}",
+        },
+        ("POST", "/api/v1/usage"): {
+            "records": [
+                {
+                    "license_id": world.license,
+                    "metric": "api_calls",
+                    "quantity": 3,
+                    "occurred_at": today,
+                    "record_id": f"matrix-{n}",
+                }
+            ]
         },
     }
     if route == ("GET", "/api/v1/people/{person_id}/eligibility"):

@@ -45,6 +45,11 @@ def _run(importer: Importer, path: Path, what: str) -> None:
         out.print(f"  ... and {more} more skipped, already imported", markup=False)
 
 
+def run_import(importer: Importer, path: Path, what: str) -> None:
+    """Run ``importer`` on a CSV file as the operator, all-or-nothing, and print its report."""
+    _run(importer, path, what)
+
+
 def _call(
     importer: Importer, db: Session, actor: Principal, path: Path, progress: Progress
 ) -> ImportReport:

@@ -68,6 +68,8 @@ class Permission(StrEnum):
     PRODUCTS_MANAGE = "products:manage"
     AGREEMENTS_MANAGE = "agreements:manage"
     AGREEMENTS_SIGN = "agreements:sign"
+    # Reporting metered use of a firm's licenses (licensed software reports with its key).
+    USAGE_REPORT = "usage:report"
 
 
 _READ_ALL = frozenset(
@@ -118,6 +120,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.APPROVALS_REQUEST,
         Permission.AGREEMENTS_SIGN,
         Permission.LICENSE_KEYS_READ,
+        Permission.USAGE_REPORT,
     },
     Role.PARTNER_MEMBER: _OWN_FIRM_READ,
 }

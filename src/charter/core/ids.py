@@ -50,6 +50,7 @@ PREFIXES = {
     "lic": "license",
     "act": "license activation",
     "alr": "license alert",
+    "usg": "usage record",
 }
 
 

@@ -10,6 +10,7 @@ lists and PostgreSQL types; only the mechanism lives here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -100,3 +101,68 @@ def bound_time(value: datetime | None, dialect: str) -> Any:
         return None
     utc = clock.ensure_utc(value)
     return utc.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else utc
+
+
+def insert_new_rows(
+    db: Session,
+    target: BulkTable,
+    rows: Sequence[Sequence[Any]],
+    *,
+    conflict: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` in one statement, leaving out those whose ``conflict`` columns match a
+    row already stored (``ON CONFLICT DO NOTHING``); returns the ``returning`` columns of the
+    rows actually inserted.
+
+    The unique index decides, so concurrent callers sending the same rows store them once.
+    SQLite takes a multi-row ``VALUES`` (keep ``len(rows) * len(columns)`` within its 32,766
+    bound parameters); PostgreSQL takes one array a column, unnested (``target.copy_types``
+    name their types), so the statement stays small however many rows it carries.
+    """
+    if not rows:
+        return []
+    connection = db.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        if target.json_positions:
+            raise ValueError(f"{target.name}: JSON columns are not unnested")
+        sql = _unnest_new_sql(target, conflict, returning)
+        params: tuple[Any, ...] = tuple(list(values) for values in zip(*rows, strict=True))
+    else:
+        sql = _values_new_sql(target.name, target.columns, len(rows), conflict, returning)
+        params = tuple(value for row in rows for value in row)
+    return [tuple(row) for row in connection.exec_driver_sql(sql, params).all()]
+
+
+def _on_conflict(conflict: tuple[str, ...], returning: tuple[str, ...]) -> str:
+    return f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING RETURNING {', '.join(returning)}"
+
+
+@functools.lru_cache(maxsize=64)
+def _values_new_sql(
+    name: str,
+    columns: tuple[str, ...],
+    count: int,
+    conflict: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> str:
+    one = "(" + ", ".join("?" for _ in columns) + ")"
+    # Only constant table and column names are interpolated; values are bound.
+    return (
+        f"INSERT INTO {name} ({', '.join(columns)}) VALUES {', '.join([one] * count)} "  # noqa: S608
+        + _on_conflict(conflict, returning)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _unnest_new_sql(
+    target: BulkTable, conflict: tuple[str, ...], returning: tuple[str, ...]
+) -> str:
+    # Binary parameters: psycopg writes arrays in text form with a regular expression an item.
+    arrays = ", ".join(f"%b::{kind}[]" for kind in target.copy_types)
+    # Only constant table and column names are interpolated; values are bound.
+    return (
+        f"INSERT INTO {target.name} ({', '.join(target.columns)}) "  # noqa: S608
+        f"SELECT * FROM unnest({arrays}) " + _on_conflict(conflict, returning)
+    )

@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from charter.core.text import Code, Line
 from charter.licensing.enums import FeePeriod, LicenseStatus, Renewal
+from charter.licensing.metering import UsageCaps
 from charter.partners.enums import Region, Track
 from charter.partners.schemas import Country
 from charter.tiers.rules import Count, FirmState, Key, Scheme
@@ -177,6 +178,8 @@ class Terms(_Value):
     royalty_percent: Percent
     audit: AuditRights
     termination: TerminationDuties
+    # Usage caps by metric; none by default, so terms written before caps existed stay valid.
+    usage_caps: UsageCaps = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _distinct_lists(self) -> Self:
