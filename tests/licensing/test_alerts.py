@@ -379,3 +379,29 @@ def test_use_after_revocation_counts_only_later_checks():
     assert (
         anomalies.use_after_revocation(status="revoked", revoked_at=AT, checks=checks[:1]) is None
     )
+
+
+def test_a_usage_spike_reported_through_the_api_opens_an_alert(
+    client, sessions, system, world, frozen_clock
+):
+    license_id, key, _ = _issue(sessions, system, world)
+
+    def next_day(quantity: int) -> None:
+        frozen_clock.advance(timedelta(days=1))
+        record = {
+            "metric": "api_calls",
+            "quantity": quantity,
+            "occurred_at": frozen_clock.now().isoformat(),
+            "record_id": f"day-{frozen_clock.now():%Y%m%d}",
+        }
+        response = client.post("/api/v1/usage", json={"key": key, "records": [record]})
+        assert response.status_code == 200, response.text
+
+    for quantity in [100, 104, 98, 101, 99, 103, 97, 100, 102, 99, 101, 100]:
+        next_day(quantity)
+    assert [a for a in _scan(client, sessions, system) if a.rule == "usage_spike"] == []
+
+    next_day(900)
+    [spike] = [a for a in _scan(client, sessions, system) if a.rule == "usage_spike"]
+    assert spike.license_id == license_id
+    assert spike.evidence["metric"] == "api_calls"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from charter.config import Settings
@@ -30,6 +30,7 @@ from charter.licensing import anomalies
 from charter.licensing.alert_models import LicenseAlert, LicenseCheck
 from charter.licensing.anomalies import Check, Finding, Place, Severity, Thresholds
 from charter.licensing.models import License, LicenseActivation
+from charter.licensing.usage_models import UsageRecord
 
 OPEN = "open"
 ACKNOWLEDGED = "acknowledged"
@@ -203,45 +204,32 @@ def _after_revocation(db: Session, since: datetime) -> list[tuple[str, Finding]]
 
 
 # --- usage ------------------------------------------------------------------------------------
-# Usage records are metered by another part of licensing; until its table is in the schema,
-# these read nothing and the usage-spike rule has no series to judge. They read the table by
-# name (``usage_records``: license_id, metric, quantity, occurred_at), so they start working
-# once it exists.
-
-USAGE_TABLE = "usage_records"
-
-
-def _has_usage(db: Session) -> bool:
-    return bool(inspect(db.connection()).has_table(USAGE_TABLE))
 
 
 def usage_by_period(
     db: Session, license_id: str, metric: str, *, periods: int = 24
 ) -> list[tuple[str, float]]:
     """A license's usage of ``metric`` per calendar day (``YYYY-MM-DD``, oldest first), over
-    its latest ``periods`` days with usage; empty while usage is not recorded."""
-    if not _has_usage(db):
-        return []
+    its latest ``periods`` days with usage (from its latest ``ROWS`` records)."""
     rows = db.execute(
-        text(
-            f"SELECT occurred_at, quantity FROM {USAGE_TABLE} "  # noqa: S608 - a constant name
-            "WHERE license_id = :license_id AND metric = :metric "
-            "ORDER BY occurred_at DESC LIMIT :rows"
-        ),
-        {"license_id": license_id, "metric": metric, "rows": ROWS},
+        select(UsageRecord.occurred_at, UsageRecord.quantity)
+        .where(UsageRecord.license_id == license_id, UsageRecord.metric == metric)
+        .order_by(UsageRecord.occurred_at.desc())
+        .limit(ROWS)
     ).all()
     totals: dict[str, float] = defaultdict(float)
     for occurred_at, quantity in rows:
-        day = occurred_at if isinstance(occurred_at, str) else occurred_at.isoformat()
-        totals[day[:10]] += float(quantity)
+        totals[occurred_at.date().isoformat()] += float(quantity)
     return sorted(totals.items())[-periods:]
 
 
 def _usage(db: Session, limits: Thresholds) -> list[tuple[str, Finding]]:
-    if not _has_usage(db):
-        return []
+    # A spike is in the latest day: only the licenses and metrics used in the last two.
+    recent = clock.now() - timedelta(days=2)
     pairs = db.execute(
-        text(f"SELECT DISTINCT license_id, metric FROM {USAGE_TABLE}")  # noqa: S608
+        select(UsageRecord.license_id, UsageRecord.metric)
+        .where(UsageRecord.occurred_at >= recent)
+        .distinct()
     ).all()
     found = []
     for license_id, metric in pairs:
