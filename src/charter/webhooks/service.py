@@ -322,7 +322,8 @@ def fan_out(db: Session, event: Event) -> list[WebhookDelivery]:
             "delivered_at": None,
         }
         connection.execute(_NEW_DELIVERY, row)
-        jobs.enqueue(db, DELIVER_TASK, row["id"])
+        # In the log's order: two events' deliveries made in one millisecond have ids in no order.
+        jobs.enqueue(db, DELIVER_TASK, row["id"], position=event.seq)
         created.append(WebhookDelivery(**row))
     return created
 

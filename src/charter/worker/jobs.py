@@ -81,8 +81,12 @@ def enqueue(
     *,
     key: str | None = None,
     run_after: datetime | None = None,
+    position: int = 0,
 ) -> str:
     """Queue the task ``task`` for ``ref`` in the caller's transaction; returns the job's key.
+
+    Tasks due at the same time run in ``position`` order (a task for an event: the event's
+    place in the log, so deliveries leave in the order things happened), then by id.
 
     The job exists only if the caller's transaction commits, so a handler that records an
     email and queues its sending does both or neither. A second call with the same key is a
@@ -90,7 +94,8 @@ def enqueue(
     """
     key = key or f"task:{task}:{ref}"
     insert_ignoring_duplicates(
-        db, [job_row(kind="task", name=task, ref=ref, key=key, run_after=run_after)]
+        db,
+        [job_row(kind="task", name=task, ref=ref, key=key, run_after=run_after, position=position)],
     )
     return key
 
