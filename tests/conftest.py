@@ -28,6 +28,7 @@ from charter.db.engine import make_engine, make_sessionmaker
 from charter.schema import create_all
 from tests import factories
 from tests.mail import Inbox
+from tests.servers import uvicorn_serving
 
 # Property tests explore new examples locally; in CI they replay the same ones, so a run's
 # outcome depends on the code alone. No example is timed (Hypothesis's default deadline): a
@@ -188,25 +189,9 @@ def port() -> int:
 @pytest.fixture
 def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """The app served by a real Uvicorn on a free loopback port; yields its base URL."""
-    import threading
-    import time
-
-    import uvicorn
-
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("test server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_serving(app, port):
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -1,10 +1,12 @@
-"""``charter serve`` as a child process on the test database, for tests through a real server."""
+"""Real servers for tests: the app on Uvicorn in a thread, or ``charter serve`` as a child
+process on the test database."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -12,9 +14,32 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 
 from charter.config import Settings
+
+
+@contextmanager
+def uvicorn_serving(app: ASGIApp, port: int) -> Iterator[uvicorn.Server]:
+    """``app`` on a real Uvicorn on ``port`` (loopback), in a thread; stopped on leaving, so
+    a test can also stop it early (``server.should_exit``) and find the port refusing."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("test server did not start")
+        time.sleep(0.02)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 @contextmanager

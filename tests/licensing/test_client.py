@@ -4,8 +4,6 @@ JWKS, and the grace period when the server goes away (time moved, never slept)."
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -19,6 +17,7 @@ from charter.licensing.models import Product
 from charter_client import LicenseClient, Refused
 from tests.conftest import free_port
 from tests.licensing.factories import license
+from tests.servers import uvicorn_serving
 
 ISSUER = "http://127.0.0.1:8000"  # the test settings' public URL: the tokens' iss
 
@@ -27,22 +26,9 @@ ISSUER = "http://127.0.0.1:8000"  # the test settings' public URL: the tokens' i
 def serving(app) -> Iterator[uvicorn.Server]:
     """The app on a real Uvicorn that the test can stop (its port then refuses)."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("test server did not start")
-        time.sleep(0.02)
-    server.config.port = port
-    try:
+    with uvicorn_serving(app, port) as server:
+        server.config.port = port
         yield server
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture
