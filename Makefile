@@ -41,7 +41,7 @@ wrk:
 lint: install
 	$(BIN)/ruff check src tests bench clients/python
 	$(BIN)/ruff format --check src tests bench clients/python
-	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict src bench
 	$(BIN)/mypy --strict clients/python/src
 	$(BIN)/lint-imports --no-cache
 	@tmp=$$(mktemp -d) && \

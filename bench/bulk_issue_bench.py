@@ -96,6 +96,7 @@ def _signing_rate(sessions, settings: Settings, count: int) -> float:  # type: i
                     status.list_url(settings, "stl_01JZZZZZZZZZZZZZZZZZZZZZZZ"), index, "revocation"
                 ),
                 holders.dids.get(award.person_id),
+                award.issued_at,  # a first credential: awarded when it is valid from
             )
             for index, award in enumerate(awards)
         ]
