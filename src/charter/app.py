@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import logging
 import re
@@ -253,6 +254,19 @@ def install_api_docs(app: FastAPI) -> None:
     @app.get("/api/docs", include_in_schema=False)
     def api_docs() -> HTMLResponse:
         return HTMLResponse(page, headers=headers)
+
+
+def serve_app() -> FastAPI:
+    """The application as ``charter serve`` runs it, in each worker process.
+
+    What start-up made (modules, routes, schemas, compiled statements) lives as long as the
+    process: frozen out of the garbage collector's reach, a full collection walks only what
+    requests made, so it pauses requests far less (the p99 of the busiest routes).
+    """
+    app = create_app()
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

@@ -125,7 +125,7 @@ def serve(
     settings = get_settings()
     logs = access_log if access_log is not None else settings.access_log
     uvicorn.run(
-        "charter.app:create_app",
+        "charter.app:serve_app",
         factory=True,
         host=host,
         port=port,
