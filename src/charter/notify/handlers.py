@@ -13,6 +13,7 @@ import logging
 import math
 import smtplib
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -396,20 +397,7 @@ def approval_escalated_notice(db: Session, actor: Principal, event: Event) -> No
         "subject_label": f"{payload.get('subject_type', '')} {payload.get('subject_id', '')}",
         "justification": str(payload.get("justification") or ""),
     }
-    settings = settings_of(db)
-    for user in users:
-        recipient = Recipient(user.email, user.display_name, user_id=user.id)
-        queue_email(
-            db,
-            settings,
-            key=_event_key(event, "approval_escalated", recipient),
-            kind="approval_escalated",
-            recipient=recipient,
-            category=None,
-            partner_id=event.partner_id,
-            event_id=event.id,
-            context=context,
-        )
+    _mail_staff(db, event, "approval_escalated", users, context)
 
 
 # --- invitations ---------------------------------------------------------------------------
@@ -562,14 +550,21 @@ def license_alert_notice(db: Session, actor: Principal, event: Event) -> None:
         "severity": str(payload.get("severity") or ""),
         "evidence": json.dumps(payload.get("evidence") or {}, sort_keys=True)[:1000],
     }
+    _mail_staff(db, event, "license_alert", users, context)
+
+
+def _mail_staff(
+    db: Session, event: Event, kind: str, users: Sequence[User], context: dict[str, Any]
+) -> None:
+    """Mail ``kind`` about ``event`` to each of ``users`` (not a notice one can opt out of)."""
     settings = settings_of(db)
     for user in users:
         recipient = Recipient(user.email, user.display_name, user_id=user.id)
         queue_email(
             db,
             settings,
-            key=_event_key(event, "license_alert", recipient),
-            kind="license_alert",
+            key=_event_key(event, kind, recipient),
+            kind=kind,
             recipient=recipient,
             category=None,
             partner_id=event.partner_id,
