@@ -94,16 +94,20 @@ BASELINE_SECONDS = 2
 IN_PROCESS_SECONDS = 3.0
 IN_PROCESS_TIMEOUT_S = 120.0
 TWO_WORKERS = ", 2 workers"
+TRIVIAL_ROW = "problem type (no database)"
+"""Charter's trivial route: no database, no caller; what license validation is compared with."""
 
 
-GoalKind = Literal["none", "bare", "in-process", "one worker"]
+GoalKind = Literal["none", "bare", "in-process", "one worker", "row"]
 
 
 class Goal(NamedTuple):
     """What a row's rate must reach, besides a p99 under 50 ms and no errors.
 
     ``bare``: ``factor`` times the bare async route; ``in-process``: ``factor`` times the
-    verifier's in-process rate; ``one worker``: ``factor`` times the row named ``of``.
+    verifier's in-process rate; ``one worker``: ``factor`` times the row named ``of`` (the
+    same route on one worker); ``row``: ``factor`` times the row named ``of`` (another route
+    of the same server).
     """
 
     kind: GoalKind = "none"
@@ -229,7 +233,7 @@ def routes(seeded: Seeded, settings: Settings) -> list[Route]:
     return [
         Route("bare async def (baseline)", "bare", "/async"),
         Route("bare def", "bare", "/sync"),
-        Route("problem type (no database)", "charter", "/problems/not-found"),
+        Route(TRIVIAL_ROW, "charter", "/problems/not-found"),
         Route("health", "charter", "/api/v1/health", check=_json_field("status", "ok")),
         Route(
             "credential JSON 200",
@@ -303,7 +307,9 @@ def routes(seeded: Seeded, settings: Settings) -> list[Route]:
             "license validate POST",
             "charter",
             "/api/v1/licenses/validate",
-            goal=Goal("bare", 0.5),
+            # Licensing's goal: half of a trivial route of the same server (its middleware,
+            # its Uvicorn): the problem type page reads nothing.
+            goal=Goal("row", 0.5, TRIVIAL_ROW),
             headers={"Content-Type": "application/json"},
             body=json.dumps(
                 {
@@ -631,8 +637,8 @@ def judge(
             text_ += f" ({goal.factor * in_process:,.0f}/s)"
             if result is not None:
                 reached = result.requests_per_second >= goal.factor * in_process
-    elif goal.kind == "one worker":
-        text_ = f">= {goal.factor:.1f} x 1 worker"
+    elif goal.kind in ("one worker", "row"):
+        text_ = f">= {goal.factor:.1f} x " + ("1 worker" if goal.kind == "one worker" else goal.of)
         one = others.get(goal.of)
         if (
             result is not None

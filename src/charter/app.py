@@ -52,6 +52,7 @@ from charter.credentials.api import router as awards_router
 from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
+from charter.db.freshness import StampedCache, change_watch
 from charter.deps import read, writing_caller
 from charter.licensing.activations_api import KEY_PATHS as LICENSE_KEY_PATHS
 from charter.licensing.activations_api import router as activations_router
@@ -72,6 +73,8 @@ from charter.web.unsubscribe import router as unsubscribe_router
 from charter.webhooks.api import router as webhooks_router
 
 log = logging.getLogger("charter")
+CALLERS_KEPT = 10_000
+"""API keys whose principal a worker keeps in memory between changes to the database."""
 PROBLEM_JSON = "application/problem+json"
 
 
@@ -292,8 +295,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     # Services that sign (credentials) read these settings from the session, not the process.
     app.state.sessions = make_sessionmaker(engine, settings)
-    app.state.read_sessions = make_sessionmaker(reading(engine), settings)
+    app.state.read_engine = reading(engine)
+    app.state.read_sessions = make_sessionmaker(app.state.read_engine, settings)
     app.state.inline_reads = engine.dialect.name == "sqlite"  # see deps.reads_inline
+    # API keys' principals, kept between changes to the database (SQLite): see deps.
+    app.state.callers = StampedCache(change_watch(engine), CALLERS_KEPT)
 
     install_error_handlers(app)
     install_health(app, engine)

@@ -278,6 +278,12 @@ _KEY_AND_USER = (
 
 def principal_from_token(db: Session, token: str) -> Principal:
     """Resolve ``chk_<key id>.<secret>`` to its principal, or :class:`Unauthorized`."""
+    return resolve_token(db, token)[0]
+
+
+def resolve_token(db: Session, token: str) -> tuple[Principal, datetime | None]:
+    """The principal of ``chk_<key id>.<secret>`` and when the key expires (``None``: never),
+    or :class:`Unauthorized`."""
     prefix, _, rest = token.partition("_")
     key_id, _, secret = rest.partition(".")
     if prefix != API_KEY_PREFIX or not secret:
@@ -292,7 +298,7 @@ def principal_from_token(db: Session, token: str) -> Principal:
         raise Unauthorized("API key has expired")
     if row.id is None or row.disabled_at is not None:
         raise Unauthorized("the key's user is disabled")
-    return Principal.for_user(
+    principal = Principal.for_user(
         user_id=row.id,
         role=Role(row.role),
         partner_id=row.partner_id,
@@ -300,6 +306,7 @@ def principal_from_token(db: Session, token: str) -> Principal:
         api_key_id=key_id,
         scopes=frozenset(Permission(scope) for scope in row.scopes),
     )
+    return principal, row.expires_at
 
 
 def change_password(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,8 +28,11 @@ def content_digest(body: bytes) -> str:
     return f"sha-256=:{digest}:"
 
 
+_PRINTABLE = re.compile(r"[ -~]*")
+
+
 def _sf_string(value: str) -> str:
-    if any(not " " <= char <= "~" for char in value):
+    if not _PRINTABLE.fullmatch(value):
         raise ValueError(f"{value!r} is not printable ASCII: not a structured-field string")
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

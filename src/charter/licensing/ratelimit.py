@@ -2,9 +2,10 @@
 
 A generic cell rate algorithm (GCRA, the token bucket's exact twin): each name keeps one
 number, the theoretical arrival time of its next request; a request is allowed while that
-time is no further ahead than the burst allows, and otherwise told how long to wait. Memory is
-bounded (the least recently used names are forgotten first, as are names idle for a whole
-period), and a lock makes it safe across threads.
+time is no further ahead than the burst allows, and otherwise told how long to wait. A name
+whose time has passed is as good as unknown, so forgetting it changes nothing. Memory is
+bounded: the names used least recently are forgotten first (a plain dict in use order, cheaper
+on the hot path than a TTL cache), and a lock makes it safe across threads.
 
 The limits hold per worker process: with N workers a client may get up to N times the rate.
 That bounds abuse (guessing keys, hammering the database) without a shared store on the hot
@@ -20,8 +21,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-
-from cachetools import TTLCache
 
 PERIOD_SECONDS = 60.0
 """Limits are counted per minute."""
@@ -45,16 +44,24 @@ class RateLimiter:
         self.interval = period / per_period
         self.burst = period - self.interval
         self._timer = timer
-        self._due: TTLCache[str, float] = TTLCache(max_names, ttl=period, timer=timer)
+        self._max_names = max_names
+        self._due: dict[str, float] = {}  # in the order names were last used
         self._lock = threading.Lock()
 
     def acquire(self, name: str) -> int | None:
         """Count a request by ``name``: ``None`` if allowed, else the whole seconds to wait."""
         with self._lock:
             now = self._timer()
-            due = max(self._due.get(name, now), now)
+            due = max(self._due.pop(name, now), now)
             wait = due - self.burst - now
             if wait > 0:
+                self._due[name] = due
                 return max(1, math.ceil(wait))
             self._due[name] = due + self.interval
+            if len(self._due) > self._max_names:
+                del self._due[next(iter(self._due))]
             return None
+
+    def __len__(self) -> int:
+        """How many names are remembered."""
+        return len(self._due)

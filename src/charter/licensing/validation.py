@@ -40,8 +40,7 @@ from enum import StrEnum
 
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, bindparam, select
 
 from charter.licensing.enums import LicenseStatus
 from charter.licensing.models import License, Product
@@ -357,9 +356,9 @@ _BY_KEY_HASH = (
 )
 
 
-def load_snapshot(db: Session, key_hash: str) -> LicenseSnapshot | None:
+def load_snapshot(connection: Connection, key_hash: str) -> LicenseSnapshot | None:
     """The license whose key has the keyed hash ``key_hash``, as a snapshot; ``None`` if none."""
-    row = db.connection().execute(_BY_KEY_HASH, {"key_hash": key_hash}).first()
+    row = connection.execute(_BY_KEY_HASH, {"key_hash": key_hash}).first()
     if row is None:
         return None
     (

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 import charter.licensing.checks as recorded
@@ -41,12 +42,13 @@ from charter.core.errors import PROBLEM_TYPES, Invalid, TooManyAttempts
 from charter.crypto import httpsig, keyring
 from charter.crypto.models import KeyPurpose
 from charter.db.engine import transaction
-from charter.deps import read
+from charter.db.freshness import DataVersion, StampedCache, change_watch
+from charter.deps import JsonBodyRoute, read_rows
 from charter.licensing import activations, keyformat, keystore, portability, validation
 from charter.licensing.ratelimit import RateLimiter
 from charter.licensing.validation import ValidationCode, ValidationRequest
 
-router = APIRouter(tags=["licensing"])
+router = APIRouter(tags=["licensing"], route_class=JsonBodyRoute)
 
 SIGNATURE_LABEL = "charter"
 SIGNATURE_TAG = "charter-license-validation"
@@ -101,10 +103,17 @@ _keys = _Generation()
 keyring.on_token_keys_change(_keys.advance)
 
 
-class _Validation:
-    """One application's limiters, embargo list, signing key and recorded checks."""
+SNAPSHOTS_KEPT = 10_000
+"""Licenses a worker keeps in memory between changes to the database (:func:`_read_snapshot`)."""
 
-    def __init__(self, settings: Settings, sessions: Callable[[], Session]) -> None:
+
+class _Validation:
+    """One application's limiters, embargo list, signing key, recorded checks and the licenses
+    it keeps in memory."""
+
+    def __init__(
+        self, settings: Settings, sessions: Callable[[], Session], watch: DataVersion | None
+    ) -> None:
         self.settings = settings
         # What the anomaly rules see of validations, written in the background
         # (charter.licensing.checks).
@@ -116,12 +125,18 @@ class _Validation:
         self.by_address = RateLimiter(settings.license_validation_per_address_per_minute)
         self.embargo = frozenset(settings.license_embargoed_regions)
         self.signing: _Signing | None = None
+        # By key hash; a key no license has is kept too, as (None,).
+        self.snapshots: StampedCache[str, tuple[validation.LicenseSnapshot | None]] = StampedCache(
+            watch, SNAPSHOTS_KEPT
+        )
 
 
 def _state(app: FastAPI) -> _Validation:
     found: _Validation | None = getattr(app.state, "license_validation", None)
     if found is None:
-        found = app.state.license_validation = _Validation(app.state.settings, app.state.sessions)
+        found = app.state.license_validation = _Validation(
+            app.state.settings, app.state.sessions, change_watch(app.state.engine)
+        )
     return found
 
 
@@ -187,7 +202,7 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
         raise Invalid.field("key", str(error)) from None
     key_hash = keystore.lookup_hash(state.settings, canonical)
     _limit(state.by_key, key_hash, "for this key")
-    snapshot, activation, pending = await _read_snapshot(request, key_hash, body)
+    snapshot, activation, pending = await _read_snapshot(request, state, key_hash, body)
     at = clock.now()
     decision = validation.decide(
         snapshot,
@@ -236,42 +251,61 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
 
 
 async def _read_snapshot(
-    request: Request, key_hash: str, body: ValidationRequest
+    request: Request, state: _Validation, key_hash: str, body: ValidationRequest
 ) -> tuple[validation.LicenseSnapshot | None, validation.ActivationState | None, bool]:
     """The license, the asking machine's activation when it names its fingerprint, and
     whether a request to extend the license to the place asked about is pending (read only
     when the place is outside the license's territory).
 
-    A short read of its own: inline on SQLite, in a worker thread on PostgreSQL.
+    On SQLite the license is kept in memory until the next change to the database
+    (:mod:`charter.db.freshness`): a revocation committed by any process shows at the next
+    request. Otherwise, a short read of its own (inline on SQLite, in a worker thread on
+    PostgreSQL), on a Core connection: the license is one statement, and an ORM session is
+    opened on the same transaction only for the activation and approval reads that need one.
     """
+    kept, stamp = state.snapshots.get(key_hash)
+    if kept is not None:
+        (snapshot,) = kept
+        if snapshot is None or (
+            body.fingerprint is None and validation.outside_territory(snapshot, body) is None
+        ):
+            return snapshot, None, False
 
-    def load(db: Session) -> tuple[validation.LicenseSnapshot | None, Any, bool]:
-        snapshot = validation.load_snapshot(db, key_hash)
+    def load(connection: Connection) -> tuple[validation.LicenseSnapshot | None, Any, bool]:
+        snapshot = validation.load_snapshot(connection, key_hash)
+        state.snapshots.put(key_hash, (snapshot,), stamp)
         if snapshot is None:
             return None, None, False
-        pending = validation.outside_territory(snapshot, body) is not None and (
-            portability.pending_covers(
-                db,
-                snapshot.license_id,
-                None if body.region is None else body.region.value,
-                body.country,
-            )
-        )
-        if body.fingerprint is None:
-            return snapshot, None, pending
-        status = activations.activation_status(db, snapshot.license_id, body.fingerprint)
-        machines = activations.active_machines(db, snapshot.license_id)
-        return (
-            snapshot,
-            validation.ActivationState(
-                fingerprint_activated=status != "not_activated",
-                active_machines=machines,
-                heartbeat_alive=status != "dead",
-            ),
-            pending,
-        )
+        outside = validation.outside_territory(snapshot, body) is not None
+        if body.fingerprint is None and not outside:
+            return snapshot, None, False
+        with request.app.state.read_sessions(bind=connection) as db:
+            return (snapshot, *_activation_and_approval(db, snapshot, body, outside=outside))
 
-    return await read(request, load)
+    return await read_rows(request, load)
+
+
+def _activation_and_approval(
+    db: Session, snapshot: validation.LicenseSnapshot, body: ValidationRequest, *, outside: bool
+) -> tuple[validation.ActivationState | None, bool]:
+    pending = outside and portability.pending_covers(
+        db,
+        snapshot.license_id,
+        None if body.region is None else body.region.value,
+        body.country,
+    )
+    if body.fingerprint is None:
+        return None, pending
+    status = activations.activation_status(db, snapshot.license_id, body.fingerprint)
+    machines = activations.active_machines(db, snapshot.license_id)
+    return (
+        validation.ActivationState(
+            fingerprint_activated=status != "not_activated",
+            active_machines=machines,
+            heartbeat_alive=status != "dead",
+        ),
+        pending,
+    )
 
 
 def _rfc3339(value: Any) -> str:
