@@ -296,6 +296,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     # Services that sign (credentials) read these settings from the session, not the process.
     app.state.sessions = make_sessionmaker(engine, settings)
     app.state.read_engine = reading(engine)
+    # Reads that need no snapshot across statements (deps.read_rows): on PostgreSQL, no
+    # transaction round trips around them.
+    app.state.single_reads = (
+        app.state.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+        if engine.dialect.name == "postgresql"
+        else app.state.read_engine
+    )
     app.state.read_sessions = make_sessionmaker(app.state.read_engine, settings)
     app.state.inline_reads = engine.dialect.name == "sqlite"  # see deps.reads_inline
     # API keys' principals, kept between changes to the database (SQLite): see deps.

@@ -71,16 +71,25 @@ async def read(request: Request, work: Callable[[Session], T]) -> T:
     return await run_in_threadpool(run)
 
 
-async def read_rows(request: Request, work: Callable[[Connection], T]) -> T:
+async def read_rows(
+    request: Request, work: Callable[[Connection], T], *, consistent: bool = True
+) -> T:
     """``work(connection)`` in a read transaction of its own on a Core connection.
 
     As :func:`read`, without an ORM session: for the hottest public routes, whose reads are a
     few Core statements. Opening, beginning and ending a session costs several times the
     statement it runs (the session's events, identity map and transaction bookkeeping).
+
+    Not ``consistent``: each statement may see the database as it is when it runs, rather
+    than all of them as it was at the first. On PostgreSQL the statements then run without a
+    transaction (autocommit), each one round trip instead of ``BEGIN``, the statement and
+    ``COMMIT``. For reads whose answer is a moment's view anyway (is this key valid now?).
     """
+    state = request.app.state
+    engine = state.read_engine if consistent else state.single_reads
 
     def run() -> T:
-        with request.app.state.read_engine.connect() as connection, connection.begin():
+        with engine.connect() as connection, connection.begin():
             return work(connection)
 
     if reads_inline(request):
