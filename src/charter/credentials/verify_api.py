@@ -203,6 +203,11 @@ async def _multipart_file(request: Request, body: bytes) -> bytes:
     "/verify",
     response_model=VerdictOut,
     summary="Verify a credential",
+    responses={
+        400: {"description": "The credential is nested too deeply, or the body was cut short"},
+        413: {"description": f"The body is larger than {MAX_BODY_BYTES} bytes"},
+        422: {"description": "The body is not a credential (`errors` says why)"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
