@@ -76,6 +76,15 @@ class AwardOut(ORMModel):
     external_id: str | None
     created_at: datetime
     updated_at: datetime
+    credential_id: str | None = Field(
+        default=None,
+        description="The award's current signed credential (its latest if none is live)",
+    )
+    credential_url: str | None = Field(
+        default=None,
+        description="The credential's public page, which anyone can open to verify it "
+        "(also its JSON, for Accept: application/vc+ld+json)",
+    )
 
 
 class AwardBatchOut(BaseModel):
