@@ -76,6 +76,8 @@ class AwardImportReport(ImportReport):
     """What a bulk issuance did, with the awards it created in the file's order."""
 
     issued: list[IssuedAward] = field(default_factory=list)
+
+
 _LIVE = [status.value for status in LIVE_STATUSES]
 
 

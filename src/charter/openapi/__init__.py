@@ -329,6 +329,6 @@ def _describe(document: dict[str, Any]) -> None:
     for path, _method, operation in _operations(document):
         for parameter in operation.get("parameters", ()):
             if not parameter.get("description"):
-                description = describe_parameter(path, parameter["name"])
+                description = describe_parameter(path, parameter["name"], parameter["in"])
                 if description:
                     parameter["description"] = description
