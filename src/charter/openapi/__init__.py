@@ -168,7 +168,13 @@ def build_document(
             operation.setdefault("security", [{BEARER: []}])
         # A route may declare its own (optional) security: licensed software reporting usage.
         authenticated = bool(operation.get("security"))
-        _add_problems(operation, method, authenticated, reading=path in reading_posts)
+        _add_problems(
+            operation,
+            method,
+            authenticated,
+            reading=path in reading_posts,
+            schemas=components.get("schemas", {}),
+        )
     schemas = components.setdefault("schemas", {})
     schemas.update(_problem_schemas())
     _drop_unused(document, ("HTTPValidationError", "ValidationError"))
@@ -200,15 +206,20 @@ def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
 
 
 def problem_statuses(
-    operation: dict[str, Any], method: str, *, authenticated: bool, reading: bool = False
+    operation: dict[str, Any],
+    method: str,
+    *,
+    authenticated: bool,
+    reading: bool = False,
+    body_names_records: bool = False,
 ) -> set[int]:
     """The problem statuses an operation can answer with, from what it takes and does.
 
     Every request can meet a full server (503); parameters and bodies can be invalid (422),
     bodies too large (413); an authenticated operation can meet a missing key (401) or a
     caller without the right (403); a path names a record that may not exist (404), as a
-    change's body does; a change can clash with the current state (409). Statuses a route
-    declares itself (a rate limit's 429) are kept.
+    change's body may (an id, a license key); a change can clash with the current state
+    (409). Statuses a route declares itself (a rate limit's 429) are kept.
     """
     statuses = {503}
     changes = method in WRITES and not reading
@@ -221,16 +232,29 @@ def problem_statuses(
     if any(parameter.get("in") == "path" for parameter in operation.get("parameters", ())):
         statuses.add(404)
     if changes:
-        statuses |= {404, 409}
+        statuses.add(409)
+        if body_names_records:
+            statuses.add(404)
     declared = {int(code) for code in operation.get("responses", {}) if code.isdigit()}
     return statuses | {code for code in declared if code >= 400}
 
 
 def _add_problems(
-    operation: dict[str, Any], method: str, authenticated: bool, *, reading: bool
+    operation: dict[str, Any],
+    method: str,
+    authenticated: bool,
+    *,
+    reading: bool,
+    schemas: dict[str, Any],
 ) -> None:
     responses = operation.setdefault("responses", {})
-    statuses = problem_statuses(operation, method, authenticated=authenticated, reading=reading)
+    statuses = problem_statuses(
+        operation,
+        method,
+        authenticated=authenticated,
+        reading=reading,
+        body_names_records=_body_names_records(operation, schemas),
+    )
     for status in sorted(statuses):
         response = responses.setdefault(str(status), {})
         # FastAPI's own 422 describes its validation shape, which Charter never sends.
@@ -240,6 +264,38 @@ def _add_problems(
         if status in HEADERS:
             response.setdefault("headers", {}).update(HEADERS[status])
     operation["responses"] = dict(sorted(responses.items()))
+
+
+def _body_names_records(operation: dict[str, Any], schemas: dict[str, Any]) -> bool:
+    """Whether the request body refers to records by id (``person_id``) or license key."""
+    content = operation.get("requestBody", {}).get("content", {})
+    return any(
+        _names_records(media.get("schema", {}), schemas, depth=3) for media in content.values()
+    )
+
+
+OWN_IDS = frozenset({"external_id", "record_id"})
+"""Ids the caller gives its own records: they name nothing that must exist already."""
+
+
+def _names_records(
+    schema: dict[str, Any], schemas: dict[str, Any], *, depth: int, top: bool = True
+) -> bool:
+    if depth == 0:
+        return False
+    reference = schema.get("$ref")
+    if isinstance(reference, str):
+        schema = schemas.get(reference.rsplit("/", 1)[-1], {})
+    options = [*schema.get("anyOf", ()), *schema.get("oneOf", ())]
+    if "items" in schema:
+        options.append(schema["items"])
+    for name, field in schema.get("properties", {}).items():
+        # A license key authenticates the body it heads; deeper, ``key`` names a tier or a
+        # feature being defined.
+        if (top and name == "key") or (name.endswith(("_id", "_ids")) and name not in OWN_IDS):
+            return True
+        options.append(field)
+    return any(_names_records(option, schemas, depth=depth - 1, top=False) for option in options)
 
 
 def _problem_schemas() -> dict[str, Any]:
