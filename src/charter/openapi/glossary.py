@@ -31,8 +31,8 @@ FIELDS: dict[str, str] = {
     "badge_url": "The firm's tier badge: its public page, which anyone can verify",
     "subject_id": "The id of the record it is about",
     "subject_type": "The kind of record it is about",
-    "external_id": "Your own id for this record (from a CRM or LMS); unique, and "
-    "re-sending it finds the record instead of creating another",
+    "external_id": "Your own id for this record (from a CRM or LMS), unique among its kind; "
+    "imports find records by it",
     # Times.
     "created_at": "When it was created (UTC)",
     "updated_at": "When it last changed (UTC)",
