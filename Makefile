@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install node browser wrk lint test test-fast demo serve bench clean
+.PHONY: install node spectral browser wrk lint test test-fast demo serve bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -26,6 +26,13 @@ interop/node_modules/.installed: interop/package.json interop/package-lock.json
 	@touch $@
 
 node: interop/node_modules/.installed
+
+# Spectral, the OpenAPI linter run over the API document (tests/api/test_openapi_lint.py).
+tools/spectral/node_modules/.installed: tools/spectral/package.json tools/spectral/package-lock.json
+	npm ci --prefix tools/spectral --no-audit --no-fund --loglevel=error
+	@touch $@
+
+spectral: tools/spectral/node_modules/.installed
 
 # Debian's Chromium for the browser tests (tests/e2e), driven by Playwright: never a
 # browser download. CI runs as root; elsewhere install the package once by hand.
@@ -49,7 +56,7 @@ lint: install
 	  CHARTER_DATABASE_URL="sqlite:///$$tmp/check.db" $(BIN)/alembic check; \
 	  status=$$?; rm -rf "$$tmp"; exit $$status
 
-test: lint node browser
+test: lint node spectral browser
 	$(BIN)/python -m pytest -n 2 --timeout=600 $(PYTEST_ARGS)
 
 test-fast: install
@@ -62,4 +69,4 @@ bench: install node wrk
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(TOOLS) interop/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(TOOLS) interop/node_modules tools/spectral/node_modules .mypy_cache .ruff_cache .pytest_cache

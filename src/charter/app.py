@@ -53,13 +53,14 @@ from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
 from charter.db.freshness import StampedCache, change_watch
-from charter.deps import read, writing_caller
+from charter.deps import get_principal, read, writing_caller
 from charter.licensing.activations_api import KEY_PATHS as LICENSE_KEY_PATHS
 from charter.licensing.activations_api import router as activations_router
 from charter.licensing.alerts_api import router as license_alerts_router
 from charter.licensing.api import router as licensing_router
 from charter.licensing.token_api import router as license_token_router
 from charter.licensing.validation_api import router as license_validation_router
+from charter.openapi import install_openapi
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
@@ -312,6 +313,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_health(app, engine)
     install_problem_types(app)
     include_routers(app)
+    install_openapi(app, settings, authenticated_by=get_principal, reading_posts=READING_POSTS)
     install_api_docs(app)
     install_middleware(app, settings)
     # Before a slot is taken or a body buffered; the verifier bounds its (larger) body itself.

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from charter.config import get_settings
 from charter.core.models import Event
+from charter.credentials import issuance
 from charter.credentials.models import Award
 from charter.partners.models import Employment, Partner, Person, PersonEmail
 from charter.programs.models import Assessment
@@ -242,3 +246,114 @@ def test_bad_assessment_rows_name_their_fields(cli, write_csv):
     assert "line 3: occurred_at: must not be in the future" in result.stderr
     assert "line 4: kind:" in result.stderr
     assert "line 4: person_external_id: no person 'E404'" in result.stderr
+
+
+def _issuable(cli, write_csv, db, system, people: int) -> str:
+    """``people`` people of imported firms, each with a passing exam; the certification code."""
+    assert cli("import", "partners", str(write_csv("partners.csv", PARTNERS))).exit_code == 0
+    lines = people_lines(people)
+    assert cli("import", "people", str(write_csv("people.csv", lines))).exit_code == 0
+    certification = programs_factories.certification(
+        db, system, effective_from=datetime.now(UTC) - timedelta(days=30)
+    )
+    db.commit()
+    exam = programs_factories.exam_code(certification)
+    when = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    assessments = [ASSESSMENT_HEADER] + [
+        f"A{n},E{n:03d},exam,{exam},91,true,Pearson VUE,{when},," for n in range(people)
+    ]
+    result = cli("import", "assessments", str(write_csv("assessments.csv", assessments)))
+    assert result.exit_code == 0, result.output
+    return certification.code
+
+
+def test_bulk_issuance_writes_each_credential_and_its_public_url(
+    cli, write_csv, db, system, tmp_path
+):
+    code = _issuable(cli, write_csv, db, system, people=3)
+    awards = [
+        "external_id,person_external_id,certification_code",
+        f"W0,E000,{code}",
+        f"W1,E002,{code}",
+    ]
+    output = tmp_path / "out" / "credentials.csv"
+    output.parent.mkdir()
+    result = cli(
+        "awards", "bulk", str(write_csv("awards.csv", awards)), "--credentials-csv", str(output)
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 credentials written" in result.stdout
+    with output.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["external_id"], row["person_external_id"]) for row in rows] == [
+        ("W0", "E000"),
+        ("W1", "E002"),
+    ]
+    base = get_settings().public_url.rstrip("/")
+    for row in rows:
+        award = db.get(Award, row["award_id"])
+        assert (award.external_id, award.person_id) == (row["external_id"], row["person_id"])
+        person = db.get(Person, row["person_id"])
+        assert person.external_id == row["person_external_id"]
+        credential = issuance.current_credential_for_award(db, award.id)
+        assert credential is not None
+        assert credential.award_id == award.id
+        assert row["credential_id"] == credential.id
+        assert row["credential_url"] == f"{base}/credentials/{credential.id}"
+        # The URL is the credential's own id, as signed.
+        assert json.loads(credential.document_text)["id"] == row["credential_url"]
+    db.rollback()
+    assert [path.name for path in output.parent.iterdir()] == ["credentials.csv"]
+
+    # A re-run issues nothing, and the file says so.
+    again = cli(
+        "awards", "bulk", str(write_csv("awards.csv", awards)), "--credentials-csv", str(output)
+    )
+    assert again.exit_code == 0, again.output
+    assert output.read_text(encoding="utf-8").splitlines() == [
+        "award_id,external_id,person_id,person_external_id,credential_id,credential_url"
+    ]
+
+
+def test_a_refused_bulk_issuance_leaves_the_credentials_file_as_it_was(
+    cli, write_csv, db, system, tmp_path
+):
+    code = _issuable(cli, write_csv, db, system, people=1)
+    output = tmp_path / "credentials.csv"
+    output.write_text("kept\n", encoding="utf-8")
+    refused = cli(
+        "awards",
+        "bulk",
+        str(
+            write_csv(
+                "awards.csv",
+                [
+                    "external_id,person_external_id,certification_code",
+                    f"W0,E000,{code}",
+                    f"W1,E404,{code}",
+                ],
+            )
+        ),
+        "--credentials-csv",
+        str(output),
+    )
+    assert refused.exit_code == 1
+    assert output.read_text(encoding="utf-8") == "kept\n"
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+    assert count(db, Award) == 0
+
+    nowhere = cli(
+        "awards",
+        "bulk",
+        str(
+            write_csv(
+                "awards.csv",
+                ["external_id,person_external_id,certification_code", f"W0,E000,{code}"],
+            )
+        ),
+        "--credentials-csv",
+        str(tmp_path / "missing" / "credentials.csv"),
+    )
+    assert nowhere.exit_code == 2
+    assert "--credentials-csv" in nowhere.output
+    assert count(db, Award) == 0

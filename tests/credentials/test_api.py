@@ -7,7 +7,7 @@ from datetime import timedelta
 from charter.core.auth import Role
 from charter.credentials import issuance
 from charter.partners.enums import Region
-from tests.credentials.factories import award
+from tests.credentials.factories import award, many_awards
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification, passing_evidence
 
@@ -174,3 +174,55 @@ def test_a_holder_did_set_through_the_people_api_names_the_subject(client, make,
     cleared = client.patch(f"/api/v1/people/{person_id}", json={"did": None}, headers=manager)
     assert cleared.status_code == 200
     assert cleared.json()["did"] is None
+
+
+def test_awards_carry_their_credential_and_its_public_url(
+    client, make, db, system, frozen_clock, settings
+):
+    cert = certification(db, system, validity_days=365, renewal_window_days=30)
+    firm = partner(db, system)
+    someone = person(db, system, partner_id=firm.id)
+    passing_evidence(db, system, person_id=someone.id, certification_id=cert.id)
+    db.commit()
+    admin = make.login(Role.ADMIN).headers
+    body = {"person_id": someone.id, "certification_id": cert.id}
+    issued = client.post("/api/v1/awards", json=body, headers=admin).json()
+    credential = issuance.current_credential_for_award(db, issued["id"])
+    db.rollback()
+    assert credential is not None
+    assert issued["credential_id"] == credential.id
+    url = f"{settings.public_url}/credentials/{credential.id}"
+    assert issued["credential_url"] == url
+    # The URL is the credential's own: its page, and the signed document it names as its id.
+    path = url.removeprefix(settings.public_url)
+    document = client.get(path, headers={"Accept": "application/vc+ld+json"}).json()
+    assert document["id"] == url
+    assert client.get(path).status_code == 200
+
+    award_path = f"/api/v1/awards/{issued['id']}"
+    assert client.get(award_path, headers=admin).json()["credential_url"] == url
+    listed = client.get("/api/v1/awards", headers=admin).json()["items"]
+    assert [(a["id"], a["credential_id"]) for a in listed] == [(issued["id"], credential.id)]
+
+    # A renewal signs a new credential: the award points at it from then on.
+    frozen_clock.advance(timedelta(days=340))
+    renewed = client.post(f"{award_path}/renew", json={}, headers=admin).json()
+    assert renewed["credential_id"] not in (None, credential.id)
+    assert (
+        renewed["credential_url"] == f"{settings.public_url}/credentials/{renewed['credential_id']}"
+    )
+    listed = client.get("/api/v1/awards", headers=admin).json()["items"]
+    assert listed[0]["credential_id"] == renewed["credential_id"]
+    # Revoked, it still names its (now revoked) credential, which says so when verified.
+    revoked = client.post(f"{award_path}/revoke", json={"reason": "fraud"}, headers=admin).json()
+    assert revoked["credential_id"] == renewed["credential_id"]
+    # The old fields are all still there.
+    assert {"status", "valid_until", "renewal_count", "status_reason"} <= set(revoked)
+
+
+def test_an_award_inserted_without_a_credential_has_none(client, make, db, system):
+    (inserted,) = many_awards(db, system, 1)
+    db.commit()
+    auditor = make.login(Role.AUDITOR).headers
+    out = client.get(f"/api/v1/awards/{inserted.id}", headers=auditor).json()
+    assert (out["credential_id"], out["credential_url"]) == (None, None)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from charter.core.auth import Role
+
 pytestmark = pytest.mark.skipif(
     not Path("/usr/bin/chromium").exists(),
     reason="/usr/bin/chromium is missing: `make browser` installs Debian's chromium",
@@ -47,3 +49,23 @@ def test_another_site_cannot_frame_the_docs(browser, live_server):
         assert tab.frame_locator("#docs").locator(".swagger-ui").count() == 0
     finally:
         context.close()
+
+
+def test_authorize_takes_an_api_key_that_try_it_out_then_sends(page, live_server, make):
+    admin = make.login(Role.ADMIN)
+    page.goto(f"{live_server}/api/docs")
+    page.locator(".swagger-ui .auth-wrapper .authorize").click()
+    dialog = page.locator(".dialog-ux .modal-ux")
+    dialog.locator("input").first.fill(admin.token)
+    dialog.locator("button.authorize").click()
+    dialog.locator("button.close-modal").click()
+
+    operation = page.locator("#operations-users-who_am_i_api_v1_users_me_get")
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    operation.locator("button.execute").click()
+    answer = operation.locator(".live-responses-table .response .response-col_status").first
+    answer.wait_for(timeout=TIMEOUT_MS)
+    assert answer.inner_text().strip() == "200"
+    body = operation.locator(".live-responses-table .response-col_description pre").first
+    assert admin.user.email in body.inner_text()

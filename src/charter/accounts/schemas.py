@@ -14,7 +14,18 @@ from charter.core.text import Id, Line, Name
 class UserIn(BaseModel):
     """A new user."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "pat.lee@example.com",
+                    "display_name": "Pat Lee",
+                    "role": "program_manager",
+                }
+            ]
+        },
+    )
 
     email: Line = Field(max_length=320)
     display_name: Name
@@ -38,7 +49,18 @@ class UserOut(ORMModel):
 class ApiKeyIn(BaseModel):
     """A new API key; scopes default to everything the user's role allows."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "crm-sync",
+                    "scopes": ["partners:read", "awards:read"],
+                    "expires_at": "2027-01-31T00:00:00Z",
+                }
+            ]
+        },
+    )
 
     name: Name
     user_id: Id | None = None
@@ -67,7 +89,17 @@ class ApiKeyCreated(ApiKeyOut):
 class PasswordChange(BaseModel):
     """A new password; one's own needs the current one too."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "new_password": "correct horse battery staple",
+                    "current_password": "an older passphrase",
+                }
+            ]
+        },
+    )
 
     new_password: str = Field(max_length=1000)
     current_password: str | None = Field(default=None, max_length=1000)
@@ -76,7 +108,9 @@ class PasswordChange(BaseModel):
 class RoleChange(BaseModel):
     """A user's new role."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"role": "program_manager"}]}
+    )
 
     role: Role
 
@@ -84,7 +118,9 @@ class RoleChange(BaseModel):
 class UserDisable(BaseModel):
     """Why a user is disabled (kept in the events log)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "Left the company"}]}
+    )
 
     reason: Line = Field(default="", max_length=500)
 

@@ -35,7 +35,21 @@ SubjectType = Annotated[
 class ApprovalCreate(BaseModel):
     """A request for an exception, of a type that may be asked for directly."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "license.territory",
+                    "subject_type": "license",
+                    "subject_id": "lic_01HZXA3M8RWD",
+                    "partner_id": "prt_01HZX5D1P9KE",
+                    "justification": "A customer in Japan signed; deployment starts in May",
+                    "proposed_change": {"add_regions": ["apac"], "add_countries": ["JP"]},
+                }
+            ]
+        },
+    )
 
     type: TypeName
     subject_type: SubjectType
@@ -48,7 +62,10 @@ class ApprovalCreate(BaseModel):
 class ApproveIn(BaseModel):
     """Approving: a note is optional."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Approved for the Fabrikam deployment"}]},
+    )
 
     reason: Note | None = None
 
@@ -56,7 +73,12 @@ class ApproveIn(BaseModel):
 class RejectIn(BaseModel):
     """Rejecting needs a reason, which the requester sees."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "Japan needs a local distributor agreement first"}]
+        },
+    )
 
     reason: Reason
 
@@ -64,7 +86,10 @@ class RejectIn(BaseModel):
 class WithdrawIn(BaseModel):
     """Withdrawing one's own request: a note is optional."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "The customer chose another region"}]},
+    )
 
     reason: Note | None = None
 
@@ -72,7 +97,9 @@ class WithdrawIn(BaseModel):
 class OwnersIn(BaseModel):
     """The governance owners a type is routed to; an empty list routes it to every one."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"user_ids": ["usr_01HZX2K7G4NB"]}]}
+    )
 
     user_ids: list[Id] = Field(max_length=50)
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from sqlalchemy.orm import Session
@@ -32,6 +36,10 @@ SHOWN_SKIPPED = 10
 def _run(importer: Importer, path: Path, what: str) -> None:
     with RichProgress() as progress, transaction() as db:
         report = _call(importer, db, operator(db), path, progress)
+    _print_report(report, what)
+
+
+def _print_report(report: ImportReport, what: str) -> None:
     out = console()
     out.print(
         f"{report.file_name}: {report.rows} row{'s' if report.rows != 1 else ''}, "
@@ -83,9 +91,77 @@ def import_assessments(file: CsvPath) -> None:
     _run(importer, file, "assessments")
 
 
+CREDENTIAL_COLUMNS = (
+    "award_id",
+    "external_id",
+    "person_id",
+    "person_external_id",
+    "credential_id",
+    "credential_url",
+)
+"""The columns ``charter awards bulk --credentials-csv`` writes, one row per issued award."""
+
+
 @awards_app.command("bulk")
-def awards_bulk(file: CsvPath) -> None:
+def awards_bulk(
+    file: CsvPath,
+    credentials_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--credentials-csv",
+            dir_okay=False,
+            writable=True,
+            help="Also write each issued award's credential and its public URL to this CSV "
+            "file (" + ",".join(CREDENTIAL_COLUMNS) + "); written only if the awards are.",
+        ),
+    ] = None,
+) -> None:
     """Issue awards: external_id,person_external_id,certification_code[,override_reason]."""
     from charter.credentials.imports import import_awards as importer
 
-    _run(importer, file, "awards")
+    if credentials_csv is None:
+        _run(importer, file, "awards")
+        return
+    from charter.credentials.service import credential_links
+
+    with _replaced_on_success(credentials_csv) as output:
+        with RichProgress() as progress, transaction() as db:
+            actor = operator(db)
+            report = importer(db, actor, source=file, progress=progress)
+            links = credential_links(
+                db, actor, award_ids=[issued.award_id for issued in report.issued]
+            )
+        writer = csv.writer(output, lineterminator="\n")
+        writer.writerow(CREDENTIAL_COLUMNS)
+        for issued in report.issued:
+            link = links[issued.award_id]
+            writer.writerow([*issued, link.id, link.url])
+    _print_report(report, "awards")
+    console().print(
+        f"{credentials_csv}: {len(report.issued)} credential"
+        f"{'s' if len(report.issued) != 1 else ''} written",
+        markup=False,
+    )
+
+
+@contextmanager
+def _replaced_on_success(path: Path) -> Iterator[TextIO]:
+    """A text file that replaces ``path`` when the block succeeds, and vanishes if it fails.
+
+    Made before the block runs, so an unwritable place is refused before anything changes.
+    """
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot write there: {error.strerror}", param_hint="--credentials-csv"
+        ) from None
+    try:
+        with open(handle, "w", encoding="utf-8", newline="") as output:
+            yield output
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

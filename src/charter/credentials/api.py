@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import Query
 from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
+from charter.core.auth import Principal
 from charter.core.schemas import Page
 from charter.credentials import service
 from charter.credentials.eligibility import check_eligibility
@@ -34,24 +36,41 @@ _AWARDS = TypeAdapter(list[AwardOut])
 IdQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 
 
-def award_out(award: Award) -> AwardOut:
-    """The API shape of an award, with its effective status."""
-    out = AwardOut.model_validate(award)
-    out.status = service.effective_status_of(award)
-    return out
+def award_out(db: Session, actor: Principal, award: Award) -> AwardOut:
+    """The API shape of an award, with its effective status and its credential."""
+    return awards_out(db, actor, [award])[0]
+
+
+def awards_out(db: Session, actor: Principal, awards: list[Award]) -> list[AwardOut]:
+    """The API shapes of awards, their credentials found in one query."""
+    links = service.credential_links(db, actor, award_ids=[award.id for award in awards])
+    shapes = []
+    for award in awards:
+        out = AwardOut.model_validate(award)
+        out.status = service.effective_status_of(award)
+        _link(out, links)
+        shapes.append(out)
+    return shapes
+
+
+def _link(out: AwardOut, links: dict[str, service.CredentialLink]) -> None:
+    link = links.get(out.id)
+    if link is not None:
+        out.credential_id, out.credential_url = link
 
 
 @router.post("/awards", status_code=201, response_model=AwardOut, tags=["awards"])
 def issue_award(body: AwardCreate, db: DbSession, actor: CurrentPrincipal) -> AwardOut:
     """Award a certification to a person who meets its criteria (or by an admin's override)."""
-    return award_out(service.issue_award(db, actor, data=body))
+    award = service.issue_award(db, actor, data=body)
+    return award_out(db, actor, award)
 
 
 @router.post("/awards/batch", status_code=201, response_model=AwardBatchOut, tags=["awards"])
 def issue_awards_batch(body: AwardBatchIn, db: DbSession, actor: CurrentPrincipal) -> AwardBatchOut:
     """Issue up to 1,000 awards at once: all of them, or none with every refusal listed."""
     awards = service.issue_awards_batch(db, actor, items=body.items)
-    return AwardBatchOut(items=[award_out(award) for award in awards])
+    return AwardBatchOut(items=awards_out(db, actor, awards))
 
 
 @router.get("/awards", response_model=Page[AwardOut], tags=["awards"])
@@ -85,19 +104,25 @@ def list_awards(
         cursor=cursor,
         limit=limit,
     )
-    return Page(items=_AWARDS.validate_python(page.items), next_cursor=page.next_cursor)
+    items = _AWARDS.validate_python(page.items)
+    links = service.credential_links(db, actor, award_ids=[item.id for item in items])
+    for item in items:
+        _link(item, links)
+    return Page(items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/awards/{award_id}", response_model=AwardOut, tags=["awards"])
 def get_award(award_id: str, db: DbSession, actor: CurrentPrincipal) -> AwardOut:
     """One award, with its effective status."""
-    return award_out(service.get_award(db, actor, award_id=award_id))
+    award = service.get_award(db, actor, award_id=award_id)
+    return award_out(db, actor, award)
 
 
 @router.post("/awards/{award_id}/revoke", response_model=AwardOut, tags=["awards"])
 def revoke_award(award_id: str, body: ReasonIn, db: DbSession, actor: CurrentPrincipal) -> AwardOut:
     """Revoke an award for good."""
-    return award_out(service.revoke_award(db, actor, award_id=award_id, reason=body.reason))
+    award = service.revoke_award(db, actor, award_id=award_id, reason=body.reason)
+    return award_out(db, actor, award)
 
 
 @router.post("/awards/{award_id}/suspend", response_model=AwardOut, tags=["awards"])
@@ -105,7 +130,8 @@ def suspend_award(
     award_id: str, body: ReasonIn, db: DbSession, actor: CurrentPrincipal
 ) -> AwardOut:
     """Suspend an active award."""
-    return award_out(service.suspend_award(db, actor, award_id=award_id, reason=body.reason))
+    award = service.suspend_award(db, actor, award_id=award_id, reason=body.reason)
+    return award_out(db, actor, award)
 
 
 @router.post("/awards/{award_id}/reinstate", response_model=AwardOut, tags=["awards"])
@@ -114,7 +140,8 @@ def reinstate_award(
 ) -> AwardOut:
     """Reinstate a suspended award."""
     reason = body.reason if body else None
-    return award_out(service.reinstate_award(db, actor, award_id=award_id, reason=reason))
+    award = service.reinstate_award(db, actor, award_id=award_id, reason=reason)
+    return award_out(db, actor, award)
 
 
 @router.post("/awards/{award_id}/renew", response_model=AwardOut, tags=["awards"])
@@ -123,7 +150,8 @@ def renew_award(
 ) -> AwardOut:
     """Renew an award inside its renewal window, against the criteria in force now."""
     override = body.override_reason if body else None
-    return award_out(service.renew_award(db, actor, award_id=award_id, override_reason=override))
+    award = service.renew_award(db, actor, award_id=award_id, override_reason=override)
+    return award_out(db, actor, award)
 
 
 @router.get("/people/{person_id}/eligibility", response_model=EligibilityOut, tags=["awards"])

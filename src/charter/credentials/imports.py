@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select, update
@@ -60,6 +60,24 @@ AWARD_COLUMNS = Columns(
     optional=("override_reason",),
 )
 _AWARD: TypeAdapter[AwardCreate] = TypeAdapter(AwardCreate)
+
+
+class IssuedAward(NamedTuple):
+    """An award a bulk issuance created, and the rows it came from."""
+
+    award_id: str
+    external_id: str
+    person_id: str
+    person_external_id: str
+
+
+@dataclass(slots=True)
+class AwardImportReport(ImportReport):
+    """What a bulk issuance did, with the awards it created in the file's order."""
+
+    issued: list[IssuedAward] = field(default_factory=list)
+
+
 _LIVE = [status.value for status in LIVE_STATUSES]
 
 
@@ -81,6 +99,7 @@ class _Issue:
 
     external_id: str
     person_id: str
+    person_external_id: str
     partner_id: str | None
     certification: Certification
     criteria_version_id: str
@@ -114,9 +133,9 @@ def import_awards(
     source: Path | bytes,
     name: str | None = None,
     progress: Progress | None = None,
-) -> ImportReport:
+) -> AwardImportReport:
     """Issue awards from CSV: all rows are judged first; any bad row means none is issued."""
-    file, report, progress = open_import(
+    file, opened, progress = open_import(
         actor,
         Permission.AWARDS_ISSUE,
         kind="awards",
@@ -125,6 +144,7 @@ def import_awards(
         name=name,
         progress=progress,
     )
+    report = AwardImportReport(opened.kind, opened.file_name, opened.file_sha256, opened.rows)
     now = clock.now()
     issues = _check_awards(db, actor, file, report, progress, now)
     file.errors.raise_if_any(file.total)
@@ -253,6 +273,7 @@ def _check_award(
     return _Issue(
         external_id=external_id_of(row),
         person_id=person_id,
+        person_external_id=row.values["person_external_id"],
         partner_id=partner_id,
         certification=certification,
         criteria_version_id=version.id,
@@ -356,7 +377,7 @@ def _write_awards(
     db: Session,
     actor: Principal,
     issues: list[_Issue],
-    report: ImportReport,
+    report: AwardImportReport,
     progress: Progress,
     now: datetime,
 ) -> None:
@@ -367,6 +388,9 @@ def _write_awards(
         row = _award_row(issue, new_id("awd"), now)
         rows.append(row)
         drafts.append(_issued_event(issue, row))
+        report.issued.append(
+            IssuedAward(row["id"], issue.external_id, issue.person_id, issue.person_external_id)
+        )
     progress.phase(f"issuing {len(rows):,} awards", len(rows))
     db.flush()
     insert_batches(db, Award, rows, progress)

@@ -399,6 +399,24 @@ def get_credential(
     return _public(_credential_row(db, credential_id), settings)
 
 
+def current_credential_ids(db: Session, award_ids: Iterable[str]) -> dict[str, str]:
+    """Each award's current credential id, chosen as :func:`current_credential_for_award`
+    chooses it (live first, then the latest); awards never issued are left out."""
+    ranked: dict[str, tuple[bool, datetime, str]] = {}
+    for part in sources.id_chunks(db, list(set(award_ids))):
+        query = select(
+            IssuedCredential.award_id,
+            IssuedCredential.id,
+            IssuedCredential.status,
+            IssuedCredential.created_at,
+        ).where(sources.one_of(db, IssuedCredential.award_id, part))
+        for award_id, credential_id, status_value, created_at in db.execute(query):
+            rank = (status_value in LIVE, created_at, credential_id)
+            if award_id not in ranked or rank > ranked[award_id]:
+                ranked[award_id] = rank
+    return {award_id: rank[2] for award_id, rank in ranked.items()}
+
+
 def current_credential_for_award(
     db: Session, award_id: str, *, settings: Settings | None = None
 ) -> PublicCredential | None:

@@ -14,7 +14,18 @@ from charter.credentials.enums import AwardStatus, SubjectType
 class AwardCreate(BaseModel):
     """Award a certification to a person; ``override_reason`` (admins) skips unmet criteria."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_id": "per_01HZX6F3Q8MW",
+                    "certification_id": "crt_01HZX4R6T2YC",
+                    "external_id": "lms-award-1206",
+                }
+            ]
+        },
+    )
 
     person_id: Id
     certification_id: Id
@@ -26,7 +37,23 @@ class AwardCreate(BaseModel):
 class AwardBatchIn(BaseModel):
     """Several awards to issue together (all or none)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {"person_id": "per_01HZX6F3Q8MW", "certification_id": "crt_01HZX4R6T2YC"},
+                        {
+                            "person_id": "per_01HZX6G9S1NV",
+                            "certification_id": "crt_01HZX4R6T2YC",
+                            "external_id": "lms-award-1207",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
 
     items: list[AwardCreate] = Field(min_length=1, max_length=1000)
 
@@ -34,7 +61,10 @@ class AwardBatchIn(BaseModel):
 class ReasonIn(BaseModel):
     """Why a status changes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Exam results withdrawn by the test centre"}]},
+    )
 
     reason: Reason
 
@@ -42,7 +72,10 @@ class ReasonIn(BaseModel):
 class ReinstateIn(BaseModel):
     """Why a suspended award is reinstated (optional)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "The test centre confirmed the results"}]},
+    )
 
     reason: Reason | None = None
 
@@ -50,7 +83,14 @@ class ReinstateIn(BaseModel):
 class RenewIn(BaseModel):
     """A renewal; ``override_reason`` (admins) renews although the criteria are not met."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"override_reason": "Recertified at the partner summit; exam record to follow"}
+            ]
+        },
+    )
 
     # A Note, not a Reason: blank is allowed so the service can say that an override needs one.
     override_reason: Note | None = None
@@ -76,6 +116,15 @@ class AwardOut(ORMModel):
     external_id: str | None
     created_at: datetime
     updated_at: datetime
+    credential_id: str | None = Field(
+        default=None,
+        description="The award's current signed credential (its latest if none is live)",
+    )
+    credential_url: str | None = Field(
+        default=None,
+        description="The credential's public page, which anyone can open to verify it "
+        "(also its JSON, for Accept: application/vc+ld+json)",
+    )
 
 
 class AwardBatchOut(BaseModel):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from charter.core.errors import (
 from charter.core.ids import is_id, new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate_rows
 from charter.core.text import text_filter
-from charter.credentials import eligibility, issuance
+from charter.credentials import documents, eligibility, issuance
 from charter.credentials.bulk.pipeline import issue_credentials_bulk
 from charter.credentials.enums import AwardStatus, SubjectType
 from charter.credentials.models import Award
@@ -223,6 +224,29 @@ def get_award(db: Session, actor: Principal, *, award_id: str) -> Award:
     """An award; partner users see those of people now at their firm or earned there."""
     actor.require(Permission.AWARDS_READ)
     return _award(db, actor, award_id)
+
+
+class CredentialLink(NamedTuple):
+    """Where an award's current credential is: its id and its public URL."""
+
+    id: str
+    url: str
+
+
+def credential_links(
+    db: Session, actor: Principal, *, award_ids: Iterable[str]
+) -> dict[str, CredentialLink]:
+    """The current credential of each of these awards that has one, for readers of awards.
+
+    The caller has read the awards already (this does not check their firm): the links add
+    nothing a credential's public page does not show.
+    """
+    actor.require(Permission.AWARDS_READ)
+    settings = settings_of(db)
+    return {
+        award_id: CredentialLink(credential_id, documents.credential_url(settings, credential_id))
+        for award_id, credential_id in issuance.current_credential_ids(db, award_ids).items()
+    }
 
 
 def _status_is(status: AwardStatus, now: datetime) -> ColumnElement[bool]:

@@ -44,6 +44,33 @@ from charter.credentials.verify import (
     verify_credential,
 )
 
+VERIFY_EXAMPLE: dict[str, Any] = {
+    "@context": [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    ],
+    "id": "https://badges.example.com/credentials/cred_01HZXC4V7N2Q",
+    "type": ["VerifiableCredential", "OpenBadgeCredential"],
+    "issuer": {"id": "did:web:badges.example.com", "type": ["Profile"], "name": "Example Corp"},
+    "validFrom": "2026-03-02T15:00:00Z",
+    "credentialSubject": {
+        "type": ["AchievementSubject"],
+        "achievement": {
+            "id": "https://badges.example.com/achievements/ADM-201",
+            "type": ["Achievement"],
+            "name": "Certified Administrator",
+        },
+    },
+    "proof": {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "verificationMethod": "did:web:badges.example.com#key-1",
+        "proofPurpose": "assertionMethod",
+        "proofValue": "z58DAdFfa9SkqZMVPxAQp...",
+    },
+}
+"""What the documentation shows a credential to verify as (abridged)."""
+
 MAX_BODY_BYTES = 8 * 1024 * 1024
 """A baked badge image is a few hundred KiB; the bound keeps hostile uploads cheap to refuse."""
 FETCH_TIMEOUT_S = 10.0
@@ -203,6 +230,11 @@ async def _multipart_file(request: Request, body: bytes) -> bytes:
     "/verify",
     response_model=VerdictOut,
     summary="Verify a credential",
+    responses={
+        400: {"description": "The credential is nested too deeply, or the body was cut short"},
+        413: {"description": f"The body is larger than {MAX_BODY_BYTES} bytes"},
+        422: {"description": "The body is not a credential (`errors` says why)"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -217,7 +249,13 @@ async def _multipart_file(request: Request, body: bytes) -> bytes:
                                 "description": "An OB 3.0 credential with an embedded proof",
                             }
                         },
-                    }
+                    },
+                    "examples": {
+                        "credential": {
+                            "summary": "A credential (abridged: send it whole, as issued)",
+                            "value": {"credential": VERIFY_EXAMPLE},
+                        }
+                    },
                 },
                 "multipart/form-data": {
                     "schema": {
@@ -230,7 +268,13 @@ async def _multipart_file(request: Request, body: bytes) -> bytes:
                                 "description": "Credential JSON, baked PNG or baked SVG",
                             }
                         },
-                    }
+                    },
+                    "examples": {
+                        "badge": {
+                            "summary": "A baked badge image",
+                            "value": {"file": "(the bytes of badge.png)"},
+                        }
+                    },
                 },
             },
         }

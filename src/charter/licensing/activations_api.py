@@ -60,6 +60,20 @@ class _Input(BaseModel):
 class ActivationRequest(_Input):
     """A deployment activating itself: the machine's fingerprint, where it runs, for whom."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "CHL-0ABCD-EFGH1-JKMNP-QRSTV-S",
+                    "fingerprint": "4f1c2a9e7b3d4c5e8f60718293a4b5c6",
+                    "region": "emea",
+                    "country": "DE",
+                    "customer_name": "Fabrikam GmbH",
+                }
+            ]
+        }
+    )
+
     key: LicenseKey
     fingerprint: Fingerprint
     region: Region
@@ -87,12 +101,27 @@ class ActivationHeld(BaseModel):
 class KeyedFingerprint(_Input):
     """A deployment known by its license key and fingerprint."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "CHL-0ABCD-EFGH1-JKMNP-QRSTV-S",
+                    "fingerprint": "4f1c2a9e7b3d4c5e8f60718293a4b5c6",
+                }
+            ]
+        }
+    )
+
     key: LicenseKey
     fingerprint: Fingerprint
 
 
 class StaffDeactivation(_Input):
     """Why staff free a deployment's seat."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "The customer decommissioned the server"}]}
+    )
 
     reason: Reason
 

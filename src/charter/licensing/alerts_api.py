@@ -46,7 +46,12 @@ class AlertOut(BaseModel):
 class Acknowledgement(BaseModel):
     """An optional remark on taking an alert up."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"note": "Looking into it with the partner's operations team"}]
+        },
+    )
 
     note: Note | None = None
 
@@ -54,7 +59,12 @@ class Acknowledgement(BaseModel):
 class Resolution(BaseModel):
     """How an alert was settled."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"note": "The partner moved the staging servers to a licensed region"}]
+        },
+    )
 
     note: Reason
 

@@ -281,7 +281,13 @@ def renew_license(
 # Usage metering.
 
 
-@router.post("/usage", response_model=UsageReceipt, tags=["licensing"])
+@router.post(
+    "/usage",
+    response_model=UsageReceipt,
+    tags=["licensing"],
+    # An API key, or none when the body carries the license key.
+    openapi_extra={"security": [{"apiKey": []}, {}]},
+)
 async def report_usage(body: UsageBatch, request: Request, db: DbSession) -> UsageReceipt:
     """Report up to 1,000 usage records, all stored or none; each is counted once however
     often it is sent (by ``record_id`` per license).

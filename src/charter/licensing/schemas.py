@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
@@ -34,6 +35,22 @@ class Feature(_Input):
 class ProductCreate(_Input):
     """A new product and its licensable features."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "ANALYTICS",
+                    "name": "Northstar Analytics",
+                    "description": "Self-hosted analytics server",
+                    "features": [
+                        {"key": "dashboards", "name": "Dashboards", "description": ""},
+                        {"key": "sso", "name": "Single sign-on", "description": "SAML and OIDC"},
+                    ],
+                }
+            ]
+        }
+    )
+
     code: Code
     name: Name
     description: Paragraphs = Field(default="", max_length=MAX_TEXT)
@@ -61,9 +78,62 @@ class ProductOut(ORMModel):
     updated_at: datetime
 
 
+VERSION_EXAMPLE: dict[str, Any] = {
+    "effective_from": "2026-04-01T00:00:00Z",
+    "summary": "Resale in the EU, 10% royalty",
+    "terms": {
+        "features": ["dashboards", "sso"],
+        "rights": {
+            "use": True,
+            "reproduce": False,
+            "distribute": True,
+            "modify": False,
+            "derivative_works": False,
+            "sublicense": False,
+            "white_label": False,
+        },
+        "territory": {
+            "regions": ["emea"],
+            "countries": [],
+            "excluded_countries": ["RU"],
+        },
+        "verticals": [],
+        "term": {"months": 12, "renewal": "automatic"},
+        "fee": {
+            "model": "per_seat",
+            "amount_per_seat": "40.00",
+            "currency": "EUR",
+            "period": "year",
+            "minimum_seats": 5,
+        },
+        "royalty_percent": "10",
+        "audit": {"allowed": True, "notice_days": 30, "max_per_year": 1},
+        "termination": {
+            "wind_down_days": 90,
+            "duties": ["Return or destroy unsold copies"],
+        },
+        "usage_caps": {
+            "api_calls": {
+                "limit": 1000000,
+                "period": "month",
+                "overage": "allow_and_flag",
+            }
+        },
+    },
+    "requirements": {
+        "program": "default",
+        "min_tier": "authorized",
+        "min_certified_by_track": {"sales": 1},
+    },
+}
+"""An agreement version as the API examples show it: per-seat resale in Europe."""
+
+
 class VersionCreate(_Input):
     """A new version of an agreement template: its terms and requirements, in force from
     ``effective_from`` (now by default)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [VERSION_EXAMPLE]})
 
     effective_from: AwareDatetime | None = None
     summary: Paragraphs = Field(default="", max_length=MAX_TEXT)
@@ -73,6 +143,19 @@ class VersionCreate(_Input):
 
 class TemplateCreate(_Input):
     """A new agreement template for a product, with its first version."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "RESELL-EU",
+                    "name": "Reseller agreement (Europe)",
+                    "product_id": "prd_01HZX7N2C5TA",
+                    "version": VERSION_EXAMPLE,
+                }
+            ]
+        }
+    )
 
     code: Code
     name: Name
@@ -109,6 +192,19 @@ class AgreementSign(_Input):
     """A firm signs a template's version: the one in force unless ``version`` names a later
     one already published. The signer is the person who signs for the firm."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "template_id": "agt_01HZX8Q4JM2V",
+                    "signer_name": "Dana Whitfield",
+                    "signer_email": "dana.whitfield@northwind.example.com",
+                    "signer_title": "CEO",
+                }
+            ]
+        }
+    )
+
     template_id: Id
     version: int | None = Field(default=None, ge=1, le=1_000_000)
     signer_name: Name
@@ -138,6 +234,19 @@ class LicenseCreate(_Input):
     """A license under a firm's signed agreement. Regions and countries default to the
     agreement's territory and must lie within it; the term defaults to the agreement's."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "agreement_id": "agr_01HZX9B7K3QF",
+                    "seats": 25,
+                    "regions": ["emea"],
+                    "seat_model": "floating",
+                }
+            ]
+        }
+    )
+
     agreement_id: Id
     seats: int = Field(ge=1, le=MAX_SEATS)
     regions: list[Region] | None = Field(default=None, max_length=len(Region))
@@ -149,12 +258,22 @@ class LicenseCreate(_Input):
 class LicenseReason(_Input):
     """Why a license's status changes."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "Unpaid invoice INV-2026-0412"}]}
+    )
+
     reason: Reason
 
 
 class LicenseRenew(_Input):
     """A renewal: to ``valid_until``, or by the agreement's term from the current end (or from
     now, when that has passed)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"valid_until": "2027-12-31T23:59:59Z", "reason": "Renewed for 2027"}]
+        }
+    )
 
     valid_until: AwareDatetime | None = None
     reason: Reason = "renewal"

@@ -29,7 +29,24 @@ class UsageBatch(BaseModel):
     """Up to 1,000 records, all stored or none. Licensed software authenticates with its
     license ``key`` here; an API key or a signed-in user names each record's ``license_id``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "CHL-0ABCD-EFGH1-JKMNP-QRSTV-S",
+                    "records": [
+                        {
+                            "metric": "api_calls",
+                            "quantity": 1200,
+                            "occurred_at": "2026-03-02T10:00:00Z",
+                            "record_id": "node-7:2026-03-02T10",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
 
     key: str | None = Field(default=None, min_length=1, max_length=100)
     records: list[UsageRecordIn] = Field(min_length=1, max_length=MAX_BATCH)

@@ -115,9 +115,25 @@ class ValidationRequest(BaseModel):
     response so that a recorded answer cannot be replayed to another request.
     """
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "CHL-0ABCD-EFGH1-JKMNP-QRSTV-S",
+                    "product": "ANALYTICS",
+                    "nonce": "q7XnZk2mP9rT4vW1",
+                    "fingerprint": "4f1c2a9e7b3d4c5e8f60718293a4b5c6",
+                    "feature": "sso",
+                    "region": "emea",
+                    "country": "DE",
+                }
+            ]
+        },
+    )
 
-    key: str = Field(min_length=1, max_length=64, examples=["CHL-0ABCD-EFGH1-JKMNP-QRSTV-W"])
+    key: str = Field(min_length=1, max_length=64, examples=["CHL-0ABCD-EFGH1-JKMNP-QRSTV-S"])
     product: str = Field(min_length=1, max_length=64, description="The product's code")
     nonce: str = Field(pattern=NONCE_PATTERN, description="A fresh value from the client")
     fingerprint: str | None = Field(default=None, min_length=1, max_length=256)

@@ -100,6 +100,21 @@ class _Input(BaseModel):
 class PartnerCreate(_Input):
     """A new partner firm; it starts as an applicant."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Northwind Consulting",
+                    "type": "implementation",
+                    "regions": ["emea", "na"],
+                    "country": "DE",
+                    "website": "https://northwind.example.com",
+                    "external_id": "crm-4711",
+                }
+            ]
+        }
+    )
+
     name: Name
     type: PartnerType
     regions: Annotated[
@@ -117,6 +132,14 @@ class PartnerCreate(_Input):
 
 class PartnerUpdate(_Input):
     """Changes to a firm's profile; fields left out stay as they are, ``null`` clears."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"regions": ["emea", "na", "apac"], "website": "https://northwind.example.com"}
+            ]
+        }
+    )
 
     name: Name | None = None
     type: PartnerType | None = None
@@ -144,12 +167,22 @@ class PartnerUpdate(_Input):
 class PartnerStatusChange(_Input):
     """Move a firm along its lifecycle, saying why."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "active", "reason": "Onboarding completed"}]}
+    )
+
     status: PartnerStatus
     reason: Reason
 
 
 class OnboardingCheckUpdate(_Input):
     """Mark one onboarding check done or not done."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"done": True, "note": "Checked against the trade register"}]
+        }
+    )
 
     done: bool
     note: Note | None = None
@@ -192,6 +225,21 @@ class PartnerOut(ORMModel):
 class PersonCreate(_Input):
     """A new person; the first email address is the primary one."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "given_name": "Ada",
+                    "family_name": "Byron",
+                    "track": "technical",
+                    "partner_id": "prt_01HZX5D1P9KE",
+                    "emails": ["ada.byron@northwind.example.com"],
+                    "external_id": "lms-user-311",
+                }
+            ]
+        }
+    )
+
     given_name: Name
     family_name: Line = Field(max_length=200)
     track: Track
@@ -203,6 +251,10 @@ class PersonCreate(_Input):
 
 class PersonUpdate(_Input):
     """Changes to a person; firm and addresses change through their own calls."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"track": "support", "show_name_publicly": True}]}
+    )
 
     given_name: Name | None = None
     family_name: Line | None = Field(default=None, max_length=200)
@@ -222,12 +274,18 @@ class PersonUpdate(_Input):
 class PersonEmailIn(_Input):
     """An address to add to a person (``primary`` makes it the one written to)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": "ada@byron.example.org", "primary": False}]}
+    )
+
     email: Email
     primary: bool = False
 
 
 class JoinPartner(_Input):
     """The firm a person starts working for."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"partner_id": "prt_01HZX5D1P9KE"}]})
 
     partner_id: Id
 

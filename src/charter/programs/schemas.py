@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -30,10 +30,22 @@ Sha256Hex = Annotated[
 ValidityDays = Annotated[int, Field(gt=0, le=MAX_VALIDITY_DAYS)]
 
 
+CRITERIA_EXAMPLE: dict[str, Any] = {
+    "narrative": "Pass the administrator exam with 75% and complete the hands-on lab.",
+    "requirements": {
+        "assessments": [{"code": "EXAM-ADM-201", "min_score": 75}],
+        "labs": ["LAB-ADM-201"],
+        "evidence_max_age_days": 365,
+    },
+    "effective_from": "2026-04-01T00:00:00Z",
+}
+"""Criteria as the API examples show them: an exam and a lab."""
+
+
 class CriteriaCreate(BaseModel):
     """A new version of a certification's criteria; in force from ``effective_from`` (now)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [CRITERIA_EXAMPLE]})
 
     narrative: Paragraphs = Field(min_length=1, max_length=MAX_TEXT)
     requirements: Requirements = Field(default_factory=Requirements)
@@ -43,7 +55,23 @@ class CriteriaCreate(BaseModel):
 class CertificationCreate(BaseModel):
     """A new certification with its first criteria."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "ADM-201",
+                    "name": "Certified Administrator",
+                    "track": "technical",
+                    "level": "associate",
+                    "description": "Installs, configures and runs the platform",
+                    "validity_days": 730,
+                    "renewal_window_days": 90,
+                    "criteria": CRITERIA_EXAMPLE,
+                }
+            ]
+        },
+    )
 
     code: Code
     name: Name
@@ -59,7 +87,12 @@ class CertificationCreate(BaseModel):
 class CertificationUpdate(BaseModel):
     """Changes to a certification; fields left out stay as they are. The code never changes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "Certified Platform Administrator", "validity_days": 1095}]
+        },
+    )
 
     name: Name | None = None
     track: Track | None = None
@@ -103,7 +136,24 @@ class CriteriaVersionOut(ORMModel):
 class AssessmentCreate(BaseModel):
     """Something a person did toward a certification: an exam, lab, reference or training."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "person_id": "per_01HZX6F3Q8MW",
+                    "kind": "exam",
+                    "code": "EXAM-ADM-201",
+                    "score": 87.5,
+                    "passed": True,
+                    "assessor": "Pearson VUE",
+                    "occurred_at": "2026-03-02T14:30:00Z",
+                    "evidence_url": "https://lms.example.com/results/88213",
+                    "external_id": "lms-88213",
+                }
+            ]
+        },
+    )
 
     person_id: Id
     kind: AssessmentKind

@@ -19,7 +19,46 @@ Program = Key
 class SchemeCreate(BaseModel):
     """A new version of a program's tiers, in force from ``effective_from`` (now by default)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "program": "default",
+                    "tiers": [
+                        {
+                            "key": "authorized",
+                            "name": "Authorized",
+                            "rank": 1,
+                            "requirements": {
+                                "min_certified_by_track": {"sales": 1},
+                                "onboarding_complete": True,
+                            },
+                            "benefits": {"discount_percent": 10},
+                            "grace_days": 30,
+                        },
+                        {
+                            "key": "gold",
+                            "name": "Gold",
+                            "rank": 2,
+                            "requirements": {
+                                "min_certified_by_track": {"sales": 2, "technical": 2},
+                                "required_certifications": ["ADM-201"],
+                                "good_standing": True,
+                                "min_track_record": {"deployments": 5},
+                            },
+                            "benefits": {
+                                "entitlements": ["demo-licenses"],
+                                "discount_percent": 25,
+                                "support_level": "priority",
+                            },
+                            "grace_days": 60,
+                        },
+                    ],
+                }
+            ]
+        },
+    )
 
     program: Program = DEFAULT_PROGRAM
     effective_from: AwareDatetime | None = None
@@ -41,7 +80,21 @@ class SchemeOut(ORMModel):
 class TrackRecordCreate(BaseModel):
     """A figure about a firm: successful deployments, customer satisfaction, ..."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "partner_id": "prt_01HZX5D1P9KE",
+                    "metric": "deployments",
+                    "value": 7,
+                    "recorded_at": "2026-03-31T00:00:00Z",
+                    "source": "CRM",
+                    "external_id": "crm-q1-7",
+                }
+            ]
+        },
+    )
 
     partner_id: Id
     metric: Metric
@@ -135,7 +188,10 @@ class ForecastItem(BaseModel):
 class TerminateIn(BaseModel):
     """Terminate a firm, saying why."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "Breach of the code of conduct"}]},
+    )
 
     reason: Reason
 

@@ -13,7 +13,19 @@ from charter.core.text import Line
 class EndpointCreate(BaseModel):
     """A new endpoint: where to send, and which event types (``award.revoked``, ``award.*``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://crm.example.com/hooks/charter",
+                    "event_types": ["award.issued", "award.revoked", "firm.*"],
+                    "description": "CRM partner sync",
+                    "active": True,
+                }
+            ]
+        },
+    )
 
     url: str = Field(max_length=2000)
     event_types: list[Line] = Field(min_length=1, max_length=100)
@@ -24,7 +36,10 @@ class EndpointCreate(BaseModel):
 class EndpointUpdate(BaseModel):
     """Changes to an endpoint; fields left out are kept."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"event_types": ["award.*"], "active": True}]},
+    )
 
     url: str | None = Field(default=None, max_length=2000)
     event_types: list[Line] | None = Field(default=None, min_length=1, max_length=100)
