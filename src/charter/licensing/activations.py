@@ -461,10 +461,30 @@ def list_activations(
 
 
 def deactivate_by_staff(
-    db: Session, actor: Principal, *, license_id: str, activation_id: str, reason: str
+    db: Session,
+    actor: Principal,
+    *,
+    activation_id: str,
+    reason: str,
+    license_id: str | None = None,
 ) -> LicenseActivation:
-    """Free the seat an activation holds, for the vendor's license managers."""
+    """Free the seat an activation holds, for the vendor's license managers; ``license_id``,
+    when given, is the license the activation must belong to (the API's path names both)."""
     actor.require(Permission.LICENSES_MANAGE)
+    if license_id is None:
+        owner = None
+        if is_id(activation_id, "act"):
+            owner = db.scalar(
+                select(LicenseActivation.license_id).where(LicenseActivation.id == activation_id)
+            )
+        if owner is None or (
+            actor.partner_scope is not None
+            and db.scalar(select(License.partner_id).where(License.id == owner))
+            != actor.partner_scope
+        ):
+            # Another firm's activation is as unknown as one that does not exist.
+            raise NotFound(f"activation {activation_id} not found")
+        license_id = owner
     license = service.get_license(db, actor, license_id=license_id)
     activation = None
     if is_id(activation_id, "act"):
