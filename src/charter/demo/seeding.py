@@ -240,8 +240,9 @@ def _licensing(db: Session, now: datetime) -> LicensingSummary:
 
 
 def _key_to_try(db: Session, now: datetime) -> tuple[str | None, str | None]:
-    """The key of a license that validates as ``VALID`` (active, in good standing, no alert
-    on it), with its product's code: read from its sealed copy, as the firm's admin would."""
+    """The key of a deployed license that validates as ``VALID`` (active, in good standing,
+    no alert on it), with its product's code: read from its sealed copy, as the firm's admin
+    would."""
     row = db.execute(
         select(License.id, License.key_sealed, Product.code)
         .join(Product, Product.id == License.product_id)
@@ -253,6 +254,12 @@ def _key_to_try(db: Session, now: datetime) -> tuple[str | None, str | None]:
             License.activations_closed_at.is_(None),
             Partner.status == PartnerStatus.ACTIVE.value,
             License.id.not_in(select(LicenseAlert.license_id)),
+            # Deployed, so that its activations have something to show.
+            License.id.in_(
+                select(LicenseActivation.license_id).where(
+                    LicenseActivation.state == ActivationState.ACTIVE.value
+                )
+            ),
         )
         .order_by(Product.code, License.valid_from)
         .limit(1)
