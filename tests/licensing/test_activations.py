@@ -258,11 +258,133 @@ def test_a_license_that_may_not_be_used_is_refused(
     before = _license_events(sessions)
 
     _refusal(client.post(ACTIVATE, json=_deployment(key, "later-machine-2")), 409, code)
+    if change == "revoke":
+        # A revoked license gave its seats back when it was revoked.
+        _refusal(
+            client.post(HEARTBEAT, json={"key": key, "fingerprint": "early-machine-1"}), 409, code
+        )
+        assert _active(sessions, license_id) == 0
+        assert _license_events(sessions) == before
+        return
     _refusal(client.post(HEARTBEAT, json={"key": key, "fingerprint": "early-machine-1"}), 409, code)
     assert _active(sessions, license_id) == 1
     assert _license_events(sessions) == before
     # A deployment may still be uninstalled and give its seat back.
     assert client.post(DEACTIVATE, json={"key": key, "fingerprint": "early-machine-1"}).is_success
+
+
+@pytest.mark.parametrize("ending", ["revoke", "terminate", "expire", "reinstate_after_term"])
+def test_a_license_that_ends_frees_its_seats(ending, client, sessions, system, world, frozen_clock):
+    # Node-locked: floating seats would be reaped anyway once the clock jumps past the term.
+    license_id, key = _issue(sessions, system, world, seats=3)
+    other_id, other_key = _issue(
+        sessions, system, world, seats=1, valid_until=frozen_clock.now() + timedelta(days=800)
+    )
+    for fingerprint in ("ended-machine-1", "ended-machine-2", "gone-machine-3"):
+        assert client.post(ACTIVATE, json=_deployment(key, fingerprint)).status_code == 201
+    assert client.post(DEACTIVATE, json={"key": key, "fingerprint": "gone-machine-3"}).is_success
+    assert client.post(ACTIVATE, json=_deployment(other_key, "bystander-box-1")).status_code == 201
+    with sessions() as db:
+        gone_at = db.scalar(
+            select(LicenseActivation.deactivated_at).where(
+                LicenseActivation.fingerprint == "gone-machine-3"
+            )
+        )
+
+    frozen_clock.advance(timedelta(minutes=5))
+    with sessions() as db, db.begin():
+        if ending == "revoke":
+            licensing.revoke_license(db, system, license_id=license_id, reason="breach")
+        elif ending == "terminate":
+            licensing.terminate_license(db, system, license_id=license_id, reason="contract ended")
+        elif ending == "reinstate_after_term":
+            licensing.suspend_license(db, system, license_id=license_id, reason="unpaid")
+    if ending == "reinstate_after_term":
+        # Suspended, the license keeps its seats, even past its term.
+        frozen_clock.advance(timedelta(days=400))
+        assert _active(sessions, license_id) == 2
+        with sessions() as db, db.begin():
+            licensing.reinstate_license(db, system, license_id=license_id, reason="paid")
+    elif ending == "expire":
+        frozen_clock.advance(timedelta(days=400))
+        # Past its term the license reads as expired, and its seats go when the worker
+        # records it.
+        assert _active(sessions, license_id) == 2
+        run_until_idle(sessions)
+    ended_at = frozen_clock.now()
+    status = {"revoke": "revoked", "terminate": "terminated"}.get(ending, "expired")
+
+    with sessions() as db:
+        rows = {
+            row.fingerprint: row
+            for row in db.scalars(
+                select(LicenseActivation).where(LicenseActivation.license_id == license_id)
+            )
+        }
+        assert db.get(License, license_id).status == status
+        bystander = db.scalar(
+            select(LicenseActivation).where(LicenseActivation.license_id == other_id)
+        )
+        assert bystander.state == "active"  # another license's seat is its own
+    assert {name: row.state for name, row in rows.items()} == {
+        "ended-machine-1": "deactivated",
+        "ended-machine-2": "deactivated",
+        "gone-machine-3": "deactivated",
+    }
+    for name in ("ended-machine-1", "ended-machine-2"):
+        assert rows[name].deactivated_at == ended_at
+        assert rows[name].ended_reason.startswith(f"the license was {status}: ")
+    assert rows["gone-machine-3"].deactivated_at == gone_at  # ended before: left as it was
+    assert rows["gone-machine-3"].ended_reason == "deactivated by the deployment"
+
+    freed = [
+        event
+        for event in _events(sessions, "license.deactivated")
+        if event.payload["license_id"] == license_id
+    ]
+    assert sorted(event.payload["fingerprint"] for event in freed) == [
+        "ended-machine-1",
+        "ended-machine-2",
+        "gone-machine-3",
+    ]
+    for event in freed:
+        assert event.partner_id == world.firm
+        if event.payload["fingerprint"] != "gone-machine-3":
+            assert event.subject_id == rows[event.payload["fingerprint"]].id
+            assert event.payload["reason"] == rows[event.payload["fingerprint"]].ended_reason
+    # The ended license gets no seat back: activating and heartbeats are refused.
+    _refusal(
+        client.post(HEARTBEAT, json={"key": key, "fingerprint": "ended-machine-1"}),
+        409,
+        status.upper(),
+    )
+    _refusal(
+        client.post(DEACTIVATE, json={"key": key, "fingerprint": "ended-machine-1"}),
+        404,
+        "NOT_ACTIVATED",
+    )
+
+
+def test_a_suspended_license_keeps_its_seats_and_works_again_when_reinstated(
+    client, sessions, system, world, frozen_clock
+):
+    license_id, key = _issue(sessions, system, world, seats=2)
+    assert client.post(ACTIVATE, json=_deployment(key, "kept-machine-1")).status_code == 201
+    with sessions() as db, db.begin():
+        licensing.suspend_license(db, system, license_id=license_id, reason="unpaid")
+    assert _active(sessions, license_id) == 1
+    assert _events(sessions, "license.deactivated") == []
+    _refusal(
+        client.post(HEARTBEAT, json={"key": key, "fingerprint": "kept-machine-1"}),
+        409,
+        "SUSPENDED",
+    )
+
+    with sessions() as db, db.begin():
+        licensing.reinstate_license(db, system, license_id=license_id, reason="paid")
+    beat = client.post(HEARTBEAT, json={"key": key, "fingerprint": "kept-machine-1"})
+    assert beat.status_code == 200, beat.text
+    assert _active(sessions, license_id) == 1
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import html
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from charter.app import create_app
+from charter.approvals.models import ApprovalRequest
 from charter.config import Settings, get_settings
 from charter.core import eventverify
 from charter.core.models import Event
@@ -20,9 +22,16 @@ from charter.credentials import ob3
 from charter.credentials.enums import AwardStatus
 from charter.credentials.models import Award, IssuedCredential
 from charter.db.engine import make_engine, make_sessionmaker
-from charter.demo.people import ADMIN_EMAIL, ADMIN_PASSWORD, PARTNER_ADMIN_PASSWORD
+from charter.demo.people import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    GOVERNANCE_EMAIL,
+    PARTNER_ADMIN_PASSWORD,
+)
 from charter.demo.seeding import SeedSummary, seed
 from charter.demo.serving import run_demo
+from charter.licensing.models import License, LicenseActivation
+from charter.licensing.usage_models import UsageCapPassed, UsageRecord, UsageRollup
 from charter.partners.enums import PartnerType, Region
 from charter.partners.models import Partner, PartnerRegion, Person
 from charter.tiers.enums import BadgeStatus
@@ -33,16 +42,25 @@ from tests.web.helpers import csrf_from, sign_in
 @dataclass
 class Seeded:
     url: str
+    data_dir: Path
     first: SeedSummary
     second: SeedSummary
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'charter.db'}"
-    first = seed(url)
-    second = seed(url)
-    return Seeded(url, first, second)
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
+    folder = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{folder / 'charter.db'}"
+    # The deployment secret (license keys hash and seal under it) lives in the data folder.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CHARTER_DATA_DIR", str(folder))
+        get_settings.cache_clear()
+        try:
+            first = seed(url)
+            second = seed(url)
+            yield Seeded(url, folder, first, second)
+        finally:
+            get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -82,7 +100,7 @@ def test_the_demo_program_has_the_planned_shape(seeded):
     assert awards["revoked"] >= 3
     assert awards["suspended"] >= 2
     assert summary.awards_expiring_within_30_days >= 3
-    assert summary.users == 3
+    assert summary.users == 4  # admin, program manager, governance owner, partner admin
     assert summary.partner_admin_email
     # Firms hold every tier, each with its signed badge, and a few are at risk.
     assert list(summary.firms_by_tier) == ["authorized", "certified", "elite"]
@@ -212,9 +230,9 @@ def test_the_printed_logins_work(demo_client, seeded):
     assert 'class="figure">1</span><span class="label">firm' in page
 
 
-def test_run_demo_prints_where_to_sign_in(seeded, monkeypatch, capsys, tmp_path):
+def test_run_demo_prints_where_to_sign_in(seeded, monkeypatch, capsys):
     monkeypatch.setenv("CHARTER_DATABASE_URL", seeded.url)
-    monkeypatch.setenv("CHARTER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CHARTER_DATA_DIR", str(seeded.data_dir))
     get_settings.cache_clear()
     try:
         run_demo(serve=False)
@@ -226,3 +244,132 @@ def test_run_demo_prints_where_to_sign_in(seeded, monkeypatch, capsys, tmp_path)
     assert ADMIN_PASSWORD in out
     for url in ("/dashboard", "/api/docs", "/api/v1/health"):
         assert f"http://127.0.0.1:8000{url}" in out
+    licensing = seeded.first.licensing
+    assert f"{licensing.licenses} licenses ({licensing.licenses_by_status['active']} active" in out
+    assert "1 approval pending" in out
+    assert GOVERNANCE_EMAIL in out
+    assert licensing.try_key is not None
+    assert f'"key": "{licensing.try_key}"' in out
+    assert "/api/v1/licenses/validate" in out
+
+
+@pytest.fixture
+def seeding_client(seeded: Seeded) -> Iterator[TestClient]:
+    """The app with the settings the demo was seeded with (its deployment secret)."""
+    settings = Settings(database_url=seeded.url, data_dir=seeded.data_dir)
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+    app.state.engine.dispose()
+
+
+def test_the_demo_licenses_products_to_most_firms(seeded, demo_db):
+    licensing = seeded.first.licensing
+    assert licensing == seeded.second.licensing
+    assert licensing.products == 3
+    assert licensing.agreement_versions == 4  # the Edge agreement has a second version
+    assert licensing.agreements >= 40
+    by_status = licensing.licenses_by_status
+    assert 200 <= licensing.licenses <= 400
+    assert by_status["active"] > licensing.licenses / 2
+    assert by_status["suspended"] >= 5
+    assert by_status["revoked"] >= 5
+    assert by_status["expired"] >= 3
+    licensed_firms = demo_db.scalar(select(func.count(func.distinct(License.partner_id))))
+    assert licensed_firms >= 30
+    # The second Edge version named the firms that had signed the first, to be told.
+    published = [
+        event
+        for event in demo_db.scalars(
+            select(Event).where(Event.type == "agreement.version_published")
+        )
+        if event.payload["version"] == 2
+    ]
+    assert len(published) == 1
+    published_v2 = published[0]
+    assert len(published_v2.payload["partner_ids"]) >= 10
+
+
+def test_the_demo_deployments_heartbeat_and_ended_licenses_hold_no_seat(seeded, demo_db):
+    states = seeded.first.licensing.activations_by_state
+    assert states["active"] >= 150
+    assert states["reaped"] >= 1  # floating leases whose heartbeats stopped
+    assert seeded.first.licensing.stale_activations > states["reaped"]
+    kinds = set(demo_db.scalars(select(LicenseActivation.kind).distinct()))
+    assert kinds == {"node_locked", "floating"}
+    held_by_ended = demo_db.scalar(
+        select(func.count())
+        .select_from(LicenseActivation)
+        .join(License, License.id == LicenseActivation.license_id)
+        .where(
+            LicenseActivation.state == "active",
+            License.status.in_(["expired", "revoked", "terminated"]),
+        )
+    )
+    assert held_by_ended == 0
+    freed = demo_db.scalars(
+        select(LicenseActivation.ended_reason).where(
+            LicenseActivation.ended_reason.like("the license was expired:%")
+        )
+    ).all()
+    assert freed
+
+
+def test_the_demo_meters_usage_with_a_trend_and_one_license_over_its_cap(seeded, demo_db):
+    licensing = seeded.first.licensing
+    assert licensing.usage_records >= 300
+    assert licensing.licenses_over_cap == 1
+    [over] = demo_db.scalars(select(UsageCapPassed.license_id).distinct()).all()
+    reported = list(
+        demo_db.scalars(
+            select(UsageRecord.quantity)
+            .where(UsageRecord.license_id == over)
+            .order_by(UsageRecord.occurred_at)
+        )
+    )
+    assert len(reported) >= 20  # weekly, for months
+    assert sum(reported[-4:]) > 1.1 * sum(reported[:4])  # use grows
+    totals = list(demo_db.scalars(select(UsageRollup.total).where(UsageRollup.license_id == over)))
+    assert sum(totals) == sum(reported)  # the monthly rollups count each record once
+    assert max(totals) > 2_000_000  # the cap
+
+
+def test_the_demo_has_grace_a_pending_approval_and_alerts(seeded, demo_db):
+    licensing = seeded.first.licensing
+    assert licensing.licenses_in_grace >= 1
+    graced = demo_db.scalars(select(License).where(License.compliance == "grace")).all()
+    assert any("NSEC" in line for license in graced for line in license.compliance_missing)
+    assert all(license.grace_until is not None for license in graced)
+    started = demo_db.scalars(select(Event.type).where(Event.type == "license.grace_started"))
+    assert len(started.all()) >= len(graced)
+
+    assert licensing.pending_approvals == 1
+    [pending] = demo_db.scalars(
+        select(ApprovalRequest).where(ApprovalRequest.state == "pending")
+    ).all()
+    assert pending.type == "license.territory"
+    assert pending.proposed_change["add_regions"] == ["apac"]
+
+    assert set(licensing.alerts_by_rule) == {
+        "sharing",
+        "activation_burst",
+        "out_of_territory",
+        "usage_spike",
+        "use_after_revocation",
+    }
+    opened = demo_db.scalar(
+        select(func.count()).select_from(Event).where(Event.type == "license.alert_opened")
+    )
+    assert opened == sum(licensing.alerts_by_rule.values())
+
+
+def test_the_printed_license_key_validates(seeded, seeding_client):
+    licensing = seeded.first.licensing
+    assert licensing.try_key is not None
+    body = {"key": licensing.try_key, "product": licensing.try_product, "nonce": "try-it-0001"}
+
+    answer = seeding_client.post("/api/v1/licenses/validate", json=body)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["valid"] is True
+    assert answer.json()["code"] == "VALID"

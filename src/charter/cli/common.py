@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import TracebackType
+from typing import Any, TypeVar
 
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -25,7 +27,8 @@ from charter.accounts import service as accounts
 from charter.accounts.models import User
 from charter.config import get_settings
 from charter.core.auth import Principal
-from charter.core.errors import Unauthorized
+from charter.core.csvimport import describe
+from charter.core.errors import FieldError, Invalid, Unauthorized
 from charter.db.engine import make_engine, make_sessionmaker
 
 # Commands that only read act as the system: whoever can run them on the server already holds
@@ -66,6 +69,20 @@ def operator(db: Session) -> Principal:
     if user is None or user.disabled_at is not None:
         raise Unauthorized(f"no active user {email} to act as")
     return accounts.principal_for(user)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def checked(model: type[Model], given: dict[str, Any]) -> Model:
+    """Options checked by the API's own input model, before anything is read or written:
+    :class:`Invalid` naming the first field at fault otherwise (one line, exit 1)."""
+    try:
+        return model.model_validate(given)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first.get("loc", ()))
+        raise Invalid(describe(error), [FieldError(field, str(first.get("msg", "")))]) from None
 
 
 def console() -> Console:

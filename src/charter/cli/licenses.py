@@ -1,17 +1,20 @@
-"""``charter licenses``: issue a license under a signed agreement, show one, suspend, revoke."""
+"""``charter licenses``: issue a license under a signed agreement, show one, suspend, revoke;
+list a license's activations and free a seat."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from rich.table import Table
 
-from charter.cli.common import ACTOR, console, operator, transaction
+from charter.cli.common import ACTOR, checked, console, operator, transaction
 from charter.core.csvimport import describe
 from charter.core.errors import FieldError, Invalid
-from charter.licensing.schemas import LicenseOut
+from charter.licensing.schemas import LicenseOut, LicenseReason
 
 licenses_app = typer.Typer(help="Licenses granted to partner firms.", no_args_is_help=True)
 
@@ -146,3 +149,118 @@ def token(
         typer.echo(json.dumps(data, indent=2))
         return
     typer.echo(issued.token)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _when(moment: Any) -> str:
+    return "" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+
+
+def _print_activation(activation: dict[str, Any]) -> None:
+    out = console()
+    out.print(
+        f"{activation['id']}  {activation['state']}  {activation['kind']}"
+        f"  {activation['fingerprint']}",
+        markup=False,
+    )
+    place = activation["region"] + (f" ({activation['country']})" if activation["country"] else "")
+    out.print(f"  license: {activation['license_id']}  where: {place}", markup=False)
+    out.print(f"  customer: {activation['customer_name']}", markup=False)
+    out.print(f"  ended: {_when(activation['deactivated_at'])}", markup=False)
+    if activation["ended_reason"]:
+        out.print(f"  reason: {activation['ended_reason']}", markup=False)
+
+
+@licenses_app.command("activations")
+def list_activations(
+    license_id: Annotated[str, typer.Argument(help="The license (lic_…).")],
+    state: Annotated[
+        str | None,
+        typer.Option("--state", help="Only these: active, deactivated or reaped."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A license's activations (its deployments), oldest first, with their heartbeats."""
+    from charter.core.pagination import MAX_LIMIT
+    from charter.licensing import activations
+    from charter.licensing.enums import ActivationState
+
+    wanted = None
+    if state is not None:
+        try:
+            wanted = ActivationState(state.strip().lower())
+        except ValueError:
+            names = ", ".join(item.value for item in ActivationState)
+            raise Invalid.field("state", f"one of {names}") from None
+    rows: list[dict[str, Any]] = []
+    with transaction() as db:
+        cursor = None
+        while True:
+            page = activations.list_activations(
+                db, ACTOR, license_id=license_id, state=wanted, cursor=cursor, limit=MAX_LIMIT
+            )
+            rows.extend(activations.describe(db, item) for item in page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    if as_json:
+        typer.echo(json.dumps({"items": rows}, indent=2, default=_iso))
+        return
+    if not rows:
+        console().print(f"license {license_id} has no activations", markup=False)
+        return
+    table = Table(title=f"Activations of {license_id}")
+    # Ids are what a reader copies into the next command: never wrapped.
+    table.add_column("activation", no_wrap=True)
+    for column in (
+        "state",
+        "kind",
+        "fingerprint",
+        "where",
+        "customer",
+        "activated",
+        "last heartbeat",
+        "ended",
+    ):
+        table.add_column(column)
+    for row in rows:
+        place = row["region"] + (f" ({row['country']})" if row["country"] else "")
+        table.add_row(
+            row["id"],
+            row["state"],
+            row["kind"],
+            row["fingerprint"],
+            place,
+            row["customer_name"],
+            _when(row["activated_at"]),
+            _when(row["last_heartbeat_at"]),
+            _when(row["deactivated_at"]),
+        )
+    console().print(table)
+
+
+@licenses_app.command("deactivate")
+def deactivate(
+    activation_id: Annotated[str, typer.Argument(help="The activation (act_…).")],
+    reason: ReasonOption,
+    as_json: JsonFlag = False,
+) -> None:
+    """Free the seat an activation holds (license managers); the deployment must activate
+    again to use the license."""
+    from charter.licensing import activations
+
+    why = checked(LicenseReason, {"reason": reason}).reason
+    with transaction() as db:
+        ended = activations.deactivate_by_staff(
+            db, operator(db), activation_id=activation_id, reason=why
+        )
+        shown = activations.describe(db, ended)
+    if as_json:
+        typer.echo(json.dumps(shown, indent=2, default=_iso))
+        return
+    _print_activation(shown)

@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
-from charter.cli import accounts, audit, keys, licenses, tiers, usage
+from charter.cli import accounts, approvals, audit, keys, licenses, tiers, usage
 from charter.cli import imports as import_commands
 from charter.cli import verify as verify_command
 from charter.cli import worker as worker_command
@@ -75,6 +75,7 @@ app.add_typer(tiers.tiers_app, name="tiers")
 app.add_typer(tiers.report_app, name="report")
 app.add_typer(licenses.licenses_app, name="licenses")
 app.add_typer(usage.usage_app, name="usage")
+app.add_typer(approvals.approvals_app, name="approvals")
 app.command("verify")(verify_command.verify)
 app.command("worker")(worker_command.worker)
 

@@ -11,7 +11,12 @@ certified people, required certifications, onboarding, good standing and the cus
 satisfaction figures imported from quarterly surveys. The weekly sweep re-evaluates every firm,
 so firms hold tiers and signed tier badges today, and a few are at risk within their grace.
 
+Ten months ago the program started licensing three products (:mod:`.licensing_planner`):
+most active firms signed agreements, a few hundred licenses were issued and deployed, the
+connectors meter their use, and the last days bring grace periods, a deployment outside its
+territory awaiting approval, and the anomalies the worker's rules raise alerts for.
+
 The program's data is in :mod:`.catalogue` and :mod:`.people`; :mod:`.planner` draws the
-history out of :mod:`.plan` records and :mod:`.steps`; :mod:`.seeding` replays it and
-:mod:`.serving` is ``charter demo``.
+history out of :mod:`.plan` records and :mod:`.steps` (:mod:`.licensing_steps` for
+licensing); :mod:`.seeding` replays it and :mod:`.serving` is ``charter demo``.
 """

@@ -254,3 +254,158 @@ PRO_V2_REQUIREMENTS = {
     "assessments": [{"code": "NCSA-P-EXAM", "min_score": 78}],
     "customer_references": 3,
 }
+
+# Licensing, launched some ten months ago: three products, an agreement template for each.
+LICENSING_LAUNCHED = timedelta(days=300)
+PRODUCTS: tuple[dict[str, Any], ...] = (
+    {
+        "code": "NEG",
+        "name": "Nimbus Edge Gateway",
+        "description": "Runs Nimbus workloads on customer premises and at the edge.",
+        "features": [
+            {"key": "edge-routing", "name": "Edge routing"},
+            {"key": "offline-cache", "name": "Offline cache"},
+            {"key": "fleet-console", "name": "Fleet console"},
+            {"key": "sso", "name": "Single sign-on"},
+        ],
+    },
+    {
+        "code": "NDC",
+        "name": "Nimbus Data Connectors",
+        "description": "Managed connectors that stream customer data into Nimbus Cloud.",
+        "features": [
+            {"key": "connector-runtime", "name": "Connector runtime"},
+            {"key": "cdc-streams", "name": "Change data capture streams"},
+            {"key": "api-access", "name": "Connector API"},
+        ],
+    },
+    {
+        "code": "NST",
+        "name": "Nimbus Security Toolkit",
+        "description": "Posture scanning and key management for Nimbus Cloud estates.",
+        "features": [
+            {"key": "posture-scanner", "name": "Posture scanner"},
+            {"key": "key-vault-bridge", "name": "Key vault bridge"},
+            {"key": "compliance-reports", "name": "Compliance reports"},
+        ],
+    },
+)
+_WORLDWIDE = {"regions": ["na", "latam", "emea", "apac"], "countries": []}
+_RIGHTS = {
+    "use": True,
+    "reproduce": False,
+    "distribute": True,
+    "modify": False,
+    "derivative_works": False,
+    "sublicense": False,
+    "white_label": False,
+}
+_AUDIT = {"allowed": True, "notice_days": 30, "max_per_year": 1}
+USAGE_METRIC = "api_calls"
+USAGE_CAP = 2_000_000
+"""Connector API calls a license may make in a month before it is flagged."""
+TEMPLATES: tuple[dict[str, Any], ...] = (
+    {
+        "code": "NEG-RESELL",
+        "name": "Nimbus Edge Reseller Agreement",
+        "product": "NEG",
+        "seat_model": "node_locked",
+        "terms": {
+            "features": ["edge-routing", "offline-cache", "fleet-console"],
+            "rights": _RIGHTS,
+            "territory": _WORLDWIDE,
+            "verticals": [],
+            "term": {"months": 12, "renewal": "on_request"},
+            "fee": {
+                "model": "per_seat",
+                "amount_per_seat": "240.00",
+                "currency": "USD",
+                "period": "year",
+            },
+            "royalty_percent": "15",
+            "audit": _AUDIT,
+            "termination": {
+                "wind_down_days": 90,
+                "duties": ["Stop new sales", "Migrate customers to another partner"],
+            },
+        },
+        "requirements": {"min_certified_by_track": {"sales": 1}},
+    },
+    {
+        "code": "NDC-USAGE",
+        "name": "Nimbus Data Connectors Usage Agreement",
+        "product": "NDC",
+        "seat_model": "node_locked",
+        "terms": {
+            "features": ["connector-runtime", "cdc-streams", "api-access"],
+            "rights": _RIGHTS,
+            "territory": _WORLDWIDE,
+            "verticals": [],
+            "term": {"months": 24, "renewal": "automatic"},
+            "fee": {
+                "model": "usage",
+                "unit": USAGE_METRIC,
+                "currency": "USD",
+                "tiers": [{"up_to": 1_000_000, "rate": "0.002"}, {"up_to": None, "rate": "0.001"}],
+            },
+            "royalty_percent": "10",
+            "audit": _AUDIT,
+            "termination": {"wind_down_days": 60, "duties": ["Stop new connector deployments"]},
+            "usage_caps": {
+                USAGE_METRIC: {"limit": USAGE_CAP, "period": "month", "overage": "allow_and_flag"}
+            },
+        },
+        "requirements": {"min_certified_by_track": {"technical": 1}},
+    },
+    {
+        "code": "NST-SPECIALIST",
+        "name": "Nimbus Security Toolkit Specialist Agreement",
+        "product": "NST",
+        "seat_model": "floating",
+        "terms": {
+            "features": ["posture-scanner", "key-vault-bridge", "compliance-reports"],
+            "rights": {**_RIGHTS, "distribute": False},
+            "territory": _WORLDWIDE,
+            "verticals": [],
+            "term": {"months": 12, "renewal": "on_request"},
+            "fee": {
+                "model": "per_seat",
+                "amount_per_seat": "900.00",
+                "currency": "USD",
+                "period": "year",
+            },
+            "royalty_percent": "20",
+            "audit": _AUDIT,
+            "termination": {"wind_down_days": 30, "duties": ["Uninstall the toolkit"]},
+        },
+        # Only firms with a certified security specialist may deploy it.
+        "requirements": {"required_certifications": ["NSEC"]},
+    },
+)
+TEMPLATE_BY_CODE = {template["code"]: template for template in TEMPLATES}
+EDGE_V2_PUBLISHED = timedelta(days=120)
+EDGE_V2_EFFECTIVE = timedelta(days=90)
+EDGE_V2_SUMMARY = (
+    "Royalty lowered from 15% to 12.5%, single sign-on added to the licensed features, and "
+    "the wind-down period after termination extended to 120 days."
+)
+EDGE_V2_TERMS: dict[str, Any] = {
+    **TEMPLATES[0]["terms"],
+    "features": ["edge-routing", "offline-cache", "fleet-console", "sso"],
+    "royalty_percent": "12.5",
+    "termination": {
+        "wind_down_days": 120,
+        "duties": ["Stop new sales", "Migrate customers to another partner"],
+    },
+}
+LICENSE_SUSPENSIONS = (
+    "Invoice overdue by 60 days",
+    "Deployment audit requested; use paused until it is complete",
+    "Customer complaint under review",
+)
+LICENSE_REVOCATIONS = (
+    "License key published in a public code repository",
+    "Resold to a customer under embargo screening review; agreement breached",
+    "Seats shared with an unlicensed affiliate",
+)
+NSEC_ANNULMENT = "Exam result annulled after a proctoring review"

@@ -13,6 +13,8 @@ ADMIN_PASSWORD = "nimbus-demo-admin"  # noqa: S105 - a published demo credential
 MANAGER_EMAIL = "pm@nimbus.example"
 MANAGER_PASSWORD = "nimbus-demo-manager"  # noqa: S105 - a published demo credential
 PARTNER_ADMIN_PASSWORD = "nimbus-demo-partner"  # noqa: S105 - a published demo credential
+GOVERNANCE_EMAIL = "governance@nimbus.example"
+GOVERNANCE_PASSWORD = "nimbus-demo-governance"  # noqa: S105 - a published demo credential
 
 COUNTRIES: dict[Region, list[tuple[str, str, str]]] = {
     Region.NA: [("US", "en_US", "Inc."), ("US", "en_US", "LLC"), ("CA", "en_CA", "Ltd.")],

@@ -24,6 +24,17 @@ class World:
     firms: dict[int, str] = field(default_factory=dict)
     people: dict[int, str] = field(default_factory=dict)
     awards: dict[int, str] = field(default_factory=dict)
+    products: dict[str, str] = field(default_factory=dict)
+    templates: dict[str, str] = field(default_factory=dict)
+    # The firm's agreement in force on a template: (firm index, template code) -> id.
+    agreements: dict[tuple[int, str], str] = field(default_factory=dict)
+    # Licenses by plan index, and their keys (shown once, at issue) by license id.
+    licenses: dict[int, str] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)
+    # Deployments made: (license id, fingerprint).
+    deployed: set[tuple[str, str]] = field(default_factory=set)
+    # The licenses the last day's story happens to, by role (chosen when it happens).
+    story: dict[str, str] = field(default_factory=dict)
 
 
 Step = Callable[[Session, World], None]
@@ -78,3 +89,33 @@ class AwardPlan:
     renewable: bool
     renewed: bool = False
     touched: bool = False  # suspended or revoked
+
+
+@dataclass
+class ActivationPlan:
+    """A deployment of a licensed product as planned: where, when, and whether it still
+    heartbeats today."""
+
+    fingerprint: str
+    region: str
+    customer: str
+    at: datetime
+    alive: bool = True
+
+
+@dataclass
+class LicensePlan:
+    """A license as planned: the firm's agreement it is issued under, and what happens to it."""
+
+    index: int
+    firm: int
+    template: str
+    issued_at: datetime
+    seats: int
+    seat_model: str
+    regions: list[str]
+    valid_until: datetime | None = None  # None: the agreement's term
+    fate: str = "active"  # active, suspended, revoked or expired
+    fate_at: datetime | None = None
+    activations: list[ActivationPlan] = field(default_factory=list)
+    usage_base: int = 0  # weekly API calls at issue (usage-metered licenses only)

@@ -23,6 +23,7 @@ from charter.demo.catalogue import (
     TIERS_PUBLISHED,
     Cert,
 )
+from charter.demo.licensing_planner import LicensingPlanner
 from charter.demo.people import (
     AWARD_REVOCATIONS,
     AWARD_SUSPENSIONS,
@@ -92,6 +93,7 @@ class Planner:
         self._incidents()
         self._tiers()
         self._sweeps()
+        LicensingPlanner(self).plan()
         return sorted(self.actions)
 
     def _program(self) -> None:

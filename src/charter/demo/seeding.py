@@ -5,27 +5,69 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from charter.accounts.models import User
+from charter.approvals.enums import ApprovalState
+from charter.approvals.models import ApprovalRequest
 from charter.core import clock
 from charter.core.auth import Principal, Role
 from charter.core.models import Event
 from charter.credentials.enums import AwardStatus
 from charter.credentials.models import Award
-from charter.db.engine import make_engine, make_sessionmaker
+from charter.db.engine import make_engine, make_sessionmaker, settings_of
 from charter.db.migrate import upgrade
 from charter.demo.plan import World
 from charter.demo.planner import Planner
+from charter.licensing import activations, keystore
+from charter.licensing.alert_models import LicenseAlert
+from charter.licensing.enums import (
+    ActivationState,
+    AgreementStatus,
+    LicenseStatus,
+    SeatModel,
+)
+from charter.licensing.models import (
+    Agreement,
+    AgreementVersion,
+    License,
+    LicenseActivation,
+    Product,
+)
+from charter.licensing.usage_models import UsageCapPassed, UsageRecord
 from charter.partners.enums import PartnerStatus
 from charter.partners.models import Partner, Person
 from charter.programs.models import Assessment, Certification, CriteriaVersion
 from charter.tiers.enums import BadgeStatus
 from charter.tiers.models import FirmTier, TierBadge
+
+
+@dataclass(frozen=True, slots=True)
+class LicensingSummary:
+    """What the demo database holds of licensing."""
+
+    products: int
+    agreement_versions: int
+    agreements: int
+    licenses_by_status: dict[str, int]
+    licenses_in_grace: int
+    activations_by_state: dict[str, int]
+    stale_activations: int
+    usage_records: int
+    licenses_over_cap: int
+    pending_approvals: int
+    alerts_by_rule: dict[str, int]
+    try_key: str | None
+    try_product: str | None
+
+    @property
+    def licenses(self) -> int:
+        """All licenses, whatever their status."""
+        return sum(self.licenses_by_status.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +89,7 @@ class SeedSummary:
     firms_by_tier: dict[str, int]
     firms_at_risk: int
     firm_badges: int
+    licensing: LicensingSummary
 
     @property
     def partners(self) -> int:
@@ -142,4 +185,88 @@ def _summary(db: Session, *, created: bool, seconds: float) -> SeedSummary:
         firms_by_tier=firms_by_tier,
         firms_at_risk=at_risk or 0,
         firm_badges=badges or 0,
+        licensing=_licensing(db, now),
     )
+
+
+def _licensing(db: Session, now: datetime) -> LicensingSummary:
+    def count(model: Any, *where: Any) -> int:
+        return db.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+    def grouped(column: Any, names: list[str], *where: Any) -> dict[str, int]:
+        counts = dict.fromkeys(names, 0)
+        for name, number in db.execute(select(column, func.count()).where(*where).group_by(column)):
+            counts[str(name)] = counts.get(str(name), 0) + number
+        return counts
+
+    # A node-locked machine not heard from for a week, or a floating lease whose heartbeats
+    # stopped (reaped, or not yet).
+    window = activations.heartbeat_window(db)
+    stale = count(
+        LicenseActivation,
+        LicenseActivation.state == ActivationState.ACTIVE.value,
+        or_(
+            and_(
+                LicenseActivation.kind == SeatModel.NODE_LOCKED.value,
+                LicenseActivation.last_heartbeat_at < now - timedelta(days=7),
+            ),
+            and_(
+                LicenseActivation.kind == SeatModel.FLOATING.value,
+                LicenseActivation.last_heartbeat_at <= now - window,
+            ),
+        ),
+    ) + count(LicenseActivation, LicenseActivation.state == ActivationState.REAPED.value)
+    try_key, try_product = _key_to_try(db, now)
+    return LicensingSummary(
+        products=count(Product),
+        agreement_versions=count(AgreementVersion),
+        agreements=count(Agreement, Agreement.status == AgreementStatus.ACTIVE.value),
+        licenses_by_status=grouped(License.status, [s.value for s in LicenseStatus]),
+        licenses_in_grace=count(License, License.compliance == "grace"),
+        activations_by_state=grouped(LicenseActivation.state, [s.value for s in ActivationState]),
+        stale_activations=stale,
+        usage_records=count(UsageRecord),
+        licenses_over_cap=db.scalar(select(func.count(func.distinct(UsageCapPassed.license_id))))
+        or 0,
+        pending_approvals=count(
+            ApprovalRequest, ApprovalRequest.state == ApprovalState.PENDING.value
+        ),
+        alerts_by_rule=dict(
+            sorted(grouped(LicenseAlert.rule, [], LicenseAlert.state != "resolved").items())
+        ),
+        try_key=try_key,
+        try_product=try_product,
+    )
+
+
+def _key_to_try(db: Session, now: datetime) -> tuple[str | None, str | None]:
+    """The key of a deployed license that validates as ``VALID`` (active, in good standing,
+    no alert on it), with its product's code: read from its sealed copy, as the firm's admin
+    would."""
+    row = db.execute(
+        select(License.id, License.key_sealed, Product.code)
+        .join(Product, Product.id == License.product_id)
+        .join(Partner, Partner.id == License.partner_id)
+        .where(
+            License.status == LicenseStatus.ACTIVE.value,
+            License.valid_until > now + timedelta(days=30),
+            License.compliance == "ok",
+            License.activations_closed_at.is_(None),
+            Partner.status == PartnerStatus.ACTIVE.value,
+            License.id.not_in(select(LicenseAlert.license_id)),
+            # Deployed, so that its activations have something to show.
+            License.id.in_(
+                select(LicenseActivation.license_id).where(
+                    LicenseActivation.state == ActivationState.ACTIVE.value
+                )
+            ),
+        )
+        .order_by(Product.code, License.valid_from)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, None
+    try:
+        return keystore.unseal(settings_of(db), row.id, row.key_sealed), row.code
+    except keystore.SealedKeyError:
+        return None, None  # seeded under another secret key: its license keys are unusable

@@ -22,7 +22,9 @@ uninstalled (:func:`deactivate`). The key is the credential: these calls carry n
   of the same license also reaps that license's dead floating seats before counting.
 - **Events.** Activation, deactivation and reaping are events (``license.activated``,
   ``license.deactivated``, ``license.activation_reaped``); a heartbeat only moves
-  ``last_heartbeat_at``, so the hash-chained log does not grow with every ping.
+  ``last_heartbeat_at``, so the hash-chained log does not grow with every ping. A license that
+  is revoked, terminated or recorded as expired frees all its seats at once, one
+  ``license.deactivated`` each (:mod:`charter.licensing.seats`); a suspended one keeps them.
 
 - **Portability.** In an embargoed country or subdivision (``license_embargoed_regions``) an
   activation is refused at once (``EMBARGOED_REGION``), whatever the license covers. Elsewhere
@@ -57,7 +59,7 @@ from charter.core.errors import Conflict, Invalid, NotFound
 from charter.core.ids import is_id, new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.db.engine import settings_of
-from charter.licensing import keyformat, keystore, portability, service, validation
+from charter.licensing import keyformat, keystore, portability, seats, service, validation
 from charter.licensing.enums import ActivationState, LicenseStatus, SeatModel
 from charter.licensing.models import License, LicenseActivation
 from charter.partners.enums import PartnerStatus
@@ -201,47 +203,6 @@ def _latest(db: Session, license_id: str, fingerprint: str) -> LicenseActivation
     )
 
 
-def _end(
-    db: Session,
-    actor: Principal,
-    license: License,
-    activations: list[LicenseActivation],
-    state: ActivationState,
-    *,
-    reason: str,
-) -> None:
-    """Move ``activations`` out of ``active`` and record one event each."""
-    if not activations:
-        return
-    now = clock.now()
-    for activation in activations:
-        activation.state = state.value
-        activation.deactivated_at = now
-        activation.ended_reason = reason
-    db.flush()
-    kind = "license.activation_reaped" if state is ActivationState.REAPED else "license.deactivated"
-    events.append_many(
-        db,
-        actor,
-        [
-            events.Draft(
-                kind,
-                events.subject_type_of(activation),
-                activation.id,
-                {
-                    "license_id": license.id,
-                    "fingerprint": activation.fingerprint,
-                    "kind": activation.kind,
-                    "last_heartbeat_at": activation.last_heartbeat_at,
-                    "reason": reason,
-                },
-                license.partner_id,
-            )
-            for activation in activations
-        ],
-    )
-
-
 def _reap_license(db: Session, license: License, window: timedelta, now: datetime) -> None:
     """Reap the dead floating seats of one (locked) license."""
     dead = db.scalars(
@@ -254,7 +215,7 @@ def _reap_license(db: Session, license: License, window: timedelta, now: datetim
         )
         .order_by(LicenseActivation.id)
     ).all()
-    _end(db, LICENSED_SOFTWARE, license, list(dead), ActivationState.REAPED, reason=_STOPPED)
+    seats.end(db, LICENSED_SOFTWARE, license, list(dead), ActivationState.REAPED, reason=_STOPPED)
 
 
 _STOPPED = "its heartbeats stopped"
@@ -387,7 +348,7 @@ def deactivate(db: Session, *, key: str, fingerprint: str) -> LicenseActivation:
     activation = _active(db, license.id, fingerprint)
     if activation is None:
         raise NotFound("this fingerprint holds no seat of the license", code="NOT_ACTIVATED")
-    _end(
+    seats.end(
         db,
         LICENSED_SOFTWARE,
         license,
@@ -477,7 +438,7 @@ def reap_dead_activations(db: Session, actor: Principal, *, at: datetime | None 
     for license_id, activations in by_license.items():
         license = db.get(License, license_id)
         assert license is not None  # a foreign key
-        _end(db, actor, license, activations, ActivationState.REAPED, reason=_STOPPED)
+        seats.end(db, actor, license, activations, ActivationState.REAPED, reason=_STOPPED)
     return len(due)
 
 
@@ -500,10 +461,30 @@ def list_activations(
 
 
 def deactivate_by_staff(
-    db: Session, actor: Principal, *, license_id: str, activation_id: str, reason: str
+    db: Session,
+    actor: Principal,
+    *,
+    activation_id: str,
+    reason: str,
+    license_id: str | None = None,
 ) -> LicenseActivation:
-    """Free the seat an activation holds, for the vendor's license managers."""
+    """Free the seat an activation holds, for the vendor's license managers; ``license_id``,
+    when given, is the license the activation must belong to (the API's path names both)."""
     actor.require(Permission.LICENSES_MANAGE)
+    if license_id is None:
+        owner = None
+        if is_id(activation_id, "act"):
+            owner = db.scalar(
+                select(LicenseActivation.license_id).where(LicenseActivation.id == activation_id)
+            )
+        if owner is None or (
+            actor.partner_scope is not None
+            and db.scalar(select(License.partner_id).where(License.id == owner))
+            != actor.partner_scope
+        ):
+            # Another firm's activation is as unknown as one that does not exist.
+            raise NotFound(f"activation {activation_id} not found")
+        license_id = owner
     license = service.get_license(db, actor, license_id=license_id)
     activation = None
     if is_id(activation_id, "act"):
@@ -519,7 +500,7 @@ def deactivate_by_staff(
         raise NotFound(f"activation {activation_id} not found")
     if activation.state != ActivationState.ACTIVE.value:
         raise Conflict(f"activation {activation_id} is {activation.state} already")
-    _end(db, actor, license, [activation], ActivationState.DEACTIVATED, reason=reason)
+    seats.end(db, actor, license, [activation], ActivationState.DEACTIVATED, reason=reason)
     return activation
 
 

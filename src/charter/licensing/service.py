@@ -1,7 +1,9 @@
 """Licenses: issued under a firm's signed agreement, with a key shown once, and their lifecycle.
 
 A license is ``active``, ``suspended``, ``expired``, ``revoked`` or ``terminated``; every
-change is an event carrying its reason. An active license past its term reads as expired at
+change is an event carrying its reason. Revoking, terminating or recording the expiry of a
+license frees the seats its activations hold (:mod:`charter.licensing.seats`); suspending
+keeps them. An active license past its term reads as expired at
 once; :func:`expire_due_licenses` records the change (the worker runs it). What a license
 entitles its holder to is the agreement's features and the firm's current tier benefits,
 stored on the license and recomputed by :func:`refresh_entitlements`.
@@ -23,7 +25,7 @@ from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate_
 from charter.core.text import text_filter
 from charter.db.engine import settings_of
 from charter.db.unique import insert_unique
-from charter.licensing import agreements, keyformat, keystore, rules
+from charter.licensing import agreements, keyformat, keystore, rules, seats
 from charter.licensing.enums import AgreementStatus, LicenseStatus
 from charter.licensing.models import Agreement, AgreementTemplate, AgreementVersion, License
 from charter.licensing.schemas import LicenseCreate
@@ -330,6 +332,8 @@ def _change(
         reason=reason,
         **payload,
     )
+    if after in seats.ENDING_STATUSES:
+        seats.release_all(db, actor, license, after, reason=reason)
     return license
 
 
