@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from charter.credentials import issuance
 from charter.credentials import service as awards
+from charter.credentials.imports import import_awards
 from charter.credentials.schemas import AwardCreate
 from charter.notify import unsubscribe
 from charter.notify.enums import MessageStatus
@@ -179,3 +180,29 @@ def test_a_reminder_says_what_renewing_takes_and_links_the_badge_and_the_badges_
     html = _html(message)
     assert 'href="http://testserver/me/badges"' in html
     assert "SEC-300" in html
+
+
+def test_the_awards_csv_import_queues_its_mails_for_the_worker(sessions, system, inbox):
+    count = 12
+    with sessions() as db, db.begin():
+        firm = partner(db, system, status="active", external_id="P-MAIL")
+        cert = certification(db, system)
+        people = [
+            person(db, system, partner_id=firm.id, external_id=f"MAIL-{n}") for n in range(count)
+        ]
+        for someone in people:
+            passing_evidence(db, system, person_id=someone.id, certification_id=cert.id)
+        lines = ["external_id,person_external_id,certification_code"] + [
+            f"AW-MAIL-{n},MAIL-{n},{cert.code}" for n in range(count)
+        ]
+        report = import_awards(db, system, source="\n".join(lines).encode(), name="awards.csv")
+        addresses = [p.emails[0] for p in people]
+    assert report.created == count
+    assert _mail_count(sessions) == 0
+
+    run_until_idle(sessions)
+
+    for address in addresses:
+        [message] = inbox.to(address)
+        assert message["Subject"] == f"You earned the {cert.code} certification"
+        assert re.search(r"http://testserver/credentials/bdg_\w+", _text(message))

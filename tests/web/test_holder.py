@@ -16,6 +16,7 @@ from charter.config import Settings
 from charter.core.auth import Role
 from charter.core.models import Event
 from charter.credentials import issuance
+from charter.credentials import service as awards
 from charter.credentials.models import Award
 from charter.partners.models import Person
 from charter.worker.runner import run_until_idle
@@ -315,3 +316,20 @@ def test_staff_signed_in_are_no_holders(client, sessions, system, frozen_clock):
     user = web_user(sessions, Role.ADMIN)
     assert sign_in(client, user.email, user.password).status_code == 303
     assert client.get("/me/badges", follow_redirects=False).headers["location"] == "/me"
+
+
+def test_current_badges_come_first(client, sessions, system, inbox, frozen_clock):
+    address, _, _, held = _holder(sessions, system, certifications=3)
+    with sessions() as db, db.begin():
+        awards.revoke_award(db, system, award_id=held[0][0], reason="exam withdrawn")
+    frozen_clock.advance(timedelta(days=1))
+    with sessions() as db, db.begin():
+        awards.suspend_award(db, system, award_id=held[1][0], reason="under review")
+    page = _signed_in(client, sessions, inbox, address)
+    order = re.findall(r'data-award="(awd_\w+)" data-status="(\w+)"', page.text)
+    assert order == [
+        (held[2][0], "active"),
+        (held[1][0], "suspended"),
+        (held[0][0], "revoked"),
+    ]
+    assert page.text.count("linkedin.com/profile/add") == 1  # only the valid badge offers it

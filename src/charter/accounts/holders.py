@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from charter.accounts import throttling
@@ -75,6 +75,13 @@ def request_link(db: Session, *, email: str, client: str | None) -> IssuedLink |
     person_id = people.person_id_by_email(db, address) if address else None
     if address is None or person_id is None:
         return None
+    # The person's spent links go as they ask for a new one: the table holds live ones.
+    db.execute(
+        delete(HolderSignInLink).where(
+            HolderSignInLink.person_id == person_id,
+            or_(HolderSignInLink.used_at.is_not(None), HolderSignInLink.expires_at <= now),
+        )
+    )
     token = secrets.token_urlsafe(32)
     link = HolderSignInLink(
         id=new_id("hsl"),
@@ -116,6 +123,12 @@ def sign_in_with_link(db: Session, *, token: str) -> str:
     now = clock.now()
     link.used_at = now
     person = people.get_person_record(db, link.person_id)
+    db.execute(
+        delete(HolderSession).where(
+            HolderSession.person_id == person.id,
+            or_(HolderSession.ended_at.is_not(None), HolderSession.expires_at <= now),
+        )
+    )
     secret = secrets.token_urlsafe(32)
     record = HolderSession(
         id=new_id("hss"),
