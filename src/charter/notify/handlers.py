@@ -201,7 +201,7 @@ def award_notice(db: Session, actor: Principal, event: Event) -> None:
     )
 
 
-# --- new badges ------------------------------------------------------------------------------
+# --- new badges ----------------------------------------------------------------------------
 
 _EARNED = {"award.issued": False, "award.renewed": True}
 
@@ -216,6 +216,8 @@ def award_earned(db: Session, actor: Principal, event: Event) -> None:
     award = db.get(Award, event.subject_id)
     if award is None or award.person_id is None:
         return
+    if award.status == AwardStatus.REVOKED.value:
+        return  # revoked before the worker got here: its holder is told that instead
     recipient = service.person_recipient(db, award.person_id)
     if recipient is None:
         log.info("%s %s: the holder has no address; no notice", event.type, event.subject_id)
