@@ -86,6 +86,11 @@ def test_the_form_answers_the_same_for_known_and_unknown_addresses(
     assert form.status_code == 200
     assert 'name="email"' in form.text
     assert form.headers["cache-control"] == "no-store"
+    # The portal's signed cookie, with its flags: the holder session lives in it too.
+    cookie = form.headers["set-cookie"].lower()
+    assert cookie.startswith("charter_session=")
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
 
     known = _ask(client, address)
     unknown = _ask(client, "nobody.here@example.com")
