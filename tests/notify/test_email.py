@@ -266,6 +266,7 @@ def test_criteria_change_notice_reaches_holders_and_their_firm_admins(
         award(db, system, person_id=colleague.id, certification_id=cert.id)
         bystander = person(db, system, partner_id=firm.id)
     run_until_idle(sessions)
+    inbox.clear()  # the "you earned" mails of the awards above
     with sessions() as db, db.begin():
         programs.publish_criteria(
             db,
@@ -306,6 +307,8 @@ def test_termination_notice_is_sent_to_the_firm_admins(sessions, system, inbox, 
 
 def test_mail_waits_for_the_smtp_server_and_is_sent_once(sessions, system, inbox, frozen_clock):
     _, _, cert, held = _holder(sessions, system)
+    run_until_idle(sessions)  # the "you earned" mail goes out first
+    inbox.clear()
     inbox.stop()
     with sessions() as db, db.begin():
         awards.suspend_award(db, system, award_id=held.id, reason="audit")
@@ -337,7 +340,7 @@ def test_without_smtp_mail_is_recorded_as_skipped(sessions, system, inbox, froze
     with sessions() as db, db.begin():
         awards.revoke_award(db, system, award_id=held.id, reason="fraud")
     run_until_idle(sessions)
-    [skipped] = _messages(sessions)
+    [skipped] = _messages(sessions, kind="award_revoked")
     assert skipped.status == MessageStatus.SKIPPED
     assert "CHARTER_SMTP_HOST" in (skipped.last_error or "")
     assert inbox.messages == []
@@ -431,7 +434,7 @@ def test_without_smtp_a_skipped_email_is_logged_without_its_address(
     with sessions() as db, db.begin():
         awards.revoke_award(db, system, award_id=held.id, reason="fraud")
     run_until_idle(sessions)
-    [skipped] = _messages(sessions)
+    [skipped] = _messages(sessions, kind="award_revoked")
     logged = _charter_log(caplog)
     assert f"email {skipped.id} (award_revoked to " in logged
     assert holder.emails[0] not in logged
@@ -492,6 +495,7 @@ def test_notices_of_events_older_than_the_horizon_are_not_mailed(
 
     run_until_idle(sessions)  # the worker starts now
 
+    # Revoked before the worker ran: no "you earned" mail, only the revocation notice.
     assert inbox.subjects(holder.emails[0]) == [f"Your {cert.code} certification has been revoked"]
     said = [line for line in _charter_log(caplog).splitlines() if "horizon" in line]
     if horizon_days is None:  # 14 days by default

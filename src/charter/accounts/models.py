@@ -79,3 +79,37 @@ class SignInThrottle(Base):
     last_failure_at: Mapped[datetime]
     blocked_until: Mapped[datetime | None]
     forget_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class HolderSignInLink(Base):
+    """A one-time sign-in link mailed to a certified person (a holder), who has no password.
+
+    Only the token's hash is stored; the link works once, until ``expires_at``.
+    """
+
+    __tablename__ = "holder_sign_in_links"
+    __event_subject__ = "holder_sign_in_link"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class HolderSession(Base):
+    """A holder's sign-in, named by the session cookie (apart from users' sessions).
+
+    The cookie carries ``<id>.<secret>``; only the secret's hash is stored.
+    """
+
+    __tablename__ = "holder_sessions"
+    __event_subject__ = "holder_session"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

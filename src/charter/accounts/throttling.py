@@ -33,6 +33,9 @@ class Scope(StrEnum):
 
     ACCOUNT = "account"
     ADDRESS = "address"
+    # Requests for a holder's one-time sign-in link: every request counts, not only failures.
+    LINK_EMAIL = "link_email"
+    LINK_CLIENT = "link_client"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +50,8 @@ class Policy:
     @classmethod
     def of(cls, settings: Settings, scope: Scope) -> Policy:
         """The policy ``settings`` set for ``scope``."""
+        if scope in LINK_POLICIES:
+            return LINK_POLICIES[scope]
         failures = (
             settings.sign_in_account_failures
             if scope is Scope.ACCOUNT
@@ -66,6 +71,25 @@ class Policy:
         doublings = min(failures - self.failures, 30)  # past the cap long before 2**30
         wait: timedelta = self.first_wait * (1 << doublings)
         return min(wait, self.max_wait)
+
+
+LINK_POLICIES = {
+    # A few links an hour to one address is plenty for its owner, and keeps anyone from
+    # filling a stranger's inbox; a client asking for many addresses is looking for accounts.
+    Scope.LINK_EMAIL: Policy(
+        failures=3,
+        window=timedelta(hours=1),
+        first_wait=timedelta(minutes=1),
+        max_wait=timedelta(minutes=15),
+    ),
+    Scope.LINK_CLIENT: Policy(
+        failures=20,
+        window=timedelta(hours=1),
+        first_wait=timedelta(minutes=1),
+        max_wait=timedelta(minutes=15),
+    ),
+}
+"""Link requests are limited by code, not settings: they need no tuning per deployment."""
 
 
 @dataclass(frozen=True, slots=True)

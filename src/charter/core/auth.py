@@ -126,11 +126,15 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+HOLDER = "person"
+"""The principal kind of a certified person signed in to their own badges."""
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is acting: a user (through a session or an API key) or the system itself."""
 
-    kind: str  # "user", "api_key" or "system"
+    kind: str  # "user", "api_key", "person" (a holder) or "system"
     id: str | None
     role: Role | None
     permissions: frozenset[Permission]
@@ -169,6 +173,20 @@ class Principal:
             name=name,
             scopes=scopes or frozenset(),
         )
+
+    @classmethod
+    def for_holder(cls, *, person_id: str, name: str) -> Principal:
+        """A certified person signed in to their own badges: no permission of staff or firms.
+
+        Services that serve holders check ``kind`` and ``id`` themselves (their own awards
+        only); every permission check refuses this principal.
+        """
+        return cls(kind=HOLDER, id=person_id, role=None, permissions=frozenset(), name=name)
+
+    @property
+    def holder_person_id(self) -> str | None:
+        """The person this principal is, when a holder signed in; ``None`` otherwise."""
+        return self.id if self.kind == HOLDER else None
 
     def can(self, permission: Permission) -> bool:
         """Whether this principal holds ``permission``."""

@@ -18,6 +18,8 @@ PREFIXES = {
     "usr": "user",
     "key": "API key",
     "ses": "portal sign-in session",
+    "hsl": "holder sign-in link",
+    "hss": "holder session",
     "thr": "sign-in throttle",
     "prt": "partner",
     "per": "person",

@@ -56,6 +56,9 @@ class Award(Timestamped, Base):
     renewed_at: Mapped[datetime | None]
     renewal_count: Mapped[int] = mapped_column(default=0)
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # The holder's choice for this badge's public page: their name shown or not. None: as
+    # their person-wide choice (Person.show_name_publicly, off unless they turned it on).
+    show_holder_name: Mapped[bool | None]
 
 
 _LIVE_CREDENTIAL = text("status IN ('active', 'suspended')")

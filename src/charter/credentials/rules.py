@@ -41,3 +41,9 @@ def renewal_refusal(
             f"award expires on {valid_until.isoformat()})"
         )
     return None
+
+
+def holder_name_shown(award_choice: bool | None, person_choice: bool) -> bool:
+    """Whether a badge's public page names its holder: their choice for that badge, or else
+    their choice for all their badges (which is off until they turn it on)."""
+    return person_choice if award_choice is None else award_choice

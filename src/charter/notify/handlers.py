@@ -24,7 +24,9 @@ from charter.accounts.models import User
 from charter.config import Settings
 from charter.core import clock
 from charter.core.auth import Principal, Role
+from charter.core.errors import NotFound
 from charter.core.models import Event
+from charter.credentials import eligibility, issuance
 from charter.credentials.enums import AwardStatus
 from charter.credentials.models import Award
 from charter.db.engine import settings_of
@@ -36,6 +38,7 @@ from charter.notify.unsubscribe import Category
 from charter.partners.enums import InvitationKind, InvitationState
 from charter.partners.invitation_links import invitation_url
 from charter.partners.models import Invitation, Person
+from charter.programs import service as programs
 from charter.programs.models import Certification
 from charter.worker.registry import RetryLater, RetryPolicy, TaskContext, on_event, periodic, task
 
@@ -194,6 +197,52 @@ def award_notice(db: Session, actor: Principal, event: Event) -> None:
                 event.payload.get("valid_until") or (award.valid_until if award else None)
             ),
             "reason": event.payload.get("reason"),
+        },
+    )
+
+
+# --- new badges ----------------------------------------------------------------------------
+
+_EARNED = {"award.issued": False, "award.renewed": True}
+
+
+@on_event("notify.award_earned", *_EARNED, horizon=notice_horizon)
+def award_earned(db: Session, actor: Principal, event: Event) -> None:
+    """Tell the holder they earned a badge, or that a renewal gave it a new version.
+
+    Queued per event by the worker, like every notice, so a bulk issuance of thousands of
+    awards sends nothing while it runs. Optional (new badge notices).
+    """
+    award = db.get(Award, event.subject_id)
+    if award is None or award.person_id is None:
+        return
+    if award.status == AwardStatus.REVOKED.value:
+        return  # revoked before the worker got here: its holder is told that instead
+    recipient = service.person_recipient(db, award.person_id)
+    if recipient is None:
+        log.info("%s %s: the holder has no address; no notice", event.type, event.subject_id)
+        return
+    certification = _certification(db, award.certification_id)
+    settings = settings_of(db)
+    credential = issuance.current_credential_for_award(db, award.id, settings=settings)
+    queue_email(
+        db,
+        settings,
+        key=_event_key(event, "award_earned", recipient),
+        kind="award_earned",
+        recipient=recipient,
+        category=Category.AWARDS,
+        partner_id=event.partner_id,
+        event_id=event.id,
+        context={
+            "person_name": recipient.name,
+            "renewed": _EARNED[event.type],
+            "certification_name": certification.name if certification else "",
+            "certification_code": certification.code if certification else "",
+            "certification_description": certification.description if certification else "",
+            "valid_until": format_date(event.payload.get("valid_until") or award.valid_until),
+            "credential_url": credential.url if credential is not None else "",
+            "holder_url": service.holder_url(settings),
         },
     )
 
@@ -507,6 +556,7 @@ def renewal_reminders(db: Session, actor: Principal, period_start: datetime) -> 
             if recipient is None:
                 continue
             days_left = math.ceil((award.valid_until - now) / timedelta(days=1))
+            credential = issuance.current_credential_for_award(db, award.id, settings=settings)
             queue_email(
                 db,
                 settings,
@@ -522,8 +572,26 @@ def renewal_reminders(db: Session, actor: Principal, period_start: datetime) -> 
                     "valid_until": format_date(award.valid_until),
                     "days_left": days_left,
                     "offset": offset,
+                    "credential_url": credential.url if credential is not None else "",
+                    "holder_url": service.holder_url(settings),
+                    **_renewal_needs(db, award, now),
                 },
             )
+
+
+def _renewal_needs(db: Session, award: Award, now: datetime) -> dict[str, Any]:
+    """What renewing takes: the narrative of the criteria in force, and what the holder's
+    records still lack against them (nothing to say when the certification has no criteria)."""
+    if award.person_id is None:
+        return {"criteria": "", "missing": []}
+    try:
+        version = programs.criteria_in_force(db, certification_id=award.certification_id, at=now)
+        result = eligibility.evaluate_criteria(
+            db, person_id=award.person_id, certification_id=award.certification_id, at=now
+        )
+    except NotFound:
+        return {"criteria": "", "missing": []}
+    return {"criteria": version.narrative.strip(), "missing": list(result.unmet)}
 
 
 # --- license anomaly alerts ------------------------------------------------------------------

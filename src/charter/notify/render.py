@@ -19,11 +19,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 TEMPLATE_KINDS = (
     "approval_escalated",
     "agreement_changed",
+    "award_earned",
     "award_expired",
     "award_revoked",
     "award_suspended",
     "criteria_changed",
     "criteria_changed_firm",
+    "holder_sign_in",
     "invitation_email",
     "invitation_person",
     "license_alert",

@@ -46,6 +46,15 @@ class Recipient:
     user_id: str | None = None
 
 
+HOLDER_PAGE = "/me/badges"
+"""Where a holder sees and sets up their badges (signing in by emailed link)."""
+
+
+def holder_url(settings: Settings) -> str:
+    """The holder's badges page, as mail links to it."""
+    return settings.public_url.rstrip("/") + HOLDER_PAGE
+
+
 def person_recipient(db: Session, person_id: str | None) -> Recipient | None:
     """A person, at their primary address (``None`` when they have none)."""
     person = db.get(Person, person_id) if person_id else None

@@ -1,9 +1,9 @@
 """Opting out of optional mail: signed links, and the record of who opted out of what.
 
-Reminders, tier notices and change notices are optional, each category on its own; notices
-of expiry, revocation, suspension and termination are not, and are sent whatever the
-preferences say. A link carries the address and the category, signed with the deployment
-secret (itsdangerous), so it needs no sign-in and cannot be forged for someone else.
+Reminders, tier notices, change notices and new badge notices are optional, each category on
+its own; notices of expiry, revocation, suspension and termination are not, and are sent
+whatever the preferences say. A link carries the address and the category, signed with the
+deployment secret (itsdangerous), so it needs no sign-in and cannot be forged for someone else.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Category(StrEnum):
     REMINDERS = "reminders"
     TIERS = "tiers"
     CHANGES = "changes"
+    AWARDS = "awards"  # "you earned a badge", on issue and on renewal
 
     @property
     def label(self) -> str:
@@ -36,6 +37,7 @@ class Category(StrEnum):
             Category.REMINDERS: "renewal reminders",
             Category.TIERS: "partner tier notices",
             Category.CHANGES: "certification change notices",
+            Category.AWARDS: "new badge notices",
         }[self]
 
 

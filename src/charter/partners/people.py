@@ -13,6 +13,7 @@ from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.ids import new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import is_storable, normalize_email, storable_text, text_filter
+from charter.crypto.dids import holder_did_problem
 from charter.partners.employment import partner_to_join, start_employment
 from charter.partners.enums import Region, Track
 from charter.partners.models import PartnerRegion, Person, PersonEmail
@@ -295,3 +296,49 @@ def remove_person_email(db: Session, actor: Principal, *, person_id: str, email:
     events.append(
         db, actor, "person.email_removed", person, partner_id=person.partner_id, email=address
     )
+
+
+def person_id_by_email(db: Session, address: str) -> str | None:
+    """The person who has the (normalized) ``address``, if anyone (for holders' sign-in)."""
+    return db.scalar(select(PersonEmail.person_id).where(PersonEmail.email == address))
+
+
+def get_person_record(db: Session, person_id: str) -> Person:
+    """A person by id, for services acting for that very person (holders); :class:`NotFound`."""
+    person = db.get(Person, person_id)
+    if person is None:
+        raise NotFound(f"person {person_id} not found")
+    return person
+
+
+def _own_person(db: Session, actor: Principal) -> Person:
+    person_id = actor.holder_person_id
+    if person_id is None:
+        raise Forbidden("only a signed-in holder changes their own settings here")
+    person = db.scalar(select(Person).where(Person.id == person_id).with_for_update())
+    if person is None:
+        raise NotFound(f"person {person_id} not found")
+    return person
+
+
+def set_own_did(db: Session, actor: Principal, *, did: str | None) -> Person:
+    """A holder sets (or clears, with ``None`` or blank) their own DID.
+
+    As with staff's changes, credentials issued from now on (a new award, a renewal, a
+    reissue) name it as ``credentialSubject.id``; those already signed keep what they name.
+    """
+    person = _own_person(db, actor)
+    cleaned = (did or "").strip() or None
+    if cleaned is not None:
+        problem = holder_did_problem(cleaned)
+        if problem is not None:
+            raise Invalid.field("did", problem)
+    if cleaned == person.did:
+        return person
+    changes = {"did": {"from": person.did, "to": cleaned}}
+    person.did = cleaned
+    db.flush()
+    events.append(
+        db, actor, "person.updated", person, partner_id=person.partner_id, changes=changes
+    )
+    return person

@@ -51,6 +51,7 @@ from charter.credentials import documents, issuance, linkedin, status, verify_ap
 from charter.credentials import service as awards
 from charter.credentials.enums import CredentialStatus
 from charter.credentials.resolver import ResolveError, strip_fragment
+from charter.credentials.rules import holder_name_shown
 from charter.credentials.verify import LocalStatus, Verdict, parse_datetime, verify_credential
 from charter.crypto import dids, keyring
 from charter.db.engine import writes_committed
@@ -429,15 +430,16 @@ def _person_facts(
         track, level, image_url = certification.track, certification.level, certification.image_url
         if with_holder and award.person_id is not None:
             person = partners.get_person(db, PUBLIC_READER, person_id=award.person_id)
-            # People choose whether their name is shown (Person.show_name_publicly).
-            if person.show_name_publicly:
+            # People choose whether their name is shown: per badge (at /me/badges), or else
+            # for all their badges (Person.show_name_publicly); not shown unless they do.
+            if holder_name_shown(award.show_holder_name, person.show_name_publicly):
                 holder = person.display_name
     except NotFound:
         pass  # the design falls back to the default colour
     return holder, track, level, image_url
 
 
-def _badge(
+def badge_of(
     db: Session,
     settings: Settings,
     found: ShownCredential,
@@ -555,7 +557,7 @@ def _status_facts(standing: Standing, found: ShownCredential) -> dict[str, Any]:
     return {"status": standing.status, "label": label, "summary": summary, "reason": reason}
 
 
-def _embed_snippet(badge: Badge) -> str:
+def embed_snippet(badge: Badge) -> str:
     """The HTML a partner pastes; its own values are escaped, as it is HTML in its own right."""
     src = html.escape(f"{badge.url}/embed", quote=True)
     what = "verified partner tier" if badge.is_firm else "verified credential"
@@ -566,7 +568,7 @@ def _embed_snippet(badge: Badge) -> str:
     )
 
 
-def _linkedin_url(settings: Settings, badge: Badge) -> str | None:
+def linkedin_url(settings: Settings, badge: Badge) -> str | None:
     """LinkedIn's "add to profile" link; ``None`` for a firm (profiles hold people's)."""
     found = badge.credential
     if found.is_firm:
@@ -677,7 +679,7 @@ def _page_for(request: Request, db: Session, credential_id: str) -> Response:
     except NotFound as error:
         return _not_found_page(request, error.detail)
     document = found.document
-    badge = _badge(db, settings, found, document)
+    badge = badge_of(db, settings, found, document)
     standing = own_standing(db, settings, found, document, clock.now())
     base = _base(settings)
     awarded = parse_datetime(document.get("awardedDate"))
@@ -693,8 +695,8 @@ def _page_for(request: Request, db: Session, credential_id: str) -> Response:
         "expires": found.valid_until,
         "superseded_by": _replacement(db, found),
         # Nobody should be invited to list a revoked, suspended or expired credential.
-        "linkedin_url": _linkedin_url(settings, badge) if valid else None,
-        "embed_snippet": _embed_snippet(badge),
+        "linkedin_url": linkedin_url(settings, badge) if valid else None,
+        "embed_snippet": embed_snippet(badge),
         "og_image": f"{base}/credentials/{found.id}/badge.png",
         "og_title": _og_title(badge, standing),
         "og_description": _summary(badge, standing),
@@ -733,7 +735,7 @@ def credential_embed(request: Request, db: DbSession, credential_id: str) -> Res
     except NotFound as error:
         return _not_found_page(request, error.detail, embed=True)
     document = found.document
-    badge = _badge(db, settings, found, document)
+    badge = badge_of(db, settings, found, document)
     now = clock.now()
     standing = own_standing(db, settings, found, document, now)
     response = templates.TemplateResponse(
@@ -768,7 +770,7 @@ def _baked_image(
 ) -> badge_images.BakedImage:
     settings = _settings(request)
     found = _credential(db, settings, credential_id)
-    badge = _badge(db, settings, found, found.document, with_holder=False)
+    badge = badge_of(db, settings, found, found.document, with_holder=False)
     return badge_images.baked_image(
         kind,
         found.document_text,
