@@ -346,7 +346,7 @@ def validations(role: str, requests: Sequence[tuple[str, str | None, int]], **ca
         key = world.keys[license.id]
         product = db.scalar(select(Product.code).where(Product.id == license.product_id))
         settings = settings_of(db)
-        snapshot = validation.load_snapshot(db, keystore.lookup_hash(settings, key))
+        snapshot = validation.load_snapshot(db.connection(), keystore.lookup_hash(settings, key))
         now = clock.now()
         seen = []
         for n, (fingerprint, region, address) in enumerate(requests):
