@@ -12,7 +12,7 @@ import typer
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
-from charter.cli import accounts, approvals, audit, keys, licenses, tiers, usage
+from charter.cli import accounts, approvals, audit, keys, licenses, partners, tiers, usage
 from charter.cli import imports as import_commands
 from charter.cli import verify as verify_command
 from charter.cli import worker as worker_command
@@ -66,6 +66,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts.users_app, name="users")
+app.add_typer(partners.partners_app, name="partners")
 app.add_typer(accounts.api_keys_app, name="api-keys")
 app.add_typer(import_commands.import_app, name="import")
 app.add_typer(import_commands.awards_app, name="awards")
