@@ -3,8 +3,9 @@
 An import is all-or-nothing: every row is checked before anything is written, and if any row
 is bad the whole file is refused with every bad row named by its line number. Rows are keyed by
 ``external_id``, so importing the same file again creates nothing new (those rows are reported
-as skipped, or as updated where an import updates what changed). Writing goes through SQLAlchemy Core in batches: tens of thousands of rows are
-written in seconds, with one event per created row and one ``import.completed`` event.
+as skipped, or as updated where an import updates what changed). Writing goes through
+SQLAlchemy Core in batches: tens of thousands of rows are written in seconds, with one event
+per created row and one ``import.completed`` event.
 """
 
 from __future__ import annotations
