@@ -250,7 +250,10 @@ def test_the_printed_logins_work(demo_client, seeded):
 def test_run_demo_prints_where_to_sign_in(seeded, monkeypatch, capsys):
     monkeypatch.setenv("CHARTER_DATABASE_URL", seeded.url)
     monkeypatch.setenv("CHARTER_DATA_DIR", str(seeded.data_dir))
-    monkeypatch.delenv("CHARTER_PUBLIC_URL", raising=False)  # run_demo sets it: undone after
+    # run_demo sets CHARTER_PUBLIC_URL when it is unset: setting it first makes monkeypatch
+    # remember it was unset, so it is unset again after the test.
+    monkeypatch.setenv("CHARTER_PUBLIC_URL", "unset after the test")
+    monkeypatch.delenv("CHARTER_PUBLIC_URL")
     get_settings.cache_clear()
     try:
         run_demo(port=8123, serve=False)
