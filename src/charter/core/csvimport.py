@@ -101,6 +101,13 @@ class RowErrors:
     def __len__(self) -> int:
         return len(self._lines)
 
+    def by_line(self) -> dict[int, list[str]]:
+        """Every problem found, by line, lines in file order."""
+        found: dict[int, list[str]] = {}
+        for line, detail in sorted(self._items, key=lambda item: item[0]):
+            found.setdefault(line, []).append(detail)
+        return found
+
     def raise_if_any(self, total_rows: int) -> None:
         """Raise :class:`Invalid` listing every bad row, if there is one."""
         if not self._items:

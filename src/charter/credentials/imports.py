@@ -71,11 +71,21 @@ class IssuedAward(NamedTuple):
     person_external_id: str
 
 
+class RejectedRow(NamedTuple):
+    """A row left out of an issuance of the eligible rows: its values and why."""
+
+    line: int
+    values: dict[str, str]
+    reasons: list[str]
+
+
 @dataclass(slots=True)
 class AwardImportReport(ImportReport):
-    """What a bulk issuance did, with the awards it created in the file's order."""
+    """What a bulk issuance did, with the awards it created in the file's order, and (when
+    only the eligible rows were issued) the rows it left out."""
 
     issued: list[IssuedAward] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
 
 
 _LIVE = [status.value for status in LIVE_STATUSES]
@@ -133,8 +143,14 @@ def import_awards(
     source: Path | bytes,
     name: str | None = None,
     progress: Progress | None = None,
+    eligible_only: bool = False,
 ) -> AwardImportReport:
-    """Issue awards from CSV: all rows are judged first; any bad row means none is issued."""
+    """Issue awards from CSV: all rows are judged first; any bad row means none is issued.
+
+    With ``eligible_only``, the rows that pass every check are issued and the others are
+    listed in the report's ``rejected`` with their reasons, instead of refusing the file. A
+    file that cannot be read (its encoding, its header) is still refused whole.
+    """
     file, opened, progress = open_import(
         actor,
         Permission.AWARDS_ISSUE,
@@ -147,9 +163,21 @@ def import_awards(
     report = AwardImportReport(opened.kind, opened.file_name, opened.file_sha256, opened.rows)
     now = clock.now()
     issues = _check_awards(db, actor, file, report, progress, now)
-    file.errors.raise_if_any(file.total)
+    if eligible_only:
+        report.rejected = _rejected(file)
+    else:
+        file.errors.raise_if_any(file.total)
     _write_awards(db, actor, issues, report, progress, now)
     return report
+
+
+def _rejected(file: CsvFile) -> list[RejectedRow]:
+    """The file's bad rows with their values (none for a row that could not be read)."""
+    values = {row.line: row.values for row in file.rows}
+    return [
+        RejectedRow(line, values.get(line, {}), reasons)
+        for line, reasons in file.errors.by_line().items()
+    ]
 
 
 def _live_awards(db: Session, person_ids: Iterable[str]) -> dict[tuple[str, str], _LiveAward]:

@@ -49,6 +49,8 @@ SECTIONS = (
     Section("Partners", "/partners", Permission.PARTNERS_READ, Audience.STAFF),
     Section("My firm", "/partners/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
     Section("People", "/people", Permission.PEOPLE_READ),
+    Section("Certifications", "/certifications", Permission.CERTIFICATIONS_READ, Audience.STAFF),
+    Section("Imports", "/imports", Permission.PARTNERS_WRITE, Audience.STAFF),
 )
 
 

@@ -1,0 +1,305 @@
+"""Certifications for vendor staff: the list, creating one, its page with the criteria
+versions, and publishing a new version with the holders it affects."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from charter.core import clock
+from charter.core.auth import Permission, Principal
+from charter.core.errors import NotFound
+from charter.core.pagination import DEFAULT_LIMIT
+from charter.credentials import impact
+from charter.deps import Cursor, DbSession, api_router
+from charter.partners.enums import Track
+from charter.programs import service as programs
+from charter.programs.enums import Level
+from charter.programs.models import Certification
+from charter.programs.schemas import CertificationCreate, CriteriaCreate
+from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
+from charter.web.portal.access import is_staff, not_found_page
+from charter.web.portal.filters import url_with
+from charter.web.portal.forms import FormErrors, attempt, blank, parse
+
+router = api_router(include_in_schema=False)
+
+CERTIFICATION_FIELDS = (
+    "code",
+    "name",
+    "track",
+    "level",
+    "description",
+    "validity_days",
+    "renewal_window_days",
+)
+REQUIREMENT_FIELDS = (
+    "exam_code",
+    "exam_min_score",
+    "labs",
+    "trainings",
+    "customer_references",
+    "prerequisites",
+    "evidence_max_age_days",
+)
+CRITERIA_FIELDS = ("narrative", "effective_from", *REQUIREMENT_FIELDS)
+
+
+def _requirement_paths(prefix: str) -> dict[str, str]:
+    return {
+        f"{prefix}assessments": "exam_code",
+        f"{prefix}assessments.0.code": "exam_code",
+        f"{prefix}assessments.0.min_score": "exam_min_score",
+        f"{prefix}labs": "labs",
+        f"{prefix}trainings": "trainings",
+        f"{prefix}customer_references": "customer_references",
+        f"{prefix}prerequisites": "prerequisites",
+        f"{prefix}evidence_max_age_days": "evidence_max_age_days",
+    }
+
+
+CREATE_PATHS = {
+    **{name: name for name in CERTIFICATION_FIELDS},
+    "criteria.narrative": "narrative",
+    "criteria.effective_from": "narrative",
+    "criteria": "narrative",
+    **_requirement_paths("criteria.requirements."),
+}
+PUBLISH_PATHS = {
+    "narrative": "narrative",
+    "effective_from": "effective_from",
+    **_requirement_paths("requirements."),
+}
+
+
+def _codes(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(";") if item.strip()]
+
+
+def _requirements(form: dict[str, str]) -> dict[str, Any]:
+    """The requirements a criteria form describes, in the API's shape."""
+    values: dict[str, Any] = {
+        "labs": _codes(form.get("labs")),
+        "trainings": _codes(form.get("trainings")),
+        "prerequisites": _codes(form.get("prerequisites")),
+    }
+    exam = blank(form.get("exam_code"))
+    score = blank(form.get("exam_min_score"))
+    if exam is not None or score is not None:
+        values["assessments"] = [{"code": exam or "", "min_score": score}]
+    references = blank(form.get("customer_references"))
+    if references is not None:
+        values["customer_references"] = references
+    max_age = blank(form.get("evidence_max_age_days"))
+    if max_age is not None:
+        values["evidence_max_age_days"] = max_age
+    return values
+
+
+def _effective_from(value: str | None) -> datetime | None:
+    """A date field as the start of that day in UTC; blank means now."""
+    text = blank(value)
+    if text is None:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise FormErrors({"effective_from": "must be a date (YYYY-MM-DD)"}) from None
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+async def _form(request: Request, names: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """The posted fields named ``names`` (as text, at most 10,000 characters) and the token."""
+    posted = await request.form()
+    values = {}
+    for name in names:
+        value = posted.get(name)
+        values[name] = value[:10_000] if isinstance(value, str) else ""
+    csrf = posted.get("csrf")
+    return values, csrf if isinstance(csrf, str) else ""
+
+
+def _staff(request: Request, db: Session) -> Principal | Response:
+    principal = signed_in(request, db)
+    if principal is None:
+        return redirect("/login")
+    if not is_staff(principal):
+        return not_found_page(request, principal)
+    return principal
+
+
+@router.get("/certifications")
+def certifications_list(request: Request, db: DbSession, cursor: Cursor = None) -> Response:
+    """Every certification, oldest first, with the form to create one for those who may."""
+    principal = _staff(request, db)
+    if not isinstance(principal, Principal):
+        return principal
+    page = programs.list_certifications(db, principal, cursor=cursor, limit=DEFAULT_LIMIT)
+    return render(
+        request,
+        "portal/certifications.html",
+        {
+            "principal": principal,
+            "page": page,
+            "may_write": principal.can(Permission.CERTIFICATIONS_WRITE),
+            "next_url": url_with("/certifications", {}, cursor=page.next_cursor)
+            if page.next_cursor
+            else None,
+            "first_url": "/certifications" if cursor else None,
+        },
+    )
+
+
+def _new_form(
+    request: Request,
+    principal: Principal,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "portal/certification_new.html",
+        {
+            "principal": principal,
+            "values": values,
+            "errors": errors,
+            "tracks": [(track.value, track.value) for track in Track],
+            "levels": [(level.value, level.value) for level in Level],
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/certifications/new")
+def new_certification(request: Request, db: DbSession) -> Response:
+    """The form that creates a certification with its first criteria."""
+    principal = _staff(request, db)
+    if not isinstance(principal, Principal):
+        return principal
+    if not principal.can(Permission.CERTIFICATIONS_WRITE):
+        return not_found_page(request, principal)
+    defaults = {"validity_days": "730", "renewal_window_days": "90"}
+    return _new_form(request, principal, defaults, {})
+
+
+@router.post("/certifications")
+async def create_certification(request: Request, db: DbSession) -> Response:
+    """Create the certification; the form again, with each error by its field, if refused."""
+    values, csrf = await _form(request, CERTIFICATION_FIELDS + CRITERIA_FIELDS)
+    if not csrf_ok(request, csrf):
+        return csrf_refused(request)
+    principal = _staff(request, db)
+    if not isinstance(principal, Principal):
+        return principal
+    principal.require(Permission.CERTIFICATIONS_WRITE)
+    try:
+        data = parse(
+            CertificationCreate,
+            {
+                **{name: values[name] for name in CERTIFICATION_FIELDS},
+                "criteria": {
+                    "narrative": values["narrative"],
+                    "requirements": _requirements(values),
+                },
+            },
+            CREATE_PATHS,
+        )
+        with attempt(db, CREATE_PATHS):
+            created = programs.create_certification(db, principal, data=data)
+    except FormErrors as refused:
+        return _new_form(request, principal, values, refused.errors, status_code=422)
+    return redirect(f"/certifications/{created.id}")
+
+
+def _page(
+    request: Request,
+    db: Session,
+    principal: Principal,
+    certification: Certification,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    versions = programs.list_criteria(db, principal, certification_id=certification.id)
+    try:
+        in_force: str | None = programs.criteria_in_force(
+            db, certification_id=certification.id, at=clock.now()
+        ).id
+    except NotFound:  # its only versions are scheduled ahead
+        in_force = None
+    latest = max(versions, key=lambda v: (v.effective_from, v.version)) if versions else None
+    judged = None
+    if latest is not None and principal.can(Permission.AWARDS_READ):
+        judged = impact.criteria_impact(
+            db, principal, certification_id=certification.id, criteria_version_id=latest.id
+        )
+    return render(
+        request,
+        "portal/certification.html",
+        {
+            "principal": principal,
+            "certification": certification,
+            "versions": list(reversed(versions)),
+            "in_force": in_force,
+            "scheduled": {
+                version.id
+                for version in versions
+                if clock.ensure_utc(version.effective_from) > clock.now()
+            },
+            "latest": latest,
+            "impact": judged,
+            "may_write": principal.can(Permission.CERTIFICATIONS_WRITE)
+            and certification.retired_at is None,
+            "values": values or {},
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/certifications/{certification_id}")
+def certification_page(request: Request, db: DbSession, certification_id: str) -> Response:
+    """A certification: its facts, its criteria versions, and who the latest one affects."""
+    principal = _staff(request, db)
+    if not isinstance(principal, Principal):
+        return principal
+    certification = programs.get_certification(db, principal, certification_id=certification_id)
+    return _page(request, db, principal, certification)
+
+
+@router.post("/certifications/{certification_id}/criteria")
+async def publish_criteria(request: Request, db: DbSession, certification_id: str) -> Response:
+    """Publish a new criteria version; its page then shows the holders it affects."""
+    values, csrf = await _form(request, CRITERIA_FIELDS)
+    if not csrf_ok(request, csrf):
+        return csrf_refused(request)
+    principal = _staff(request, db)
+    if not isinstance(principal, Principal):
+        return principal
+    certification = programs.get_certification(db, principal, certification_id=certification_id)
+    principal.require(Permission.CERTIFICATIONS_WRITE)
+    try:
+        data = parse(
+            CriteriaCreate,
+            {
+                "narrative": values["narrative"],
+                "requirements": _requirements(values),
+                "effective_from": _effective_from(values["effective_from"]),
+            },
+            PUBLISH_PATHS,
+        )
+        with attempt(db, PUBLISH_PATHS):
+            programs.publish_criteria(db, principal, certification_id=certification.id, data=data)
+    except FormErrors as refused:
+        return _page(
+            request, db, principal, certification, values=values, errors=refused.errors,
+            status_code=422,
+        )
+    return redirect(f"/certifications/{certification.id}#impact")
+
