@@ -21,10 +21,10 @@ from charter.programs import service as programs
 from charter.programs.enums import Level
 from charter.programs.models import Certification
 from charter.programs.schemas import CertificationCreate, CriteriaCreate
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
-from charter.web.portal.access import is_staff, not_found_page
+from charter.web.pages import csrf_ok, csrf_refused, redirect, render
+from charter.web.portal.access import not_found_page
 from charter.web.portal.filters import url_with
-from charter.web.portal.forms import FormErrors, attempt, blank, parse
+from charter.web.portal.forms import FormErrors, Posted, attempt, blank, parse, pick, staff_only
 
 router = api_router(include_in_schema=False)
 
@@ -112,30 +112,10 @@ def _effective_from(value: str | None) -> datetime | None:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-async def _form(request: Request, names: tuple[str, ...]) -> tuple[dict[str, str], str]:
-    """The posted fields named ``names`` (as text, at most 10,000 characters) and the token."""
-    posted = await request.form()
-    values = {}
-    for name in names:
-        value = posted.get(name)
-        values[name] = value[:10_000] if isinstance(value, str) else ""
-    csrf = posted.get("csrf")
-    return values, csrf if isinstance(csrf, str) else ""
-
-
-def _staff(request: Request, db: Session) -> Principal | Response:
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
-    if not is_staff(principal):
-        return not_found_page(request, principal)
-    return principal
-
-
 @router.get("/certifications")
 def certifications_list(request: Request, db: DbSession, cursor: Cursor = None) -> Response:
     """Every certification, oldest first, with the form to create one for those who may."""
-    principal = _staff(request, db)
+    principal = staff_only(request, db)
     if not isinstance(principal, Principal):
         return principal
     page = programs.list_certifications(db, principal, cursor=cursor, limit=DEFAULT_LIMIT)
@@ -178,7 +158,7 @@ def _new_form(
 @router.get("/certifications/new")
 def new_certification(request: Request, db: DbSession) -> Response:
     """The form that creates a certification with its first criteria."""
-    principal = _staff(request, db)
+    principal = staff_only(request, db)
     if not isinstance(principal, Principal):
         return principal
     if not principal.can(Permission.CERTIFICATIONS_WRITE):
@@ -188,12 +168,12 @@ def new_certification(request: Request, db: DbSession) -> Response:
 
 
 @router.post("/certifications")
-async def create_certification(request: Request, db: DbSession) -> Response:
+def create_certification(request: Request, db: DbSession, form: Posted) -> Response:
     """Create the certification; the form again, with each error by its field, if refused."""
-    values, csrf = await _form(request, CERTIFICATION_FIELDS + CRITERIA_FIELDS)
+    values, csrf = pick(form, CERTIFICATION_FIELDS + CRITERIA_FIELDS)
     if not csrf_ok(request, csrf):
         return csrf_refused(request)
-    principal = _staff(request, db)
+    principal = staff_only(request, db)
     if not isinstance(principal, Principal):
         return principal
     principal.require(Permission.CERTIFICATIONS_WRITE)
@@ -266,7 +246,7 @@ def _page(
 @router.get("/certifications/{certification_id}")
 def certification_page(request: Request, db: DbSession, certification_id: str) -> Response:
     """A certification: its facts, its criteria versions, and who the latest one affects."""
-    principal = _staff(request, db)
+    principal = staff_only(request, db)
     if not isinstance(principal, Principal):
         return principal
     certification = programs.get_certification(db, principal, certification_id=certification_id)
@@ -274,12 +254,12 @@ def certification_page(request: Request, db: DbSession, certification_id: str) -
 
 
 @router.post("/certifications/{certification_id}/criteria")
-async def publish_criteria(request: Request, db: DbSession, certification_id: str) -> Response:
+def publish_criteria(request: Request, db: DbSession, form: Posted, certification_id: str) -> Response:
     """Publish a new criteria version; its page then shows the holders it affects."""
-    values, csrf = await _form(request, CRITERIA_FIELDS)
+    values, csrf = pick(form, CRITERIA_FIELDS)
     if not csrf_ok(request, csrf):
         return csrf_refused(request)
-    principal = _staff(request, db)
+    principal = staff_only(request, db)
     if not isinstance(principal, Principal):
         return principal
     certification = programs.get_certification(db, principal, certification_id=certification_id)

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Depends, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from charter.core.auth import Principal
 from charter.core.errors import CharterError, Invalid
+from charter.web.pages import redirect, signed_in
+from charter.web.portal.access import is_staff, not_found_page
 
 GENERAL = "_form"
 """The key of a problem that names no field of the form."""
@@ -89,3 +94,37 @@ def blank(value: str | None) -> str | None:
         return None
     return value.strip() or None
 
+
+
+MAX_FIELD = 10_000
+"""The longest text a form field is read as; the schemas refuse what is longer still."""
+
+
+async def _posted_fields(request: Request) -> dict[str, str]:
+    """A posted form's text fields (the first of each name), each cut at ``MAX_FIELD``."""
+    form = await request.form()
+    fields: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str) and name not in fields:
+            fields[name] = value[:MAX_FIELD]
+    return fields
+
+
+Posted = Annotated[dict[str, str], Depends(_posted_fields)]
+"""A form's text fields, read on the event loop so that the endpoint itself can be a plain
+``def`` run in a worker thread, as every page that touches the database is."""
+
+
+def pick(form: dict[str, str], names: tuple[str, ...]) -> tuple[dict[str, str], str]:
+    """The fields named ``names`` (blank when absent) and the CSRF token of a posted form."""
+    return {name: form.get(name, "") for name in names}, form.get("csrf", "")
+
+
+def staff_only(request: Request, db: Session) -> Principal | Response:
+    """The signed-in vendor staff member; else the sign-in redirect or (partner users) a 404."""
+    principal = signed_in(request, db)
+    if principal is None:
+        return redirect("/login")
+    if not is_staff(principal):
+        return not_found_page(request, principal)
+    return principal

@@ -178,7 +178,15 @@ def person_page(request: Request, db: DbSession, person_id: str) -> Response:
     firm = None
     if person.partner_id and principal.can(Permission.PARTNERS_READ):
         firm = partners.get_partner(db, principal, partner_id=person.partner_id)
-    context: dict[str, Any] = {"principal": principal, "person": person, "firm": firm}
+    staff = principal.partner_scope is None
+    context: dict[str, Any] = {
+        "principal": principal,
+        "person": person,
+        "firm": firm,
+        "staff": staff,
+        "may_issue": staff and principal.can(Permission.AWARDS_ISSUE),
+        "may_assess": staff and principal.can(Permission.ASSESSMENTS_WRITE),
+    }
     if principal.can(Permission.AWARDS_READ) and principal.can(Permission.CERTIFICATIONS_READ):
         context["awards"] = _awards(db, principal, person)
     if principal.can(Permission.ASSESSMENTS_READ):
