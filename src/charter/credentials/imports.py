@@ -171,6 +171,30 @@ def import_awards(
     return report
 
 
+def check_awards(
+    db: Session, actor: Principal, *, source: Path | bytes, name: str | None = None
+) -> AwardImportReport:
+    """Judge every row as :func:`import_awards` would, writing nothing.
+
+    The report counts in ``created`` the awards that would be issued, lists the rows already
+    imported in ``skipped`` and every bad row with its reasons in ``rejected``.
+    """
+    file, opened, progress = open_import(
+        actor,
+        Permission.AWARDS_ISSUE,
+        kind="awards",
+        source=source,
+        columns=AWARD_COLUMNS,
+        name=name,
+        progress=None,
+    )
+    report = AwardImportReport(opened.kind, opened.file_name, opened.file_sha256, opened.rows)
+    issues = _check_awards(db, actor, file, report, progress, clock.now())
+    report.created = len(issues)
+    report.rejected = _rejected(file)
+    return report
+
+
 def _rejected(file: CsvFile) -> list[RejectedRow]:
     """The file's bad rows with their values (none for a row that could not be read)."""
     values = {row.line: row.values for row in file.rows}
