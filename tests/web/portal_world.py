@@ -34,6 +34,7 @@ class World:
     quill_person_id: str
     quill_person_name: str
     certification_name: str
+    certification_id: str
     award_ids: tuple[str, ...]
     quill_award_id: str
 
@@ -91,6 +92,7 @@ def build_world(
             quill_person_id=other.id,
             quill_person_name=other.display_name,
             certification_name=cert.name,
+            certification_id=cert.id,
             award_ids=tuple(item.id for item in awards),
             quill_award_id=other_award.id,
         )

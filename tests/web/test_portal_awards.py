@@ -30,9 +30,10 @@ def _manager(client, sessions):
 def _exam_certification(sessions) -> tuple[str, str]:
     with sessions() as db, db.begin():
         cert = certification(
-            db, SYSTEM, name="Data Engineer", requirements={
-                "assessments": [{"code": "EXAM-DATA", "min_score": 70}]
-            }
+            db,
+            SYSTEM,
+            name="Data Engineer",
+            requirements={"assessments": [{"code": "EXAM-DATA", "min_score": 70}]},
         )
         return cert.id, cert.code
 
@@ -112,7 +113,13 @@ def test_a_bad_assessment_shows_errors_by_field_and_records_nothing(client, sess
     assert re.search(r'id="occurred_at-error">[^<]*future', response.text)
     response = client.post(
         f"/people/{person_id}/assessments",
-        data={"kind": "exam", "code": "X", "passed": "yes", "assessor": "A", "occurred_at": "2026-01-01"},
+        data={
+            "kind": "exam",
+            "code": "X",
+            "passed": "yes",
+            "assessor": "A",
+            "occurred_at": "2026-01-01",
+        },
     )
     assert response.status_code == 403
     assert _count(sessions, Assessment) == before
@@ -131,7 +138,8 @@ def test_revoking_needs_a_reason_and_the_public_page_shows_it(client, sessions):
     assert 'data-status="valid"' in client.get(credential).text
     assert client.post(f"/awards/{award_id}/revoke", data={"reason": "x"}).status_code == 403
     done = client.post(
-        f"/awards/{award_id}/revoke", data={"csrf": csrf, "reason": "Exam withdrawn"},
+        f"/awards/{award_id}/revoke",
+        data={"csrf": csrf, "reason": "Exam withdrawn"},
         follow_redirects=False,
     )
     assert done.status_code == 303
@@ -190,7 +198,8 @@ def test_readers_get_the_award_page_without_forms_and_partners_a_404(client, ses
     assert page.status_code == 200
     assert 'method="post"' not in page.text.split("</header>", 1)[1]
     person = client.get(f"/people/{world.engineer_ids[0]}").text
-    assert "/awards/new" not in person and "/assessments/new" not in person
+    assert "/awards/new" not in person
+    assert "/assessments/new" not in person
     assert client.get(f"/people/{world.engineer_ids[0]}/awards/new").status_code == 404
     client.cookies.clear()
     member = web_user(sessions, Role.PARTNER_ADMIN, partner_id=world.harbor_id)

@@ -31,6 +31,11 @@ def test_script_names_render_as_text_on_every_page(client, sessions, role):
     }
     if not role.is_partner_role:
         pages |= {"/partners": 2, f"/people?partner_id={world.harbor_id}": 2}
+        pages |= {
+            "/certifications": 1,
+            f"/certifications/{world.certification_id}": 3,  # title, heading, a holder
+            f"/awards/{world.award_ids[0]}": 3,  # title, heading, the holder
+        }
     for path, at_least in pages.items():
         page = client.get(path)
         assert page.status_code == 200, path

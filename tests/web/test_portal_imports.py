@@ -149,7 +149,11 @@ def test_eligible_awards_alone_are_issued_and_the_rejected_rows_downloaded(clien
     assert download.status_code == 200
     rows = list(csv.reader(io.StringIO(download.text)))
     assert rows[0] == [
-        "line", "reason", "external_id", "person_external_id", "certification_code",
+        "line",
+        "reason",
+        "external_id",
+        "person_external_id",
+        "certification_code",
         "override_reason",
     ]
     assert [row[0] for row in rows[1:]] == ["2", "3"]

@@ -27,6 +27,15 @@ class Route:
     staff: int
     partner: int
     lifecycle_only: bool = False
+    # Staff roles whose answer differs from ``staff`` (they lack the permission to write).
+    by_role: tuple[tuple[Role, int], ...] = ()
+
+
+READERS = (Role.GOVERNANCE_OWNER, Role.AUDITOR)
+
+
+def _readers(status: int) -> tuple[tuple[Role, int], ...]:
+    return tuple((role, status) for role in READERS)
 
 
 def _routes(world: World) -> list[Route]:
@@ -48,6 +57,65 @@ def _routes(world: World) -> list[Route]:
         Route("GET", "/people/per_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
         Route("POST", f"/partners/{world.harbor_id}/evaluate", 303, 403, lifecycle_only=True),
         Route("POST", f"/partners/{world.quill_id}/evaluate", 303, 404, lifecycle_only=True),
+        Route("GET", "/certifications", 200, 404),
+        Route("GET", "/certifications/new", 200, 404, by_role=_readers(404)),
+        Route("GET", f"/certifications/{world.certification_id}", 200, 404),
+        Route("GET", "/certifications/crt_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
+        Route("POST", "/certifications", 422, 404, by_role=_readers(403)),
+        Route(
+            "POST",
+            f"/certifications/{world.certification_id}/criteria",
+            422,
+            404,
+            by_role=_readers(403),
+        ),
+        Route(
+            "GET",
+            f"/people/{world.engineer_ids[0]}/assessments/new",
+            200,
+            404,
+            by_role=_readers(404),
+        ),
+        Route(
+            "POST",
+            f"/people/{world.engineer_ids[0]}/assessments",
+            422,
+            404,
+            by_role=_readers(403),
+        ),
+        Route(
+            "GET", f"/people/{world.engineer_ids[0]}/awards/new", 200, 404, by_role=_readers(404)
+        ),
+        Route(
+            "GET",
+            f"/people/{world.engineer_ids[0]}/awards/new?certification_id={world.certification_id}",
+            200,
+            404,
+            by_role=_readers(404),
+        ),
+        Route("POST", f"/people/{world.engineer_ids[0]}/awards", 422, 404, by_role=_readers(403)),
+        Route("GET", f"/awards/{world.award_ids[0]}", 200, 404),
+        Route("GET", f"/awards/{world.quill_award_id}", 200, 404),
+        Route("GET", "/awards/awd_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
+        Route(
+            "POST",
+            f"/awards/{world.award_ids[0]}/suspend",
+            422,
+            404,
+            by_role=((Role.AUDITOR, 403),),
+        ),
+        Route(
+            "POST",
+            f"/awards/{world.award_ids[0]}/reinstate",
+            422,
+            404,
+            by_role=((Role.AUDITOR, 403),),
+        ),
+        Route("POST", f"/awards/{world.award_ids[1]}/renew", 303, 404, by_role=_readers(403)),
+        Route("GET", "/imports", 200, 404),
+        Route("POST", "/imports", 422, 404),
+        Route("POST", "/imports/confirm", 409, 404),
+        Route("POST", "/imports/rejected", 409, 404),
     ]
 
 
@@ -56,7 +124,7 @@ def _expected(route: Route, role: Role) -> int:
         return route.partner
     if route.lifecycle_only and role in (Role.GOVERNANCE_OWNER, Role.AUDITOR):
         return 403
-    return route.staff
+    return dict(route.by_role).get(role, route.staff)
 
 
 def _secrets_of(world: World) -> list[str]:
@@ -112,7 +180,15 @@ def test_roles_that_cannot_write_get_no_forms_that_would(client, sessions, role)
         f"/people/{world.engineer_ids[0]}",
     ]
     if role in STAFF:
-        paths += ["/partners", f"/partners/{world.quill_id}"]
+        paths += [
+            "/partners",
+            f"/partners/{world.quill_id}",
+            "/certifications",
+            f"/certifications/{world.certification_id}",
+            "/imports",
+        ]
+    if role is Role.AUDITOR:
+        paths.append(f"/awards/{world.award_ids[0]}")
     for path in paths:
         page = client.get(path)
         assert page.status_code == 200, path

@@ -102,8 +102,14 @@ def criteria_impact(
     now = clock.now()
     at = max(clock.ensure_utc(version.effective_from), now)
     query = (
-        select(Award.id, Award.valid_until, Person.id, Person.given_name, Person.family_name,
-               Person.partner_id)
+        select(
+            Award.id,
+            Award.valid_until,
+            Person.id,
+            Person.given_name,
+            Person.family_name,
+            Person.partner_id,
+        )
         .join(Person, Person.id == Award.person_id)
         .where(
             Award.certification_id == version.certification_id,

@@ -146,9 +146,7 @@ def record_assessment(request: Request, db: DbSession, form: Posted, person_id: 
         with attempt(db, ASSESSMENT_PATHS):
             programs.record_assessment(db, principal, data=data)
     except FormErrors as refused:
-        return _assessment_form(
-            request, principal, person, values, refused.errors, status_code=422
-        )
+        return _assessment_form(request, principal, person, values, refused.errors, status_code=422)
     return redirect(f"/people/{person.id}#assessments")
 
 
@@ -307,9 +305,7 @@ def _change(
             elif action == "suspend":
                 credentials.suspend_award(db, principal, award_id=award.id, reason=reason)
             elif action == "reinstate":
-                credentials.reinstate_award(
-                    db, principal, award_id=award.id, reason=blank(reason)
-                )
+                credentials.reinstate_award(db, principal, award_id=award.id, reason=blank(reason))
             else:
                 credentials.renew_award(
                     db, principal, award_id=award.id, override_reason=blank(reason)

@@ -254,7 +254,9 @@ def certification_page(request: Request, db: DbSession, certification_id: str) -
 
 
 @router.post("/certifications/{certification_id}/criteria")
-def publish_criteria(request: Request, db: DbSession, form: Posted, certification_id: str) -> Response:
+def publish_criteria(
+    request: Request, db: DbSession, form: Posted, certification_id: str
+) -> Response:
     """Publish a new criteria version; its page then shows the holders it affects."""
     values, csrf = pick(form, CRITERIA_FIELDS)
     if not csrf_ok(request, csrf):
@@ -278,8 +280,12 @@ def publish_criteria(request: Request, db: DbSession, form: Posted, certificatio
             programs.publish_criteria(db, principal, certification_id=certification.id, data=data)
     except FormErrors as refused:
         return _page(
-            request, db, principal, certification, values=values, errors=refused.errors,
+            request,
+            db,
+            principal,
+            certification,
+            values=values,
+            errors=refused.errors,
             status_code=422,
         )
     return redirect(f"/certifications/{certification.id}#impact")
-

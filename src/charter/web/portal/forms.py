@@ -73,7 +73,6 @@ def parse(model: type[M], values: dict[str, Any], fields: Mapping[str, str]) -> 
         raise FormErrors(errors_of(error, fields)) from None
 
 
-
 @contextmanager
 def attempt(db: Session, fields: Mapping[str, str]) -> Iterator[None]:
     """Run a service call in a savepoint: a refusal undoes all it did and becomes
@@ -93,7 +92,6 @@ def blank(value: str | None) -> str | None:
     if value is None:
         return None
     return value.strip() or None
-
 
 
 MAX_FIELD = 10_000

@@ -132,7 +132,7 @@ def _all_lines(data: bytes, columns: Columns, name: str) -> list[int]:
 def _outcomes(
     lines: list[int], report: ImportReport | None, errors: dict[int, list[str]]
 ) -> list[RowOutcome]:
-    skipped = {line: external_id for line, external_id in report.skipped} if report else {}
+    skipped = dict(report.skipped) if report else {}
     updated = {line: fields for line, _id, fields in report.updated} if report else {}
     rows = []
     for line in lines:
@@ -328,7 +328,11 @@ def rejected_rows(
     pending, data = found
     checked = award_imports.check_awards(db, principal, source=data, name=pending.file_name)
     rows = [
-        (row.line, "; ".join(row.reasons), *(row.values.get(name, "") for name in REJECTED_HEADER[2:]))
+        (
+            row.line,
+            "; ".join(row.reasons),
+            *(row.values.get(name, "") for name in REJECTED_HEADER[2:]),
+        )
         for row in checked.rejected
     ]
     return csv_response("rejected-awards.csv", REJECTED_HEADER, rows)
