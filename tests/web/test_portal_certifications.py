@@ -46,7 +46,7 @@ def test_a_program_manager_creates_a_certification_and_sees_its_criteria(client,
     page = client.get(response.headers["location"])
     assert page.status_code == 200
     assert "Security Specialist" in page.text
-    assert "Exam EXAM-SEC-301 passed with at least 80" in page.text
+    assert "Exam EXAM-SEC-301 passed with at least 80%" in page.text
     assert "Lab LAB-SEC-2 passed" in page.text
     assert "in force" in page.text
     listing = client.get("/certifications").text
