@@ -111,6 +111,8 @@ def test_publishing_a_version_shows_the_holders_it_affects(client, sessions):
     for engineer_id in world.engineer_ids:
         assert f'data-holder="{engineer_id}"' in page
     assert "lab LAB-NEW not passed" in page
+    # The portal world's Gold tier counts technically certified people.
+    assert re.search(r'data-tier="gold">Gold: counts toward 2 certified in technical', page)
     with sessions() as db:
         assert db.scalar(select(func.count()).select_from(CriteriaVersion)) == 2
 

@@ -146,3 +146,35 @@ def certification_codes(schemes: Iterable[SchemeInForce]) -> set[str]:
     for found in schemes:
         codes |= found.scheme.certification_codes()
     return codes
+
+
+@dataclass(frozen=True, slots=True)
+class CountingTier:
+    """A tier in force whose requirements count a certification, and how they count it."""
+
+    program: str
+    tier_key: str
+    tier_name: str
+    how: str
+
+
+def tiers_counting(db: Session, actor: Principal, *, code: str, track: str) -> list[CountingTier]:
+    """The tiers in force that count the certification ``code`` (of ``track``): by name, or
+    among the certified people of its track. A change to its criteria reaches these firms."""
+    actor.require(Permission.PARTNERS_READ)
+    found: list[CountingTier] = []
+    for current in schemes_in_force(db, clock.now()):
+        for tier in current.scheme.ranked():
+            needs = tier.requirements
+            ways = []
+            if code in needs.required_certifications:
+                ways.append("required")
+            if code in needs.min_certified_by_certification:
+                count = needs.min_certified_by_certification[code]
+                ways.append(f"{count} certified people needed")
+            by_track = {str(key): value for key, value in needs.min_certified_by_track.items()}
+            if track in by_track:
+                ways.append(f"counts toward {by_track[track]} certified in {track}")
+            if ways:
+                found.append(CountingTier(current.program, tier.key, tier.name, "; ".join(ways)))
+    return found

@@ -21,6 +21,7 @@ from charter.programs import service as programs
 from charter.programs.enums import Level
 from charter.programs.models import Certification
 from charter.programs.schemas import CertificationCreate, CriteriaCreate
+from charter.tiers import schemes
 from charter.web.pages import csrf_ok, csrf_refused, redirect, render
 from charter.web.portal.access import not_found_page
 from charter.web.portal.filters import url_with
@@ -234,6 +235,11 @@ def _page(
             },
             "latest": latest,
             "impact": judged,
+            "tiers": schemes.tiers_counting(
+                db, principal, code=certification.code, track=certification.track
+            )
+            if principal.can(Permission.PARTNERS_READ)
+            else [],
             "may_write": principal.can(Permission.CERTIFICATIONS_WRITE)
             and certification.retired_at is None,
             "values": values or {},
