@@ -71,6 +71,7 @@ from charter.web.jwks import router as jwks_router
 from charter.web.pages import router as pages_router
 from charter.web.public import configure_verification
 from charter.web.public import router as public_router
+from charter.web.reports import router as report_pages_router
 from charter.web.status_lists import router as status_router
 from charter.web.unsubscribe import router as unsubscribe_router
 from charter.webhooks.api import router as webhooks_router
@@ -357,6 +358,7 @@ def include_routers(app: FastAPI) -> None:
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages_router)
+    app.include_router(report_pages_router)
     app.include_router(unsubscribe_router)
     app.include_router(invitations_router)
     app.include_router(holder_router)

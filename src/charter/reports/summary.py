@@ -137,7 +137,7 @@ def summary(db: Session, *, now: datetime, start: date, end: date) -> Summary:
     names = {
         tier.key: tier.name for found in schemes_in_force(db, now) for tier in found.scheme.tiers
     }
-    held_now, held_before = _tiers_at(db, min(after, now)), _tiers_at(db, min(first, now))
+    held_now, held_before = _tiers_at(db, after), _tiers_at(db, first)
     tiers = [
         Figure(
             key=key,
