@@ -127,3 +127,73 @@ def test_firms_at_risk_now_and_falling_below(db, system, frozen_clock):
     # By July North was moved down and South holds Gold with two engineers till 2027.
     assert _rows(db, system, "firms-at-risk", "firms") == []
     assert world.north.id
+
+
+def test_firms_at_risk_names_the_renewals_that_save_a_firm(db, system, world, frozen_clock):
+    from datetime import timedelta
+
+    from charter.partners.enums import Region
+    from charter.tiers import service as tiers
+    from tests.credentials.factories import award
+    from tests.partners.factories import partner, person
+    from tests.programs.factories import certification
+
+    # At the world's end nobody is at risk: North was moved down, South holds Gold till 2027.
+    assert _rows(db, system, "firms-at-risk", "firms") == []
+    # East reaches Gold with two engineers whose 60-day LAB badges both end on Sep 18.
+    east = partner(db, system, status="active", name="East Labs", regions=[Region.APAC])
+    lab = certification(db, system, code="LAB", validity_days=60)
+    for given in ("Fay", "Gus"):
+        someone = person(db, system, partner_id=east.id, given_name=given, family_name="East")
+        award(db, system, person_id=someone.id, certification_id=lab.id)
+    tiers.sweep(db, system)
+    db.commit()
+    assert _rows(db, system, "firms-at-risk", "firms", days=30) == []
+    [row] = _rows(db, system, "firms-at-risk", "firms", days=90)
+    assert row | {"partner_id": None} == {
+        "partner_id": None,
+        "firm": "East Labs",
+        "program": "default",
+        "tier": "Gold",
+        "state": "falls below",
+        "on": "2026-09-18",
+        "missing": "2 more technical certifications",
+        "renewals": "Fay East LAB (expires 2026-09-18); Gus East LAB (expires 2026-09-18)",
+    }
+    assert _rows(db, system, "firms-at-risk", "tiers", days=90) == [
+        {"program": "default", "tier": "Gold", "at_risk_now": 0, "falls_below": 1}
+    ]
+    # Past Sep 18 East is at risk now, in its 30-day grace.
+    frozen_clock.advance(timedelta(days=60))
+    tiers.sweep(db, system)
+    db.commit()
+    [now] = _rows(db, system, "firms-at-risk", "firms")
+    assert (now["firm"], now["state"], now["on"]) == ("East Labs", "at risk now", "2026-10-18")
+    assert now["missing"] == "2 more technical certifications"
+    assert _rows(db, system, "firms-at-risk", "tiers") == [
+        {"program": "default", "tier": "Gold", "at_risk_now": 1, "falls_below": 0}
+    ]
+
+
+def test_the_summary_compares_a_period_with_the_one_before(db, system, world):
+    from datetime import date
+
+    summary = service.program_summary(db, system, start=date(2026, 6, 1), end=date(2026, 7, 20))
+    assert (summary.previous_start, summary.previous_end) == (date(2026, 4, 12), date(2026, 5, 31))
+    figures = {figure.key: (figure.current, figure.previous) for figure in summary.figures}
+    assert figures == {
+        "certified_people": (4, 3),  # now: Ada, Cy, Di, Ed; on Jun 1: Ada, Cy, Di
+        "new_awards": (1, 0),  # Ed
+        "renewals": (1, 0),  # Di's SELL
+        "lapses": (1, 0),  # Cy's SELL on Jun 19 (Bo's revocation is no lapse)
+        "licenses_issued": (0, 0),
+        "alerts_opened": (0, 0),
+    }
+    tiers = {figure.label: (figure.current, figure.previous) for figure in summary.tiers}
+    assert tiers == {"Gold": (1, 1), "Registered": (1, 1)}  # North and South swapped places
+    by_key = {figure.key: figure for figure in summary.figures}
+    assert (by_key["certified_people"].change, by_key["certified_people"].change_percent) == (
+        1,
+        33.3,
+    )
+    assert by_key["new_awards"].change_percent is None
