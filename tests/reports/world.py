@@ -28,8 +28,8 @@ from charter.partners.enums import Region, Track
 from charter.partners.models import Partner, Person
 from charter.programs import service as programs
 from charter.programs.models import Certification
-from charter.programs.schemas import CriteriaCreate
 from charter.programs.rules import Requirements
+from charter.programs.schemas import CriteriaCreate
 from charter.tiers import service as tiers
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person

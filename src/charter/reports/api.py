@@ -1,4 +1,4 @@
-"""Program reports over HTTP: JSON, or CSV of one table (``?format=csv`` or ``Accept: text/csv``)."""
+"""Program reports over HTTP: JSON, or one table as CSV (``?format=csv`` or an Accept of CSV)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from charter.reports.schemas import ReportOut, ReportTable
 
 router = api_router()
 
-CSV_EXAMPLE = "code,name,came_due,renewed,lapsed,renewal_rate,lapse_rate\r\nADM-201,Admin,5,4,1,80.0,20.0\r\n"
+CSV_EXAMPLE = (
+    "code,name,came_due,renewed,lapsed,renewal_rate,lapse_rate\r\nADM-201,Admin,5,4,1,80.0,20.0\r\n"
+)
 
 
 def wants_csv(request: Request, format: str | None) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from charter.credentials.enums import AwardStatus, SubjectType
@@ -17,7 +17,7 @@ from charter.credentials.models import Award
 from charter.partners.models import PartnerRegion, Person
 from charter.programs.models import Assessment, Certification, CriteriaVersion
 from charter.reports import sql
-from charter.reports.schemas import ColumnKind, ReportOut, days, make_table, percent
+from charter.reports.schemas import Cell, ColumnKind, ReportOut, days, make_table, percent
 from charter.tiers.models import DEFAULT_PROGRAM, FirmTier
 from charter.tiers.schemes import schemes_in_force
 
@@ -35,7 +35,7 @@ WEEK = 7
 ENDED_BY_STATUS = (AwardStatus.REVOKED.value, AwardStatus.SUSPENDED.value)
 
 
-def live_at(at: ColumnElement[datetime]) -> ColumnElement[bool]:
+def live_at(at: SQLColumnExpression[datetime]) -> ColumnElement[bool]:
     """An award that held at ``at``: issued before, valid after, not revoked or suspended by then.
 
     A renewal moves ``valid_until`` on, so a renewed award counts through its whole run.
@@ -80,7 +80,9 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
         .group_by(points.c.label)
         .order_by(points.c.label)
     )
-    totals = [{"month": label, "people": count} for label, count in db.execute(totals_query)]
+    totals: list[dict[str, Cell]] = [
+        {"month": label, "people": count} for label, count in db.execute(totals_query)
+    ]
     tier = func.coalesce(FirmTier.tier, literal(NO_TIER))
     region = func.coalesce(PartnerRegion.region, literal(NO_REGION))
     breakdown_query = (
@@ -98,7 +100,7 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
         .order_by(points.c.label, tier, region, Person.track)
     )
     names = _tier_names(db, now, DEFAULT_PROGRAM)
-    breakdown = [
+    breakdown: list[dict[str, Cell]] = [
         {"month": label, "tier": names.get(key, key), "region": area, "track": track, "people": n}
         for label, key, area, track, n in db.execute(breakdown_query)
     ]
@@ -149,7 +151,9 @@ def time_to_certify(db: Session, *, now: datetime) -> ReportOut:
         )
         .join(
             Assessment,
-            and_(Assessment.person_id == Award.person_id, Assessment.occurred_at <= Award.issued_at),
+            and_(
+                Assessment.person_id == Award.person_id, Assessment.occurred_at <= Award.issued_at
+            ),
         )
         .where(Award.subject_type == SubjectType.PERSON.value)
         .group_by(Award.id, Award.certification_id, Award.issued_at)
@@ -183,7 +187,7 @@ def time_to_certify(db: Session, *, now: datetime) -> ReportOut:
         .group_by(Certification.id, Certification.code, Certification.name)
         .order_by(Certification.code)
     )
-    rows = [
+    rows: list[dict[str, Cell]] = [
         {
             "code": code,
             "name": name,
@@ -247,7 +251,7 @@ def renewals(db: Session, *, now: datetime) -> ReportOut:
         .group_by(Certification.id, Certification.code, Certification.name)
         .order_by(Certification.code)
     )
-    rows = []
+    rows: list[dict[str, Cell]] = []
     for code, name, renewed, lapses in db.execute(query):
         due = int(renewed) + int(lapses)
         rows.append(
@@ -299,7 +303,7 @@ def expiry_timeline(db: Session, *, now: datetime) -> ReportOut:
         Award.valid_until <= sql.instant(until),
     )
     counted = dict(db.execute(select(week, func.count()).where(expiring).group_by(week)).all())
-    weeks = []
+    weeks: list[dict[str, Cell]] = []
     for index in range((EXPIRY_DAYS + WEEK - 1) // WEEK):
         starts = now + timedelta(days=WEEK * index)
         ends = min(starts + timedelta(days=WEEK), until)
@@ -318,7 +322,7 @@ def expiry_timeline(db: Session, *, now: datetime) -> ReportOut:
         .group_by(week, Certification.code)
         .order_by(week, Certification.code)
     )
-    breakdown = [
+    breakdown: list[dict[str, Cell]] = [
         {"week": int(index) + 1, "code": code, "awards": count}
         for index, code, count in db.execute(by_certification)
     ]
@@ -393,7 +397,7 @@ def criteria_impact(db: Session, *, now: datetime) -> ReportOut:
         .where(CriteriaVersion.version > 1)
         .order_by(Certification.code, CriteriaVersion.version)
     )
-    rows = [
+    rows: list[dict[str, Cell]] = [
         {
             "code": code,
             "version": version,

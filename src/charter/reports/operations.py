@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from charter.approvals.enums import ApprovalState
@@ -120,7 +120,7 @@ def webhook_health(db: Session, *, now: datetime) -> ReportOut:
 
 def licensing(db: Session, *, now: datetime) -> ReportOut:
     """Licenses issued, seats in use, usage this month against caps, approvals, alerts."""
-    licenses = [
+    licenses: list[dict[str, Cell]] = [
         {"product": code, "status": status, "licenses": count, "seats": int(seats or 0)}
         for code, status, count, seats in db.execute(
             select(Product.code, License.status, func.count(License.id), func.sum(License.seats))
@@ -135,7 +135,7 @@ def licensing(db: Session, *, now: datetime) -> ReportOut:
         .group_by(LicenseActivation.license_id)
         .subquery("in_use")
     )
-    seats = []
+    seats: list[dict[str, Cell]] = []
     for code, total, used in db.execute(
         select(
             Product.code,
@@ -179,7 +179,7 @@ def licensing(db: Session, *, now: datetime) -> ReportOut:
         .group_by(UsageRollup.metric)
         .subquery("used")
     )
-    usage = [
+    usage: list[dict[str, Cell]] = [
         {
             "metric": metric,
             "licenses": int(reporting or 0),
@@ -202,7 +202,7 @@ def licensing(db: Session, *, now: datetime) -> ReportOut:
     ]
     decided = ApprovalRequest.decided_at.is_not(None)
     hours = sql.hours_between(db, ApprovalRequest.decided_at, ApprovalRequest.created_at)
-    approvals = [
+    approvals: list[dict[str, Cell]] = [
         {
             "type": kind,
             "requests": total,
@@ -216,9 +216,7 @@ def licensing(db: Session, *, now: datetime) -> ReportOut:
             select(
                 ApprovalRequest.type,
                 func.count(ApprovalRequest.id),
-                func.count(
-                    case((ApprovalRequest.state.in_(DECIDED_YES), ApprovalRequest.id))
-                ),
+                func.count(case((ApprovalRequest.state.in_(DECIDED_YES), ApprovalRequest.id))),
                 func.count(
                     case(
                         (ApprovalRequest.state == ApprovalState.REJECTED.value, ApprovalRequest.id)

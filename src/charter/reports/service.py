@@ -43,7 +43,6 @@ class ReportKind:
     takes_days: bool = False
 
 
-
 REPORTS: tuple[ReportKind, ...] = (
     ReportKind(
         "certified-headcount",
@@ -146,6 +145,6 @@ def run_report(
 
 
 def program_summary(db: Session, actor: Principal, *, start: date, end: date) -> Summary:
-    """The KPI summary of ``start``–``end`` against the previous period of the same length."""
+    """The KPI summary of ``start`` to ``end`` against the previous period of the same length."""
     _gate(actor)
     return kpi.summary(db, now=clock.now(), start=start, end=end)

@@ -9,9 +9,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Subquery, cast, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    SQLColumnExpression,
+    Subquery,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import ColumnElement as Expr
 
 from charter.db.base import UTCDateTime
 
@@ -26,26 +35,30 @@ def instant(value: datetime) -> ColumnElement[datetime]:
     return literal(value, UTCDateTime())
 
 
-def month_of(db: Session, column: Expr[Any]) -> ColumnElement[str]:
+def month_of(db: Session, column: SQLColumnExpression[Any]) -> ColumnElement[str]:
     """``YYYY-MM`` of a stored UTC time."""
     if dialect(db) == "sqlite":
         return func.strftime("%Y-%m", column)
     return func.to_char(func.timezone("UTC", column), "YYYY-MM")
 
 
-def days_between(db: Session, later: Expr[Any], earlier: Expr[Any]) -> ColumnElement[float]:
+def days_between(
+    db: Session, later: SQLColumnExpression[Any], earlier: SQLColumnExpression[Any]
+) -> ColumnElement[Any]:
     """The days (with fractions) from ``earlier`` to ``later``."""
     if dialect(db) == "sqlite":
         return func.julianday(later) - func.julianday(earlier)
     return func.extract("epoch", later - earlier) / 86400.0
 
 
-def hours_between(db: Session, later: Expr[Any], earlier: Expr[Any]) -> ColumnElement[float]:
+def hours_between(
+    db: Session, later: SQLColumnExpression[Any], earlier: SQLColumnExpression[Any]
+) -> ColumnElement[Any]:
     """The hours (with fractions) from ``earlier`` to ``later``."""
     return days_between(db, later, earlier) * 24.0
 
 
-def whole(db: Session, value: Expr[Any]) -> ColumnElement[int]:
+def whole(db: Session, value: SQLColumnExpression[Any]) -> ColumnElement[int]:
     """``value`` rounded down to an integer (``value`` is never negative where it is used)."""
     if dialect(db) == "sqlite":
         return cast(value, Integer)  # SQLite's CAST truncates

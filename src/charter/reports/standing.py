@@ -33,7 +33,11 @@ def firms_at_risk(db: Session, actor: Principal, *, now: datetime, days: int = 9
     }
     at_risk = db.execute(
         select(
-            Partner.id, Partner.name, FirmTier.program, FirmTier.tier, FirmTier.grace_until,
+            Partner.id,
+            Partner.name,
+            FirmTier.program,
+            FirmTier.tier,
+            FirmTier.grace_until,
             FirmTier.missing,
         )
         .join(Partner, Partner.id == FirmTier.partner_id)
@@ -71,17 +75,19 @@ def firms_at_risk(db: Session, actor: Principal, *, now: datetime, days: int = 9
                 ),
             }
         )
-    now_by_tier = dict(
-        ((program, tier), count)
+    now_by_tier = {
+        (program, tier): count
         for program, tier, count in db.execute(
             select(FirmTier.program, FirmTier.tier, func.count())
             .where(FirmTier.at_risk_since.is_not(None))
             .group_by(FirmTier.program, FirmTier.tier)
         )
-    )
+    }
     # The forecast is the tiers service's replay of each firm's expiries, not a query: its
     # firms are tallied as it lists them.
-    forecast_by_tier = Counter((item.program, item.tier.key) for item in falling)
+    forecast_by_tier: Counter[tuple[str, str | None]] = Counter(
+        (item.program, item.tier.key) for item in falling
+    )
     tiers = sorted(set(now_by_tier) | set(forecast_by_tier), key=lambda k: (k[0], k[1] or ""))
     summary: list[dict[str, Cell]] = [
         {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, select
 from sqlalchemy.orm import Session
 
 from charter.core.errors import Invalid
@@ -31,11 +32,12 @@ class _Period:
         self.start = start
         self.end = end
 
-    def holds(self, column: ColumnElement[datetime]) -> ColumnElement[bool]:
+    def holds(self, column: SQLColumnExpression[datetime]) -> ColumnElement[bool]:
+        """Whether ``column`` falls in the period."""
         return and_(column >= sql.instant(self.start), column < sql.instant(self.end))
 
 
-def _count(db: Session, query: Select[tuple[int]]) -> int:
+def _count(db: Session, query: Select[Any]) -> int:
     return int(db.scalar(query) or 0)
 
 
@@ -115,7 +117,7 @@ def period_of(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def summary(db: Session, *, now: datetime, start: date, end: date) -> Summary:
-    """The headline figures of ``start``–``end`` (inclusive) and of the period before it."""
+    """The headline figures of ``start`` to ``end`` (inclusive) and of the period before it."""
     first, after = period_of(start, end)
     length = after - first
     current, previous = _Period(first, after), _Period(first - length, first)

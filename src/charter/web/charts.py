@@ -15,14 +15,12 @@ from typing import Any
 import pygal
 from pygal.style import Style
 
+from charter.reports.schemas import Cell, ReportOut
+
 # pygal appends an import hook for its map plugins to sys.meta_path; it predates find_spec, so
 # every later import that reaches it warns (an error under the tests' warnings policy), and
 # Python 3.12 ignores it. Charter draws no maps: the hook goes.
-sys.meta_path[:] = [
-    finder for finder in sys.meta_path if type(finder).__module__ != pygal.__name__
-]
-
-from charter.reports.schemas import Cell, ReportOut
+sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__module__ != pygal.__name__]
 
 PRINTABLE = Style(
     background="white",
@@ -71,7 +69,10 @@ CHARTS: dict[str, tuple[Chart, ...]] = {
         Chart(
             "quartiles", "Days from first assessment to award", "certifications",
             _column("code"),
-            (("q1_days", "First quartile"), ("median_days", "Median"), ("q3_days", "Third quartile")),
+            (
+                ("q1_days", "First quartile"), ("median_days", "Median"),
+                ("q3_days", "Third quartile"),
+            ),
             "Certification", "Days",
         ),
     ),

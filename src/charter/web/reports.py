@@ -60,7 +60,7 @@ def _invalid(request: Request, principal: Principal, error: Invalid) -> Response
 def format_cell(value: Any, kind: ColumnKind) -> str:
     """A table cell as the page shows it."""
     if value is None:
-        return "–"
+        return "\N{EN DASH}"
     if kind is ColumnKind.PERCENT:
         return f"{value:.1f}%"
     if kind is ColumnKind.NUMBER and isinstance(value, float):
@@ -150,8 +150,10 @@ def report_page(
             "other_tables": [table for table in report.tables if table.key not in charted],
             "query": query,
             "format_cell": format_cell,
-            "csv_href": lambda table: f"/api/v1/reports/{name}?"
-            + urlencode({"format": "csv", "table": table, **dict(_pairs(months, days))}),
+            "csv_href": lambda table: (
+                f"/api/v1/reports/{name}?"
+                + urlencode({"format": "csv", "table": table, **dict(_pairs(months, days))})
+            ),
         },
     )
 
