@@ -46,6 +46,7 @@ FIRM_EDITORS = MANAGERS | {PADM}
 # (method, path) -> roles allowed to call it.
 MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/users"): frozenset({A}),
+    ("GET", "/api/v1/users"): frozenset({A}),
     # Anyone may check a badge, signed in or not.
     ("POST", "/api/v1/verify"): EVERYONE,
     ("GET", "/api/v1/users/me"): EVERYONE,

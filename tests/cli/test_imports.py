@@ -133,6 +133,61 @@ def test_importing_the_same_file_twice_creates_nothing_the_second_time(cli, writ
     assert "0 partners created, 2 skipped" in again_partners.stdout
 
 
+def test_a_changed_row_updates_what_it_created_and_says_what_changed(cli, write_csv, db):
+    assert cli("import", "partners", str(write_csv("partners.csv", PARTNERS))).exit_code == 0
+    assert cli("import", "people", str(write_csv("people.csv", people_lines(3)))).exit_code == 0
+    changed_partners = [
+        PARTNERS[0],
+        "P1,Northwind Consulting GmbH,implementation,emea,DE,https://northwind.example.com",
+        PARTNERS[2],
+        "P3,Fabrikam Services,msp,na,US,",
+    ]
+    people = people_lines(3)
+    people[2] = "E001,P2,Given1,Married-Name,support,person1@northwind.example.com"
+
+    firms = cli("import", "partners", str(write_csv("partners2.csv", changed_partners)))
+    persons = cli("import", "people", str(write_csv("people2.csv", people)))
+
+    assert firms.exit_code == 0, firms.output
+    assert "1 partners created, 1 updated, 1 skipped" in firms.stdout
+    assert "line 2: P1: updated name, regions" in firms.stdout
+    northwind = db.scalar(select(Partner).where(Partner.external_id == "P1"))
+    assert (northwind.name, northwind.regions) == ("Northwind Consulting GmbH", ["emea"])
+    assert persons.exit_code == 0, persons.output
+    assert "0 people created, 1 updated, 2 skipped" in persons.stdout
+    assert "line 3: E001: updated family_name, track" in persons.stdout
+    person = db.scalar(select(Person).where(Person.external_id == "E001"))
+    assert (person.family_name, person.track) == ("Married-Name", "support")
+    assert events_of(db, "partner.updated") == 1
+    assert events_of(db, "person.updated") == 1
+    [completed] = db.scalars(
+        select(Event).where(Event.type == "import.completed").order_by(Event.seq.desc()).limit(1)
+    )
+    assert completed.payload["updated"] == 1
+    db.rollback()
+
+
+def test_a_row_moving_a_person_or_changing_addresses_is_refused_and_nothing_changes(
+    cli, write_csv, db
+):
+    assert cli("import", "partners", str(write_csv("partners.csv", PARTNERS))).exit_code == 0
+    assert cli("import", "people", str(write_csv("people.csv", people_lines(3)))).exit_code == 0
+    lines = people_lines(3)
+    lines[1] = "E000,P2,Given0,Renamed,technical,person0@northwind.example.com"  # firm changes
+    lines[2] = "E001,P2,Given1,Renamed,technical,other@northwind.example.com"  # address changes
+    lines[3] = "E002,P1,Given2,Renamed,technical,person2@northwind.example.com"  # fine alone
+    before = count(db, Event)
+
+    result = cli("import", "people", str(write_csv("people2.csv", lines)))
+
+    assert result.exit_code == 1
+    assert "line 2: partner_external_id: a person changes firm by joining" in result.stderr
+    assert "line 3: emails: a person's addresses are added and removed" in result.stderr
+    assert db.scalar(select(Person.family_name).where(Person.external_id == "E002")) == "Family2"
+    db.rollback()
+    assert count(db, Event) == before
+
+
 def test_a_missing_column_is_reported_before_any_row(cli, write_csv, db):
     lines = [
         "external_id,partner_external_id,given_name,family_name,track,nickname",

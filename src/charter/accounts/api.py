@@ -21,9 +21,11 @@ from charter.accounts.schemas import (
     UserOut,
     UserSessionOut,
 )
-from charter.core.auth import Principal
+from charter.core.auth import Principal, Role
 from charter.core.errors import Invalid
-from charter.deps import CurrentPrincipal, DbSession, api_router
+from charter.core.pagination import DEFAULT_LIMIT
+from charter.core.schemas import Page
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
 
 router = api_router()
 
@@ -40,6 +42,39 @@ def create_user(body: UserIn, db: DbSession, actor: CurrentPrincipal) -> User:
         password=body.password,
         partner_id=body.partner_id,
     )
+
+
+@router.get("/users", response_model=Page[UserOut], tags=["users"])
+def list_users(
+    db: DbSession,
+    actor: CurrentPrincipal,
+    role: Annotated[Role | None, Query(description="Only users with this role")] = None,
+    partner_id: Annotated[
+        str | None,
+        Query(max_length=40, pattern=r"^[A-Za-z0-9_]+$", description="Only this firm's (prt_…)"),
+    ] = None,
+    disabled: Annotated[
+        bool | None, Query(description="true: disabled users only; false: enabled users only")
+    ] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Email or name contains (any case)")
+    ] = None,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[UserOut]:
+    """Users, filtered (those who manage users only)."""
+    page = accounts.list_users(
+        db,
+        actor,
+        role=role,
+        partner_id=partner_id,
+        disabled=disabled,
+        q=q,
+        cursor=cursor,
+        limit=limit,
+    )
+    items = [UserOut.model_validate(user) for user in page.items]
+    return Page[UserOut](items=items, next_cursor=page.next_cursor)
 
 
 @router.get("/users/me", response_model=UserOut, tags=["users"])

@@ -32,7 +32,8 @@ from charter.core.errors import (
     Unauthorized,
 )
 from charter.core.ids import new_id
-from charter.core.text import normalize_email
+from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
+from charter.core.text import normalize_email, text_filter
 from charter.db.engine import settings_of
 from charter.partners import service as partners
 
@@ -102,6 +103,39 @@ def get_user(db: Session, user_id: str) -> User:
     if user is None:
         raise NotFound(f"user {user_id} not found")
     return user
+
+
+def list_users(
+    db: Session,
+    actor: Principal,
+    *,
+    role: Role | None = None,
+    partner_id: str | None = None,
+    disabled: bool | None = None,
+    q: str | None = None,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> Page[User]:
+    """Users matching every filter given (``q``: email or name contains, any case), by id
+    (creation order), one page at a time. Those who manage users only."""
+    actor.require(Permission.USERS_MANAGE)
+    check_cursor(cursor)
+    query = select(User)
+    if role is not None:
+        query = query.where(User.role == role.value)
+    if partner_id is not None:
+        query = query.where(User.partner_id == partner_id)
+    if disabled is not None:
+        query = query.where(
+            User.disabled_at.is_not(None) if disabled else User.disabled_at.is_(None)
+        )
+    search = text_filter(q, "q")
+    if search is not None:
+        query = query.where(
+            User.email.icontains(search, autoescape=True)
+            | User.display_name.icontains(search, autoescape=True)
+        )
+    return paginate(db, query, User.id, cursor=cursor, limit=limit)
 
 
 def authenticate(db: Session, *, email: str, password: str) -> User:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -13,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from charter.accounts import service as accounts
 from charter.accounts.models import ApiKey, User
+from charter.accounts.schemas import UserOut
 from charter.cli.common import ACTOR, console, error_console, operator, transaction
 from charter.core import clock
 from charter.core.auth import Permission, Principal, Role
 from charter.core.errors import Invalid, NotFound
+from charter.core.pagination import MAX_LIMIT
 
 users_app = typer.Typer(help="People who sign in to the portal or the API.", no_args_is_help=True)
 api_keys_app = typer.Typer(help="API keys for programs.", no_args_is_help=True)
@@ -58,6 +61,68 @@ def _user_creator(db: Session, role: Role) -> Principal:
     if role is not Role.ADMIN:
         raise Invalid.field("role", "the first user must be an admin; act as them after that")
     return ACTOR
+
+
+USERS_LISTED = 100
+"""Users listed when ``--limit`` is not given."""
+
+
+@users_app.command("list")
+def list_users(
+    role: Annotated[Role | None, typer.Option(help="Only users with this role.")] = None,
+    partner: Annotated[str | None, typer.Option(help="Only this firm's users (prt_…).")] = None,
+    disabled: Annotated[
+        bool | None,
+        typer.Option("--disabled/--enabled", help="Only disabled, or only enabled, users."),
+    ] = None,
+    q: Annotated[str | None, typer.Option("--search", "-q", help="Email or name contains.")] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, help=f"List at most this many (default {USERS_LISTED}).")
+    ] = USERS_LISTED,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON Lines.")] = False,
+) -> None:
+    """Users matching every filter given, oldest first (never their password hashes)."""
+    found: list[User] = []
+    cursor: str | None = None
+    more = True
+    with transaction() as db:
+        while more and len(found) < limit:
+            page = accounts.list_users(
+                db,
+                ACTOR,
+                role=role,
+                partner_id=partner,
+                disabled=disabled,
+                q=q,
+                cursor=cursor,
+                limit=min(MAX_LIMIT, limit - len(found)),
+            )
+            found.extend(page.items)
+            cursor = page.next_cursor
+            more = cursor is not None
+    shown = [UserOut.model_validate(user) for user in found]
+    if as_json:
+        for user in shown:
+            typer.echo(json.dumps(user.model_dump(mode="json")))
+        return
+    if not shown:
+        typer.echo("no user matches")
+        return
+    table = Table("email", "name", "role", "partner", "created", "disabled")
+    table.columns.insert(0, Column("id", no_wrap=True, min_width=len(shown[0].id)))
+    for user in shown:
+        table.add_row(
+            user.id,
+            user.email,
+            user.display_name,
+            user.role.value,
+            user.partner_id or "",
+            _when(user.created_at),
+            _when(user.disabled_at),
+        )
+    console().print(table)
+    if more:
+        typer.echo(f"more users match: raise --limit (now {limit}) or narrow the filters")
 
 
 @users_app.command("create")

@@ -41,11 +41,16 @@ def _run(importer: Importer, path: Path, what: str) -> None:
 
 def _print_report(report: ImportReport, what: str) -> None:
     out = console()
+    updated = f", {len(report.updated)} updated" if report.updated else ""
     out.print(
         f"{report.file_name}: {report.rows} row{'s' if report.rows != 1 else ''}, "
-        f"{report.created} {what} created, {report.skipped_count} skipped",
+        f"{report.created} {what} created{updated}, {report.skipped_count} skipped",
         markup=False,
     )
+    for line, external_id, fields in report.updated[:SHOWN_SKIPPED]:
+        out.print(f"  line {line}: {external_id}: updated {', '.join(fields)}", markup=False)
+    if len(report.updated) > SHOWN_SKIPPED:
+        out.print(f"  ... and {len(report.updated) - SHOWN_SKIPPED} more updated", markup=False)
     for line, external_id in report.skipped[:SHOWN_SKIPPED]:
         out.print(f"  line {line}: {external_id}: skipped, already imported", markup=False)
     if report.skipped_count > SHOWN_SKIPPED:

@@ -12,7 +12,17 @@ import typer
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
-from charter.cli import accounts, approvals, audit, keys, licenses, reports, tiers, usage
+from charter.cli import (
+    accounts,
+    approvals,
+    audit,
+    keys,
+    licenses,
+    partners,
+    reports,
+    tiers,
+    usage,
+)
 from charter.cli import imports as import_commands
 from charter.cli import verify as verify_command
 from charter.cli import worker as worker_command
@@ -66,6 +76,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(accounts.users_app, name="users")
+app.add_typer(partners.partners_app, name="partners")
 app.add_typer(accounts.api_keys_app, name="api-keys")
 app.add_typer(import_commands.import_app, name="import")
 app.add_typer(import_commands.awards_app, name="awards")
@@ -152,12 +163,18 @@ def db_upgrade() -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Run Charter on SQLite with a realistic sample program."""
+def demo(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve once seeded (or only seed).")
+    ] = True,
+) -> None:
+    """Run Charter on SQLite with a realistic sample program (in CHARTER_DATA_DIR)."""
     # Imported on demand: the demo pulls in sample data (and Faker) no other command needs.
     from charter.demo.serving import run_demo
 
-    run_demo()
+    run_demo(host=host, port=port, serve=serve)
 
 
 def main() -> None:

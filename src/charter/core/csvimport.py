@@ -3,8 +3,9 @@
 An import is all-or-nothing: every row is checked before anything is written, and if any row
 is bad the whole file is refused with every bad row named by its line number. Rows are keyed by
 ``external_id``, so importing the same file again creates nothing new (those rows are reported
-as skipped). Writing goes through SQLAlchemy Core in batches: tens of thousands of rows are
-written in seconds, with one event per created row and one ``import.completed`` event.
+as skipped, or as updated where an import updates what changed). Writing goes through
+SQLAlchemy Core in batches: tens of thousands of rows are written in seconds, with one event
+per created row and one ``import.completed`` event.
 """
 
 from __future__ import annotations
@@ -352,7 +353,9 @@ class ImportRun:
 
 @dataclass(slots=True)
 class ImportReport:
-    """What an import did: rows created and rows skipped because they were already there."""
+    """What an import did: rows created, rows that changed what an earlier import created
+    (``updated``: line, external id and the fields that changed), and rows skipped because
+    they were already there as they are."""
 
     kind: str
     file_name: str
@@ -360,11 +363,16 @@ class ImportReport:
     rows: int
     created: int = 0
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    updated: list[tuple[int, str, list[str]]] = field(default_factory=list)
     import_id: str | None = None
 
     def skip(self, row: CsvRow) -> None:
         """Record that ``row`` was imported before, so it is left as it is."""
         self.skipped.append((row.line, external_id_of(row)))
+
+    def update(self, row: CsvRow, fields: Sequence[str]) -> None:
+        """Record that ``row`` changes ``fields`` of what an earlier import created."""
+        self.updated.append((row.line, external_id_of(row), list(fields)))
 
     @property
     def skipped_count(self) -> int:
@@ -398,6 +406,7 @@ def record_created(
         rows=report.rows,
         created=report.created,
         skipped=report.skipped_count,
+        updated=len(report.updated),
         completed_at=clock.now(),
     )
     db.flush()

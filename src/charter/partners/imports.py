@@ -2,8 +2,15 @@
 
 Each row is checked with the same schemas the API uses (:class:`PartnerCreate`,
 :class:`PersonCreate`), plus the checks that span rows or need the database (duplicates in the
-file, emails already taken, unknown or terminated firms), before anything is written. Rows whose
-``external_id`` is already in the database are skipped, so a file can be imported again safely.
+file, emails already taken, unknown or terminated firms), before anything is written.
+
+A row whose ``external_id`` is already in the database updates that firm or person where the
+file says something else (a firm's name, type, regions, country, website; a person's names,
+track, DID), through the same services as the API (one ``partner.updated`` or
+``person.updated`` event each, naming the changes), and is reported with the fields it
+changed; a row that changes nothing is skipped, so a file can be imported again safely. A
+person's firm and addresses have calls of their own (join, leave, add and remove an address):
+a row that changes them is refused, naming the column.
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from typing import Annotated, Any
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from charter.core import clock, events
 from charter.core.auth import Permission, Principal
@@ -42,10 +50,17 @@ from charter.core.csvimport import (
 )
 from charter.core.errors import Forbidden
 from charter.core.ids import new_id
-from charter.partners import rules
+from charter.partners import firms, people, rules
 from charter.partners.enums import PartnerStatus
 from charter.partners.models import Employment, Partner, PartnerRegion, Person, PersonEmail
-from charter.partners.schemas import MAX_EMAILS, PartnerCreate, PersonCreate, email_address
+from charter.partners.schemas import (
+    MAX_EMAILS,
+    PartnerCreate,
+    PartnerUpdate,
+    PersonCreate,
+    PersonUpdate,
+    email_address,
+)
 
 PARTNER_COLUMNS = Columns(
     required=("external_id", "name", "type", "regions", "country"), optional=("website",)
@@ -112,22 +127,60 @@ def import_partners(
     progress = progress or NoProgress()
     file = read_csv(source, PARTNER_COLUMNS, name=name)
     report = ImportReport("partners", file.name, file.sha256, file.total)
-    valid = _check_partners(db, file, report, progress)
+    valid, updates = _check_partners(db, file, report, progress)
     file.errors.raise_if_any(file.total)
+    for partner_id, change in updates:
+        firms.update_partner(db, actor, partner_id=partner_id, data=change)
     _write_partners(db, actor, valid, report, progress)
     return report
 
 
+_Update = tuple[str, Any]
+"""The id of a firm or person to change, and the change (a ``PartnerUpdate``/``PersonUpdate``)."""
+
+
+def _existing(db: Session, model: Any, external_ids: Iterable[str], related: Any) -> dict[str, Any]:
+    """Rows of ``model`` (Partner or Person) by external id, among ``external_ids``, with
+    their ``related`` rows (regions, addresses) loaded in the same few queries."""
+    found: dict[str, Any] = {}
+    wanted = sorted(set(external_ids))
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[start : start + _LOOKUP_CHUNK]
+        query = select(model).where(model.external_id.in_(chunk)).options(selectinload(related))
+        for row in db.scalars(query):
+            found[row.external_id] = row
+    return found
+
+
+_LOOKUP_CHUNK = 500
+
+
+def _partner_changes(partner: Partner, data: PartnerCreate) -> dict[str, Any]:
+    """What a row says differently about an existing firm, as ``PartnerUpdate`` fields."""
+    wanted: dict[str, Any] = {
+        "name": data.name,
+        "type": data.type.value,
+        "country": data.country,
+        "website": data.website,
+    }
+    changes = {name: value for name, value in wanted.items() if getattr(partner, name) != value}
+    if {region.value for region in data.regions} != set(partner.regions):
+        changes["regions"] = [region.value for region in data.regions]
+    return changes
+
+
 def _check_partners(
     db: Session, file: CsvFile, report: ImportReport, progress: Progress
-) -> list[PartnerCreate]:
-    """Every check of every row; returns the firms to create (errors go to ``file.errors``)."""
+) -> tuple[list[PartnerCreate], list[_Update]]:
+    """Every check of every row; returns the firms to create and the changes to existing
+    ones (errors go to ``file.errors``)."""
     errors = file.errors
     rows = file.rows
     progress.phase(f"checking {len(rows):,} partners", len(rows))
     duplicates_within(rows, external_id_of, "external_id", errors)
-    existing = lookup(db, Partner.external_id, (external_id_of(row) for row in rows))
+    existing = _existing(db, Partner, (external_id_of(row) for row in rows), Partner.region_rows)
     valid: list[PartnerCreate] = []
+    updates: list[_Update] = []
     for row in counted(rows, progress):
         values = row.values
         try:
@@ -146,11 +199,19 @@ def _check_partners(
             continue
         if errors.has(row.line):
             continue
-        if data.external_id in existing:
-            report.skip(row)
+        known = existing.get(data.external_id or "")
+        if known is None:
+            valid.append(data)
             continue
-        valid.append(data)
-    return valid
+        changes = _partner_changes(known, data)
+        if not changes:
+            report.skip(row)
+        elif known.status == PartnerStatus.TERMINATED.value:
+            errors.add(row.line, f"external_id: partner {data.external_id!r} is terminated")
+        else:
+            updates.append((known.id, PartnerUpdate.model_validate(changes)))
+            report.update(row, sorted(changes))
+    return valid, updates
 
 
 def _write_partners(
@@ -252,10 +313,58 @@ def import_people(
         name=name,
         progress=progress,
     )
-    valid = _check_people(db, file, report, progress)
+    valid, updates = _check_people(db, file, report, progress)
     file.errors.raise_if_any(file.total)
+    for person_id, change in updates:
+        people.update_person(db, actor, person_id=person_id, data=change)
     _write_people(db, actor, valid, report, progress)
     return report
+
+
+def _update_person(
+    row: CsvRow,
+    person: Person,
+    data: PersonCreate,
+    partner_id: str | None,
+    errors: RowErrors,
+    report: ImportReport,
+    updates: list[_Update],
+) -> None:
+    """Queue what ``row`` changes of an existing person, report it, or skip an unchanged row."""
+    changes = _person_changes(person, data, partner_id, errors, row.line)
+    if errors.has(row.line):
+        return
+    if changes:
+        updates.append((person.id, PersonUpdate.model_validate(changes)))
+        report.update(row, sorted(changes))
+    else:
+        report.skip(row)
+
+
+def _person_changes(
+    person: Person, data: PersonCreate, partner_id: str | None, errors: RowErrors, line: int
+) -> dict[str, Any]:
+    """What a row says differently about an existing person, as ``PersonUpdate`` fields; a
+    change of firm or addresses is an error naming its column (they have calls of their own)."""
+    if partner_id != person.partner_id:
+        errors.add(
+            line,
+            "partner_external_id: a person changes firm by joining or leaving it "
+            "(the API's join and leave), not by import",
+        )
+    if sorted(data.emails) != sorted(person.emails):
+        errors.add(
+            line,
+            "emails: a person's addresses are added and removed one by one (the API), "
+            "not by import",
+        )
+    wanted: dict[str, Any] = {
+        "given_name": data.given_name,
+        "family_name": data.family_name,
+        "track": data.track.value,
+        "did": data.did,
+    }
+    return {name: value for name, value in wanted.items() if getattr(person, name) != value}
 
 
 _PersonRow = tuple[CsvRow, PersonCreate, str | None]
@@ -279,13 +388,15 @@ def _person_partner(
 
 def _check_people(
     db: Session, file: CsvFile, report: ImportReport, progress: Progress
-) -> list[_PersonRow]:
-    """Every check of every row; returns the rows to create (errors go to ``file.errors``)."""
+) -> tuple[list[_PersonRow], list[_Update]]:
+    """Every check of every row; returns the rows to create and the changes to existing
+    people (errors go to ``file.errors``)."""
     errors = file.errors
     rows = file.rows
     progress.phase(f"checking {len(rows):,} people", len(rows))
     duplicates_within(rows, external_id_of, "external_id", errors)
-    existing = lookup(db, Person.external_id, (external_id_of(row) for row in rows))
+    existing = _existing(db, Person, (external_id_of(row) for row in rows), Person.email_rows)
+    updates: list[_Update] = []
     partners = resolve_partners(db, (row.values["partner_external_id"] for row in rows))
     valid: list[_PersonRow] = []
     first_use: dict[str, int] = {}
@@ -315,8 +426,9 @@ def _check_people(
                 where = "this line" if earlier == row.line else f"line {earlier}"
                 errors.add(row.line, f"emails: {address} is already used on {where}")
                 break
-        if data.external_id in existing:
-            report.skip(row)
+        known = existing.get(data.external_id or "")
+        if known is not None:
+            _update_person(row, known, data, partner_id, errors, report, updates)
         elif not errors.has(row.line):
             valid.append((row, data, partner_id))
     taken = lookup(
@@ -326,7 +438,7 @@ def _check_people(
         for address in data.emails:
             if address in taken:
                 errors.add(row.line, f"emails: {address} already belongs to another person")
-    return valid
+    return valid, updates
 
 
 def _write_people(

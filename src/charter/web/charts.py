@@ -37,6 +37,7 @@ PRINTABLE = Style(
     major_label_font_size=12,
     legend_font_size=13,
     value_font_size=12,
+    no_data_font_size=20,
 )
 
 

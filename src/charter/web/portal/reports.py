@@ -21,7 +21,8 @@ from charter.deps import DbSession, api_router, offloaded
 from charter.reports import service
 from charter.reports.schemas import ColumnKind, ReportOut
 from charter.web.charts import chart_of, charts_of, render_svg
-from charter.web.pages import SECURITY_HEADERS, _redirect, _render, _signed_in
+from charter.web.pages import SECURITY_HEADERS, redirect, render, signed_in
+from charter.web.portal.access import not_found_page
 
 router = api_router(include_in_schema=False)
 
@@ -35,24 +36,16 @@ Months = Annotated[int | None, Query(ge=1, le=36)]
 Days = Annotated[int | None, Query()]
 
 
-def _not_found(request: Request, principal: Principal) -> Response:
-    return _render(
+def _invalid(request: Request, principal: Principal, error: Invalid) -> Response:
+    return render(
         request,
         "error.html",
         {
             "principal": principal,
-            "title": "Page not found",
-            "message": "There is no page at this address, or you may not see it.",
+            "title": "Check the address",
+            "message": error.detail,
+            "status": 422,
         },
-        status_code=404,
-    )
-
-
-def _invalid(request: Request, principal: Principal, error: Invalid) -> Response:
-    return _render(
-        request,
-        "error.html",
-        {"principal": principal, "title": "Check the address", "message": error.detail},
         status_code=422,
     )
 
@@ -71,15 +64,15 @@ def format_cell(value: Any, kind: ColumnKind) -> str:
 @router.get("/reports", response_class=HTMLResponse)
 def report_list(request: Request, db: DbSession) -> Response:
     """The reports the signed-in staff member may open, and the KPI summary's form."""
-    principal = _signed_in(request, db)
+    principal = signed_in(request, db)
     if principal is None:
-        return _redirect("/login")
+        return redirect("/login")
     try:
         kinds = service.list_reports(principal)
     except NotFound:
-        return _not_found(request, principal)
+        return not_found_page(request, principal)
     today = clock.now().date()
-    return _render(
+    return render(
         request,
         "reports/index.html",
         {
@@ -100,19 +93,19 @@ def summary_page(
     end: Annotated[date | None, Query(alias="to")] = None,
 ) -> Response:
     """The printable KPI summary of a period against the previous one of the same length."""
-    principal = _signed_in(request, db)
+    principal = signed_in(request, db)
     if principal is None:
-        return _redirect("/login")
+        return redirect("/login")
     today = clock.now().date()
     end = end or today
     start = start or end - timedelta(days=29)
     try:
         summary = service.program_summary(db, principal, start=start, end=end)
     except NotFound:
-        return _not_found(request, principal)
+        return not_found_page(request, principal)
     except Invalid as error:
         return _invalid(request, principal, error)
-    return _render(request, "reports/summary.html", {"principal": principal, "summary": summary})
+    return render(request, "reports/summary.html", {"principal": principal, "summary": summary})
 
 
 def _query(months: int | None, days: int | None) -> str:
@@ -126,20 +119,20 @@ def report_page(
     request: Request, db: DbSession, name: str, months: Months = None, days: Days = None
 ) -> Response:
     """One report: its charts, each followed by its table, then its other tables."""
-    principal = _signed_in(request, db)
+    principal = signed_in(request, db)
     if principal is None:
-        return _redirect("/login")
+        return redirect("/login")
     try:
         kind = service.report_kind(principal, name)
         report = service.run_report(db, principal, name=name, months=months, days=days)
     except NotFound:
-        return _not_found(request, principal)
+        return not_found_page(request, principal)
     except Invalid as error:
         return _invalid(request, principal, error)
     query = _query(months, days)
     charts = charts_of(name)
     charted = {chart.table for chart in charts}
-    return _render(
+    return render(
         request,
         "reports/report.html",
         {
@@ -173,16 +166,16 @@ def chart_image(
     days: Days = None,
 ) -> Response:
     """One chart of a report as an SVG image."""
-    principal = _signed_in(request, db)
+    principal = signed_in(request, db)
     if principal is None:
-        return _redirect("/login")
+        return redirect("/login")
     found = chart_of(name, chart)
     try:
         report: ReportOut = service.run_report(db, principal, name=name, months=months, days=days)
     except NotFound:
-        return _not_found(request, principal)
+        return not_found_page(request, principal)
     except Invalid as error:
         return _invalid(request, principal, error)
     if found is None:
-        return _not_found(request, principal)
+        return not_found_page(request, principal)
     return Response(render_svg(report, found), media_type="image/svg+xml", headers=SVG_HEADERS)
