@@ -176,3 +176,29 @@ def test_unknown_reports_and_bad_parameters(client, make, sessions):
 def test_strangers_are_sent_to_sign_in(client):
     assert client.get("/reports", follow_redirects=False).headers["location"] == "/login"
     assert client.get("/api/v1/reports/renewals").status_code == 401
+
+
+def test_the_summary_page_shows_the_service_figures(client, sessions, system, world):
+    from datetime import date
+
+    with sessions() as db:
+        summary = service.program_summary(db, system, start=date(2026, 6, 1), end=date(2026, 7, 20))
+    _signed_in(client, sessions, Role.GOVERNANCE_OWNER)
+    page = client.get("/reports/summary?from=2026-06-01&to=2026-07-20")
+    assert page.status_code == 200
+    tree = html.fromstring(page.text)
+    for table, figures in (
+        ("figures", summary.figures),
+        ("tiers", summary.tiers),
+        ("alerts", summary.alerts),
+    ):
+        shown = {
+            row.get("data-figure"): (
+                row.xpath("string(td[@class='kind-count current'])"),
+                row.xpath("string(td[@class='kind-count previous'])"),
+            )
+            for row in tree.xpath(f"//table[@id='{table}']/tbody/tr[@data-figure]")
+        }
+        assert shown == {f.key: (str(f.current), str(f.previous)) for f in figures}, table
+    assert "2026-04-12 to 2026-05-31" in page.text
+    assert client.get("/reports/summary?from=2026-13-01&to=2026-07-20").status_code == 422
