@@ -29,19 +29,41 @@ def test_certified_headcount_each_month_and_by_tier_region_and_track(db, system,
     ]
     breakdown = _rows(db, system, "certified-headcount", "breakdown", months=5)
     march = [row for row in breakdown if row["month"] == "2026-03"]
+    # The tier each firm held at the month's end: North Gold until June, South Gold from July.
     assert march == [
-        {"month": "2026-03", "tier": "Gold", "region": "na", "track": "sales", "people": 1},
-        {"month": "2026-03", "tier": "Gold", "region": "na", "track": "technical", "people": 1},
+        {"month": "2026-03", "tier": "Gold", "region": "emea", "track": "technical", "people": 2},
+        {"month": "2026-03", "tier": "Registered", "region": "na", "track": "sales", "people": 1},
         {
             "month": "2026-03",
             "tier": "Registered",
-            "region": "emea",
+            "region": "na",
             "track": "technical",
-            "people": 2,
+            "people": 1,
         },
     ]
-    july = {(r["tier"], r["track"]): r["people"] for r in breakdown if r["month"] == "2026-07"}
-    assert july == {("Gold", "sales"): 1, ("Gold", "technical"): 2, ("Registered", "technical"): 1}
+
+    def month(label):
+        return {
+            (r["tier"], r["region"], r["track"]): r["people"]
+            for r in breakdown
+            if r["month"] == label
+        }
+
+    assert month("2026-05") == {
+        ("Gold", "emea", "technical"): 1,  # North, at risk but still Gold; Bo revoked
+        ("Registered", "na", "sales"): 1,
+        ("Registered", "na", "technical"): 1,
+    }
+    assert month("2026-06") == {
+        ("Registered", "emea", "technical"): 1,
+        ("Registered", "na", "sales"): 1,
+        ("Registered", "na", "technical"): 1,
+    }
+    assert month("2026-07") == {
+        ("Registered", "emea", "technical"): 1,
+        ("Gold", "na", "sales"): 1,
+        ("Gold", "na", "technical"): 2,
+    }
 
 
 def test_time_to_certify_gives_median_and_quartiles_per_certification(db, system, world):

@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from charter.core.models import Event
 from charter.credentials.enums import AwardStatus, SubjectType
 from charter.credentials.models import Award
 from charter.partners.models import PartnerRegion, Person
 from charter.programs.models import Assessment, Certification, CriteriaVersion
 from charter.reports import sql
 from charter.reports.schemas import Cell, ColumnKind, ReportOut, days, make_table, percent
-from charter.tiers.models import DEFAULT_PROGRAM, FirmTier
 from charter.tiers.schemes import schemes_in_force
 
 TEXT, COUNT, NUMBER, PERCENT, DATE = (
@@ -33,6 +33,8 @@ NO_REGION = "no region"
 EXPIRY_DAYS = 90
 WEEK = 7
 ENDED_BY_STATUS = (AwardStatus.REVOKED.value, AwardStatus.SUSPENDED.value)
+TIER_CHANGES = ("tier.upgraded", "tier.downgraded")
+"""The events that set a firm's tier (a first tier is an upgrade from none)."""
 
 
 def live_at(at: SQLColumnExpression[datetime]) -> ColumnElement[bool]:
@@ -51,12 +53,9 @@ def live_at(at: SQLColumnExpression[datetime]) -> ColumnElement[bool]:
     )
 
 
-def _tier_names(db: Session, now: datetime, program: str) -> dict[str, str]:
+def _tier_names(db: Session, now: datetime) -> dict[str, str]:
     return {
-        tier.key: tier.name
-        for found in schemes_in_force(db, now)
-        if found.program == program
-        for tier in found.scheme.tiers
+        tier.key: tier.name for found in schemes_in_force(db, now) for tier in found.scheme.tiers
     }
 
 
@@ -64,8 +63,9 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
     """People holding a live award at each month's end, and by firm tier, region and track.
 
     A month's figure is taken at its last instant (the current month's: now). The breakdown
-    counts people at a firm now, under the firm's tier in the default program and each region
-    it operates in (a firm in two regions counts in both), by the person's track.
+    counts people at a firm now, under the tier the firm held then (its latest tier change by
+    then in the events log), each region it operates in (a firm in two regions counts in
+    both), and the person's track.
     """
     starts = sql.month_starts(now, months)
     points = sql.series(
@@ -83,7 +83,21 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
     totals: list[dict[str, Cell]] = [
         {"month": label, "people": count} for label, count in db.execute(totals_query)
     ]
-    tier = func.coalesce(FirmTier.tier, literal(NO_TIER))
+    # The firm's tier at each month's end: its latest tier change by then, from the log.
+    changes = (
+        select(
+            points.c.label.label("label"),
+            Event.partner_id.label("partner_id"),
+            Event.payload["to_tier"].as_string().label("tier"),
+            func.row_number()
+            .over(partition_by=(points.c.label, Event.partner_id), order_by=Event.seq.desc())
+            .label("latest"),
+        )
+        .select_from(points)
+        .join(Event, and_(Event.type.in_(TIER_CHANGES), Event.occurred_at <= points.c.at))
+        .subquery("changes")
+    )
+    tier = func.coalesce(changes.c.tier, literal(NO_TIER))
     region = func.coalesce(PartnerRegion.region, literal(NO_REGION))
     breakdown_query = (
         select(points.c.label, tier, region, Person.track, people)
@@ -92,14 +106,18 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
         .join(Person, Person.id == Award.person_id)
         .outerjoin(PartnerRegion, PartnerRegion.partner_id == Person.partner_id)
         .outerjoin(
-            FirmTier,
-            and_(FirmTier.partner_id == Person.partner_id, FirmTier.program == DEFAULT_PROGRAM),
+            changes,
+            and_(
+                changes.c.label == points.c.label,
+                changes.c.partner_id == Person.partner_id,
+                changes.c.latest == 1,
+            ),
         )
         .where(Person.partner_id.is_not(None))
         .group_by(points.c.label, tier, region, Person.track)
         .order_by(points.c.label, tier, region, Person.track)
     )
-    names = _tier_names(db, now, DEFAULT_PROGRAM)
+    names = _tier_names(db, now)
     breakdown: list[dict[str, Cell]] = [
         {"month": label, "tier": names.get(key, key), "region": area, "track": track, "people": n}
         for label, key, area, track, n in db.execute(breakdown_query)
@@ -109,8 +127,8 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
         title="Certified headcount",
         description=(
             "People holding at least one live award at the end of each month (the current "
-            "month: now). The breakdown counts people working at a firm, by the firm's current "
-            "tier, each region it operates in, and the person's track."
+            "month: now). The breakdown counts people working at a firm, by the tier the firm "
+            "held at that month's end, each region it operates in, and the person's track."
         ),
         generated_at=now,
         parameters={"months": str(months)},

@@ -17,12 +17,11 @@ from charter.licensing.alert_models import LicenseAlert
 from charter.licensing.anomalies import Severity
 from charter.licensing.models import License
 from charter.reports import sql
-from charter.reports.certification import live_at
+from charter.reports.certification import TIER_CHANGES, live_at
 from charter.reports.schemas import Figure, Summary
 from charter.tiers.schemes import schemes_in_force
 
 MAX_PERIOD_DAYS = 3660
-TIER_CHANGES = ("tier.upgraded", "tier.downgraded")
 
 
 class _Period:
