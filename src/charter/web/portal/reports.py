@@ -169,13 +169,14 @@ def chart_image(
     principal = signed_in(request, db)
     if principal is None:
         return redirect("/login")
-    found = chart_of(name, chart)
     try:
+        service.report_kind(principal, name)
+        found = chart_of(name, chart)
+        if found is None:
+            return not_found_page(request, principal)
         report: ReportOut = service.run_report(db, principal, name=name, months=months, days=days)
     except NotFound:
         return not_found_page(request, principal)
     except Invalid as error:
         return _invalid(request, principal, error)
-    if found is None:
-        return not_found_page(request, principal)
     return Response(render_svg(report, found), media_type="image/svg+xml", headers=SVG_HEADERS)
