@@ -64,6 +64,7 @@ from charter.licensing.validation_api import router as license_validation_router
 from charter.openapi import install_openapi
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
+from charter.reports.api import router as reports_router
 from charter.tiers.api import router as tiers_router
 from charter.web.errors import error_headers, error_html, wants_html
 from charter.web.holder import router as holder_router
@@ -396,6 +397,7 @@ def include_routers(app: FastAPI) -> None:
         license_token_router,
         license_alerts_router,
         webhooks_router,
+        reports_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages_router)
