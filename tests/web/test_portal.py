@@ -63,6 +63,7 @@ def test_pages_show_the_user_the_sections_and_a_sign_out_form(client, sessions):
         "/people",
         "/certifications",
         "/imports",
+        "/reports",
     ]
     assert 'href="/partners" aria-current="page"' in page
     assert manager.display_name in page

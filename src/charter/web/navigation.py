@@ -51,6 +51,7 @@ SECTIONS = (
     Section("People", "/people", Permission.PEOPLE_READ),
     Section("Certifications", "/certifications", Permission.CERTIFICATIONS_READ, Audience.STAFF),
     Section("Imports", "/imports", Permission.PARTNERS_WRITE, Audience.STAFF),
+    Section("Reports", "/reports", Permission.REPORTS_READ, Audience.STAFF),
 )
 
 

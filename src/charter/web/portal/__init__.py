@@ -1,4 +1,5 @@
-"""The portal's pages for program staff and partner users: partners, people and the account.
+"""The portal's pages for program staff and partner users: partners, people, the account,
+the program reports, and certifications, awards and CSV imports.
 
 Every page calls the same services as the API: permissions and partner scope are theirs.
 """
@@ -6,7 +7,15 @@ Every page calls the same services as the API: permissions and partner scope are
 from __future__ import annotations
 
 from charter.deps import api_router
-from charter.web.portal import account, awards, certifications, imports, partners, people
+from charter.web.portal import (
+    account,
+    awards,
+    certifications,
+    imports,
+    partners,
+    people,
+    reports,
+)
 
 router = api_router(include_in_schema=False)
 router.include_router(account.router)
@@ -15,3 +24,4 @@ router.include_router(certifications.router)
 router.include_router(imports.router)
 router.include_router(partners.router)
 router.include_router(people.router)
+router.include_router(reports.router)
