@@ -126,10 +126,13 @@ def test_manager_certifies_assesses_issues_revokes_and_uploads(
         f"/people/{engineer}/assessments/new",
         f"/people/{engineer}/awards/new",
         award_path,
+        f"/awards/{world.award_ids[1]}",  # active: its change forms
         "/imports",
     ):
         page.goto(f"{live_server}{path}")
         assert _fits_a_phone(page), f"{path} scrolls sideways at 360 px"
     page.screenshot(path=str(screenshots / "portal-imports-phone.png"), full_page=True)
+    page.goto(f"{live_server}/awards/{world.award_ids[1]}")
+    page.screenshot(path=str(screenshots / "portal-award-phone.png"), full_page=True)
     page.goto(f"{live_server}{certification_path}")
     page.screenshot(path=str(screenshots / "portal-certification-phone.png"), full_page=True)
