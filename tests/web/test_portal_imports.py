@@ -170,3 +170,27 @@ def test_eligible_awards_alone_are_issued_and_the_rejected_rows_downloaded(clien
         issued = db.scalars(select(Award).where(Award.external_id == "W3")).one()
         assert issued.person_id == newcomer_id
     assert _count(sessions, Award) == before + 1
+
+
+def test_text_from_the_file_is_escaped_in_the_report(client, sessions):
+    csrf = _manager(client, sessions)
+    script = "<script>alert(1)</script>"
+    people = (
+        "external_id,partner_external_id,given_name,family_name,track,emails\r\n"
+        f"E1,{script},Ada,Lovelace,technical,ada@northwind.example.com\r\n"
+    )
+    response = _upload(client, csrf, "people", people, name=f"{script}.csv")
+    assert response.status_code == 200
+    assert _outcomes(response.text) == {2: "error"}
+    assert "<script" not in response.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+def test_a_file_over_the_limit_is_refused_and_nothing_is_kept(client, sessions, settings):
+    csrf = _manager(client, sessions)
+    big = "external_id,name,type,regions,country,website\r\n" + "x" * 1_000_000
+    response = _upload(client, csrf, "partners", big)
+    assert response.status_code == 413
+    assert "import it with the CLI" in response.text
+    uploads = settings.data_dir / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
