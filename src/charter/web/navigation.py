@@ -49,6 +49,8 @@ SECTIONS = (
     Section("Partners", "/partners", Permission.PARTNERS_READ, Audience.STAFF),
     Section("My firm", "/partners/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
     Section("People", "/people", Permission.PEOPLE_READ),
+    Section("Approvals", "/approvals", Permission.APPROVALS_READ),
+    Section("Users", "/users", Permission.USERS_MANAGE, Audience.STAFF),
 )
 
 
