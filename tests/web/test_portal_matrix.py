@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from charter.core.auth import Role
+from tests.web.admin_world import pending_request
 from tests.web.helpers import csrf_from, sign_in, web_user
 from tests.web.portal_world import World, build_world
 
@@ -27,9 +28,37 @@ class Route:
     staff: int
     partner: int
     lifecycle_only: bool = False
+    by_role: tuple[tuple[Role, int], ...] = ()
+    """Roles whose answer differs from their kind's (staff or partner)."""
 
 
-def _routes(world: World) -> list[Route]:
+@dataclass(frozen=True)
+class Requests:
+    """A pending approval request of each firm."""
+
+    harbor: str
+    quill: str
+
+
+def _requests(sessions, world: World) -> Requests:
+    ids = []
+    for firm in (world.harbor_id, world.quill_id):
+        requester = web_user(sessions, Role.PARTNER_ADMIN, partner_id=firm)
+        ids.append(pending_request(sessions, requester_id=requester.id, partner_id=firm))
+    return Requests(*ids)
+
+
+def _admin_only(ok: int) -> tuple[tuple[Role, int], ...]:
+    return (
+        (Role.ADMIN, ok),
+        (Role.PROGRAM_MANAGER, 403),
+        (Role.GOVERNANCE_OWNER, 403),
+        (Role.AUDITOR, 403),
+    )
+
+
+def _routes(world: World, requests: Requests) -> list[Route]:
+    deciders = ((Role.PROGRAM_MANAGER, 403), (Role.AUDITOR, 403))
     return [
         Route("GET", "/dashboard", 200, 200),
         Route("GET", "/account", 200, 200),
@@ -48,10 +77,35 @@ def _routes(world: World) -> list[Route]:
         Route("GET", "/people/per_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
         Route("POST", f"/partners/{world.harbor_id}/evaluate", 303, 403, lifecycle_only=True),
         Route("POST", f"/partners/{world.quill_id}/evaluate", 303, 404, lifecycle_only=True),
+        Route("GET", "/users", 0, 404, by_role=_admin_only(200)),
+        Route("GET", "/users?role=auditor&disabled=no&q=a", 0, 404, by_role=_admin_only(200)),
+        Route("GET", "/users?role=nobody", 0, 404, by_role=_admin_only(422)),
+        Route("GET", f"/users/{world.engineer_ids[0]}", 0, 404, by_role=_admin_only(404)),
+        Route("POST", "/users", 0, 404, by_role=_admin_only(422)),
+        Route(
+            "POST",
+            "/users/usr_01JAAAAAAAAAAAAAAAAAAAAAAA/disable",
+            0,
+            404,
+            by_role=_admin_only(404),
+        ),
+        Route("GET", "/account/api-keys", 200, 200),
+        Route("POST", "/account/api-keys", 422, 422),
+        Route("POST", "/account/api-keys/key_01JAAAAAAAAAAAAAAAAAAAAAAA/revoke", 404, 404),
+        Route("GET", "/approvals", 200, 200),
+        Route("GET", "/approvals?state=pending&type=test.partner_website", 200, 200),
+        Route("GET", f"/approvals/{requests.harbor}", 200, 200),
+        Route("GET", f"/approvals/{requests.quill}", 200, 404),
+        Route("GET", "/approvals/apr_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
+        Route("POST", f"/approvals/{requests.harbor}/approve", 422, 403, by_role=deciders),
+        Route("POST", f"/approvals/{requests.quill}/reject", 422, 404, by_role=deciders),
     ]
 
 
 def _expected(route: Route, role: Role) -> int:
+    overrides = dict(route.by_role)
+    if role in overrides:
+        return overrides[role]
     if role in PARTNER:
         return route.partner
     if route.lifecycle_only and role in (Role.GOVERNANCE_OWNER, Role.AUDITOR):
@@ -72,6 +126,7 @@ def _call(client, route: Route, csrf: str):
 @pytest.mark.parametrize("role", [None, *Role])
 def test_every_route_with_every_role(client, sessions, role):
     world = build_world(sessions)
+    requests = _requests(sessions, world)
     csrf = "none"
     if role is not None:
         user = web_user(
@@ -79,7 +134,7 @@ def test_every_route_with_every_role(client, sessions, role):
         )
         sign_in(client, user.email, user.password)
         csrf = csrf_from(client.get("/dashboard").text)
-    for route in _routes(world):
+    for route in _routes(world, requests):
         response = _call(client, route, csrf)
         label = f"{route.method} {route.path} as {role}"
         assert response.status_code < 500, label
@@ -113,6 +168,9 @@ def test_roles_that_cannot_write_get_no_forms_that_would(client, sessions, role)
     ]
     if role in STAFF:
         paths += ["/partners", f"/partners/{world.quill_id}"]
+    if role is not Role.GOVERNANCE_OWNER:
+        requests = _requests(sessions, world)
+        paths += ["/approvals", f"/approvals/{requests.harbor}"]
     for path in paths:
         page = client.get(path)
         assert page.status_code == 200, path

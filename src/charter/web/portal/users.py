@@ -33,10 +33,6 @@ ReasonField = Annotated[str, Form(max_length=2000)]
 DISABLED_CHOICES = {"yes": True, "no": False}
 
 
-def _may_manage(principal: Principal) -> bool:
-    return is_staff(principal) and principal.can(Permission.USERS_MANAGE)
-
-
 def _disabled(value: str | None) -> bool | None:
     if value is None:
         return None
@@ -99,6 +95,7 @@ def users_list(
         return redirect("/login")
     if not is_staff(principal):
         return not_found_page(request, principal)
+    principal.require(Permission.USERS_MANAGE)  # before the filters are read: no hints
     filters: Filters = {
         "q": blank_to_none(q),
         "role": blank_to_none(role),
