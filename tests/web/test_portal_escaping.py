@@ -58,6 +58,7 @@ def test_script_text_renders_as_text_on_the_admin_pages(client, sessions):
         f"/users/{requester.id}": 3,  # their name (heading, title) and their key's name
         "/approvals": 2,  # the requester's name, in the inbox and the list
         f"/approvals/{request_id}": 2,  # the requester's name and the justification
+        f"/events?type={SCRIPT}": 1,  # the filter typed, back in its field
     }
     for path, at_least in pages.items():
         page = client.get(path)

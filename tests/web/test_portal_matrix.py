@@ -99,6 +99,11 @@ def _routes(world: World, requests: Requests) -> list[Route]:
         Route("GET", "/approvals/apr_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
         Route("POST", f"/approvals/{requests.harbor}/approve", 422, 403, by_role=deciders),
         Route("POST", f"/approvals/{requests.quill}/reject", 422, 404, by_role=deciders),
+        Route("GET", "/events", 200, 403),
+        Route("GET", f"/events?partner_id={world.quill_id}&type=partner.created", 200, 403),
+        Route("GET", "/events?occurred_from=2026-01-01&occurred_to=2026-12-31&before=9", 200, 403),
+        Route("GET", "/events?occurred_to=never", 422, 403),
+        Route("GET", "/events?verify=now", 200, 403),
     ]
 
 
@@ -167,7 +172,7 @@ def test_roles_that_cannot_write_get_no_forms_that_would(client, sessions, role)
         f"/people/{world.engineer_ids[0]}",
     ]
     if role in STAFF:
-        paths += ["/partners", f"/partners/{world.quill_id}"]
+        paths += ["/partners", f"/partners/{world.quill_id}", "/events", "/events?verify=now"]
     if role is not Role.GOVERNANCE_OWNER:
         requests = _requests(sessions, world)
         paths += ["/approvals", f"/approvals/{requests.harbor}"]

@@ -50,6 +50,7 @@ SECTIONS = (
     Section("My firm", "/partners/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
     Section("People", "/people", Permission.PEOPLE_READ),
     Section("Approvals", "/approvals", Permission.APPROVALS_READ),
+    Section("Events", "/events", Permission.EVENTS_READ),
     Section("Users", "/users", Permission.USERS_MANAGE, Audience.STAFF),
 )
 
