@@ -7,6 +7,9 @@ import pytest
 from charter.accounts import service as accounts
 from charter.accounts.models import User
 from charter.core.auth import Role
+from charter.db.engine import settings_of
+from charter.webhooks import service as webhooks
+from charter.webhooks.schemas import EndpointCreate
 from tests.web.admin_world import pending_request
 from tests.web.helpers import sign_in, web_user
 from tests.web.portal_world import SYSTEM, build_world
@@ -49,6 +52,15 @@ def test_script_text_renders_as_text_on_the_admin_pages(client, sessions):
         user = db.get(User, requester.id)
         user.display_name = SCRIPT
         accounts.create_api_key(db, SYSTEM, user_id=requester.id, name=SCRIPT)
+    with sessions() as db, db.begin():
+        endpoint, _secret = webhooks.create_endpoint(
+            db,
+            SYSTEM,
+            settings_of(db),
+            data=EndpointCreate(
+                url="https://crm.example.com/hooks", event_types=["user.*"], description=SCRIPT
+            ),
+        )
     request_id = pending_request(
         sessions, requester_id=requester.id, partner_id=world.harbor_id, justification=SCRIPT
     )
@@ -59,6 +71,8 @@ def test_script_text_renders_as_text_on_the_admin_pages(client, sessions):
         "/approvals": 2,  # the requester's name, in the inbox and the list
         f"/approvals/{request_id}": 2,  # the requester's name and the justification
         f"/events?type={SCRIPT}": 1,  # the filter typed, back in its field
+        "/webhooks": 1,  # the endpoint's description
+        f"/webhooks/{endpoint.id}": 1,
     }
     for path, at_least in pages.items():
         page = client.get(path)

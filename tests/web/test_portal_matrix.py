@@ -48,6 +48,15 @@ def _requests(sessions, world: World) -> Requests:
     return Requests(*ids)
 
 
+def _managers(ok: int) -> tuple[tuple[Role, int], ...]:
+    return (
+        (Role.ADMIN, ok),
+        (Role.PROGRAM_MANAGER, ok),
+        (Role.GOVERNANCE_OWNER, 403),
+        (Role.AUDITOR, 403),
+    )
+
+
 def _admin_only(ok: int) -> tuple[tuple[Role, int], ...]:
     return (
         (Role.ADMIN, ok),
@@ -104,6 +113,23 @@ def _routes(world: World, requests: Requests) -> list[Route]:
         Route("GET", "/events?occurred_from=2026-01-01&occurred_to=2026-12-31&before=9", 200, 403),
         Route("GET", "/events?occurred_to=never", 422, 403),
         Route("GET", "/events?verify=now", 200, 403),
+        Route("GET", "/webhooks", 0, 404, by_role=_managers(200)),
+        Route("POST", "/webhooks", 0, 404, by_role=_managers(422)),
+        Route("GET", "/webhooks/whk_01JAAAAAAAAAAAAAAAAAAAAAAA", 0, 404, by_role=_managers(404)),
+        Route(
+            "POST",
+            "/webhooks/whk_01JAAAAAAAAAAAAAAAAAAAAAAA/active",
+            0,
+            404,
+            by_role=_managers(422),
+        ),
+        Route(
+            "POST",
+            "/webhooks/whk_01JAAAAAAAAAAAAAAAAAAAAAAA/deliveries/whd_01JAAAAAAAAAAAAAAAAAAAAAAA/replay",
+            0,
+            404,
+            by_role=_managers(404),
+        ),
     ]
 
 

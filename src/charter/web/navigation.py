@@ -52,6 +52,7 @@ SECTIONS = (
     Section("Approvals", "/approvals", Permission.APPROVALS_READ),
     Section("Events", "/events", Permission.EVENTS_READ),
     Section("Users", "/users", Permission.USERS_MANAGE, Audience.STAFF),
+    Section("Webhooks", "/webhooks", Permission.WEBHOOKS_MANAGE, Audience.STAFF),
 )
 
 

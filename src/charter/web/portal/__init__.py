@@ -6,7 +6,16 @@ Every page calls the same services as the API: permissions and partner scope are
 from __future__ import annotations
 
 from charter.deps import api_router
-from charter.web.portal import account, apikeys, approvals, events, partners, people, users
+from charter.web.portal import (
+    account,
+    apikeys,
+    approvals,
+    events,
+    partners,
+    people,
+    users,
+    webhooks,
+)
 
 router = api_router(include_in_schema=False)
 router.include_router(account.router)
@@ -16,3 +25,4 @@ router.include_router(users.router)
 router.include_router(apikeys.router)
 router.include_router(approvals.router)
 router.include_router(events.router)
+router.include_router(webhooks.router)
