@@ -51,6 +51,7 @@ SECTIONS = (
     Section("People", "/people", Permission.PEOPLE_READ),
     Section("Approvals", "/approvals", Permission.APPROVALS_READ),
     Section("Events", "/events", Permission.EVENTS_READ),
+    Section("Licenses", "/licenses", Permission.LICENSES_READ),
     Section("Users", "/users", Permission.USERS_MANAGE, Audience.STAFF),
     Section("Webhooks", "/webhooks", Permission.WEBHOOKS_MANAGE, Audience.STAFF),
 )

@@ -11,6 +11,7 @@ from charter.web.portal import (
     apikeys,
     approvals,
     events,
+    licensing,
     partners,
     people,
     users,
@@ -26,3 +27,4 @@ router.include_router(apikeys.router)
 router.include_router(approvals.router)
 router.include_router(events.router)
 router.include_router(webhooks.router)
+router.include_router(licensing.router)
