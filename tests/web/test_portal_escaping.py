@@ -12,6 +12,7 @@ from charter.webhooks import service as webhooks
 from charter.webhooks.schemas import EndpointCreate
 from tests.web.admin_world import pending_request
 from tests.web.helpers import sign_in, web_user
+from tests.web.licensing_world import licensed_firm
 from tests.web.portal_world import SYSTEM, build_world
 
 SCRIPT = "<script>alert(1)</script>"
@@ -61,6 +62,7 @@ def test_script_text_renders_as_text_on_the_admin_pages(client, sessions):
                 url="https://crm.example.com/hooks", event_types=["user.*"], description=SCRIPT
             ),
         )
+    licensed_firm(sessions, partner_id=world.harbor_id, template_name=SCRIPT)
     request_id = pending_request(
         sessions, requester_id=requester.id, partner_id=world.harbor_id, justification=SCRIPT
     )
@@ -71,6 +73,7 @@ def test_script_text_renders_as_text_on_the_admin_pages(client, sessions):
         "/approvals": 2,  # the requester's name, in the inbox and the list
         f"/approvals/{request_id}": 2,  # the requester's name and the justification
         f"/events?type={SCRIPT}": 1,  # the filter typed, back in its field
+        "/licensing/agreements": 1,  # the template's name
         "/webhooks": 1,  # the endpoint's description
         f"/webhooks/{endpoint.id}": 1,
     }

@@ -43,7 +43,9 @@ def test_staff_read_templates_agreements_licenses_and_a_license(client, sessions
     assert licensed.key not in page
     assert f"{licensed.key_prefix}-…" in page
     cap_row = page.split('data-metric="api_calls"')[1].split("</tr>")[0]
-    assert "1500" in cap_row and "1000" in cap_row and "over" in cap_row
+    assert "1500" in cap_row
+    assert "1000" in cap_row
+    assert "over" in cap_row
     assert f'data-alert="{licensed.alert_id}"' in page
     assert 'method="post"' not in page.split("</header>")[1]  # auditors: no forms
 

@@ -11,6 +11,7 @@ import pytest
 from charter.core.auth import Role
 from tests.web.admin_world import pending_request
 from tests.web.helpers import csrf_from, sign_in, web_user
+from tests.web.licensing_world import licensed_firm
 from tests.web.portal_world import World, build_world
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -34,10 +35,12 @@ class Route:
 
 @dataclass(frozen=True)
 class Requests:
-    """A pending approval request of each firm."""
+    """A pending approval request of each firm, and Harbor's license."""
 
     harbor: str
     quill: str
+    license: str
+    alert: str
 
 
 def _requests(sessions, world: World) -> Requests:
@@ -45,7 +48,8 @@ def _requests(sessions, world: World) -> Requests:
     for firm in (world.harbor_id, world.quill_id):
         requester = web_user(sessions, Role.PARTNER_ADMIN, partner_id=firm)
         ids.append(pending_request(sessions, requester_id=requester.id, partner_id=firm))
-    return Requests(*ids)
+    licensed = licensed_firm(sessions, partner_id=world.harbor_id)
+    return Requests(*ids, licensed.license_id, licensed.alert_id)
 
 
 def _managers(ok: int) -> tuple[tuple[Role, int], ...]:
@@ -113,6 +117,27 @@ def _routes(world: World, requests: Requests) -> list[Route]:
         Route("GET", "/events?occurred_from=2026-01-01&occurred_to=2026-12-31&before=9", 200, 403),
         Route("GET", "/events?occurred_to=never", 422, 403),
         Route("GET", "/events?verify=now", 200, 403),
+        Route("GET", "/licensing/agreements", 200, 200),
+        Route("GET", f"/licensing/agreements?partner_id={world.quill_id}&status=active", 200, 200),
+        Route("GET", "/licenses", 200, 200),
+        Route("GET", f"/licenses?partner_id={world.quill_id}&status=active", 200, 200),
+        Route("GET", f"/licenses/{requests.license}", 200, 200),
+        Route("GET", "/licenses/lic_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
+        Route("POST", f"/licenses/{requests.license}/suspend", 0, 403, by_role=_managers(422)),
+        Route(
+            "POST",
+            f"/licenses/{requests.license}/alerts/{requests.alert}/resolve",
+            0,
+            403,
+            by_role=_managers(422),
+        ),
+        Route(
+            "POST",
+            f"/licenses/{requests.license}/key",
+            200,
+            403,
+            by_role=((Role.GOVERNANCE_OWNER, 403), (Role.AUDITOR, 403), (Role.PARTNER_ADMIN, 200)),
+        ),
         Route("GET", "/webhooks", 0, 404, by_role=_managers(200)),
         Route("POST", "/webhooks", 0, 404, by_role=_managers(422)),
         Route("GET", "/webhooks/whk_01JAAAAAAAAAAAAAAAAAAAAAAA", 0, 404, by_role=_managers(404)),
