@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from charter.core.auth import Permission, Principal
 from charter.core.models import Event
+from charter.core.text import text_filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,10 @@ def list_events(
     Partner users see their own firm's entries only.
     """
     actor.require(Permission.EVENTS_READ)
+    # A byte no database stores (NUL) is refused alike on SQLite and PostgreSQL.
+    type = text_filter(type, "type")
+    subject_id = text_filter(subject_id, "subject_id")
+    partner_id = text_filter(partner_id, "partner_id")
     query = select(Event).where(Event.seq > after_seq)
     if before_seq is not None:
         query = query.where(Event.seq < before_seq)
