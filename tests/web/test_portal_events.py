@@ -11,6 +11,7 @@ from charter.core.auth import Role
 from charter.core.models import Event
 from charter.crypto import checkpoints
 from tests.web.helpers import sign_in, web_user
+from tests.web.licensing_world import licensed_firm
 from tests.web.portal_world import SYSTEM, build_world
 
 ROW = re.compile(r'<tr data-event="([^"]+)">\s*<td class="num">(\d+)</td>')
@@ -36,6 +37,10 @@ def test_staff_filter_the_log_and_follow_links_to_subjects(client, sessions):
     assert f'href="/people/{world.engineer_ids[0]}"' in person
     award = client.get(f"/events?subject_id={world.award_ids[0]}&type=award.issued").text
     assert 'href="/credentials/' in award
+
+    licensed = licensed_firm(sessions, partner_id=world.harbor_id)
+    issued = client.get(f"/events?subject_id={licensed.license_id}").text
+    assert f'href="/licenses/{licensed.license_id}"' in issued
 
     dated = client.get("/events?occurred_from=2000-01-01&occurred_to=2000-12-31").text
     assert 'id="no-results"' in dated

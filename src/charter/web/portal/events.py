@@ -33,6 +33,7 @@ PAGES = {
     "partner": "/partners/{id}",
     "person": "/people/{id}",
     "approval": "/approvals/{id}",
+    "license": "/licenses/{id}",
 }
 
 
