@@ -9,7 +9,9 @@ from dataclasses import dataclass
 import pytest
 
 from charter.core.auth import Role
+from tests.web.admin_world import pending_request
 from tests.web.helpers import csrf_from, sign_in, web_user
+from tests.web.licensing_world import licensed_firm
 from tests.web.portal_world import World, build_world
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
@@ -27,8 +29,8 @@ class Route:
     staff: int
     partner: int
     lifecycle_only: bool = False
-    # Staff roles whose answer differs from ``staff`` (they lack the permission to write).
     by_role: tuple[tuple[Role, int], ...] = ()
+    """Roles whose answer differs from their kind's (staff or partner)."""
 
 
 READERS = (Role.GOVERNANCE_OWNER, Role.AUDITOR)
@@ -38,7 +40,45 @@ def _readers(status: int) -> tuple[tuple[Role, int], ...]:
     return tuple((role, status) for role in READERS)
 
 
-def _routes(world: World) -> list[Route]:
+@dataclass(frozen=True)
+class Requests:
+    """A pending approval request of each firm, and Harbor's license."""
+
+    harbor: str
+    quill: str
+    license: str
+    alert: str
+
+
+def _requests(sessions, world: World) -> Requests:
+    ids = []
+    for firm in (world.harbor_id, world.quill_id):
+        requester = web_user(sessions, Role.PARTNER_ADMIN, partner_id=firm)
+        ids.append(pending_request(sessions, requester_id=requester.id, partner_id=firm))
+    licensed = licensed_firm(sessions, partner_id=world.harbor_id)
+    return Requests(*ids, licensed.license_id, licensed.alert_id)
+
+
+def _managers(ok: int) -> tuple[tuple[Role, int], ...]:
+    return (
+        (Role.ADMIN, ok),
+        (Role.PROGRAM_MANAGER, ok),
+        (Role.GOVERNANCE_OWNER, 403),
+        (Role.AUDITOR, 403),
+    )
+
+
+def _admin_only(ok: int) -> tuple[tuple[Role, int], ...]:
+    return (
+        (Role.ADMIN, ok),
+        (Role.PROGRAM_MANAGER, 403),
+        (Role.GOVERNANCE_OWNER, 403),
+        (Role.AUDITOR, 403),
+    )
+
+
+def _routes(world: World, requests: Requests) -> list[Route]:
+    deciders = ((Role.PROGRAM_MANAGER, 403), (Role.AUDITOR, 403))
     return [
         Route("GET", "/dashboard", 200, 200),
         Route("GET", "/account", 200, 200),
@@ -116,10 +156,83 @@ def _routes(world: World) -> list[Route]:
         Route("POST", "/imports", 422, 404),
         Route("POST", "/imports/confirm", 409, 404),
         Route("POST", "/imports/rejected", 409, 404),
+        Route("GET", "/users", 0, 404, by_role=_admin_only(200)),
+        Route("GET", "/users?role=auditor&disabled=no&q=a", 0, 404, by_role=_admin_only(200)),
+        Route("GET", "/users?role=nobody", 0, 404, by_role=_admin_only(422)),
+        Route("GET", f"/users/{world.engineer_ids[0]}", 0, 404, by_role=_admin_only(404)),
+        Route("POST", "/users", 0, 404, by_role=_admin_only(422)),
+        Route(
+            "POST",
+            "/users/usr_01JAAAAAAAAAAAAAAAAAAAAAAA/disable",
+            0,
+            404,
+            by_role=_admin_only(404),
+        ),
+        Route("GET", "/account/api-keys", 200, 200),
+        Route("POST", "/account/api-keys", 422, 422),
+        Route("POST", "/account/api-keys/key_01JAAAAAAAAAAAAAAAAAAAAAAA/revoke", 404, 404),
+        Route("GET", "/approvals", 200, 200),
+        Route("GET", "/approvals?state=pending&type=test.partner_website", 200, 200),
+        Route("GET", f"/approvals/{requests.harbor}", 200, 200),
+        Route("GET", f"/approvals/{requests.quill}", 200, 404),
+        Route("GET", "/approvals/apr_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
+        Route("POST", f"/approvals/{requests.harbor}/approve", 422, 403, by_role=deciders),
+        Route("POST", f"/approvals/{requests.quill}/reject", 422, 404, by_role=deciders),
+        Route("GET", "/events", 200, 403),
+        Route("GET", f"/events?partner_id={world.quill_id}&type=partner.created", 200, 403),
+        Route("GET", "/events?occurred_from=2026-01-01&occurred_to=2026-12-31&before=9", 200, 403),
+        Route("GET", "/events?occurred_to=never", 422, 403),
+        Route("GET", "/events?verify=now", 200, 403),
+        Route("GET", "/events?type=%00&subject_id=%00&partner_id=%00", 422, 403),
+        Route("GET", "/approvals?type=%00", 422, 422),
+        Route("GET", "/licenses?partner_id=%00&product_id=%00", 422, 422),
+        Route("GET", "/licensing/agreements?partner_id=%00", 422, 422),
+        Route("GET", "/users?partner_id=%00&q=%00", 0, 404, by_role=_admin_only(422)),
+        Route("GET", "/licensing/agreements", 200, 200),
+        Route("GET", f"/licensing/agreements?partner_id={world.quill_id}&status=active", 200, 200),
+        Route("GET", "/licenses", 200, 200),
+        Route("GET", f"/licenses?partner_id={world.quill_id}&status=active", 200, 200),
+        Route("GET", f"/licenses/{requests.license}", 200, 200),
+        Route("GET", "/licenses/lic_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
+        Route("POST", f"/licenses/{requests.license}/suspend", 0, 403, by_role=_managers(422)),
+        Route(
+            "POST",
+            f"/licenses/{requests.license}/alerts/{requests.alert}/resolve",
+            0,
+            403,
+            by_role=_managers(422),
+        ),
+        Route(
+            "POST",
+            f"/licenses/{requests.license}/key",
+            200,
+            403,
+            by_role=((Role.GOVERNANCE_OWNER, 403), (Role.AUDITOR, 403), (Role.PARTNER_ADMIN, 200)),
+        ),
+        Route("GET", "/webhooks", 0, 404, by_role=_managers(200)),
+        Route("POST", "/webhooks", 0, 404, by_role=_managers(422)),
+        Route("GET", "/webhooks/whk_01JAAAAAAAAAAAAAAAAAAAAAAA", 0, 404, by_role=_managers(404)),
+        Route(
+            "POST",
+            "/webhooks/whk_01JAAAAAAAAAAAAAAAAAAAAAAA/active",
+            0,
+            404,
+            by_role=_managers(422),
+        ),
+        Route(
+            "POST",
+            "/webhooks/whk_01JAAAAAAAAAAAAAAAAAAAAAAA/deliveries/whd_01JAAAAAAAAAAAAAAAAAAAAAAA/replay",
+            0,
+            404,
+            by_role=_managers(404),
+        ),
     ]
 
 
 def _expected(route: Route, role: Role) -> int:
+    overrides = dict(route.by_role)
+    if role in overrides:
+        return overrides[role]
     if role in PARTNER:
         return route.partner
     if route.lifecycle_only and role in (Role.GOVERNANCE_OWNER, Role.AUDITOR):
@@ -140,6 +253,7 @@ def _call(client, route: Route, csrf: str):
 @pytest.mark.parametrize("role", [None, *Role])
 def test_every_route_with_every_role(client, sessions, role):
     world = build_world(sessions)
+    requests = _requests(sessions, world)
     csrf = "none"
     if role is not None:
         user = web_user(
@@ -147,7 +261,7 @@ def test_every_route_with_every_role(client, sessions, role):
         )
         sign_in(client, user.email, user.password)
         csrf = csrf_from(client.get("/dashboard").text)
-    for route in _routes(world):
+    for route in _routes(world, requests):
         response = _call(client, route, csrf)
         label = f"{route.method} {route.path} as {role}"
         assert response.status_code < 500, label
@@ -186,9 +300,14 @@ def test_roles_that_cannot_write_get_no_forms_that_would(client, sessions, role)
             "/certifications",
             f"/certifications/{world.certification_id}",
             "/imports",
+            "/events",
+            "/events?verify=now",
         ]
     if role is Role.AUDITOR:
         paths.append(f"/awards/{world.award_ids[0]}")
+    if role is not Role.GOVERNANCE_OWNER:
+        requests = _requests(sessions, world)
+        paths += ["/approvals", f"/approvals/{requests.harbor}"]
     for path in paths:
         page = client.get(path)
         assert page.status_code == 200, path

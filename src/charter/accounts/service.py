@@ -120,6 +120,7 @@ def list_users(
     (creation order), one page at a time. Those who manage users only."""
     actor.require(Permission.USERS_MANAGE)
     check_cursor(cursor)
+    partner_id = text_filter(partner_id, "partner_id")
     query = select(User)
     if role is not None:
         query = query.where(User.role == role.value)

@@ -379,6 +379,55 @@ def list_requests(
     return paginate(db, query, ApprovalRequest.id, cursor=cursor, limit=limit)
 
 
+INBOX_LIMIT = 200
+"""The most pending requests an inbox shows at once (the oldest due first)."""
+
+
+def routed_types(db: Session, actor: Principal) -> list[str]:
+    """The request types ``actor`` decides: those routed to them (every type for admins)."""
+    actor.require(Permission.APPROVALS_DECIDE)
+    names = [kind.name for kind in registry.types()]
+    if actor.kind == "system" or actor.role is Role.ADMIN:
+        return names
+    return [name for name in names if actor.user_id in routed_owners(db, name)]
+
+
+def inbox(db: Session, actor: Principal, *, limit: int = INBOX_LIMIT) -> list[ApprovalRequest]:
+    """Pending requests ``actor`` may decide, overdue first: the soonest due at the top.
+
+    Requests the actor made themselves are left out, since nobody decides their own.
+    """
+    types = routed_types(db, actor)
+    if not types:
+        return []
+    query = _requests_query(
+        actor,
+        state=ApprovalState.PENDING,
+        type=None,
+        partner_id=None,
+        subject_type=None,
+        subject_id=None,
+        overdue=None,
+    ).where(ApprovalRequest.type.in_(types))
+    if actor.user_id is not None:
+        query = query.where(
+            ApprovalRequest.requested_by.is_(None) | (ApprovalRequest.requested_by != actor.user_id)
+        )
+    query = query.order_by(ApprovalRequest.due_at, ApprovalRequest.id).limit(max(1, limit))
+    return list(db.scalars(query))
+
+
+def may_decide(db: Session, actor: Principal, request: ApprovalRequest) -> bool:
+    """Whether ``actor`` may approve or reject ``request`` now (pages offer the form then)."""
+    if not actor.can(Permission.APPROVALS_DECIDE) or request.state != ApprovalState.PENDING.value:
+        return False
+    try:
+        _check_decider(db, actor, request)
+    except Forbidden:
+        return False
+    return True
+
+
 # --- deciding --------------------------------------------------------------------------------
 
 

@@ -7,12 +7,14 @@ so a partner user sees only their firm's entries whichever way they ask.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from charter.core.auth import Permission, Principal
 from charter.core.models import Event
+from charter.core.text import text_filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,17 +39,34 @@ def list_events(
     after_seq: int = 0,
     newest_first: bool = False,
     limit: int = 50,
+    partner_id: str | None = None,
+    occurred_from: datetime | None = None,
+    occurred_before: datetime | None = None,
+    before_seq: int | None = None,
 ) -> EventPage:
-    """Entries of the log after ``after_seq`` (or, ``newest_first``, the latest ones).
+    """Entries of the log after ``after_seq`` (or, ``newest_first``, the latest ones; before
+    ``before_seq`` for the next page of those), of a firm and within a time range if given.
 
     Partner users see their own firm's entries only.
     """
     actor.require(Permission.EVENTS_READ)
+    # A byte no database stores (NUL) is refused alike on SQLite and PostgreSQL.
+    type = text_filter(type, "type")
+    subject_id = text_filter(subject_id, "subject_id")
+    partner_id = text_filter(partner_id, "partner_id")
     query = select(Event).where(Event.seq > after_seq)
+    if before_seq is not None:
+        query = query.where(Event.seq < before_seq)
     if type:
         query = query.where(Event.type == type)
     if subject_id:
         query = query.where(Event.subject_id == subject_id)
+    if partner_id:
+        query = query.where(Event.partner_id == partner_id)
+    if occurred_from is not None:
+        query = query.where(Event.occurred_at >= occurred_from)
+    if occurred_before is not None:
+        query = query.where(Event.occurred_at < occurred_before)
     if actor.partner_scope is not None:
         query = query.where(Event.partner_id == actor.partner_scope)
     order = Event.seq.desc() if newest_first else Event.seq

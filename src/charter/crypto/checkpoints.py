@@ -205,6 +205,41 @@ def _trusted_start(db: Session, head_seq: int) -> tuple[int, str]:
     return statement.seq, statement.hash
 
 
+@dataclass(frozen=True, slots=True)
+class RecentCheck:
+    """A walk of the chain from the latest checkpoint: where it started and ended, how it went."""
+
+    start_seq: int
+    end_seq: int
+    head_seq: int
+    report: eventverify.ChainReport
+
+
+def latest_checkpoint(db: Session, actor: Principal) -> EventCheckpoint | None:
+    """The latest signed checkpoint: the last time the chain was verified to its head."""
+    actor.require(Permission.EVENTS_READ)
+    return _latest(db)
+
+
+def verify_recent(db: Session, actor: Principal, *, at_most: int) -> RecentCheck:
+    """Walk the chain from the latest checkpoint, ``at_most`` entries, reading only.
+
+    Vendor staff only (partner users' scope is one firm, the chain is the whole program's). The
+    walk is bounded so a page asking for it answers soon, whatever the log's size; a
+    checkpoint that no longer holds is a :class:`Conflict` naming why.
+    """
+    actor.require(Permission.EVENTS_READ)
+    if actor.partner_scope is not None:
+        actor.require(Permission.USERS_MANAGE)
+    head = head_of(db)
+    start = _trusted_start(db, head[0])
+    end_seq = min(head[0], start[0] + max(1, at_most))
+    end_hash = head[1] if end_seq == head[0] else _entry_hash(db, end_seq)
+    # A missing entry at the end of the walk shows as the head not matching: a removal.
+    report = eventverify.verify_chain(db, after=start, until=(end_seq, end_hash or ""))
+    return RecentCheck(start[0], end_seq, head[0], report)
+
+
 def create_checkpoint(db: Session, actor: Principal) -> EventCheckpoint:
     """Sign a checkpoint of the events log's head with the issuer's active key, once the chain
     verifies from the latest checkpoint to the head (:class:`Conflict` otherwise)."""

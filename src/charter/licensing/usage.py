@@ -378,3 +378,40 @@ def list_usage(
     if until is not None:
         query = query.where(UsageRollup.period < until)
     return list(db.scalars(query.order_by(UsageRollup.period, UsageRollup.metric)))
+
+
+@dataclass(frozen=True, slots=True)
+class CapStanding:
+    """A metric's use in the cap period running now, against its agreement's cap."""
+
+    metric: str
+    limit: int
+    period: str
+    overage: str
+    used: int
+    window_start: datetime
+
+    @property
+    def over(self) -> bool:
+        """Whether the use has passed the cap."""
+        return self.used > self.limit
+
+
+def cap_standings(
+    db: Session, actor: Principal, *, license_id: str, at: datetime | None = None
+) -> list[CapStanding]:
+    """Each capped metric of the license's agreement with its use in the running cap period,
+    by metric; partner users see their own firm's licenses only."""
+    license = service.get_license(db, actor, license_id=license_id)
+    metered = metered_licenses(db, [license.id]).get(license.id)
+    if metered is None:
+        return []
+    when = at or clock.now()
+    standings = []
+    for metric, cap in sorted(metered.caps.items()):
+        window = metering.cap_window(cap.period, when)
+        used = _window_total(db, license.id, metric, window)
+        standings.append(
+            CapStanding(metric, cap.limit, cap.period, cap.overage.value, used, window[0])
+        )
+    return standings

@@ -52,6 +52,11 @@ SECTIONS = (
     Section("Certifications", "/certifications", Permission.CERTIFICATIONS_READ, Audience.STAFF),
     Section("Imports", "/imports", Permission.PARTNERS_WRITE, Audience.STAFF),
     Section("Reports", "/reports", Permission.REPORTS_READ, Audience.STAFF),
+    Section("Approvals", "/approvals", Permission.APPROVALS_READ),
+    Section("Events", "/events", Permission.EVENTS_READ),
+    Section("Licenses", "/licenses", Permission.LICENSES_READ),
+    Section("Users", "/users", Permission.USERS_MANAGE, Audience.STAFF),
+    Section("Webhooks", "/webhooks", Permission.WEBHOOKS_MANAGE, Audience.STAFF),
 )
 
 

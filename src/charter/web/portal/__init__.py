@@ -9,12 +9,18 @@ from __future__ import annotations
 from charter.deps import api_router
 from charter.web.portal import (
     account,
+    apikeys,
+    approvals,
     awards,
     certifications,
+    events,
     imports,
+    licensing,
     partners,
     people,
     reports,
+    users,
+    webhooks,
 )
 
 router = api_router(include_in_schema=False)
@@ -25,3 +31,9 @@ router.include_router(imports.router)
 router.include_router(partners.router)
 router.include_router(people.router)
 router.include_router(reports.router)
+router.include_router(users.router)
+router.include_router(apikeys.router)
+router.include_router(approvals.router)
+router.include_router(events.router)
+router.include_router(webhooks.router)
+router.include_router(licensing.router)
