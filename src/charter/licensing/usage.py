@@ -378,3 +378,37 @@ def list_usage(
     if until is not None:
         query = query.where(UsageRollup.period < until)
     return list(db.scalars(query.order_by(UsageRollup.period, UsageRollup.metric)))
+
+
+@dataclass(frozen=True, slots=True)
+class CapUse:
+    """A license's use of one capped metric in the cap period running now."""
+
+    metric: str
+    used: int
+    cap: metering.UsageCap
+    period_start: datetime
+    period_end: datetime
+
+    @property
+    def over(self) -> bool:
+        """Whether the use has passed the cap."""
+        return metering.is_over(self.used, self.cap)
+
+
+def usage_against_caps(
+    db: Session, actor: Principal, *, license_id: str, at: datetime | None = None
+) -> list[CapUse]:
+    """A license's use of each capped metric in the period running at ``at`` (now), by metric;
+    partner users see their own firm's licenses only."""
+    license = service.get_license(db, actor, license_id=license_id)
+    metered = metered_licenses(db, [license.id]).get(license.id)
+    if metered is None:
+        return []
+    when = at or clock.now()
+    found = []
+    for metric, cap in sorted(metered.caps.items()):
+        window = metering.cap_window(cap.period, when)
+        used = _window_total(db, license.id, metric, window)
+        found.append(CapUse(metric, used, cap, window[0], window[1]))
+    return found
