@@ -49,6 +49,7 @@ SECTIONS = (
     Section("Partners", "/partners", Permission.PARTNERS_READ, Audience.STAFF),
     Section("My firm", "/partners/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
     Section("Our program", "/program/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
+    Section("Licensing", "/licensing/{partner_id}", Permission.LICENSES_READ, Audience.PARTNER),
     Section("People", "/people", Permission.PEOPLE_READ),
 )
 

@@ -6,10 +6,11 @@ Every page calls the same services as the API: permissions and partner scope are
 from __future__ import annotations
 
 from charter.deps import api_router
-from charter.web.portal import account, partners, people, program
+from charter.web.portal import account, firm_licensing, partners, people, program
 
 router = api_router(include_in_schema=False)
 router.include_router(account.router)
 router.include_router(partners.router)
 router.include_router(people.router)
 router.include_router(program.router)
+router.include_router(firm_licensing.router)
