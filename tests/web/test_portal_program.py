@@ -14,15 +14,11 @@ from sqlalchemy import select
 from charter.config import Settings
 from charter.core.auth import Principal, Role
 from charter.partners.models import Invitation, Person
-from charter.programs.models import Certification
-from charter.tiers import service as tiers
-from charter.tiers.schemas import TrackRecordCreate
-from charter.tiers.track_records import record_track_record
 from charter.worker.runner import run_until_idle
 from tests.mail import Inbox, mail_settings
-from tests.tiers.factories import gold, registered, scheme
 from tests.web.helpers import csrf_from, sign_in, web_user
 from tests.web.portal_world import World, build_world
+from tests.web.program_world import with_platinum
 
 SYSTEM = Principal.system("program page tests")
 BROWSER = {"Accept": "text/html"}
@@ -33,33 +29,6 @@ def settings(tmp_path: Path, inbox: Inbox) -> Settings:
     return mail_settings(tmp_path, inbox)
 
 
-def _with_platinum(sessions, world: World) -> None:
-    """A Platinum tier above Gold: three Cloud Architects and customer satisfaction 4.3;
-    Harbor has two and scores 4.1."""
-    with sessions() as db, db.begin():
-        code = db.scalar(
-            select(Certification.code).where(Certification.name == world.certification_name)
-        )
-        platinum = {
-            "key": "platinum",
-            "name": "Platinum",
-            "rank": 3,
-            "requirements": {
-                "min_certified_by_certification": {code: 3},
-                "min_track_record": {"customer_satisfaction": 4.3},
-            },
-        }
-        scheme(db, SYSTEM, [registered(), gold(grace_days=0), platinum])
-        record_track_record(
-            db,
-            SYSTEM,
-            data=TrackRecordCreate(
-                partner_id=world.harbor_id, metric="customer_satisfaction", value=4.1
-            ),
-        )
-        tiers.evaluate_firm(db, SYSTEM, partner_id=world.harbor_id)
-
-
 def _signed_in(client, sessions, world: World, role: Role) -> None:
     partner_id = world.harbor_id if role.is_partner_role else None
     user = web_user(sessions, role, partner_id=partner_id)
@@ -68,7 +37,7 @@ def _signed_in(client, sessions, world: World, role: Role) -> None:
 
 def test_a_partner_admin_reads_what_the_next_tier_needs_in_plain_words(client, sessions):
     world = build_world(sessions)
-    _with_platinum(sessions, world)
+    with_platinum(sessions, world)
     _signed_in(client, sessions, world, Role.PARTNER_ADMIN)
     page = client.get(f"/program/{world.harbor_id}")
     assert page.status_code == 200
