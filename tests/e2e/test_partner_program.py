@@ -52,7 +52,8 @@ def test_partner_admin_finds_the_next_tier_and_copies_the_embed_snippet(
     snippet = page.get_by_label("Embed on your website (copy this HTML):")
     text = snippet.input_value()
     assert text.startswith("<iframe src=")
-    assert "/credentials/tbg_" in text and "/embed" in text
+    assert "/credentials/tbg_" in text
+    assert "/embed" in text
     assert 'title="Gold: verified partner tier"' in text
     page.get_by_role("button", name="Copy", exact=True).click()
     expect(page.locator(".copy-done")).to_be_visible()
