@@ -53,12 +53,32 @@ def _metered() -> dict:
 
 @pytest.fixture
 def licensed(sessions, client) -> Licensed:
-    world = build_world(sessions)
+    return _build(sessions, client)
+
+
+def _build(
+    sessions,
+    client,
+    *,
+    names: str | None = None,
+    product_name: str = "Harbor Suite",
+    customer: str = "Klinikum Nord",
+    justification: str = "A customer's Tokyo office",
+) -> Licensed:
+    """Licenses for Harbor and another firm; ``names`` names Harbor, its people and what it
+    types (product, customer, justification) alike."""
+    if names is not None:
+        product_name = customer = justification = names
+    world = (
+        build_world(sessions)
+        if names is None
+        else build_world(sessions, harbor_name=names, person_name=names, certification_name=names)
+    )
     with sessions() as db, db.begin():
         other_id = partner(db, SYSTEM, name="Lantern Works", status=PartnerStatus.ACTIVE).id
     with sessions() as db, db.begin():
         offer = template(
-            db, SYSTEM, product_id=product(db, SYSTEM, name="Harbor Suite").id, terms=_metered()
+            db, SYSTEM, product_id=product(db, SYSTEM, name=product_name).id, terms=_metered()
         )
         mine = sign(db, SYSTEM, partner_id=world.harbor_id, template_id=offer.id)
         theirs = sign(db, SYSTEM, partner_id=other_id, template_id=offer.id)
@@ -71,7 +91,7 @@ def licensed(sessions, client) -> Licensed:
             fingerprint="host-0001",
             region="emea",
             country="DE",
-            customer_name="Klinikum Nord",
+            customer_name=customer,
         )
         held = activations.activate(
             db,
@@ -80,7 +100,7 @@ def licensed(sessions, client) -> Licensed:
             region="apac",
             country="JP",
             customer_name="Tokyo Clinic",
-            justification="A customer's Tokyo office",
+            justification=justification,
         )
         assert isinstance(held, HeldForApproval)
         activations.activate(
@@ -123,8 +143,8 @@ def licensed(sessions, client) -> Licensed:
         key,
         other_issued.id,
         other_key,
-        "Klinikum Nord",
-        "A customer's Tokyo office",
+        customer,
+        justification,
     )
 
 
@@ -207,3 +227,13 @@ def test_staff_open_any_firms_licensing(client, sessions, licensed):
     page = client.get(f"/licensing/{licensed.other_id}")
     assert page.status_code == 200
     assert "Lantern Secret Customer" in page.text
+
+
+def test_names_like_scripts_render_as_text(client, sessions):
+    script = "<script>alert(1)</script>"
+    licensed = _build(sessions, client, names=script)
+    _sign_in(client, sessions, licensed, Role.PARTNER_ADMIN)
+    text = client.get(f"/licensing/{licensed.world.harbor_id}").text
+    assert "<script" not in text
+    # The firm, the product, the customer and the request's justification.
+    assert text.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 4

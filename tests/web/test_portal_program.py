@@ -14,6 +14,8 @@ from sqlalchemy import select
 from charter.config import Settings
 from charter.core.auth import Principal, Role
 from charter.partners.models import Invitation, Person
+from charter.tiers.rules import Shortfall, ShortfallKind
+from charter.web.portal.program import plain_need
 from charter.worker.runner import run_until_idle
 from tests.mail import Inbox, mail_settings
 from tests.web.helpers import csrf_from, sign_in, web_user
@@ -193,3 +195,30 @@ def test_a_partner_admin_records_that_someone_left(client, sessions):
     after = client.get(response.headers["location"]).text
     assert f'data-person="{leaver}"' not in after
     assert "Recorded: that person left the firm." in after
+
+
+def test_each_shortfall_is_said_to_the_firm_in_plain_words():
+    names = {"CLD-PRO": "Certified Professional (technical)"}
+    said = [
+        plain_need(item, names)
+        for item in (
+            Shortfall(ShortfallKind.STANDING, detail=("suspended",)),
+            Shortfall(ShortfallKind.ONBOARDING, detail=("agreement_signed", "eligibility")),
+            Shortfall(ShortfallKind.TRACK, "sales", 1, 2),
+            Shortfall(ShortfallKind.CERTIFICATION, "CLD-PRO", 1, 3),
+            Shortfall(ShortfallKind.CERTIFICATION, "UNKNOWN-1", 0, 1),
+            Shortfall(ShortfallKind.REQUIRED_CERTIFICATION, "CLD-PRO", 0, 1),
+            Shortfall(ShortfallKind.TRACK_RECORD, "customer_satisfaction", 4.1, 4.3),
+            Shortfall(ShortfallKind.TRACK_RECORD, "successful_deployments", None, 5),
+        )
+    ]
+    assert said == [
+        "your firm must be active (it is suspended)",
+        "finish onboarding: agreement signed, eligibility",
+        "1 more person certified in the sales track",
+        "2 more Certified Professional (technical) people",
+        "1 more UNKNOWN-1 person",
+        "someone certified as Certified Professional (technical)",
+        "your customer satisfaction 4.1 must reach 4.3",
+        "your successful deployments figure is not recorded yet; it must reach 5",
+    ]

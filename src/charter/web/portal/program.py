@@ -74,7 +74,9 @@ def plain_need(item: Shortfall, names: dict[str, str]) -> str:
         case ShortfallKind.TRACK_RECORD:
             label = item.subject.replace("_", " ")
             if item.have is None:
-                return f"your {label} is not recorded yet; it must reach {_figure(item.wanted)}"
+                return (
+                    f"your {label} figure is not recorded yet; it must reach {_figure(item.wanted)}"
+                )
             return f"your {label} {_figure(item.have)} must reach {_figure(item.wanted)}"
 
 
