@@ -66,7 +66,13 @@ def test_pages_show_the_user_the_sections_and_a_sign_out_form(client, sessions):
     member = web_user(sessions, Role.PARTNER_MEMBER, partner_id=world.harbor_id)
     sign_in(client, member.email, member.password)
     page = client.get("/dashboard").text
-    assert _nav_links(page) == ["/dashboard", f"/partners/{world.harbor_id}", "/people"]
+    assert _nav_links(page) == [
+        "/dashboard",
+        f"/partners/{world.harbor_id}",
+        f"/program/{world.harbor_id}",
+        f"/licensing/{world.harbor_id}",
+        "/people",
+    ]
 
 
 def test_signing_out_everywhere_ends_every_session_of_the_user(app, sessions):
