@@ -8,6 +8,7 @@ import pytest
 from charter.core.auth import Role
 from tests.e2e.conftest import CHROMIUM, SKIP_REASON
 from tests.web.helpers import web_user
+from tests.web.licensing_world import build_licensed
 from tests.web.portal_world import build_world
 from tests.web.program_world import with_platinum
 
@@ -74,3 +75,33 @@ def test_partner_admin_finds_the_next_tier_and_copies_the_embed_snippet(
         assert page.evaluate("document.documentElement.scrollWidth <= 360"), path
     page.goto(f"{live_server}/program/{world.harbor_id}")
     page.screenshot(path=str(screenshots / "partner-program-phone.png"), full_page=True)
+
+
+def test_partner_admin_reads_the_firms_licensing_and_shows_a_key(
+    sessions, live_server, page, screenshots
+):
+    from playwright.sync_api import expect
+
+    licensed = build_licensed(sessions)
+    admin = web_user(sessions, Role.PARTNER_ADMIN, partner_id=licensed.world.harbor_id)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Email").fill(admin.email)
+    page.get_by_label("Password").fill(admin.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server}/dashboard")
+
+    page.get_by_role("navigation", name="Portal").get_by_role("link", name="Licensing").click()
+    license_card = page.locator(f"[data-license='{licensed.license_id}']")
+    expect(license_card.locator(".masked-key")).to_be_visible()
+    expect(license_card.locator("[data-metric='api_calls']")).to_contain_text("130 of 100")
+    expect(page.locator("#requests")).to_contain_text(licensed.request_justification)
+    page.screenshot(path=str(screenshots / "partner-licensing.png"), full_page=True)
+
+    license_card.get_by_role("button", name="Show the full key").click()
+    expect(page.locator(".license-key")).to_have_text(licensed.key)
+
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server}/licensing/{licensed.world.harbor_id}")
+    assert page.evaluate("document.documentElement.scrollWidth <= 360")
+    page.screenshot(path=str(screenshots / "partner-licensing-phone.png"), full_page=True)
