@@ -52,7 +52,9 @@ def test_a_partner_admin_reads_what_the_next_tier_needs_in_plain_words(client, s
     renewals = re.search(r'<ul class="saving-renewals">(.*?)</ul>', text, re.S)
     assert renewals is not None
     for name in world.engineer_names:
-        assert name in renewals.group(1)
+        assert f"{name}</a>: {world.certification_name} (technical), valid until" in renewals.group(
+            1
+        )
     expiring = re.search(r'<ul id="expiring">(.*?)</ul>', text, re.S)
     assert expiring is not None
     assert all(name in expiring.group(1) for name in world.engineer_names)

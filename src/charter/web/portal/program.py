@@ -139,6 +139,7 @@ class ProgramView:
     expiring: list[dict[str, Any]] | None = None
     people: list[Person] | None = None
     held: dict[str, list[HeldBadge]] = field(default_factory=dict)
+    certification_names: dict[str, str] = field(default_factory=dict)
     may_manage: bool = False
 
 
@@ -197,6 +198,11 @@ def program_view(db: Session, actor: Principal, *, partner_id: str) -> ProgramVi
     view = ProgramView(firm=firm)
     view.tiers, view.badges = _tiers_and_badges(db, actor, firm)
     view.forecast = forecast.forecast(db, actor, days=HORIZON_DAYS, partner_id=firm.id)
+    for item in view.forecast:
+        for renewal in item.renewals:
+            code = renewal.certification_code
+            found = programs.get_certification_by_code(db, code=code)
+            view.certification_names[code] = _certification_label(found) if found else code
     reads_awards = actor.can(Permission.AWARDS_READ) and actor.can(Permission.CERTIFICATIONS_READ)
     if actor.can(Permission.PEOPLE_READ):
         page = people_service.list_people(db, actor, partner_id=firm.id, limit=PEOPLE_SHOWN)
