@@ -51,6 +51,7 @@ SECTIONS = (
     Section("Our program", "/program/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
     Section("Licensing", "/licensing/{partner_id}", Permission.LICENSES_READ, Audience.PARTNER),
     Section("People", "/people", Permission.PEOPLE_READ),
+    Section("Reports", "/reports", Permission.REPORTS_READ, Audience.STAFF),
 )
 
 
