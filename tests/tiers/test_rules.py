@@ -196,3 +196,27 @@ def test_a_tier_refuses_text_no_database_can_store_as_given(field, value):
 def test_a_tier_description_may_span_lines():
     tier = rules.Tier.model_validate({**gold(), "description": "  Top partners.\nBy invitation. "})
     assert tier.description == "Top partners.\nBy invitation."
+
+
+def test_shortfalls_carry_the_figures_and_word_themselves_as_unmet_does():
+    elite = SCHEME.get("elite")
+    assert elite is not None
+    firm = state(
+        status="suspended",
+        certified_by_track={"technical": 3},
+        certified_by_certification={"CLD-PRO": 1},
+        track_record={"customer_satisfaction": 4.1},
+    )
+    found = rules.shortfalls(elite, firm)
+    kinds = [(item.kind, item.subject, item.have, item.wanted) for item in found]
+    assert kinds == [
+        (rules.ShortfallKind.STANDING, "", None, 0),
+        (rules.ShortfallKind.TRACK, "sales", 0, 1),
+        (rules.ShortfallKind.TRACK, "technical", 3, 4),
+        (rules.ShortfallKind.CERTIFICATION, "CLD-PRO", 1, 2),
+        (rules.ShortfallKind.REQUIRED_CERTIFICATION, "SEC-101", 0, 1),
+        (rules.ShortfallKind.TRACK_RECORD, "customer_satisfaction", 4.1, 4.3),
+    ]
+    assert [item.line() for item in found] == rules.unmet(elite, firm)
+    assert found[3].short_by == 1
+    assert rules.unmet(elite, firm)[-1] == "customer satisfaction 4.1 < 4.3"

@@ -80,9 +80,10 @@ def test_pages_show_the_user_the_sections_and_a_sign_out_form(client, sessions):
     assert _nav_links(page) == [
         "/dashboard",
         f"/partners/{world.harbor_id}",
+        f"/program/{world.harbor_id}",
+        f"/licensing/{world.harbor_id}",
         "/people",
         "/approvals",
-        "/licenses",
     ]
 
 

@@ -31,6 +31,7 @@ class Route:
     lifecycle_only: bool = False
     by_role: tuple[tuple[Role, int], ...] = ()
     """Roles whose answer differs from their kind's (staff or partner)."""
+    people_write: bool = False
 
 
 READERS = (Role.GOVERNANCE_OWNER, Role.AUDITOR)
@@ -226,6 +227,28 @@ def _routes(world: World, requests: Requests) -> list[Route]:
             404,
             by_role=_managers(404),
         ),
+        Route("GET", f"/program/{world.harbor_id}", 200, 200),
+        Route("GET", f"/program/{world.quill_id}", 200, 404),
+        Route("GET", "/program/prt_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
+        Route("GET", f"/licensing/{world.harbor_id}", 200, 200),
+        Route("GET", f"/licensing/{world.quill_id}", 200, 404),
+        Route("GET", "/licensing/%00", 404, 404),
+        # An invitation without its fields is refused by the form's checks (422), not saved.
+        Route("POST", f"/program/{world.harbor_id}/invite", 422, 422, people_write=True),
+        Route("POST", f"/program/{world.quill_id}/invite", 422, 404, people_write=True),
+        Route(
+            "POST",
+            f"/program/{world.quill_id}/people/{world.quill_person_id}/left",
+            303,
+            404,
+            people_write=True,
+        ),
+        Route(
+            "POST",
+            f"/licensing/{world.harbor_id}/licenses/lic_01JAAAAAAAAAAAAAAAAAAAAAAA/key",
+            404,
+            404,
+        ),
     ]
 
 
@@ -233,6 +256,9 @@ def _expected(route: Route, role: Role) -> int:
     overrides = dict(route.by_role)
     if role in overrides:
         return overrides[role]
+    if route.people_write and role in (Role.GOVERNANCE_OWNER, Role.AUDITOR, Role.PARTNER_MEMBER):
+        # Members are refused even on their own firm; another firm stays a 404 page.
+        return 404 if route.partner == 404 and role is Role.PARTNER_MEMBER else 403
     if role in PARTNER:
         return route.partner
     if route.lifecycle_only and role in (Role.GOVERNANCE_OWNER, Role.AUDITOR):
@@ -292,6 +318,8 @@ def test_roles_that_cannot_write_get_no_forms_that_would(client, sessions, role)
         f"/partners/{world.harbor_id}",
         "/people",
         f"/people/{world.engineer_ids[0]}",
+        f"/program/{world.harbor_id}",
+        f"/licensing/{world.harbor_id}",
     ]
     if role in STAFF:
         paths += [
@@ -312,7 +340,13 @@ def test_roles_that_cannot_write_get_no_forms_that_would(client, sessions, role)
         page = client.get(path)
         assert page.status_code == 200, path
         forms = re.findall(r'<form[^>]*method="post"[^>]*action="([^"]+)"', page.text)
-        assert set(forms) <= SESSION_FORMS, f"{path} offers {forms}"
+        allowed = set(SESSION_FORMS)
+        if role is Role.PARTNER_ADMIN and path == f"/program/{world.harbor_id}":
+            # A firm's admin manages its people: invite, and record who left. Nothing else.
+            allowed |= {f"/program/{world.harbor_id}/invite"} | {
+                f"/program/{world.harbor_id}/people/{person}/left" for person in world.engineer_ids
+            }
+        assert set(forms) <= allowed, f"{path} offers {forms}"
 
 
 def test_staff_who_may_evaluate_get_the_form_and_it_works(client, sessions):

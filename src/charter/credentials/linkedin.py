@@ -49,3 +49,15 @@ def add_to_profile_url(
     # quote with nothing safe (not quote_plus): a space is %20 and "/" is %2F, which every
     # reader of the URL decodes the same way.
     return f"{ADD_TO_PROFILE}?{urlencode(params, quote_via=quote)}"
+
+
+SHARE = "https://www.linkedin.com/sharing/share-offsite/"
+
+
+def share_url(credential_url: str) -> str:
+    """The link that opens LinkedIn's share dialog on a credential's public page.
+
+    A firm's tier badge belongs on no person's profile: the firm shares it as a post (on its
+    company page or a member's feed), and LinkedIn shows the page's preview.
+    """
+    return f"{SHARE}?{urlencode([('url', credential_url)], quote_via=quote)}"

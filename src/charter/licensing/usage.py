@@ -381,8 +381,43 @@ def list_usage(
 
 
 @dataclass(frozen=True, slots=True)
+class CapUse:
+    """A license's use of one capped metric in the cap period running now."""
+
+    metric: str
+    used: int
+    cap: metering.UsageCap
+    period_start: datetime
+    period_end: datetime
+
+    @property
+    def over(self) -> bool:
+        """Whether the use has passed the cap."""
+        return metering.is_over(self.used, self.cap)
+
+
+def usage_against_caps(
+    db: Session, actor: Principal, *, license_id: str, at: datetime | None = None
+) -> list[CapUse]:
+    """A license's use of each capped metric in the period running at ``at`` (now), by metric;
+    partner users see their own firm's licenses only."""
+    license = service.get_license(db, actor, license_id=license_id)
+    metered = metered_licenses(db, [license.id]).get(license.id)
+    if metered is None:
+        return []
+    when = at or clock.now()
+    found = []
+    for metric, cap in sorted(metered.caps.items()):
+        window = metering.cap_window(cap.period, when)
+        used = _window_total(db, license.id, metric, window)
+        found.append(CapUse(metric, used, cap, window[0], window[1]))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
 class CapStanding:
-    """A metric's use in the cap period running now, against its agreement's cap."""
+    """A metric's use in the cap period running now, against its agreement's cap (flat, for
+    a page's table)."""
 
     metric: str
     limit: int
@@ -400,18 +435,16 @@ class CapStanding:
 def cap_standings(
     db: Session, actor: Principal, *, license_id: str, at: datetime | None = None
 ) -> list[CapStanding]:
-    """Each capped metric of the license's agreement with its use in the running cap period,
-    by metric; partner users see their own firm's licenses only."""
-    license = service.get_license(db, actor, license_id=license_id)
-    metered = metered_licenses(db, [license.id]).get(license.id)
-    if metered is None:
-        return []
-    when = at or clock.now()
-    standings = []
-    for metric, cap in sorted(metered.caps.items()):
-        window = metering.cap_window(cap.period, when)
-        used = _window_total(db, license.id, metric, window)
-        standings.append(
-            CapStanding(metric, cap.limit, cap.period, cap.overage.value, used, window[0])
+    """:func:`usage_against_caps`, flat: each capped metric with its limit, period, overage
+    policy and use, by metric."""
+    return [
+        CapStanding(
+            use.metric,
+            use.cap.limit,
+            use.cap.period,
+            use.cap.overage.value,
+            use.used,
+            use.period_start,
         )
-    return standings
+        for use in usage_against_caps(db, actor, license_id=license_id, at=at)
+    ]

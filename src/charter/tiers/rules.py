@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -155,34 +156,88 @@ def _figure(value: float) -> str:
     return f"{value:g}"
 
 
-def unmet(tier: Tier, state: FirmState) -> list[str]:
-    """What ``state`` lacks for ``tier``, one line each; ``[]`` means the tier is met."""
+class ShortfallKind(StrEnum):
+    """What kind of requirement a firm falls short of."""
+
+    STANDING = "standing"
+    ONBOARDING = "onboarding"
+    TRACK = "track"
+    CERTIFICATION = "certification"
+    REQUIRED_CERTIFICATION = "required_certification"
+    TRACK_RECORD = "track_record"
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """One requirement a firm does not meet, with the figures, so each face words it its way.
+
+    ``subject`` is the track, certification code or metric named; ``have`` and ``wanted`` the
+    count or figure (``have`` is ``None`` for a figure never recorded); ``detail`` the status
+    or the missing onboarding checks.
+    """
+
+    kind: ShortfallKind
+    subject: str = ""
+    have: float | None = None
+    wanted: float = 0
+    detail: tuple[str, ...] = ()
+
+    @property
+    def short_by(self) -> int:
+        """How many more people a headcount requirement needs."""
+        return int(self.wanted - (self.have or 0))
+
+    def line(self) -> str:
+        """The shortfall as one line of the engine's own wording (stored, and in the API)."""
+        match self.kind:
+            case ShortfallKind.STANDING:
+                return f"partner in good standing (status is {self.detail[0]}, not active)"
+            case ShortfallKind.ONBOARDING:
+                return f"onboarding complete (missing: {', '.join(self.detail)})"
+            case ShortfallKind.TRACK:
+                return _plural(self.short_by, f"{self.subject} certification")
+            case ShortfallKind.CERTIFICATION:
+                short = self.short_by
+                people = "person" if short == 1 else "people"
+                return f"{short} more {people} certified in {self.subject}"
+            case ShortfallKind.REQUIRED_CERTIFICATION:
+                return f"a person certified in {self.subject}"
+            case ShortfallKind.TRACK_RECORD:
+                label = self.subject.replace("_", " ")
+                if self.have is None:
+                    return f"{label} not recorded (needs {_figure(self.wanted)})"
+                return f"{label} {_figure(self.have)} < {_figure(self.wanted)}"
+
+
+def shortfalls(tier: Tier, state: FirmState) -> list[Shortfall]:
+    """What ``state`` lacks for ``tier``, one item each; ``[]`` means the tier is met."""
     needs = tier.requirements
-    lines: list[str] = []
+    found: list[Shortfall] = []
     if needs.good_standing and state.status != PartnerStatus.ACTIVE.value:
-        lines.append(f"partner in good standing (status is {state.status}, not active)")
+        found.append(Shortfall(ShortfallKind.STANDING, detail=(state.status,)))
     if needs.onboarding_complete and state.missing_onboarding:
-        lines.append(f"onboarding complete (missing: {', '.join(state.missing_onboarding)})")
+        found.append(Shortfall(ShortfallKind.ONBOARDING, detail=tuple(state.missing_onboarding)))
     for track, wanted in sorted(needs.min_certified_by_track.items()):
         have = state.certified_by_track.get(track.value, 0)
         if have < wanted:
-            lines.append(_plural(wanted - have, f"{track.value} certification"))
+            found.append(Shortfall(ShortfallKind.TRACK, track.value, have, wanted))
     for code, wanted in sorted(needs.min_certified_by_certification.items()):
         have = state.certified_by_certification.get(code, 0)
         if have < wanted:
-            short = wanted - have
-            lines.append(f"{short} more {'person' if short == 1 else 'people'} certified in {code}")
+            found.append(Shortfall(ShortfallKind.CERTIFICATION, code, have, wanted))
     for code in needs.required_certifications:
         if state.certified_by_certification.get(code, 0) < 1:
-            lines.append(f"a person certified in {code}")
+            found.append(Shortfall(ShortfallKind.REQUIRED_CERTIFICATION, code, 0, 1))
     for metric, minimum in sorted(needs.min_track_record.items()):
-        label = metric.replace("_", " ")
         figure = state.track_record.get(metric)
-        if figure is None:
-            lines.append(f"{label} not recorded (needs {_figure(minimum)})")
-        elif figure < minimum:
-            lines.append(f"{label} {_figure(figure)} < {_figure(minimum)}")
-    return lines
+        if figure is None or figure < minimum:
+            found.append(Shortfall(ShortfallKind.TRACK_RECORD, metric, figure, minimum))
+    return found
+
+
+def unmet(tier: Tier, state: FirmState) -> list[str]:
+    """What ``state`` lacks for ``tier``, one line each; ``[]`` means the tier is met."""
+    return [item.line() for item in shortfalls(tier, state)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,8 +40,22 @@ def _tier_ref(tier: Tier | None) -> TierRef | None:
     return TierRef(key=tier.key, name=tier.name, rank=tier.rank) if tier else None
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A firm's standing in one program, and what the next tier up needs, item by item."""
+
+    standing: FirmTierOut
+    next_tier_shortfalls: list[rules.Shortfall]
+
+
 def firm_tiers(db: Session, actor: Principal, *, partner_id: str) -> list[FirmTierOut]:
     """A firm's standing in every program, with what the next tier up needs."""
+    return [item.standing for item in firm_progress(db, actor, partner_id=partner_id)]
+
+
+def firm_progress(db: Session, actor: Principal, *, partner_id: str) -> list[Progress]:
+    """A firm's standing in every program, with the next tier's shortfalls as values (for
+    pages that word them for the firm)."""
     actor.require(Permission.PARTNERS_READ)
     partner = scoped_partner(db, actor, partner_id)
     now = clock.now()
@@ -59,28 +73,28 @@ def firm_tiers(db: Session, actor: Principal, *, partner_id: str) -> list[FirmTi
         standing = standing_of(row)
         evaluation = rules.evaluate(found.scheme, state)
         held = found.scheme.get(standing.tier)
-        result.append(
-            FirmTierOut(
-                partner_id=partner.id,
-                program=found.program,
-                scheme_version=found.version,
-                tier=_tier_ref(held),
-                since=standing.since,
-                at_risk=standing.at_risk_since is not None,
-                at_risk_since=standing.at_risk_since,
-                grace_until=standing.grace_until,
-                missing=list(standing.missing),
-                qualified=_tier_ref(evaluation.qualified),
-                next_tier=_tier_ref(evaluation.next_tier),
-                next_tier_missing=evaluation.missing,
-                benefits=held.benefits if held else None,
-                badge_id=row.badge_id if row else None,
-                badge_url=badges.badge_url(settings, row.badge_id)
-                if row and row.badge_id
-                else None,
-                evaluated_at=row.evaluated_at if row else None,
-            )
+        standing_out = FirmTierOut(
+            partner_id=partner.id,
+            program=found.program,
+            scheme_version=found.version,
+            tier=_tier_ref(held),
+            since=standing.since,
+            at_risk=standing.at_risk_since is not None,
+            at_risk_since=standing.at_risk_since,
+            grace_until=standing.grace_until,
+            missing=list(standing.missing),
+            qualified=_tier_ref(evaluation.qualified),
+            next_tier=_tier_ref(evaluation.next_tier),
+            next_tier_missing=evaluation.missing,
+            benefits=held.benefits if held else None,
+            badge_id=row.badge_id if row else None,
+            badge_url=badges.badge_url(settings, row.badge_id) if row and row.badge_id else None,
+            evaluated_at=row.evaluated_at if row else None,
         )
+        next_shortfalls = (
+            rules.shortfalls(evaluation.next_tier, state) if evaluation.next_tier else []
+        )
+        result.append(Progress(standing_out, next_shortfalls))
     return result
 
 

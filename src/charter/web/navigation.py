@@ -48,13 +48,16 @@ SECTIONS = (
     Section("Dashboard", "/dashboard", None),
     Section("Partners", "/partners", Permission.PARTNERS_READ, Audience.STAFF),
     Section("My firm", "/partners/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
+    Section("Our program", "/program/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
+    Section("Licensing", "/licensing/{partner_id}", Permission.LICENSES_READ, Audience.PARTNER),
     Section("People", "/people", Permission.PEOPLE_READ),
     Section("Certifications", "/certifications", Permission.CERTIFICATIONS_READ, Audience.STAFF),
     Section("Imports", "/imports", Permission.PARTNERS_WRITE, Audience.STAFF),
     Section("Reports", "/reports", Permission.REPORTS_READ, Audience.STAFF),
     Section("Approvals", "/approvals", Permission.APPROVALS_READ),
     Section("Events", "/events", Permission.EVENTS_READ),
-    Section("Licenses", "/licenses", Permission.LICENSES_READ),
+    # Partner users have their firm's own licensing page above.
+    Section("Licenses", "/licenses", Permission.LICENSES_READ, Audience.STAFF),
     Section("Users", "/users", Permission.USERS_MANAGE, Audience.STAFF),
     Section("Webhooks", "/webhooks", Permission.WEBHOOKS_MANAGE, Audience.STAFF),
 )

@@ -559,9 +559,14 @@ def _status_facts(standing: Standing, found: ShownCredential) -> dict[str, Any]:
 
 def embed_snippet(badge: Badge) -> str:
     """The HTML a partner pastes; its own values are escaped, as it is HTML in its own right."""
-    src = html.escape(f"{badge.url}/embed", quote=True)
-    what = "verified partner tier" if badge.is_firm else "verified credential"
-    title = html.escape(f"{badge.name}: {what}", quote=True)
+    return embed_snippet_for(badge.url, badge.name, firm=badge.is_firm)
+
+
+def embed_snippet_for(credential_url: str, name: str, *, firm: bool) -> str:
+    """The embed snippet of the credential at ``credential_url`` named ``name``."""
+    src = html.escape(f"{credential_url}/embed", quote=True)
+    what = "verified partner tier" if firm else "verified credential"
+    title = html.escape(f"{name}: {what}", quote=True)
     return (
         f'<iframe src="{src}" title="{title}" width="340" height="136" '
         'style="border:0" loading="lazy"></iframe>'

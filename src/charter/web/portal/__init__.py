@@ -1,5 +1,6 @@
 """The portal's pages for program staff and partner users: partners, people, the account,
-the program reports, and certifications, awards and CSV imports.
+the program reports, certifications, awards and CSV imports, users and API keys, webhooks,
+the events log, licensing and approvals, and a firm's own program and licensing.
 
 Every page calls the same services as the API: permissions and partner scope are theirs.
 """
@@ -22,6 +23,7 @@ from charter.web.portal import (
     users,
     webhooks,
 )
+from charter.web.portal import firm_licensing, program
 
 router = api_router(include_in_schema=False)
 router.include_router(account.router)
@@ -37,3 +39,5 @@ router.include_router(approvals.router)
 router.include_router(events.router)
 router.include_router(webhooks.router)
 router.include_router(licensing.router)
+router.include_router(program.router)
+router.include_router(firm_licensing.router)
