@@ -346,6 +346,10 @@ def test_roles_that_cannot_write_get_no_forms_that_would(client, sessions, role)
             allowed |= {f"/program/{world.harbor_id}/invite"} | {
                 f"/program/{world.harbor_id}/people/{person}/left" for person in world.engineer_ids
             }
+        if role is Role.PARTNER_ADMIN and path == f"/licensing/{world.harbor_id}":
+            # Showing a key is a reading the events log records, the one form a firm's admin
+            # gets there (members, who may not read keys, get none).
+            allowed |= {form for form in forms if form.endswith("/key")}
         assert set(forms) <= allowed, f"{path} offers {forms}"
 
 

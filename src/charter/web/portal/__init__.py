@@ -15,15 +15,16 @@ from charter.web.portal import (
     awards,
     certifications,
     events,
+    firm_licensing,
     imports,
     licensing,
     partners,
     people,
+    program,
     reports,
     users,
     webhooks,
 )
-from charter.web.portal import firm_licensing, program
 
 router = api_router(include_in_schema=False)
 router.include_router(account.router)
