@@ -64,6 +64,7 @@ from charter.openapi import install_openapi
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
+from charter.web.directory import router as directory_router
 from charter.web.holder import router as holder_router
 from charter.web.invitations import router as invitations_router
 from charter.web.jwks import router as jwks_router
@@ -358,6 +359,7 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(unsubscribe_router)
     app.include_router(invitations_router)
     app.include_router(holder_router)
+    app.include_router(directory_router)
 
 
 def install_health(app: FastAPI, engine: Engine) -> None:
