@@ -306,10 +306,10 @@ def _fill(
         .where(active_award(at), Person.partner_id.in_(by_id))
         .group_by(Person.partner_id, Certification.code, Certification.name, Certification.track)
     )
-    for partner_id, code, name, track, people in db.execute(counts):
-        if partner_id is None:
+    for holder_firm, code, name, track, people in db.execute(counts):
+        if holder_firm is None:
             continue
-        by_id[partner_id].certifications.append(CertifiedCount(code, name, track, int(people)))
+        by_id[holder_firm].certifications.append(CertifiedCount(code, name, track, int(people)))
     for entry in entries:
         entry.tiers.sort(key=lambda tier: -tier.rank)
         entry.certifications.sort(key=lambda item: (-item.people, item.name))
