@@ -12,6 +12,8 @@ import pytest
 from lxml import etree
 from sqlalchemy import event
 
+from charter.core.auth import Principal
+from charter.credentials import holding
 from charter.partners import listing, people
 from charter.partners.enums import PartnerStatus, PartnerType, Region, Track
 from charter.partners.schemas import ListingUpdate, PersonUpdate
@@ -37,6 +39,7 @@ class Program:
     tech_code: str
     sales_code: str
     credential_ids: tuple[str, ...]
+    alpha_awards: tuple[tuple[str, str], ...]  # (person, award) of Alpha's two engineers
     firm_badge_ids: tuple[str, ...]
 
 
@@ -72,6 +75,7 @@ def program(db, system, frozen_clock) -> Program:
     gamma = partner(db, system, status="active", name="Gamma Hidden", regions=[Region.EMEA])
     xss = partner(db, system, status="active", name=XSS_NAME, regions=[Region.APAC])
     credentials = []
+    alpha_awards = []
     for index in range(2):
         engineer = person(db, system, partner_id=alpha.id)
         if index == 0:
@@ -80,6 +84,7 @@ def program(db, system, frozen_clock) -> Program:
             )
         made = award(db, system, person_id=engineer.id, certification_id=tech.id)
         credentials.append(credential_of(db, made.id).id)
+        alpha_awards.append((engineer.id, made.id))
     for _ in range(2):
         hidden = person(db, system, partner_id=gamma.id)
         award(db, system, person_id=hidden.id, certification_id=tech.id)
@@ -104,6 +109,7 @@ def program(db, system, frozen_clock) -> Program:
         tech.code,
         sales.code,
         tuple(credentials),
+        tuple(alpha_awards),
         tuple(badges),
     )
     db.commit()
@@ -246,6 +252,12 @@ def test_the_achievement_page(client, program):
     assert body["id"] == f"http://127.0.0.1:8000/achievements/{program.tech_code}"
     assert body["type"] == ["Achievement"]
     assert client.get("/achievements/NOPE").status_code == 404
+    missing = client.get("/achievements/NOPE", headers={"Accept": "application/json"})
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["instance"] == "/achievements/NOPE"
+    for path in ("/tiers/default/nope", "/tiers/nope/gold", "/partners/prt_nope", "/partners/x"):
+        assert client.get(path).status_code == 404, path
 
 
 def test_a_page_of_the_directory_costs_the_same_statements_for_more_firms(
@@ -311,3 +323,19 @@ def test_every_url_inside_every_credential_resolves(client, program):
                 tag = document.headers["etag"]
                 cached = client.get(path, headers={"Accept": media_type, "If-None-Match": tag})
                 assert cached.status_code == 304
+
+
+def test_each_badge_s_own_name_choice_wins_on_the_profile(client, db, program):
+    (shown_person, shown_award), (hidden_person, hidden_award) = program.alpha_awards
+    for person_id, award_id, shown in (
+        (shown_person, shown_award, False),
+        (hidden_person, hidden_award, True),
+    ):
+        holder = Principal.for_holder(person_id=person_id, name="holder")
+        holding.set_name_shown(db, holder, award_id=award_id, shown=shown)
+    db.commit()
+    page = client.get("/directory/alpha-cloud").text
+    people = page[page.index('id="people"') :]
+    assert people.count("<li>") == 1
+    assert f'href="/credentials/{program.credential_ids[1]}"' in people
+    assert f'href="/credentials/{program.credential_ids[0]}"' not in people

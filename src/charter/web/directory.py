@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from lxml import etree
 from sqlalchemy.orm import Session
 
@@ -71,7 +71,15 @@ def _page(
 
 
 def _not_found(request: Request, detail: str) -> Response:
+    """A 404: problem details for a client asking for JSON, a page for people."""
     problem = NotFound(detail).problem(instance=request.url.path)
+    if accepted_json_type(request, DOCUMENT_TYPES) is not None:
+        return JSONResponse(
+            problem,
+            status_code=404,
+            media_type="application/problem+json",
+            headers={"X-Content-Type-Options": "nosniff", "Vary": "Accept"},
+        )
     response = templates.TemplateResponse(
         request, "public/not_found.html", {"problem": problem}, status_code=404
     )
