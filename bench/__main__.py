@@ -1,4 +1,5 @@
-"""``python -m bench [all|credentials|imports|bulk|webhooks|tiers|server|client|usage] [options]``.
+"""``python -m bench [NAME] [options]``: NAME one of all, credentials, imports, bulk, webhooks,
+tiers, server, client, usage, pages.
 
 The benchmarks. Without a name, all of them run.
 
@@ -13,6 +14,7 @@ from bench import (
     client_bench,
     credentials_bench,
     import_bench,
+    pages_bench,
     server_bench,
     tiers_bench,
     usage_bench,
@@ -28,6 +30,7 @@ BENCHMARKS = {
     "server": server_bench.main,
     "client": client_bench.main,
     "usage": usage_bench.main,
+    "pages": pages_bench.main,
 }
 
 

@@ -20,8 +20,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 # The faces that handle HTTP requests: routes beside each domain's service (``api`` and
-# ``<what>_api`` modules), the web pages, the app.
-ROUTE_MODULE = re.compile(r"^charter\.(\w+\.(\w+_)?api|web\.\w+|app)$")
+# ``<what>_api`` modules), the web pages (the portal's package too), the app.
+ROUTE_MODULE = re.compile(r"^charter\.(\w+\.(\w+_)?api|web(\.\w+)+|app)$")
 
 
 def _lint_imports(source: Path) -> subprocess.CompletedProcess[str]:

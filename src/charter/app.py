@@ -17,11 +17,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match
@@ -65,10 +66,12 @@ from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.tiers.api import router as tiers_router
 from charter.web.directory import router as directory_router
+from charter.web.errors import error_headers, error_html, wants_html
 from charter.web.holder import router as holder_router
 from charter.web.invitations import router as invitations_router
 from charter.web.jwks import router as jwks_router
 from charter.web.pages import router as pages_router
+from charter.web.portal import router as portal_router
 from charter.web.public import configure_verification
 from charter.web.public import router as public_router
 from charter.web.status_lists import router as status_router
@@ -103,68 +106,100 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+def error_page(
+    request: Request, status: int, detail: str | None = None, headers: dict[str, str] | None = None
+) -> HTMLResponse | None:
+    """The HTML error page for a browser's request (see :mod:`charter.web.errors`), else None."""
+    if not wants_html(request.url.path, request.headers):
+        return None
+    kept = {name: value for name, value in (headers or {}).items() if name == "Retry-After"}
+    return HTMLResponse(error_html(status, detail), status_code=status, headers=error_headers(kept))
+
+
+def error_response(error: CharterError, request: Request) -> Response:
+    """A domain error's answer: a page for a browser, problem details for everyone else."""
+    problem = problem_response(error, request)
+    retry = problem.headers.get("retry-after")
+    headers = {"Retry-After": retry} if retry else None
+    return error_page(request, error.status, error.detail, headers) or problem
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Turn every error into problem details: domain errors, bad input, unknown routes."""
+    """Turn every error into problem details (or, for a browser, a page): domain errors, bad
+    input, unknown routes."""
 
     @app.exception_handler(CharterError)
-    async def _domain(request: Request, error: CharterError) -> JSONResponse:
-        return problem_response(error, request)
+    async def _domain(request: Request, error: CharterError) -> Response:
+        return error_response(error, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> Response:
         errors = [
             FieldError(_field_path(tuple(item.get("loc", ()))), str(item.get("msg", "invalid")))
             for item in error.errors()
         ]
         summary = "; ".join(f"{e.field or 'body'}: {e.detail}" for e in errors[:3])
-        return problem_response(Invalid(summary or "invalid request", errors), request)
+        return error_response(Invalid(summary or "invalid request", errors), request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        generic = CharterError(str(error.detail))
-        body = generic.problem(instance=request.url.path)
-        body.update(type="about:blank", title=str(error.detail), status=error.status_code)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         headers = error.headers
         if error.status_code == 405:
             allowed = allowed_methods(request)
             if allowed is not None:
                 headers = {**(headers or {}), "Allow": allowed}
+        page = error_page(request, error.status_code)
+        if page is not None:
+            page.headers.update(headers or {})
+            return page
+        generic = CharterError(str(error.detail))
+        body = generic.problem(instance=request.url.path)
+        body.update(type="about:blank", title=str(error.detail), status=error.status_code)
         return JSONResponse(
             body, status_code=error.status_code, media_type=PROBLEM_JSON, headers=headers
         )
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(request: Request, error: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, error: IntegrityError) -> Response:
         # A constraint the services did not foresee (usually a race): a conflict, not a crash.
         log.info("integrity error on %s: %s", request.url.path, error.orig)
-        return problem_response(Conflict("the change conflicts with existing data"), request)
+        return error_response(Conflict("the change conflicts with existing data"), request)
 
     @app.exception_handler(DataError)
-    async def _data(request: Request, error: DataError) -> JSONResponse:
+    async def _data(request: Request, error: DataError) -> Response:
         # The database refused a value (a NUL in a query parameter, a number out of range):
         # the input was at fault, and nothing was written.
         log.info("data error on %s: %s", request.url.path, error.orig)
         invalid = Invalid("the request holds a value the database cannot store")
-        return problem_response(invalid, request)
+        return error_response(invalid, request)
 
     @app.exception_handler(OperationalError)
-    async def _operational(request: Request, error: OperationalError) -> JSONResponse:
+    async def _operational(request: Request, error: OperationalError) -> Response:
         # A lock held past the lock time-out (a long writer, SQLite's single write lock): the
         # transaction rolled back and nothing changed; the client may retry.
         if is_lock_timeout(error):
             log.warning("lock time-out on %s %s", request.method, request.url.path)
-            return problem_response(Overloaded("the data is busy; retry shortly"), request)
+            return error_response(Overloaded("the data is busy; retry shortly"), request)
         return await _unexpected(request, error)
 
     @app.exception_handler(PoolTimeout)
-    async def _pool(request: Request, error: PoolTimeout) -> JSONResponse:
+    async def _pool(request: Request, error: PoolTimeout) -> Response:
         log.warning("no database connection free for %s %s", request.method, request.url.path)
-        return problem_response(Overloaded("the server is at capacity; retry shortly"), request)
+        return error_response(Overloaded("the server is at capacity; retry shortly"), request)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, error: Exception) -> Response:
         log_unexpected(log, request.method, request.url.path, error)
-        return JSONResponse(PROBLEM, status_code=500, media_type=PROBLEM_JSON)
+        return error_page(request, 500) or JSONResponse(
+            PROBLEM, status_code=500, media_type=PROBLEM_JSON
+        )
+
+
+def unexpected_error_page(scope: Scope) -> bytes | None:
+    """The 500 page :class:`UnexpectedErrorMiddleware` answers a browser with, else None."""
+    if not wants_html(scope.get("path", ""), Headers(scope=scope)):
+        return None
+    return error_html(500).encode("utf-8")
 
 
 ROUTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -322,7 +357,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodyLimitMiddleware, own_bound=("/api/v1/verify",))
     # Outside every other middleware: whatever escapes is logged once here, not re-raised
     # for the server to log again.
-    app.add_middleware(UnexpectedErrorMiddleware, log=log)
+    app.add_middleware(UnexpectedErrorMiddleware, log=log, page=unexpected_error_page)
     return app
 
 
@@ -356,10 +391,13 @@ def include_routers(app: FastAPI) -> None:
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages_router)
+    # Before the portal: /partners/{id} is a firm badge's subject, public, and the portal's
+    # firm page for signed-in users (web.directory hands those to the portal).
+    app.include_router(directory_router)
+    app.include_router(portal_router)
     app.include_router(unsubscribe_router)
     app.include_router(invitations_router)
     app.include_router(holder_router)
-    app.include_router(directory_router)
 
 
 def install_health(app: FastAPI, engine: Engine) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import pycountry
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -19,8 +19,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHARTER_", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite:///var/charter.db",
-        description="SQLAlchemy URL; SQLite by default, PostgreSQL via postgresql+psycopg://",
+        default="",
+        description="SQLAlchemy URL; PostgreSQL via postgresql+psycopg://; unset, the SQLite "
+        "file charter.db in data_dir",
     )
     secret_key: str | None = Field(
         default=None,
@@ -212,6 +213,13 @@ class Settings(BaseSettings):
         if any(day <= 0 for day in value):
             raise ValueError("reminder days must be positive")
         return sorted(set(value), reverse=True)
+
+    @model_validator(mode="after")
+    def _database_in_data_dir(self) -> Settings:
+        # All local state lives in data_dir: the default database too.
+        if not self.database_url.strip():
+            self.database_url = f"sqlite:///{self.data_dir / 'charter.db'}"
+        return self
 
 
 @lru_cache

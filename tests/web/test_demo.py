@@ -26,11 +26,12 @@ from charter.db.engine import make_engine, make_sessionmaker
 from charter.demo.people import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
+    AUDITOR_EMAIL,
     GOVERNANCE_EMAIL,
     PARTNER_ADMIN_PASSWORD,
 )
 from charter.demo.seeding import SeedSummary, seed
-from charter.demo.serving import run_demo
+from charter.demo.serving import run_demo, sign_ins
 from charter.licensing.models import License, LicenseActivation
 from charter.licensing.usage_models import UsageCapPassed, UsageRecord, UsageRollup
 from charter.partners.enums import PartnerType, Region
@@ -101,7 +102,8 @@ def test_the_demo_program_has_the_planned_shape(seeded):
     assert awards["revoked"] >= 3
     assert awards["suspended"] >= 2
     assert summary.awards_expiring_within_30_days >= 3
-    assert summary.users == 4  # admin, program manager, governance owner, partner admin
+    # Admin, program manager, governance owner, auditor, partner admin and partner member.
+    assert summary.users == 6
     assert summary.partner_admin_email
     # Firms hold every tier, each with its signed badge, and a few are at risk.
     assert list(summary.firms_by_tier) == ["authorized", "certified", "elite"]
@@ -229,22 +231,43 @@ def test_the_printed_logins_work(demo_client, seeded):
     assert sign_in(demo_client, email, PARTNER_ADMIN_PASSWORD).status_code == 303
     page = demo_client.get("/dashboard").text
     assert 'class="figure">1</span><span class="label">firm' in page
+    demo_client.post("/logout", data={"csrf": csrf_from(page)})
+
+    # One user of each role signs in with what the demo prints.
+    for _role, address, password in sign_ins(seeded.first):
+        assert sign_in(demo_client, address, password).status_code == 303, address
+        page = demo_client.get("/dashboard").text
+        demo_client.post("/logout", data={"csrf": csrf_from(page)})
+    assert {role for role, _, _ in sign_ins(seeded.first)} == {
+        "admin",
+        "program manager",
+        "governance owner",
+        "auditor",
+        "partner admin",
+        "partner member",
+    }
 
 
 def test_run_demo_prints_where_to_sign_in(seeded, monkeypatch, capsys):
     monkeypatch.setenv("CHARTER_DATABASE_URL", seeded.url)
     monkeypatch.setenv("CHARTER_DATA_DIR", str(seeded.data_dir))
+    # run_demo sets CHARTER_PUBLIC_URL when it is unset: setting it first makes monkeypatch
+    # remember it was unset, so it is unset again after the test.
+    monkeypatch.setenv("CHARTER_PUBLIC_URL", "unset after the test")
+    monkeypatch.delenv("CHARTER_PUBLIC_URL")
     get_settings.cache_clear()
     try:
-        run_demo(serve=False)
+        run_demo(port=8123, serve=False)
+        assert get_settings().public_url == "http://127.0.0.1:8123"
     finally:
         get_settings.cache_clear()
     out = capsys.readouterr().out
     assert "Reusing" in out
     assert ADMIN_EMAIL in out
     assert ADMIN_PASSWORD in out
+    assert AUDITOR_EMAIL in out
     for url in ("/dashboard", "/api/docs", "/api/v1/health"):
-        assert f"http://127.0.0.1:8000{url}" in out
+        assert f"http://127.0.0.1:8123{url}" in out
     licensing = seeded.first.licensing
     assert f"{licensing.licenses} licenses ({licensing.licenses_by_status['active']} active" in out
     assert "1 approval pending" in out

@@ -151,12 +151,18 @@ def db_upgrade() -> None:
 
 
 @app.command()
-def demo() -> None:
-    """Run Charter on SQLite with a realistic sample program."""
+def demo(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to serve on.")] = "127.0.0.1",
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve once seeded (or only seed).")
+    ] = True,
+) -> None:
+    """Run Charter on SQLite with a realistic sample program (in CHARTER_DATA_DIR)."""
     # Imported on demand: the demo pulls in sample data (and Faker) no other command needs.
     from charter.demo.serving import run_demo
 
-    run_demo()
+    run_demo(host=host, port=port, serve=serve)
 
 
 def main() -> None:

@@ -6,11 +6,9 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import Query
-from sqlalchemy import select
 
-from charter.core import eventverify
+from charter.core import eventlog, eventverify
 from charter.core.auth import Permission
-from charter.core.models import Event
 from charter.core.schemas import ChainReportOut, EventOut, Page
 from charter.deps import CurrentPrincipal, DbSession, Limit, api_router, offloaded
 
@@ -27,19 +25,12 @@ def list_events(
     limit: Limit = 50,
 ) -> Page[EventOut]:
     """The events log in order; partner users see their firm's events only."""
-    actor.require(Permission.EVENTS_READ)
-    query = select(Event).where(Event.seq > after_seq)
-    if type:
-        query = query.where(Event.type == type)
-    if subject_id:
-        query = query.where(Event.subject_id == subject_id)
-    if actor.partner_scope is not None:
-        query = query.where(Event.partner_id == actor.partner_scope)
-    rows = list(db.scalars(query.order_by(Event.seq).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    items = [EventOut.model_validate(row) for row in rows]
-    return Page(items=items, next_cursor=str(rows[-1].seq) if more else None)
+    found = eventlog.list_events(
+        db, actor, type=type, subject_id=subject_id, after_seq=after_seq, limit=limit
+    )
+    items = [EventOut.model_validate(row) for row in found.items]
+    after = found.next_after
+    return Page(items=items, next_cursor=str(after) if after is not None else None)
 
 
 @router.get("/events/verify", response_model=ChainReportOut, tags=["events"])

@@ -4,7 +4,8 @@ Starlette's outermost error handler re-raises every exception after answering, s
 server logs it too: each crash was logged twice, once by Charter and once by Uvicorn. And a
 deep recursion's traceback runs to hundreds of kilobytes. :class:`UnexpectedErrorMiddleware`
 catches what escapes the application, logs it once with :func:`log_unexpected`, answers 500
-and lets nothing escape to the server.
+and lets nothing escape to the server. Given a ``page`` function, it answers a browser's
+request with the HTML page that function makes instead of problem details.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ MAX_TRACEBACK_CHARS = 16 * 1024
 are kept, the middle of a deep recursion is not."""
 _HEAD_CHARS = MAX_TRACEBACK_CHARS // 4
 
+PROBLEM_TYPE = b"application/problem+json"
 PROBLEM = {
     "type": "about:blank",
     "title": "Internal server error",
@@ -52,9 +54,24 @@ def log_unexpected(log: logging.Logger, method: str, path: str, error: BaseExcep
 class UnexpectedErrorMiddleware:
     """Answers 500 for any exception that escapes the application, having logged it once."""
 
-    def __init__(self, app: ASGIApp, log: logging.Logger) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        log: logging.Logger,
+        page: Callable[[Scope], bytes | None] | None = None,
+    ) -> None:
         self.app = app
         self.log = log
+        self.page = page
+
+    def _page(self, scope: Scope) -> bytes | None:
+        if self.page is None:
+            return None
+        try:
+            return self.page(scope)
+        except Exception as error:  # the page itself failed: problem details still answer
+            log_unexpected(self.log, scope.get("method", ""), scope.get("path", ""), error)
+            return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request; an exception is logged and answered here, never re-raised."""
@@ -76,13 +93,15 @@ class UnexpectedErrorMiddleware:
             if started:
                 # Half an answer is out: the server closes the connection when we return.
                 return
-            body = json.dumps(PROBLEM).encode()
+            page = self._page(scope)
+            body = page if page is not None else json.dumps(PROBLEM).encode()
+            media_type = b"text/html; charset=utf-8" if page is not None else PROBLEM_TYPE
             await send(
                 {
                     "type": "http.response.start",
                     "status": 500,
                     "headers": [
-                        (b"content-type", b"application/problem+json"),
+                        (b"content-type", media_type),
                         (b"content-length", str(len(body)).encode()),
                     ],
                 }

@@ -15,6 +15,9 @@ MANAGER_PASSWORD = "nimbus-demo-manager"  # noqa: S105 - a published demo creden
 PARTNER_ADMIN_PASSWORD = "nimbus-demo-partner"  # noqa: S105 - a published demo credential
 GOVERNANCE_EMAIL = "governance@nimbus.example"
 GOVERNANCE_PASSWORD = "nimbus-demo-governance"  # noqa: S105 - a published demo credential
+AUDITOR_EMAIL = "auditor@nimbus.example"
+AUDITOR_PASSWORD = "nimbus-demo-auditor"  # noqa: S105 - a published demo credential
+PARTNER_MEMBER_PASSWORD = "nimbus-demo-member"  # noqa: S105 - a published demo credential
 
 COUNTRIES: dict[Region, list[tuple[str, str, str]]] = {
     Region.NA: [("US", "en_US", "Inc."), ("US", "en_US", "LLC"), ("CA", "en_CA", "Ltd.")],

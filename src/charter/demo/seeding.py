@@ -4,6 +4,7 @@ summary of what the database holds."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -102,8 +103,13 @@ class SeedSummary:
         return sum(self.awards_by_status.values())
 
 
-def seed(db_url: str) -> SeedSummary:
-    """Migrate ``db_url`` and fill it with the Nimbus Cloud program, unless it has partners."""
+Progress = Callable[[int, int], None]
+"""Told ``(steps done, steps in all)`` as seeding goes."""
+
+
+def seed(db_url: str, progress: Progress | None = None) -> SeedSummary:
+    """Migrate ``db_url`` and fill it with the Nimbus Cloud program, unless it has partners;
+    ``progress`` hears how far the seeding is after each step."""
     started = time.perf_counter()
     upgrade(db_url)
     engine = make_engine(db_url)
@@ -120,9 +126,11 @@ def seed(db_url: str) -> SeedSummary:
         # One transaction: a seed that fails half-way leaves an empty database, so the next
         # run starts over instead of finding partners and keeping half a program.
         with sessions() as db, db.begin(), clock.use(frozen):
-            for action in actions:
+            for done, action in enumerate(actions, start=1):
                 frozen.set(action.at)
                 action.step(db, world)
+                if progress is not None:
+                    progress(done, len(actions))
             return _summary(db, created=True, seconds=time.perf_counter() - started)
     finally:
         engine.dispose()
@@ -167,7 +175,10 @@ def _summary(db: Session, *, created: bool, seconds: float) -> SeedSummary:
         .where(TierBadge.status == BadgeStatus.ACTIVE.value)
     )
     partner_admin = db.scalar(
-        select(User.email).where(User.role == Role.PARTNER_ADMIN.value).order_by(User.created_at)
+        select(User.email)
+        .where(User.role == Role.PARTNER_ADMIN.value)
+        .order_by(User.created_at, User.id)
+        .limit(1)
     )
     return SeedSummary(
         created=created,

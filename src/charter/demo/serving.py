@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import time
+
 import uvicorn
 
 from charter.app import create_app
@@ -9,13 +13,17 @@ from charter.config import get_settings
 from charter.demo.people import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
+    AUDITOR_EMAIL,
+    AUDITOR_PASSWORD,
     GOVERNANCE_EMAIL,
     GOVERNANCE_PASSWORD,
     MANAGER_EMAIL,
     MANAGER_PASSWORD,
     PARTNER_ADMIN_PASSWORD,
+    PARTNER_MEMBER_PASSWORD,
 )
-from charter.demo.seeding import LicensingSummary, seed
+from charter.demo.seeding import LicensingSummary, SeedSummary, seed
+from charter.demo.steps import member_email
 
 
 def _print_licensing(licensing: LicensingSummary, base: str) -> None:
@@ -41,11 +49,38 @@ def _print_licensing(licensing: LicensingSummary, base: str) -> None:
         print(f"    -H 'Content-Type: application/json' -d '{body}'")
 
 
+class _Progress:
+    """Prints how far seeding is, every tenth of the way (to standard error)."""
+
+    def __init__(self) -> None:
+        self.shown = -1
+        self.started = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        tenth = done * 10 // total
+        if tenth > self.shown:
+            self.shown = tenth
+            seconds = time.perf_counter() - self.started
+            print(
+                f"  seeding: {tenth * 10:3d}% ({done:,} of {total:,} steps, {seconds:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
 def run_demo(host: str = "127.0.0.1", port: int = 8000, serve: bool = True) -> None:
-    """Seed the demo database (first run only), print how to sign in, and serve the app."""
-    settings = get_settings()
-    summary = seed(settings.database_url)
+    """Seed the demo database (first run only), print how to sign in, and serve the app.
+
+    Credentials name the public URL they are served from: unless ``CHARTER_PUBLIC_URL`` says
+    otherwise, it is the address served here, so ``--port`` changes it too.
+    """
     base = f"http://{host}:{port}"
+    if "CHARTER_PUBLIC_URL" not in os.environ:
+        os.environ["CHARTER_PUBLIC_URL"] = base
+        get_settings.cache_clear()
+    settings = get_settings()
+    print(f"Seeding the Nimbus Cloud demo program in {settings.database_url}", file=sys.stderr)
+    summary = seed(settings.database_url, progress=_Progress())
     verb = "Seeded" if summary.created else "Reusing"
     print(f"{verb} the Nimbus Cloud demo program in {settings.database_url}")
     print(
@@ -63,11 +98,8 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, serve: bool = True) -> N
     _print_licensing(summary.licensing, base)
     print()
     print("Sign in (demo credentials, for this local demo only):")
-    print(f"  admin            {ADMIN_EMAIL:<40} {ADMIN_PASSWORD}")
-    print(f"  program manager  {MANAGER_EMAIL:<40} {MANAGER_PASSWORD}")
-    print(f"  governance owner {GOVERNANCE_EMAIL:<40} {GOVERNANCE_PASSWORD}")
-    if summary.partner_admin_email:
-        print(f"  partner admin    {summary.partner_admin_email:<40} {PARTNER_ADMIN_PASSWORD}")
+    for role, email, password in sign_ins(summary):
+        print(f"  {role:<17}{email:<40} {password}")
     print()
     print(f"  Dashboard  {base}/dashboard")
     print(f"  API docs   {base}/api/docs")
@@ -75,3 +107,18 @@ def run_demo(host: str = "127.0.0.1", port: int = 8000, serve: bool = True) -> N
     if not serve:
         return
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+
+
+def sign_ins(summary: SeedSummary) -> list[tuple[str, str, str]]:
+    """One user of each role: what to call them, their address and password."""
+    found = [
+        ("admin", ADMIN_EMAIL, ADMIN_PASSWORD),
+        ("program manager", MANAGER_EMAIL, MANAGER_PASSWORD),
+        ("governance owner", GOVERNANCE_EMAIL, GOVERNANCE_PASSWORD),
+        ("auditor", AUDITOR_EMAIL, AUDITOR_PASSWORD),
+    ]
+    if summary.partner_admin_email:
+        found.append(("partner admin", summary.partner_admin_email, PARTNER_ADMIN_PASSWORD))
+        member = member_email(summary.partner_admin_email)
+        found.append(("partner member", member, PARTNER_MEMBER_PASSWORD))
+    return found

@@ -24,9 +24,12 @@ from charter.demo.catalogue import (
 from charter.demo.people import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
+    AUDITOR_EMAIL,
+    AUDITOR_PASSWORD,
     MANAGER_EMAIL,
     MANAGER_PASSWORD,
     PARTNER_ADMIN_PASSWORD,
+    PARTNER_MEMBER_PASSWORD,
 )
 from charter.demo.plan import AwardPlan, FirmPlan, Step, World
 from charter.partners import employment, firms, listing, people
@@ -44,7 +47,7 @@ from charter.tiers.schemas import SchemeCreate
 
 
 def program_staff(db: Session, world: World) -> None:
-    """Create the program's admin and its manager, who takes every later step."""
+    """Create the program's admin, its auditor and its manager, who takes every later step."""
     system = Principal.system("demo")
     accounts.create_user(
         db,
@@ -63,6 +66,14 @@ def program_staff(db: Session, world: World) -> None:
         password=MANAGER_PASSWORD,
     )
     world.manager = accounts.principal_for(manager)
+    accounts.create_user(
+        db,
+        system,
+        email=AUDITOR_EMAIL,
+        display_name="Tomasz Wójcik",
+        role=Role.AUDITOR,
+        password=AUDITOR_PASSWORD,
+    )
 
 
 def create_certification(cert: Cert) -> Step:
@@ -195,7 +206,8 @@ def onboarding(index: int, check: OnboardingCheck) -> Step:
 
 
 def partner_admin(index: int, email: str) -> Step:
-    """Give the firm a partner admin who signs in with the demo password."""
+    """Give the firm a partner admin and a partner member who sign in with the demo passwords
+    (the member's address is the admin's with ``member`` for ``admin``)."""
 
     def step(db: Session, world: World) -> None:
         accounts.create_user(
@@ -207,8 +219,22 @@ def partner_admin(index: int, email: str) -> Step:
             password=PARTNER_ADMIN_PASSWORD,
             partner_id=world.firms[index],
         )
+        accounts.create_user(
+            db,
+            Principal.system("demo"),
+            email=member_email(email),
+            display_name="Sam Okafor",
+            role=Role.PARTNER_MEMBER,
+            password=PARTNER_MEMBER_PASSWORD,
+            partner_id=world.firms[index],
+        )
 
     return step
+
+
+def member_email(partner_admin_email: str) -> str:
+    """The demo partner member's address, beside the partner admin's."""
+    return partner_admin_email.replace("admin@", "member@", 1)
 
 
 def create_person(

@@ -80,8 +80,11 @@ def _partners_query(
     region: Region | None,
     country: str | None,
     q: str | None,
+    among: Select[str] | None,
 ) -> Select[Any]:
     query = select(Partner)
+    if among is not None:
+        query = query.where(Partner.id.in_(among))
     if actor.partner_scope is not None:
         query = query.where(Partner.id == actor.partner_scope)
     if status is not None:
@@ -115,10 +118,15 @@ def list_partners(
     region: Region | None = None,
     country: str | None = None,
     q: str | None = None,
+    among: Select[str] | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> Page[Partner]:
-    """Partner firms matching every filter given, by id (creation order), one page at a time."""
+    """Partner firms matching every filter given, by id (creation order), one page at a time.
+
+    ``among`` selects the ids of the firms to consider: a filter of a higher domain (the tier
+    a firm holds), which this module cannot express itself.
+    """
     actor.require(Permission.PARTNERS_READ)
     check_cursor(cursor)
     query = _partners_query(
@@ -128,6 +136,7 @@ def list_partners(
         region=region,
         country=text_filter(country, "country"),
         q=text_filter(q, "q"),
+        among=among,
     )
     return paginate(db, query, Partner.id, cursor=cursor, limit=limit)
 

@@ -37,7 +37,8 @@ from charter.tiers import directory
 from charter.tiers import rules as tier_rules
 from charter.tiers.schemes import schemes_in_force
 from charter.web.conditional import conditional, strong_etag
-from charter.web.pages import SECURITY_HEADERS, templates
+from charter.web.pages import SECURITY_HEADERS, signed_in, templates
+from charter.web.portal import partners as portal_partners
 from charter.web.public import accepted_json_type
 
 router = api_router(include_in_schema=False)
@@ -179,7 +180,10 @@ def tier_page(request: Request, db: DbSession, program: str, tier_key: str) -> R
 
 @router.get("/partners/{partner_id}", response_class=HTMLResponse)
 def firm_identity(request: Request, db: DbSession, partner_id: str) -> Response:
-    """The firm a firm badge names: its OB ``Profile``, or a page with its tiers."""
+    """The firm a firm badge names: its OB ``Profile``, or a page with its tiers.
+
+    Signed-in users who may see the firm get the portal's page for it at the same address.
+    """
     settings = _settings(request)
     try:
         firm = directory.public_firm(db, partner_id[:40], clock.now())
@@ -198,6 +202,13 @@ def firm_identity(request: Request, db: DbSession, partner_id: str) -> Response:
         if listed_url:
             profile["url"] = listed_url
         return _document(request, profile, json_type)
+    if signed_in(request, db) is not None:
+        # The portal's firm page shares this address: signed-in staff and the firm's own
+        # users see that; anyone else, or a user of another firm, sees the public page.
+        try:
+            return portal_partners.partner_page(request, db, firm.id)
+        except NotFound:
+            pass
     context = {"firm": firm, "url": url, "listed_url": listed_url}
     return _page(request, "public/firm.html", context)
 

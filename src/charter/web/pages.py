@@ -14,7 +14,7 @@ import math
 import secrets
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -35,9 +35,14 @@ from charter.deps import (
     session_token_of,
 )
 from charter.web.dashboard import build_dashboard
+from charter.web.navigation import navigation
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
+# Page text is marked for translation ({% trans %}, _()); until a catalogue ships, the null
+# translations show it as written. New-style gettext escapes what it substitutes.
+templates.env.add_extension("jinja2.ext.i18n")
+cast(Any, templates.env).install_null_translations(newstyle=True)
 
 
 def format_utc(value: datetime | None) -> str:
@@ -70,21 +75,27 @@ MAX_PASSWORD_LENGTH = 1000
 LOGIN_FAILED = "Email or password is wrong."
 
 
-def _secured(response: Response) -> Response:
+def secured(response: Response) -> Response:
+    """``response`` with the pages' security headers."""
     response.headers.update(SECURITY_HEADERS)
     return response
 
 
-def _render(
+def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> Response:
+    """A page from template ``name``; with a ``principal``, the navigation it may use."""
     values = {"csrf_token": csrf_token(request), **(context or {})}
+    principal = values.get("principal")
+    if isinstance(principal, Principal):
+        values.setdefault("nav", navigation(principal, request.url.path))
     response = templates.TemplateResponse(request, name, values, status_code=status_code)
-    return _secured(response)
+    return secured(response)
 
 
-def _redirect(path: str) -> Response:
-    return _secured(RedirectResponse(path, status_code=303))
+def redirect(path: str) -> Response:
+    """A 303 to ``path`` (after a form, or to the sign-in page)."""
+    return secured(RedirectResponse(path, status_code=303))
 
 
 def csrf_token(request: Request) -> str:
@@ -104,8 +115,9 @@ def csrf_ok(request: Request, presented: str) -> bool:
     return hmac.compare_digest(expected.encode(), presented.encode())
 
 
-def _csrf_refused(request: Request) -> Response:
-    return _render(
+def csrf_refused(request: Request) -> Response:
+    """The page answering a form posted without the session's CSRF token."""
+    return render(
         request,
         "error.html",
         {
@@ -116,7 +128,8 @@ def _csrf_refused(request: Request) -> Response:
     )
 
 
-def _signed_in(request: Request, db: DbSession) -> Principal | None:
+def signed_in(request: Request, db: DbSession) -> Principal | None:
+    """Who the request's session is signed in as; ``None`` if no one (or it ended)."""
     token = session_token_of(request)
     if token is None:
         return None
@@ -134,15 +147,15 @@ def _signed_in(request: Request, db: DbSession) -> Principal | None:
 @router.get("/")
 def home(request: Request) -> Response:
     """The dashboard for a signed-in user, the sign-in page otherwise."""
-    return _redirect("/dashboard" if session_token_of(request) else "/login")
+    return redirect("/dashboard" if session_token_of(request) else "/login")
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_form(request: Request, db: DbSession) -> Response:
     """The sign-in form."""
-    if _signed_in(request, db) is not None:
-        return _redirect("/dashboard")
-    return _render(request, "login.html", {"email": ""})
+    if signed_in(request, db) is not None:
+        return redirect("/dashboard")
+    return render(request, "login.html", {"email": ""})
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -155,7 +168,7 @@ def login(
 ) -> Response:
     """Sign in; on success the session gets a new identity and CSRF token."""
     if not csrf_ok(request, csrf):
-        return _csrf_refused(request)
+        return csrf_refused(request)
     email = email.strip()
     try:
         if not email or not password:
@@ -166,7 +179,7 @@ def login(
         user = accounts.sign_in(db, email=email, password=password, address=address)
     except TooManyAttempts as refused:
         # Counted per account and per address alike, known or not: it reveals no account.
-        response = _render(
+        response = render(
             request,
             "login.html",
             {"email": email[:MAX_EMAIL_LENGTH], "error": _wait_message(refused.retry_after)},
@@ -177,7 +190,7 @@ def login(
     except Unauthorized:
         # One message for every failure, so the form does not reveal which accounts exist.
         # The failure was counted by the service; returning (not raising) commits the count.
-        return _render(
+        return render(
             request,
             "login.html",
             {"email": email[:MAX_EMAIL_LENGTH], "error": LOGIN_FAILED},
@@ -186,7 +199,7 @@ def login(
     request.session.clear()
     request.session[SESSION_KEY] = sessions.start_session(db, user)
     request.session["csrf"] = secrets.token_urlsafe(32)
-    return _redirect("/dashboard")
+    return redirect("/dashboard")
 
 
 def _wait_message(seconds: int) -> str:
@@ -201,20 +214,20 @@ def _wait_message(seconds: int) -> str:
 def logout(request: Request, db: DbSession, csrf: Annotated[str, Form()] = "") -> Response:
     """Sign out (the form must carry the session's CSRF token); the session ends on the server."""
     if not csrf_ok(request, csrf):
-        return _csrf_refused(request)
+        return csrf_refused(request)
     token = session_token_of(request)
     if token is not None:
         sessions.end_session(db, token)
     request.session.clear()
-    return _redirect("/login")
+    return redirect("/login")
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
 @offloaded
 def dashboard(request: Request, db: DbSession) -> Response:
     """Counts of partners, people, certifications and awards, and the latest events."""
-    principal = _signed_in(request, db)
+    principal = signed_in(request, db)
     if principal is None:
-        return _redirect("/login")
+        return redirect("/login")
     data = build_dashboard(db, principal, at=clock.now())
-    return _render(request, "dashboard.html", {"principal": principal, "data": data})
+    return render(request, "dashboard.html", {"principal": principal, "data": data})
