@@ -27,7 +27,7 @@ from charter.config import Settings
 from charter.core import clock
 from charter.core.errors import NotFound
 from charter.credentials import documents, ob3
-from charter.deps import DbSession, api_router
+from charter.deps import DbSession, api_router, session_token_of
 from charter.partners.enums import PartnerType, Region, Track
 from charter.partners.listing import profile_url
 from charter.programs import service as programs
@@ -37,7 +37,7 @@ from charter.tiers import directory
 from charter.tiers import rules as tier_rules
 from charter.tiers.schemes import schemes_in_force
 from charter.web.conditional import conditional, strong_etag
-from charter.web.pages import SECURITY_HEADERS, signed_in, templates
+from charter.web.pages import SECURITY_HEADERS, templates
 from charter.web.portal import partners as portal_partners
 from charter.web.public import accepted_json_type
 
@@ -182,16 +182,20 @@ def tier_page(request: Request, db: DbSession, program: str, tier_key: str) -> R
 def firm_identity(request: Request, db: DbSession, partner_id: str) -> Response:
     """The firm a firm badge names: its OB ``Profile``, or a page with its tiers.
 
-    Signed-in users who may see the firm get the portal's page for it at the same address.
+    The portal's firm page shares this address: a browser with a portal session gets that
+    page, with the portal's rules (sign in again when the session ended; a firm the user may
+    not see is not found), so a visitor without one gets the public page.
     """
     settings = _settings(request)
+    json_type = accepted_json_type(request, DOCUMENT_TYPES)
+    if json_type is None and session_token_of(request) is not None:
+        return portal_partners.partner_page(request, db, partner_id)
     try:
         firm = directory.public_firm(db, partner_id[:40], clock.now())
     except NotFound as error:
         return _not_found(request, error.detail)
     url = firm_badges.firm_url(settings, firm.id)
     listed_url = profile_url(settings.public_url, firm.slug) if firm.slug else None
-    json_type = accepted_json_type(request, DOCUMENT_TYPES)
     if json_type is not None:
         profile: dict[str, Any] = {
             "@context": [ob3.VC_V2_CONTEXT, ob3.OB_CONTEXT],
@@ -202,13 +206,6 @@ def firm_identity(request: Request, db: DbSession, partner_id: str) -> Response:
         if listed_url:
             profile["url"] = listed_url
         return _document(request, profile, json_type)
-    if signed_in(request, db) is not None:
-        # The portal's firm page shares this address: signed-in staff and the firm's own
-        # users see that; anyone else, or a user of another firm, sees the public page.
-        try:
-            return portal_partners.partner_page(request, db, firm.id)
-        except NotFound:
-            pass
     context = {"firm": firm, "url": url, "listed_url": listed_url}
     return _page(request, "public/firm.html", context)
 
