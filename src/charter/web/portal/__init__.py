@@ -6,9 +6,10 @@ Every page calls the same services as the API: permissions and partner scope are
 from __future__ import annotations
 
 from charter.deps import api_router
-from charter.web.portal import account, partners, people
+from charter.web.portal import account, listing, partners, people
 
 router = api_router(include_in_schema=False)
 router.include_router(account.router)
+router.include_router(listing.router)
 router.include_router(partners.router)
 router.include_router(people.router)
