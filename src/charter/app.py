@@ -53,7 +53,7 @@ from charter.credentials.api import router as awards_router
 from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
-from charter.db.freshness import StampedCache, change_watch
+from charter.db.freshness import StampedCache, change_watch, listen_for_changes
 from charter.deps import get_principal, read, writing_caller
 from charter.licensing.activations_api import KEY_PATHS as LICENSE_KEY_PATHS
 from charter.licensing.activations_api import router as activations_router
@@ -64,6 +64,7 @@ from charter.licensing.validation_api import router as license_validation_router
 from charter.openapi import install_openapi
 from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
+from charter.reports.api import router as reports_router
 from charter.tiers.api import router as tiers_router
 from charter.web.directory import router as directory_router
 from charter.web.errors import error_headers, error_html, wants_html
@@ -304,14 +305,21 @@ def serve_app() -> FastAPI:
     process: frozen out of the garbage collector's reach, a full collection walks only what
     requests made, so it pauses requests far less (the p99 of the busiest routes).
     """
-    app = create_app()
+    app = create_app(listen=True)
     gc.collect()
     gc.freeze()
     return app
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
-    """The application for ``settings`` (and an existing engine, in tests)."""
+def create_app(
+    settings: Settings | None = None, engine: Engine | None = None, *, listen: bool = False
+) -> FastAPI:
+    """The application for ``settings`` (and an existing engine, in tests).
+
+    ``listen``: on PostgreSQL, count the database's change notices in a thread of this
+    process, so that what workers keep in memory between changes can be kept there too
+    (:mod:`charter.db.freshness`); ``charter serve`` listens.
+    """
     settings = settings or get_settings()
     engine = engine or make_server_engine(settings)
     app = FastAPI(
@@ -343,8 +351,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.read_sessions = make_sessionmaker(app.state.read_engine, settings)
     app.state.inline_reads = engine.dialect.name == "sqlite"  # see deps.reads_inline
-    # API keys' principals, kept between changes to the database (SQLite): see deps.
-    app.state.callers = StampedCache(change_watch(engine), CALLERS_KEPT)
+    # What workers keep between changes to the database: API keys' principals (see deps) and
+    # license snapshots (licensing.validation_api).
+    app.state.change_watch = change_watch(engine, listen_for_changes(engine) if listen else None)
+    app.state.callers = StampedCache(app.state.change_watch, CALLERS_KEPT)
 
     install_error_handlers(app)
     install_health(app, engine)
@@ -388,6 +398,7 @@ def include_routers(app: FastAPI) -> None:
         license_token_router,
         license_alerts_router,
         webhooks_router,
+        reports_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages_router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Engine, MetaData, text
 from sqlalchemy.orm import Session
 
 from charter.accounts import models as accounts_models
@@ -11,6 +11,7 @@ from charter.core import eventstore
 from charter.core import models as core_models
 from charter.credentials import models as credentials_models
 from charter.crypto import models as crypto_models
+from charter.db import freshness
 from charter.db.base import Base
 from charter.licensing import alert_models as licensing_alert_models
 from charter.licensing import models as licensing_models
@@ -50,3 +51,6 @@ def create_all(engine: Engine) -> None:
     Base.metadata.create_all(engine)
     with Session(engine) as db, db.begin():
         eventstore.ensure_head(db)
+        if engine.dialect.name == "postgresql":
+            for statement in freshness.notify_trigger_ddl():
+                db.execute(text(statement))

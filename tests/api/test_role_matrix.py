@@ -174,6 +174,8 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     # with its key), read by everyone who may read the license.
     ("POST", "/api/v1/usage"): FIRM_EDITORS,
     ("GET", "/api/v1/licenses/{license_id}/usage"): EVERYONE,
+    # Program reports span every firm: vendor staff only (partner users are told none exist).
+    ("GET", "/api/v1/reports/{name}"): STAFF,
 }
 
 _unique = itertools.count(1)
@@ -386,6 +388,7 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         invitation_id=world.invitation,
         activation_id=world.activation,
         alert_id=world.alert,
+        name="renewals",
     )
     today = clock.now().isoformat()
     bodies: dict[tuple[str, str], dict] = {

@@ -5,10 +5,14 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import time
 
+import psycopg
+import pytest
 from sqlalchemy import create_engine
 
-from charter.db.freshness import DataVersion, StampedCache, change_watch
+from charter.db.freshness import ChangeNotices, DataVersion, StampedCache, change_watch
+from tests.partners.factories import partner
 
 
 def _database(tmp_path) -> str:
@@ -83,3 +87,82 @@ def test_a_file_database_is_watched(tmp_path):
     watch = change_watch(create_engine(f"sqlite:///{_database(tmp_path)}"))
     assert isinstance(watch, DataVersion)
     assert isinstance(watch.current(), int)
+
+
+# PostgreSQL: change notices, counted by a listening thread.
+
+
+def _eventually_differs(watch, before, seconds: float = 10.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = watch.current()
+        if now is not None and now != before:
+            return now
+        time.sleep(0.02)
+    return watch.current()
+
+
+@pytest.fixture
+def notices(engine, backend):
+    if backend != "postgresql":
+        pytest.skip("change notices are PostgreSQL's")
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    # A long max age: only a notice (or this process's own commit) may change the stamp here.
+    listening = ChangeNotices(lambda: psycopg.connect(conninfo, autocommit=True), max_age=3600)
+    assert listening.wait_listening(10)
+    yield listening, conninfo
+    listening.close()
+
+
+def test_a_commit_by_another_connection_is_noticed(notices, sessions, system):
+    listening, conninfo = notices
+    with sessions() as db, db.begin():
+        firm = partner(db, system)
+    before = listening.current()
+    # Another connection, not this process's engine: only the notice can tell.
+    with psycopg.connect(conninfo) as other:
+        other.execute("UPDATE partners SET name = 'Renamed' WHERE id = %s", (firm.id,))
+    assert _eventually_differs(listening, before) != before
+
+
+def test_a_cache_on_notices_forgets_what_another_process_changed(notices, sessions, system):
+    listening, conninfo = notices
+    with sessions() as db, db.begin():
+        firm = partner(db, system)
+    cache: StampedCache[str, str] = StampedCache(listening, size=10)
+    _, stamp = cache.get(firm.id)
+    cache.put(firm.id, "kept", stamp)
+    assert cache.get(firm.id)[0] == "kept"
+    before = listening.current()
+    with psycopg.connect(conninfo) as other:
+        other.execute("UPDATE partners SET name = 'Renamed' WHERE id = %s", (firm.id,))
+    _eventually_differs(listening, before)
+    assert cache.get(firm.id)[0] is None
+
+
+def test_a_change_to_a_table_nobody_keeps_notifies_nothing(notices):
+    listening, conninfo = notices
+    before = listening.current()
+    with psycopg.connect(conninfo) as other:
+        other.execute("CREATE TEMPORARY TABLE scratch (x int)")
+        other.execute("INSERT INTO scratch VALUES (1)")
+    with psycopg.connect(conninfo) as other:  # a notice, if any, arrives before this one
+        other.execute("UPDATE partners SET name = name WHERE false")
+    after = _eventually_differs(listening, before)
+    # One notice (the partners statement), not two.
+    assert (after >> 40) - (before >> 40) == 1
+
+
+def test_while_not_listening_nothing_is_kept():
+    def refuse():
+        raise psycopg.OperationalError("no database here")
+
+    down = ChangeNotices(refuse, max_age=3600)
+    try:
+        assert down.current() is None
+        cache: StampedCache[str, int] = StampedCache(down, size=3)
+        _, stamp = cache.get("k")
+        cache.put("k", 1, stamp)
+        assert cache.get("k")[0] is None
+    finally:
+        down.close()

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import sqlite3
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi.testclient import TestClient
@@ -455,3 +458,37 @@ def test_a_floating_seat_whose_heartbeats_stopped_is_answered_dead(
     frozen_clock.advance(timedelta(hours=1))
     response = _validate(client, key=key, product=product_code, fingerprint="floating-01")
     assert verified(client, response, "n-0123456789")["code"] == "HEARTBEAT_DEAD"
+
+
+def test_a_listening_server_keeps_licenses_and_sees_another_process_change_them(
+    settings, engine, backend, issued
+):
+    """charter serve listens for change notices on PostgreSQL (and SQLite needs none): a
+    license kept in memory is read again once another process changes it."""
+    license_id, key, product_code = issued
+    app = create_app(settings, engine=engine, listen=True)
+    assert app.state.change_watch is not None
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        if backend == "postgresql":
+            assert app.state.change_watch.wait_listening(10)
+        assert _validate(client, key=key, product=product_code).json()["code"] == "VALID"
+        # Another process suspends the license behind the application's back.
+        if backend == "postgresql":
+            with psycopg.connect(conninfo) as other:
+                other.execute(
+                    "UPDATE licenses SET status = 'suspended' WHERE id = %s", (license_id,)
+                )
+        else:
+            with sqlite3.connect(engine.url.database) as other:
+                other.execute(
+                    "UPDATE licenses SET status = 'suspended' WHERE id = ?", (license_id,)
+                )
+        deadline = time.monotonic() + 10
+        code = "VALID"
+        while code == "VALID" and time.monotonic() < deadline:
+            code = _validate(client, key=key, product=product_code).json()["code"]
+            time.sleep(0.02)
+        assert code == "SUSPENDED"
+    if backend == "postgresql":
+        app.state.change_watch.close()

@@ -57,7 +57,7 @@ def test_pages_show_the_user_the_sections_and_a_sign_out_form(client, sessions):
     manager = web_user(sessions, Role.PROGRAM_MANAGER)
     sign_in(client, manager.email, manager.password)
     page = client.get("/partners").text
-    assert _nav_links(page) == ["/dashboard", "/partners", "/people"]
+    assert _nav_links(page) == ["/dashboard", "/partners", "/people", "/reports"]
     assert 'href="/partners" aria-current="page"' in page
     assert manager.display_name in page
     assert 'action="/logout"' in page

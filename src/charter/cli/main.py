@@ -12,7 +12,17 @@ import typer
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
-from charter.cli import accounts, approvals, audit, keys, licenses, partners, tiers, usage
+from charter.cli import (
+    accounts,
+    approvals,
+    audit,
+    keys,
+    licenses,
+    partners,
+    reports,
+    tiers,
+    usage,
+)
 from charter.cli import imports as import_commands
 from charter.cli import verify as verify_command
 from charter.cli import worker as worker_command
@@ -74,6 +84,8 @@ app.add_typer(audit.audit_app, name="audit")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(tiers.tiers_app, name="tiers")
 app.add_typer(tiers.report_app, name="report")
+tiers.report_app.command("program")(reports.program_report)
+tiers.report_app.command("summary")(reports.summary_report)
 app.add_typer(licenses.licenses_app, name="licenses")
 app.add_typer(usage.usage_app, name="usage")
 app.add_typer(approvals.approvals_app, name="approvals")

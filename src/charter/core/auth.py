@@ -70,6 +70,8 @@ class Permission(StrEnum):
     AGREEMENTS_SIGN = "agreements:sign"
     # Reporting metered use of a firm's licenses (licensed software reports with its key).
     USAGE_REPORT = "usage:report"
+    # The program's reports and KPI summary: figures across every firm, so vendor staff only.
+    REPORTS_READ = "reports:read"
 
 
 _READ_ALL = frozenset(
@@ -82,6 +84,7 @@ _READ_ALL = frozenset(
         Permission.EVENTS_READ,
         Permission.APPROVALS_READ,
         Permission.LICENSES_READ,
+        Permission.REPORTS_READ,
     }
 )
 _OWN_FIRM_READ = frozenset(

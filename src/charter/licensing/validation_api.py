@@ -42,7 +42,7 @@ from charter.core.errors import PROBLEM_TYPES, Invalid, TooManyAttempts
 from charter.crypto import httpsig, keyring
 from charter.crypto.models import KeyPurpose
 from charter.db.engine import transaction
-from charter.db.freshness import DataVersion, StampedCache, change_watch
+from charter.db.freshness import StampedCache, Watch
 from charter.deps import JsonBodyRoute, read_rows
 from charter.licensing import activations, keyformat, keystore, portability, validation
 from charter.licensing.ratelimit import RateLimiter
@@ -112,7 +112,7 @@ class _Validation:
     it keeps in memory."""
 
     def __init__(
-        self, settings: Settings, sessions: Callable[[], Session], watch: DataVersion | None
+        self, settings: Settings, sessions: Callable[[], Session], watch: Watch | None
     ) -> None:
         self.settings = settings
         # What the anomaly rules see of validations, written in the background
@@ -135,7 +135,7 @@ def _state(app: FastAPI) -> _Validation:
     found: _Validation | None = getattr(app.state, "license_validation", None)
     if found is None:
         found = app.state.license_validation = _Validation(
-            app.state.settings, app.state.sessions, change_watch(app.state.engine)
+            app.state.settings, app.state.sessions, app.state.change_watch
         )
     return found
 
@@ -257,11 +257,12 @@ async def _read_snapshot(
     whether a request to extend the license to the place asked about is pending (read only
     when the place is outside the license's territory).
 
-    On SQLite the license is kept in memory until the next change to the database
-    (:mod:`charter.db.freshness`): a revocation committed by any process shows at the next
-    request. Otherwise, a short read of its own (inline on SQLite, in a worker thread on
-    PostgreSQL), on a Core connection: the license is one statement, and an ORM session is
-    opened on the same transaction only for the activation and approval reads that need one.
+    The license is kept in memory until the next change to the database
+    (:mod:`charter.db.freshness`; on SQLite, and on PostgreSQL where the server listens for
+    change notices): a revocation committed by any process shows at the next request.
+    Otherwise, a short read of its own (inline on SQLite, in a worker thread on PostgreSQL),
+    on a Core connection: the license is one statement, and an ORM session is opened on the
+    same transaction only for the activation and approval reads that need one.
     """
     kept, stamp = state.snapshots.get(key_hash)
     if kept is not None:

@@ -62,6 +62,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "licensing", "description": "Products, agreements, licenses, usage and alerts."},
     {"name": "activations", "description": "Licensed software activating its seats."},
     {"name": "webhooks", "description": "Signed deliveries of the events log to your endpoints."},
+    {"name": "reports", "description": "Program reports and their figures, as JSON or CSV."},
     {"name": "keys", "description": "The issuer's DID documents, JWKS and signed checkpoints."},
     {"name": "status lists", "description": "Bitstring status lists of revoked credentials."},
 ]

@@ -81,6 +81,8 @@ class Dashboard:
     recent_events: list[RecentEvent] | None = field(default=None)
     tiers: list[TierCount] | None = None
     firm_tiers: list[FirmTierLine] | None = None
+    # Whether the tiles link to the program reports (vendor staff who may read them).
+    reports: bool = False
 
 
 def _by_status(db: Session, query: Select[str, int], statuses: list[str]) -> dict[str, int]:
@@ -114,6 +116,7 @@ def build_dashboard(db: Session, actor: Principal, *, at: datetime) -> Dashboard
         firm_tiers=(
             _firm_tiers(db, scope, at) if may_read_partners and scope is not None else None
         ),
+        reports=scope is None and actor.can(Permission.REPORTS_READ),
     )
 
 

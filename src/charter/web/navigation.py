@@ -49,6 +49,7 @@ SECTIONS = (
     Section("Partners", "/partners", Permission.PARTNERS_READ, Audience.STAFF),
     Section("My firm", "/partners/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
     Section("People", "/people", Permission.PEOPLE_READ),
+    Section("Reports", "/reports", Permission.REPORTS_READ, Audience.STAFF),
 )
 
 

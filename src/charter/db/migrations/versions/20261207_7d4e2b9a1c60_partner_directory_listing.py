@@ -1,7 +1,7 @@
 """partner directory listing: a firm's choice to be listed, its slug and blurb
 
 Revision ID: 7d4e2b9a1c60
-Revises: 6c2f4a8e1b35
+Revises: 7d1e9b3c5a60
 Create Date: 2026-12-07 17:00:00.000000
 
 ``partners.listed`` is off for every existing firm: no firm appears in the public directory
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7d4e2b9a1c60"
-down_revision: str | None = "6c2f4a8e1b35"
+down_revision: str | None = "7d1e9b3c5a60"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

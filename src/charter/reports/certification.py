@@ -1,0 +1,454 @@
+"""Reports on people's certifications: headcount, time to certify, renewals, expiries, criteria.
+
+Each function is one report; every figure is counted by the database (``GROUP BY``, and
+``ROW_NUMBER``/``COUNT`` windows for quartiles, which SQLite and PostgreSQL both have).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from charter.core.models import Event
+from charter.credentials.enums import AwardStatus, SubjectType
+from charter.credentials.models import Award
+from charter.partners.models import PartnerRegion, Person
+from charter.programs.models import Assessment, Certification, CriteriaVersion
+from charter.reports import sql
+from charter.reports.schemas import Cell, ColumnKind, ReportOut, days, make_table, percent
+from charter.tiers.schemes import schemes_in_force
+
+TEXT, COUNT, NUMBER, PERCENT, DATE = (
+    ColumnKind.TEXT,
+    ColumnKind.COUNT,
+    ColumnKind.NUMBER,
+    ColumnKind.PERCENT,
+    ColumnKind.DATE,
+)
+NO_TIER = "no tier"
+NO_REGION = "no region"
+EXPIRY_DAYS = 90
+WEEK = 7
+ENDED_BY_STATUS = (AwardStatus.REVOKED.value, AwardStatus.SUSPENDED.value)
+TIER_CHANGES = ("tier.upgraded", "tier.downgraded")
+"""The events that set a firm's tier (a first tier is an upgrade from none)."""
+
+
+def live_at(at: SQLColumnExpression[datetime]) -> ColumnElement[bool]:
+    """An award that held at ``at``: issued before, valid after, not revoked or suspended by then.
+
+    A renewal moves ``valid_until`` on, so a renewed award counts through its whole run.
+    """
+    return and_(
+        Award.issued_at <= at,
+        Award.valid_until > at,
+        or_(
+            Award.status.not_in(ENDED_BY_STATUS),
+            Award.status_changed_at.is_(None),
+            Award.status_changed_at > at,
+        ),
+    )
+
+
+def _tier_names(db: Session, now: datetime) -> dict[str, str]:
+    return {
+        tier.key: tier.name for found in schemes_in_force(db, now) for tier in found.scheme.tiers
+    }
+
+
+def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> ReportOut:
+    """People holding a live award at each month's end, and by firm tier, region and track.
+
+    A month's figure is taken at its last instant (the current month's: now). The breakdown
+    counts people at a firm now, under the tier the firm held then (its latest tier change by
+    then in the events log), each region it operates in (a firm in two regions counts in
+    both), and the person's track.
+    """
+    starts = sql.month_starts(now, months)
+    points = sql.series(
+        [(f"{start:%Y-%m}", min(sql.next_month(start), now)) for start in starts], "months"
+    )
+    holds = live_at(points.c.at)
+    people = func.count(Award.person_id.distinct())
+    totals_query = (
+        select(points.c.label, people)
+        .select_from(points)
+        .outerjoin(Award, and_(holds, Award.subject_type == SubjectType.PERSON.value))
+        .group_by(points.c.label)
+        .order_by(points.c.label)
+    )
+    totals: list[dict[str, Cell]] = [
+        {"month": label, "people": count} for label, count in db.execute(totals_query)
+    ]
+    # The firm's tier at each month's end: its latest tier change by then, from the log.
+    changes = (
+        select(
+            points.c.label.label("label"),
+            Event.partner_id.label("partner_id"),
+            Event.payload["to_tier"].as_string().label("tier"),
+            func.row_number()
+            .over(partition_by=(points.c.label, Event.partner_id), order_by=Event.seq.desc())
+            .label("latest"),
+        )
+        .select_from(points)
+        .join(Event, and_(Event.type.in_(TIER_CHANGES), Event.occurred_at <= points.c.at))
+        .subquery("changes")
+    )
+    tier = func.coalesce(changes.c.tier, literal(NO_TIER))
+    region = func.coalesce(PartnerRegion.region, literal(NO_REGION))
+    breakdown_query = (
+        select(points.c.label, tier, region, Person.track, people)
+        .select_from(points)
+        .join(Award, holds)
+        .join(Person, Person.id == Award.person_id)
+        .outerjoin(PartnerRegion, PartnerRegion.partner_id == Person.partner_id)
+        .outerjoin(
+            changes,
+            and_(
+                changes.c.label == points.c.label,
+                changes.c.partner_id == Person.partner_id,
+                changes.c.latest == 1,
+            ),
+        )
+        .where(Person.partner_id.is_not(None))
+        .group_by(points.c.label, tier, region, Person.track)
+        .order_by(points.c.label, tier, region, Person.track)
+    )
+    names = _tier_names(db, now)
+    breakdown: list[dict[str, Cell]] = [
+        {"month": label, "tier": names.get(key, key), "region": area, "track": track, "people": n}
+        for label, key, area, track, n in db.execute(breakdown_query)
+    ]
+    return ReportOut(
+        name="certified-headcount",
+        title="Certified headcount",
+        description=(
+            "People holding at least one live award at the end of each month (the current "
+            "month: now). The breakdown counts people working at a firm, by the tier the firm "
+            "held at that month's end, each region it operates in, and the person's track."
+        ),
+        generated_at=now,
+        parameters={"months": str(months)},
+        tables=[
+            make_table(
+                "totals",
+                "Certified people at each month's end",
+                [("month", "Month", TEXT), ("people", "Certified people", COUNT)],
+                totals,
+            ),
+            make_table(
+                "breakdown",
+                "Certified people by tier, region and track",
+                [
+                    ("month", "Month", TEXT),
+                    ("tier", "Firm tier", TEXT),
+                    ("region", "Region", TEXT),
+                    ("track", "Track", TEXT),
+                    ("people", "Certified people", COUNT),
+                ],
+                breakdown,
+            ),
+        ],
+    )
+
+
+def time_to_certify(db: Session, *, now: datetime) -> ReportOut:
+    """Days from a person's first assessment to their award, per certification: quartiles.
+
+    The first assessment is the person's earliest recorded one before the award was issued.
+    Quartiles are nearest-rank: with ``n`` awards sorted by days, the first quartile is the
+    ``ceil(n/4)``-th, the median the ``ceil(n/2)``-th, the third quartile the ``ceil(3n/4)``-th.
+    """
+    first = (
+        select(
+            Award.certification_id.label("certification_id"),
+            sql.days_between(db, Award.issued_at, func.min(Assessment.occurred_at)).label("days"),
+        )
+        .join(
+            Assessment,
+            and_(
+                Assessment.person_id == Award.person_id, Assessment.occurred_at <= Award.issued_at
+            ),
+        )
+        .where(Award.subject_type == SubjectType.PERSON.value)
+        .group_by(Award.id, Award.certification_id, Award.issued_at)
+        .subquery("first")
+    )
+    ranked = select(
+        first.c.certification_id,
+        first.c.days,
+        func.row_number()
+        .over(partition_by=first.c.certification_id, order_by=first.c.days)
+        .label("rank"),
+        func.count().over(partition_by=first.c.certification_id).label("n"),
+    ).subquery("ranked")
+
+    def at_rank(position: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.max(case((ranked.c.rank == position, ranked.c.days)))
+
+    n = ranked.c.n
+    query = (
+        select(
+            Certification.code,
+            Certification.name,
+            func.max(n),
+            func.min(ranked.c.days),
+            at_rank((n + 3) // 4),
+            at_rank((n + 1) // 2),
+            at_rank((3 * n + 3) // 4),
+            func.max(ranked.c.days),
+        )
+        .join(ranked, ranked.c.certification_id == Certification.id)
+        .group_by(Certification.id, Certification.code, Certification.name)
+        .order_by(Certification.code)
+    )
+    rows: list[dict[str, Cell]] = [
+        {
+            "code": code,
+            "name": name,
+            "awards": count,
+            "min_days": days(low),
+            "q1_days": days(q1),
+            "median_days": days(median),
+            "q3_days": days(q3),
+            "max_days": days(high),
+        }
+        for code, name, count, low, q1, median, q3, high in db.execute(query)
+    ]
+    return ReportOut(
+        name="time-to-certify",
+        title="Time to certify",
+        description=(
+            "Days from a person's first recorded assessment to the award, per certification: "
+            "the median and the spread between the first and third quartiles (nearest rank)."
+        ),
+        generated_at=now,
+        parameters={},
+        tables=[
+            make_table(
+                "certifications",
+                "Days from first assessment to award",
+                [
+                    ("code", "Certification", TEXT),
+                    ("name", "Name", TEXT),
+                    ("awards", "Awards", COUNT),
+                    ("min_days", "Fastest", NUMBER),
+                    ("q1_days", "First quartile", NUMBER),
+                    ("median_days", "Median", NUMBER),
+                    ("q3_days", "Third quartile", NUMBER),
+                    ("max_days", "Slowest", NUMBER),
+                ],
+                rows,
+            )
+        ],
+    )
+
+
+def renewals(db: Session, *, now: datetime) -> ReportOut:
+    """Per certification: validity periods that came to an end, and how many were renewed.
+
+    A renewal is counted once per renewal made (an award renewed twice counts twice); a lapse
+    is an award whose validity ended without renewal (expired, or active past its end).
+    Revoked and suspended awards neither renew nor lapse.
+    """
+    lapsed = or_(
+        Award.status == AwardStatus.EXPIRED.value,
+        and_(Award.status == AwardStatus.ACTIVE.value, Award.valid_until <= sql.instant(now)),
+    )
+    query = (
+        select(
+            Certification.code,
+            Certification.name,
+            func.coalesce(func.sum(Award.renewal_count), 0),
+            func.count(case((lapsed, Award.id))),
+        )
+        .outerjoin(Award, Award.certification_id == Certification.id)
+        .group_by(Certification.id, Certification.code, Certification.name)
+        .order_by(Certification.code)
+    )
+    rows: list[dict[str, Cell]] = []
+    for code, name, renewed, lapses in db.execute(query):
+        due = int(renewed) + int(lapses)
+        rows.append(
+            {
+                "code": code,
+                "name": name,
+                "came_due": due,
+                "renewed": int(renewed),
+                "lapsed": int(lapses),
+                "renewal_rate": percent(int(renewed), due),
+                "lapse_rate": percent(int(lapses), due),
+            }
+        )
+    return ReportOut(
+        name="renewals",
+        title="Renewal and lapse rates",
+        description=(
+            "Per certification: validity periods that came due (renewed plus lapsed), "
+            "renewals made, awards that lapsed without renewal, and the rates of each."
+        ),
+        generated_at=now,
+        parameters={},
+        tables=[
+            make_table(
+                "certifications",
+                "Renewals and lapses per certification",
+                [
+                    ("code", "Certification", TEXT),
+                    ("name", "Name", TEXT),
+                    ("came_due", "Came due", COUNT),
+                    ("renewed", "Renewed", COUNT),
+                    ("lapsed", "Lapsed", COUNT),
+                    ("renewal_rate", "Renewal rate", PERCENT),
+                    ("lapse_rate", "Lapse rate", PERCENT),
+                ],
+                rows,
+            )
+        ],
+    )
+
+
+def expiry_timeline(db: Session, *, now: datetime) -> ReportOut:
+    """Active awards ending within the next 90 days, in weeks counted from now."""
+    until = now + timedelta(days=EXPIRY_DAYS)
+    week = sql.whole(db, sql.days_between(db, Award.valid_until, sql.instant(now)) / WEEK)
+    expiring = and_(
+        Award.status == AwardStatus.ACTIVE.value,
+        Award.valid_until > sql.instant(now),
+        Award.valid_until <= sql.instant(until),
+    )
+    counted = dict(db.execute(select(week, func.count()).where(expiring).group_by(week)).all())
+    weeks: list[dict[str, Cell]] = []
+    for index in range((EXPIRY_DAYS + WEEK - 1) // WEEK):
+        starts = now + timedelta(days=WEEK * index)
+        ends = min(starts + timedelta(days=WEEK), until)
+        weeks.append(
+            {
+                "week": index + 1,
+                "starts": starts.date().isoformat(),
+                "ends": ends.date().isoformat(),
+                "awards": int(counted.get(index, 0)),
+            }
+        )
+    by_certification = (
+        select(week, Certification.code, func.count())
+        .join(Certification, Certification.id == Award.certification_id)
+        .where(expiring)
+        .group_by(week, Certification.code)
+        .order_by(week, Certification.code)
+    )
+    breakdown: list[dict[str, Cell]] = [
+        {"week": int(index) + 1, "code": code, "awards": count}
+        for index, code, count in db.execute(by_certification)
+    ]
+    return ReportOut(
+        name="expiry-timeline",
+        title="Expiry timeline",
+        description=(
+            "Active awards whose validity ends within the next 90 days, by week from now "
+            "(the last week is shorter), and per certification."
+        ),
+        generated_at=now,
+        parameters={"days": str(EXPIRY_DAYS)},
+        tables=[
+            make_table(
+                "weeks",
+                "Awards expiring each week",
+                [
+                    ("week", "Week", COUNT),
+                    ("starts", "From", DATE),
+                    ("ends", "To", DATE),
+                    ("awards", "Awards expiring", COUNT),
+                ],
+                weeks,
+            ),
+            make_table(
+                "certifications",
+                "Awards expiring each week, per certification",
+                [
+                    ("week", "Week", COUNT),
+                    ("code", "Certification", TEXT),
+                    ("awards", "Awards expiring", COUNT),
+                ],
+                breakdown,
+            ),
+        ],
+    )
+
+
+def criteria_impact(db: Session, *, now: datetime) -> ReportOut:
+    """Per criteria version after the first: people it affected, and awards issued under it.
+
+    Affected are the people holding a live award of the certification, issued under an earlier
+    version, when the new version came into force: their next renewal meets the new criteria.
+    """
+    earlier = aliased(CriteriaVersion)
+    affected = (
+        select(func.count(Award.person_id.distinct()))
+        .join(earlier, earlier.id == Award.criteria_version_id)
+        .where(
+            Award.certification_id == CriteriaVersion.certification_id,
+            earlier.version < CriteriaVersion.version,
+            live_at(CriteriaVersion.effective_from),
+        )
+        .correlate(CriteriaVersion)
+        .scalar_subquery()
+    )
+    issued = (
+        select(func.count(Award.id))
+        .where(Award.criteria_version_id == CriteriaVersion.id)
+        .correlate(CriteriaVersion)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            Certification.code,
+            CriteriaVersion.version,
+            CriteriaVersion.effective_from,
+            affected,
+            issued,
+        )
+        .join(Certification, Certification.id == CriteriaVersion.certification_id)
+        .where(CriteriaVersion.version > 1)
+        .order_by(Certification.code, CriteriaVersion.version)
+    )
+    rows: list[dict[str, Cell]] = [
+        {
+            "code": code,
+            "version": version,
+            "effective_from": effective.date().isoformat(),
+            "in_force": "yes" if effective <= now else "not yet",
+            "people_affected": people,
+            "awarded_under": awarded,
+        }
+        for code, version, effective, people, awarded in db.execute(query)
+    ]
+    return ReportOut(
+        name="criteria-impact",
+        title="Criteria change impact",
+        description=(
+            "For each new criteria version: the people who held a live award of the "
+            "certification under an earlier version when it came into force, and the awards "
+            "issued under the new version since."
+        ),
+        generated_at=now,
+        parameters={},
+        tables=[
+            make_table(
+                "versions",
+                "People affected per criteria version",
+                [
+                    ("code", "Certification", TEXT),
+                    ("version", "Version", COUNT),
+                    ("effective_from", "In force from", DATE),
+                    ("in_force", "In force", TEXT),
+                    ("people_affected", "People affected", COUNT),
+                    ("awarded_under", "Awarded under it", COUNT),
+                ],
+                rows,
+            )
+        ],
+    )

@@ -1,0 +1,219 @@
+"""Each program report's figures against values worked out by hand from tests/reports/world.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from charter.reports import service
+from tests.reports.world import build
+
+
+@pytest.fixture
+def world(db, system, frozen_clock):
+    return build(db, system, frozen_clock)
+
+
+def _rows(db, system, name, table=None, **options):
+    report = service.run_report(db, system, name=name, **options)
+    return (report.table(table) if table else report.tables[0]).rows
+
+
+def test_certified_headcount_each_month_and_by_tier_region_and_track(db, system, world):
+    totals = _rows(db, system, "certified-headcount", months=5)
+    assert totals == [
+        {"month": "2026-03", "people": 4},  # Ada, Bo, Cy, Di
+        {"month": "2026-04", "people": 3},  # Bo revoked
+        {"month": "2026-05", "people": 3},
+        {"month": "2026-06", "people": 3},  # Cy's SELL lapsed, but Cy holds ARCH
+        {"month": "2026-07", "people": 4},  # Ed
+    ]
+    breakdown = _rows(db, system, "certified-headcount", "breakdown", months=5)
+    march = [row for row in breakdown if row["month"] == "2026-03"]
+    # The tier each firm held at the month's end: North Gold until June, South Gold from July.
+    assert march == [
+        {"month": "2026-03", "tier": "Gold", "region": "emea", "track": "technical", "people": 2},
+        {"month": "2026-03", "tier": "Registered", "region": "na", "track": "sales", "people": 1},
+        {
+            "month": "2026-03",
+            "tier": "Registered",
+            "region": "na",
+            "track": "technical",
+            "people": 1,
+        },
+    ]
+
+    def month(label):
+        return {
+            (r["tier"], r["region"], r["track"]): r["people"]
+            for r in breakdown
+            if r["month"] == label
+        }
+
+    assert month("2026-05") == {
+        ("Gold", "emea", "technical"): 1,  # North, at risk but still Gold; Bo revoked
+        ("Registered", "na", "sales"): 1,
+        ("Registered", "na", "technical"): 1,
+    }
+    assert month("2026-06") == {
+        ("Registered", "emea", "technical"): 1,
+        ("Registered", "na", "sales"): 1,
+        ("Registered", "na", "technical"): 1,
+    }
+    assert month("2026-07") == {
+        ("Registered", "emea", "technical"): 1,
+        ("Gold", "na", "sales"): 1,
+        ("Gold", "na", "technical"): 2,
+    }
+
+
+def test_time_to_certify_gives_median_and_quartiles_per_certification(db, system, world):
+    rows = {row["code"]: row for row in _rows(db, system, "time-to-certify")}
+    # ARCH: Ada 1, Bo 10, Cy 5, Ed 1 day -> sorted 1, 1, 5, 10 (nearest rank).
+    assert rows["ARCH"] | {"name": None} == {
+        "code": "ARCH",
+        "name": None,
+        "awards": 4,
+        "min_days": 1.0,
+        "q1_days": 1.0,
+        "median_days": 1.0,
+        "q3_days": 5.0,
+        "max_days": 10.0,
+    }
+    # SELL: Cy 5 days, Di 4 days.
+    assert (rows["SELL"]["awards"], rows["SELL"]["q1_days"], rows["SELL"]["median_days"]) == (
+        2,
+        4.0,
+        4.0,
+    )
+    assert (rows["SELL"]["q3_days"], rows["SELL"]["max_days"]) == (5.0, 5.0)
+
+
+def test_renewal_and_lapse_rates(db, system, world):
+    rows = {row["code"]: row for row in _rows(db, system, "renewals")}
+    assert rows["SELL"] | {"name": None} == {
+        "code": "SELL",
+        "name": None,
+        "came_due": 2,
+        "renewed": 1,
+        "lapsed": 1,
+        "renewal_rate": 50.0,
+        "lapse_rate": 50.0,
+    }
+    assert (rows["ARCH"]["came_due"], rows["ARCH"]["renewal_rate"]) == (0, None)
+
+
+def test_expiry_timeline_in_weeks(db, system, world):
+    weeks = _rows(db, system, "expiry-timeline")
+    assert len(weeks) == 13
+    # Di's renewed SELL ends on Sep 27 12:00: 69 days from Jul 20 12:00, in week 10.
+    assert [row["awards"] for row in weeks] == [0] * 9 + [1] + [0] * 3
+    assert weeks[9]["starts"] == "2026-09-21"
+    assert weeks[0]["starts"] == "2026-07-20"
+    assert weeks[-1]["ends"] == "2026-10-18"
+    detail = _rows(db, system, "expiry-timeline", "certifications")
+    assert detail == [{"week": 10, "code": "SELL", "awards": 1}]
+
+
+def test_tier_movements_per_month_from_the_events_log(db, system, world):
+    rows = {row["month"]: row for row in _rows(db, system, "tier-movements", months=5)}
+    assert list(rows) == ["2026-03", "2026-04", "2026-05", "2026-06", "2026-07"]
+
+    def moved(month):
+        row = rows[month]
+        return (row["upgraded"], row["downgraded"], row["at_risk"], row["recovered"])
+
+    assert moved("2026-03") == (2, 0, 0, 0)
+    assert moved("2026-04") == (0, 0, 1, 0)
+    assert moved("2026-05") == (0, 0, 0, 0)
+    assert moved("2026-06") == (0, 1, 0, 0)
+    assert moved("2026-07") == (1, 0, 0, 0)
+
+
+def test_criteria_change_impact(db, system, world):
+    assert _rows(db, system, "criteria-impact") == [
+        {
+            "code": "ARCH",
+            "version": 2,
+            "effective_from": "2026-07-01",
+            "in_force": "yes",
+            "people_affected": 2,  # Ada and Cy held ARCH v1 on Jul 1; Bo's was revoked
+            "awarded_under": 1,  # Ed
+        }
+    ]
+
+
+def test_firms_at_risk_now_and_falling_below(db, system, frozen_clock):
+    world = build(db, system, frozen_clock)
+    # By July North was moved down and South holds Gold with two engineers till 2027.
+    assert _rows(db, system, "firms-at-risk", "firms") == []
+    assert world.north.id
+
+
+def test_firms_at_risk_names_the_renewals_that_save_a_firm(db, system, world, frozen_clock):
+    from datetime import timedelta
+
+    from charter.partners.enums import Region
+    from charter.tiers import service as tiers
+    from tests.credentials.factories import award
+    from tests.partners.factories import partner, person
+    from tests.programs.factories import certification
+
+    # At the world's end nobody is at risk: North was moved down, South holds Gold till 2027.
+    assert _rows(db, system, "firms-at-risk", "firms") == []
+    # East reaches Gold with two engineers whose 60-day LAB badges both end on Sep 18.
+    east = partner(db, system, status="active", name="East Labs", regions=[Region.APAC])
+    lab = certification(db, system, code="LAB", validity_days=60)
+    for given in ("Fay", "Gus"):
+        someone = person(db, system, partner_id=east.id, given_name=given, family_name="East")
+        award(db, system, person_id=someone.id, certification_id=lab.id)
+    tiers.sweep(db, system)
+    db.commit()
+    assert _rows(db, system, "firms-at-risk", "firms", days=30) == []
+    [row] = _rows(db, system, "firms-at-risk", "firms", days=90)
+    assert row | {"partner_id": None} == {
+        "partner_id": None,
+        "firm": "East Labs",
+        "program": "default",
+        "tier": "Gold",
+        "state": "falls below",
+        "on": "2026-09-18",
+        "missing": "2 more technical certifications",
+        "renewals": "Fay East LAB (expires 2026-09-18); Gus East LAB (expires 2026-09-18)",
+    }
+    assert _rows(db, system, "firms-at-risk", "tiers", days=90) == [
+        {"program": "default", "tier": "Gold", "at_risk_now": 0, "falls_below": 1}
+    ]
+    # Past Sep 18 East is at risk now, in its 30-day grace.
+    frozen_clock.advance(timedelta(days=60))
+    tiers.sweep(db, system)
+    db.commit()
+    [now] = _rows(db, system, "firms-at-risk", "firms")
+    assert (now["firm"], now["state"], now["on"]) == ("East Labs", "at risk now", "2026-10-18")
+    assert now["missing"] == "2 more technical certifications"
+    assert _rows(db, system, "firms-at-risk", "tiers") == [
+        {"program": "default", "tier": "Gold", "at_risk_now": 1, "falls_below": 0}
+    ]
+
+
+def test_the_summary_compares_a_period_with_the_one_before(db, system, world):
+    from datetime import date
+
+    summary = service.program_summary(db, system, start=date(2026, 6, 1), end=date(2026, 7, 20))
+    assert (summary.previous_start, summary.previous_end) == (date(2026, 4, 12), date(2026, 5, 31))
+    figures = {figure.key: (figure.current, figure.previous) for figure in summary.figures}
+    assert figures == {
+        "certified_people": (4, 3),  # now: Ada, Cy, Di, Ed; on Jun 1: Ada, Cy, Di
+        "new_awards": (1, 0),  # Ed
+        "renewals": (1, 0),  # Di's SELL
+        "lapses": (1, 0),  # Cy's SELL on Jun 19 (Bo's revocation is no lapse)
+        "licenses_issued": (0, 0),
+        "alerts_opened": (0, 0),
+    }
+    tiers = {figure.label: (figure.current, figure.previous) for figure in summary.tiers}
+    assert tiers == {"Gold": (1, 1), "Registered": (1, 1)}  # North and South swapped places
+    by_key = {figure.key: figure for figure in summary.figures}
+    assert (by_key["certified_people"].change, by_key["certified_people"].change_percent) == (
+        1,
+        33.3,
+    )
+    assert by_key["new_awards"].change_percent is None
