@@ -339,3 +339,26 @@ def test_each_badge_s_own_name_choice_wins_on_the_profile(client, db, program):
     assert people.count("<li>") == 1
     assert f'href="/credentials/{program.credential_ids[1]}"' in people
     assert f'href="/credentials/{program.credential_ids[0]}"' not in people
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/directory?page=abc",
+        "/directory?page=-5",
+        "/directory?page=99999999999999999999",
+        "/directory?country=%00&tier=%00&certification=%00",
+        "/directory?q=" + "x" * 5000,
+        "/directory/%00",
+        "/directory/" + "a" * 500,
+        "/achievements/%00",
+        "/achievements/" + "A" * 500,
+        "/tiers/%00/%00",
+        "/partners/%00",
+        "/partners/prt_" + "0" * 200,
+    ],
+)
+def test_odd_input_never_fails(client, program, path):
+    for accept in ("text/html", "application/json"):
+        response = client.get(path, headers={"Accept": accept})
+        assert response.status_code in (200, 404), (path, accept, response.status_code)
