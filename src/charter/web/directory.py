@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from charter.config import Settings
 from charter.core import clock
 from charter.core.errors import NotFound
+from charter.core.text import is_storable
 from charter.credentials import documents, ob3
 from charter.deps import DbSession, api_router, session_token_of
 from charter.partners.enums import PartnerType, Region, Track
@@ -114,7 +115,9 @@ def _requirements(raw: dict[str, Any] | None) -> Requirements | None:
 def achievement_page(request: Request, db: DbSession, code: str) -> Response:
     """A certification as an achievement: criteria in force and their history, holders now."""
     settings = _settings(request)
-    certification = programs.get_certification_by_code(db, code=code[:64])
+    certification = (
+        programs.get_certification_by_code(db, code=code[:64]) if is_storable(code) else None
+    )
     if certification is None:
         return _not_found(request, f"no certification with code {code[:64]!r}")
     now = clock.now()
