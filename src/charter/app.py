@@ -66,6 +66,7 @@ from charter.partners.api import router as partners_router
 from charter.programs.api import router as programs_router
 from charter.reports.api import router as reports_router
 from charter.tiers.api import router as tiers_router
+from charter.web.directory import router as directory_router
 from charter.web.errors import error_headers, error_html, wants_html
 from charter.web.holder import router as holder_router
 from charter.web.invitations import router as invitations_router
@@ -401,6 +402,9 @@ def include_routers(app: FastAPI) -> None:
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(pages_router)
+    # Before the portal: /partners/{id} is a firm badge's subject, public, and the portal's
+    # firm page for signed-in users (web.directory hands those to the portal).
+    app.include_router(directory_router)
     app.include_router(portal_router)
     app.include_router(unsubscribe_router)
     app.include_router(invitations_router)

@@ -66,6 +66,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/partners"): EVERYONE,
     ("GET", "/api/v1/partners/{partner_id}"): EVERYONE,
     ("PATCH", "/api/v1/partners/{partner_id}"): FIRM_EDITORS,
+    ("PATCH", "/api/v1/partners/{partner_id}/listing"): FIRM_EDITORS,
     ("POST", "/api/v1/partners/{partner_id}/status"): MANAGERS,
     ("PUT", "/api/v1/partners/{partner_id}/onboarding/{check}"): MANAGERS,
     ("GET", "/api/v1/partners/{partner_id}/people"): EVERYONE,
@@ -413,6 +414,7 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
             "country": "US",
         },
         ("PATCH", "/api/v1/partners/{partner_id}"): {"website": f"https://firm{n}.example"},
+        ("PATCH", "/api/v1/partners/{partner_id}/listing"): {"listed": True},
         ("POST", "/api/v1/partners/{partner_id}/status"): {
             "status": "suspended",
             "reason": "late payment",

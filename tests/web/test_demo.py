@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -396,3 +397,62 @@ def test_the_printed_license_key_validates(seeded, seeding_client):
     assert answer.status_code == 200, answer.text
     assert answer.json()["valid"] is True
     assert answer.json()["code"] == "VALID"
+
+
+def _urls_in(value: object, base: str) -> set[str]:
+    if isinstance(value, dict):
+        return set().union(*(_urls_in(item, base) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_urls_in(item, base) for item in value))
+    if isinstance(value, str) and value.startswith(base + "/"):
+        return {urlsplit(value).path}
+    return set()
+
+
+def test_every_url_in_the_demo_credentials_resolves(demo_client, demo_db):
+    base = demo_client.app.state.settings.public_url.rstrip("/")
+    # One credential of every certification, and one firm badge of every tier.
+    people = demo_db.scalars(
+        select(IssuedCredential.document).where(
+            IssuedCredential.id.in_(
+                select(func.min(IssuedCredential.id))
+                .join(Award, Award.id == IssuedCredential.award_id)
+                .group_by(Award.certification_id)
+            )
+        )
+    ).all()
+    firms = demo_db.scalars(
+        select(TierBadge.document).where(
+            TierBadge.id.in_(select(func.min(TierBadge.id)).group_by(TierBadge.tier))
+        )
+    ).all()
+    demo_db.rollback()
+    assert len(people) == 5
+    assert len(firms) >= 3
+    paths: set[str] = set()
+    for document in [*people, *firms]:
+        paths |= _urls_in(json.loads(document), base)
+    assert {path.split("/")[1] for path in paths} >= {"achievements", "tiers", "partners"}
+    for path in sorted(paths):
+        assert demo_client.get(path, headers={"Accept": "text/html"}).status_code == 200, path
+        if path.startswith(("/achievements/", "/tiers/", "/partners/")):
+            for media_type in ("application/ld+json", "application/json"):
+                document = demo_client.get(path, headers={"Accept": media_type})
+                assert document.status_code == 200, (path, media_type)
+                assert document.json()["id"] == base + path
+
+
+def test_the_demo_directory_lists_most_active_firms(demo_client, demo_db):
+    listed = demo_db.scalar(
+        select(func.count()).select_from(Partner).where(Partner.listed.is_(True))
+    )
+    demo_db.rollback()
+    assert listed is not None
+    assert listed >= 30
+    page = demo_client.get("/directory")
+    assert page.status_code == 200
+    assert page.text.count('class="card firm"') == 20
+    assert 'rel="next"' in page.text
+    elite = demo_client.get("/directory", params={"tier": "elite"})
+    assert 'data-tier="elite"' in elite.text
+    assert 'data-tier="authorized"' not in elite.text

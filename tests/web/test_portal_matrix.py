@@ -32,6 +32,8 @@ class Route:
     by_role: tuple[tuple[Role, int], ...] = ()
     """Roles whose answer differs from their kind's (staff or partner)."""
     people_write: bool = False
+    # A firm's address is also its badges' subject: public, without a session.
+    anonymous: int | None = None
 
 
 READERS = (Role.GOVERNANCE_OWNER, Role.AUDITOR)
@@ -86,10 +88,10 @@ def _routes(world: World, requests: Requests) -> list[Route]:
         Route("GET", "/partners", 200, 404),
         Route("GET", "/partners?q=a&status=active&type=reseller&region=emea&tier=gold", 200, 404),
         Route("GET", "/partners?format=csv", 200, 404),
-        Route("GET", f"/partners/{world.harbor_id}", 200, 200),
-        Route("GET", f"/partners/{world.quill_id}", 200, 404),
-        Route("GET", "/partners/prt_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
-        Route("GET", "/partners/%00", 404, 404),
+        Route("GET", f"/partners/{world.harbor_id}", 200, 200, anonymous=200),
+        Route("GET", f"/partners/{world.quill_id}", 200, 404, anonymous=200),
+        Route("GET", "/partners/prt_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404, anonymous=404),
+        Route("GET", "/partners/%00", 404, 404, anonymous=404),
         Route("GET", "/people", 200, 200),
         Route("GET", f"/people?partner_id={world.quill_id}&track=technical&q=a", 200, 200),
         Route("GET", "/people?format=csv", 200, 200),
@@ -292,7 +294,9 @@ def test_every_route_with_every_role(client, sessions, role):
         label = f"{route.method} {route.path} as {role}"
         assert response.status_code < 500, label
         if role is None:
-            if route.method == "GET":
+            if route.anonymous is not None:
+                assert response.status_code == route.anonymous, label
+            elif route.method == "GET":
                 assert response.status_code == 303, label
                 assert response.headers["location"] == "/login", label
             else:

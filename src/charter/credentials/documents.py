@@ -106,17 +106,26 @@ def achievements(settings: Settings, programs: Programs) -> dict[str, ob3.Achiev
         certification = programs.certifications.get(version.certification_id)
         if certification is None:
             continue
-        achievement_id = achievement_url(settings, certification.code)
-        found[f"{certification.id} {version.id}"] = ob3.AchievementInfo(
-            id=achievement_id,
-            name=certification.name,
-            description=certification.description,
-            criteria_narrative=version.narrative,
-            criteria_url=f"{achievement_id}#criteria",
-            image_url=_absolute(settings, certification.image_url),
-            version=str(version.version),
+        found[f"{certification.id} {version.id}"] = achievement_info(
+            settings, certification, version
         )
     return found
+
+
+def achievement_info(
+    settings: Settings, certification: Certification, version: CriteriaVersion
+) -> ob3.AchievementInfo:
+    """The OB Achievement of a certification under one criteria version."""
+    achievement_id = achievement_url(settings, certification.code)
+    return ob3.AchievementInfo(
+        id=achievement_id,
+        name=certification.name,
+        description=certification.description,
+        criteria_narrative=version.narrative,
+        criteria_url=f"{achievement_id}#criteria",
+        image_url=_absolute(settings, certification.image_url),
+        version=str(version.version),
+    )
 
 
 def check_issuable(award: AwardLike, programs: Programs, holders: Holders) -> None:

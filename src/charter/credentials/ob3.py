@@ -181,6 +181,12 @@ def _issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
     return profile
 
 
+def achievement_document(achievement: AchievementInfo) -> dict[str, Any]:
+    """The ``Achievement`` a credential embeds, on its own with its contexts (as served at its
+    ``id``)."""
+    return {"@context": [VC_V2_CONTEXT, OB_CONTEXT], **_achievement_document(achievement)}
+
+
 def _achievement_document(achievement: AchievementInfo) -> dict[str, Any]:
     """The certification as an ``Achievement`` of type Certification, with its criteria."""
     criteria: dict[str, str] = {"narrative": achievement.criteria_narrative}

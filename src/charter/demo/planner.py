@@ -188,6 +188,9 @@ class Planner:
                 index, PartnerStatus.ACTIVE, "Onboarding complete; welcome aboard"
             ),
         )
+        # Most firms choose to be listed in the directory (no draw: the plan stays as it was).
+        if firm.index % 4 != 3:
+            self.at(firm.active_at + DAY, steps.list_in_directory(firm))
         if firm.final is PartnerStatus.SUSPENDED:
             firm.ends_at = self.between(
                 max(firm.active_at + 30 * DAY, self.now - 120 * DAY), self.now - 10 * DAY

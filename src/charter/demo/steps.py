@@ -32,11 +32,11 @@ from charter.demo.people import (
     PARTNER_MEMBER_PASSWORD,
 )
 from charter.demo.plan import AwardPlan, FirmPlan, Step, World
-from charter.partners import employment, firms, people
+from charter.partners import employment, firms, listing, people
 from charter.partners import onboarding as firm_onboarding
 from charter.partners.enums import OnboardingCheck, PartnerStatus, Track
 from charter.partners.models import Partner
-from charter.partners.schemas import PartnerCreate, PersonCreate
+from charter.partners.schemas import ListingUpdate, PartnerCreate, PersonCreate
 from charter.programs import service as programs
 from charter.programs.enums import AssessmentKind
 from charter.programs.schemas import AssessmentCreate, CertificationCreate, CriteriaCreate
@@ -140,6 +140,32 @@ def create_partner(firm: FirmPlan) -> Step:
             ),
         )
         world.firms[firm.index] = partner.id
+
+    return step
+
+
+TYPE_WORDS = {
+    "reseller": "Reseller",
+    "var": "Value-added reseller",
+    "implementation": "Implementation partner",
+    "msp": "Managed service provider",
+    "integration": "Integration partner",
+    "distributor": "Distributor",
+}
+
+
+def list_in_directory(firm: FirmPlan) -> Step:
+    """The firm chooses to appear in the public partner directory, with a short blurb."""
+
+    def step(db: Session, world: World) -> None:
+        regions = ", ".join(region.value.upper() for region in firm.regions)
+        blurb = f"{TYPE_WORDS[firm.type.value]} for Nimbus customers in {regions}."
+        listing.update_listing(
+            db,
+            world.manager,
+            partner_id=world.firms[firm.index],
+            data=ListingUpdate(listed=True, blurb=blurb),
+        )
 
     return step
 

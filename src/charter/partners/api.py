@@ -11,7 +11,15 @@ from charter.core.pagination import DEFAULT_LIMIT
 from charter.core.pagination import Page as ResultPage
 from charter.core.schemas import Page
 from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
-from charter.partners import employment, firms, invitations, onboarding, people, service
+from charter.partners import (
+    employment,
+    firms,
+    invitations,
+    listing,
+    onboarding,
+    people,
+    service,
+)
 from charter.partners.enums import (
     InvitationState,
     OnboardingCheck,
@@ -25,6 +33,8 @@ from charter.partners.schemas import (
     EmploymentOut,
     InvitationOut,
     JoinPartner,
+    ListingOut,
+    ListingUpdate,
     OnboardingCheckUpdate,
     PartnerCreate,
     PartnerOut,
@@ -102,6 +112,19 @@ def update_partner(
 ) -> Partner:
     """Change a firm's profile; fields left out are kept."""
     return firms.update_partner(db, actor, partner_id=partner_id, data=body)
+
+
+@router.patch("/partners/{partner_id}/listing", response_model=ListingOut, tags=["partners"])
+def update_listing(
+    partner_id: PartnerId, body: ListingUpdate, db: DbSession, actor: CurrentPrincipal
+) -> ListingOut:
+    """Change the firm's public directory listing: listed or not, blurb, website, slug.
+
+    Partner admins change their own firm's, program staff any firm's. The directory shows a
+    firm only while it is listed and active.
+    """
+    partner = listing.update_listing(db, actor, partner_id=partner_id, data=body)
+    return listing.listing_out(db, partner)
 
 
 @router.put(

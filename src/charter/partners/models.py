@@ -28,6 +28,11 @@ class Partner(Timestamped, Base):
     status_changed_at: Mapped[datetime | None]
     # One entry per OnboardingCheck: {"done": bool, "at": iso, "by": actor, "note": str}.
     onboarding: Mapped[dict[str, Any]]
+    # The public directory: a firm appears only while active and listed (its own choice); its
+    # profile lives at /directory/<slug>, with its blurb (plain text).
+    listed: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
+    slug: Mapped[str | None] = mapped_column(String(80), unique=True)
+    blurb: Mapped[str | None] = mapped_column(Text)
     # A table rather than a JSON list so that "partners in EMEA" is an indexed join everywhere.
     region_rows: Mapped[list[PartnerRegion]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="PartnerRegion.region"

@@ -340,3 +340,74 @@ class InvitationOut(ORMModel):
     expires_at: datetime
     accepted_at: datetime | None
     cancelled_at: datetime | None
+
+
+MAX_BLURB_LENGTH = 1000
+MAX_SLUG_LENGTH = 80
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class ListingUpdate(_Input):
+    """Changes to a firm's public directory listing; fields left out stay as they are."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "listed": True,
+                    "blurb": "Cloud migrations and managed support across Europe.",
+                    "website": "https://northwind.example.com",
+                    "slug": "northwind-traders",
+                }
+            ]
+        }
+    )
+
+    listed: bool | None = Field(
+        None, description="Whether the firm appears in the public partner directory"
+    )
+    blurb: Annotated[str, Field(max_length=MAX_BLURB_LENGTH)] | None = Field(
+        None,
+        description=(
+            f"What the directory says about the firm: plain text, at most {MAX_BLURB_LENGTH} "
+            "characters; null clears it"
+        ),
+    )
+    website: Website | None = Field(
+        None, description="The firm's website, an http or https URL; null clears it"
+    )
+    slug: (
+        Annotated[str, Field(min_length=1, max_length=MAX_SLUG_LENGTH, pattern=SLUG_PATTERN)] | None
+    ) = Field(
+        None,
+        description=(
+            "The firm's profile address in the directory (``/directory/<slug>``): lower-case "
+            "letters, digits and single hyphens; null derives it from the firm's name"
+        ),
+    )
+
+    @field_validator("blurb")
+    @classmethod
+    def _plain_blurb(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return storable_text(value, multiline=True) or None
+
+    @field_validator("website", mode="before")
+    @classmethod
+    def _blank_website_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class ListingOut(ORMModel):
+    """A firm's public directory listing."""
+
+    partner_id: str = Field(description="The firm's id (``prt_…``)")
+    listed: bool = Field(description="Whether the firm chose to appear in the directory")
+    shown: bool = Field(
+        description="Whether the directory shows it now: listed, and the firm is active"
+    )
+    slug: str | None = Field(description="The firm's profile address: ``/directory/<slug>``")
+    blurb: str | None = Field(description="What the directory says about the firm")
+    website: str | None = Field(description="The firm's website")
+    profile_url: str | None = Field(description="The firm's public profile, while it is shown")

@@ -58,6 +58,30 @@ def tier_achievement_url(settings: Settings, program: str, tier_key: str) -> str
     return f"{base}/tiers/{quote(program, safe='')}/{quote(tier_key, safe='')}"
 
 
+def tier_achievement(
+    settings: Settings, program: str, tier: Tier, scheme_version: int
+) -> ob3.AchievementInfo:
+    """The OB Achievement of a tier in one scheme version."""
+    achievement_id = tier_achievement_url(settings, program, tier.key)
+    return ob3.AchievementInfo(
+        id=achievement_id,
+        name=tier.name,
+        description=tier.description or f"{tier.name} partner tier",
+        criteria_narrative=_criteria(tier),
+        criteria_url=f"{achievement_id}#criteria",
+        version=str(scheme_version),
+    )
+
+
+def tier_achievement_document(
+    settings: Settings, program: str, tier: Tier, scheme_version: int
+) -> dict[str, Any]:
+    """The tier's ``Achievement`` as served at its ``id``: as a firm badge embeds it."""
+    document = ob3.achievement_document(tier_achievement(settings, program, tier, scheme_version))
+    document["achievementType"] = "Membership"
+    return document
+
+
 def _criteria(tier: Tier) -> str:
     needed = rules.describe(tier)
     return f"Partner tier {tier.name}" + (": " + "; ".join(needed) if needed else "") + "."
@@ -77,20 +101,12 @@ def build_firm_credential(
     status_entry: dict[str, str],
 ) -> dict[str, Any]:
     """An unsigned OB 3.0 credential saying that the firm holds ``tier``."""
-    achievement_id = tier_achievement_url(settings, program, tier.key)
     # The person builder with a throwaway identity, whose subject is then replaced by the firm:
     # everything else (issuer, achievement, dates, status) is built exactly as for a person.
     document = ob3.build_credential(
         credential_id=credential_id,
         issuer=issuer,
-        achievement=ob3.AchievementInfo(
-            id=achievement_id,
-            name=tier.name,
-            description=tier.description or f"{tier.name} partner tier",
-            criteria_narrative=_criteria(tier),
-            criteria_url=f"{achievement_id}#criteria",
-            version=str(scheme_version),
-        ),
+        achievement=tier_achievement(settings, program, tier, scheme_version),
         subject=ob3.SubjectInfo(email="firm@invalid", salt=secrets.token_hex(4)),
         valid_from=valid_from,
         valid_until=None,

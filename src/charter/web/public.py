@@ -496,10 +496,11 @@ def _replacement(db: Session, found: ShownCredential) -> str | None:
     )
 
 
-def _accepted_json_type(request: Request) -> str | None:
-    """The JSON media type the client prefers to HTML, if it does (RFC 9110 q-values)."""
+def accepted_json_type(request: Request, offered: tuple[str, ...] = JSON_MEDIA_TYPES) -> str | None:
+    """The JSON media type (of ``offered``, preferred in that order) the client prefers to
+    HTML, if it does (RFC 9110 q-values)."""
     if request.query_params.get("format") == "json":
-        return DEFAULT_JSON_TYPE
+        return offered[0]
     ranges: dict[str, float] = {}
     for part in request.headers.get("accept", "").split(","):
         media, *params = (piece.strip() for piece in part.split(";"))
@@ -514,7 +515,7 @@ def _accepted_json_type(request: Request) -> str | None:
         if media:
             ranges[media.lower()] = max(quality, ranges.get(media.lower(), 0.0))
     html = max(ranges.get("text/html", 0.0), ranges.get("text/*", 0.0), ranges.get("*/*", 0.0))
-    best = max(JSON_MEDIA_TYPES, key=lambda media: ranges.get(media, 0.0))
+    best = max(offered, key=lambda media: ranges.get(media, 0.0))
     if ranges.get(best, 0.0) > 0 and ranges[best] >= html:
         return best
     return None
@@ -632,7 +633,7 @@ async def _signed_bytes(request: Request, credential_id: str) -> bytes:
 @plain_get(router, "/credentials/{credential_id}")
 async def credential_page(request: Request, credential_id: str) -> Response:
     """The credential: its JSON for machines that ask for it, a page for people otherwise."""
-    json_type = _accepted_json_type(request)
+    json_type = accepted_json_type(request)
     if json_type is not None:
         data = await _signed_bytes(request, credential_id)
         return _json_response(request, data, json_type, Vary="Accept")

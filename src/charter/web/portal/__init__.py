@@ -1,6 +1,7 @@
 """The portal's pages for program staff and partner users: partners, people, the account,
 the program reports, certifications, awards and CSV imports, users and API keys, webhooks,
-the events log, licensing and approvals, and a firm's own program and licensing.
+the events log, licensing and approvals, a firm's own program and licensing, and its listing
+in the public directory.
 
 Every page calls the same services as the API: permissions and partner scope are theirs.
 """
@@ -18,6 +19,7 @@ from charter.web.portal import (
     firm_licensing,
     imports,
     licensing,
+    listing,
     partners,
     people,
     program,
@@ -28,6 +30,7 @@ from charter.web.portal import (
 
 router = api_router(include_in_schema=False)
 router.include_router(account.router)
+router.include_router(listing.router)
 router.include_router(awards.router)
 router.include_router(certifications.router)
 router.include_router(imports.router)

@@ -72,6 +72,7 @@ class FirmView:
     history: list[Event] | None = None
     more_history: bool = False
     may_evaluate: bool = False
+    may_edit_listing: bool = False
 
 
 def _held_by_track(
@@ -147,6 +148,7 @@ def firm_view(db: Session, actor: Principal, *, partner_id: str) -> FirmView:
         view.history = found.items
         view.more_history = found.more
     view.may_evaluate = actor.can(Permission.PARTNERS_LIFECYCLE)
+    view.may_edit_listing = actor.can(Permission.PARTNERS_WRITE)
     return view
 
 
