@@ -57,7 +57,7 @@ lint: install
 	  status=$$?; rm -rf "$$tmp"; exit $$status
 
 test: lint node spectral browser
-	$(BIN)/python -m pytest -n 2 --timeout=600 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --timeout=600 --durations=25 $(PYTEST_ARGS)
 
 test-fast: install
 	CHARTER_TEST_BACKENDS=sqlite $(BIN)/python -m pytest -x -q $(PYTEST_ARGS)
