@@ -64,7 +64,13 @@ def test_a_program_manager_reads_every_report(
             figure = charts.nth(index)
             image = figure.locator("img")
             expect(image).to_have_attribute("alt", re.compile("^Chart: "))
-            assert image.evaluate("img => img.complete && img.naturalWidth > 0"), kind.name
+            # The chart is a separate request: wait for it to load (or fail) before judging.
+            width = image.evaluate(
+                "img => img.complete ? img.naturalWidth : new Promise(done => {"
+                " img.addEventListener('load', () => done(img.naturalWidth));"
+                " img.addEventListener('error', () => done(0)); })"
+            )
+            assert width > 0, kind.name
             svg = page.request.get(live_server + image.get_attribute("src")).text()
             drawn = {_number(value) for value in VALUE.findall(svg)}
             table = figure.locator("xpath=following-sibling::div[1]//table")
