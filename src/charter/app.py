@@ -54,7 +54,7 @@ from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
 from charter.db.freshness import StampedCache, change_watch, listen_for_changes
-from charter.deps import get_principal, read, writing_caller
+from charter.deps import ANSWERS_KEPT, get_principal, read, writing_caller
 from charter.licensing.activations_api import KEY_PATHS as LICENSE_KEY_PATHS
 from charter.licensing.activations_api import router as activations_router
 from charter.licensing.alerts_api import router as license_alerts_router
@@ -351,10 +351,11 @@ def create_app(
     )
     app.state.read_sessions = make_sessionmaker(app.state.read_engine, settings)
     app.state.inline_reads = engine.dialect.name == "sqlite"  # see deps.reads_inline
-    # What workers keep between changes to the database: API keys' principals (see deps) and
-    # license snapshots (licensing.validation_api).
+    # What workers keep between changes to the database: API keys' principals and reading
+    # routes' answers (see deps), and license snapshots (licensing.validation_api).
     app.state.change_watch = change_watch(engine, listen_for_changes(engine) if listen else None)
     app.state.callers = StampedCache(app.state.change_watch, CALLERS_KEPT)
+    app.state.answers = StampedCache(app.state.change_watch, ANSWERS_KEPT)
 
     install_error_handlers(app)
     install_health(app, engine)

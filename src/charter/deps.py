@@ -9,7 +9,7 @@ import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -25,6 +25,7 @@ from charter.accounts import sessions
 from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.errors import Forbidden, Unauthorized
+from charter.core.etags import none_match, strong_etag
 from charter.core.pagination import MAX_LIMIT
 from charter.db.engine import is_lock_timeout
 from charter.db.freshness import StampedCache
@@ -69,6 +70,71 @@ async def read(request: Request, work: Callable[[Session], T]) -> T:
     if reads_inline(request):
         return run()
     return await run_in_threadpool(run)
+
+
+class KeptAnswer(NamedTuple):
+    """A reading route's JSON answer to one caller and URL, as :func:`kept_answer` keeps it."""
+
+    body: bytes
+    etag: str
+    good_until: datetime | None
+    """When something the answer shows lapses by the clock alone (an award's status expires);
+    ``None`` if nothing does."""
+
+
+ANSWERS_KEPT = 256
+"""How many answers a worker keeps (see :func:`kept_answer`)."""
+ANSWER_BYTES_KEPT = 256 * 1024
+"""The largest answer kept: with :data:`ANSWERS_KEPT`, at most 64 MiB a worker."""
+
+
+async def kept_answer(
+    request: Request,
+    actor: Principal,
+    work: Callable[[Session], tuple[bytes, datetime | None]],
+) -> KeptAnswer:
+    """The JSON answer of a reading route, kept in memory until the database changes.
+
+    ``work(session)`` builds the answer's bytes in a read transaction (as :func:`read` runs
+    it) and says until when the clock alone leaves it true. The answer is kept for this caller
+    (the principal itself: its user, role, firm and scopes) and this URL, path and query, and
+    given again while nothing has been committed to the database since it was read (see
+    :mod:`charter.db.freshness`) and ``good_until`` has not passed: an integration polling a
+    list, or a page of badges asked for by many viewers at once, costs one read. Whatever
+    changes, in this process or another, is in the next answer. The route checks the caller's
+    permission before it asks: a principal whose role or scopes changed is another key.
+    """
+    answers: StampedCache[tuple[Principal, str, bytes], KeptAnswer] = request.app.state.answers
+    key = (actor, request.scope["path"], request.scope.get("query_string", b""))
+    kept, stamp = answers.get(key)
+    if kept is not None and (kept.good_until is None or clock.now() < kept.good_until):
+        return kept
+    body, good_until = await read(request, work)
+    answer = KeptAnswer(body, strong_etag(body), good_until)
+    if len(body) <= ANSWER_BYTES_KEPT:
+        answers.put(key, answer, stamp)
+    return answer
+
+
+_PRIVATE_VARY = "Authorization, Cookie"
+
+
+async def kept_json(
+    request: Request,
+    actor: Principal,
+    work: Callable[[Session], tuple[bytes, datetime | None]],
+) -> Response:
+    """:func:`kept_answer` as a JSON response for this caller only, with its ``ETag``: a
+    client sending it back in ``If-None-Match`` gets ``304 Not Modified`` while it holds."""
+    answer = await kept_answer(request, actor, work)
+    headers = {
+        "ETag": answer.etag,
+        "Cache-Control": "private, no-cache",
+        "Vary": _PRIVATE_VARY,
+    }
+    if none_match(request.headers.get("if-none-match"), answer.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(answer.body, media_type="application/json", headers=headers)
 
 
 async def read_rows(
@@ -141,42 +207,38 @@ Cursor = Annotated[
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
 
 
-async def get_principal(request: Request, db: DbSession) -> Principal:
+async def get_principal(request: Request) -> Principal:
     """The caller: an API key in ``Authorization: Bearer``, or a signed-in web session.
 
     A session may call unsafe methods only with its CSRF token in ``X-CSRF-Token``, so another
     site cannot make a signed-in browser change anything.
 
-    A reading request looks its caller up in its own read transaction, the one its route then
-    reads in: one transaction a request. A writing request looks it up with
-    :func:`writing_caller`.
-    """
-    if request.method not in SAFE_METHODS:
-        return await writing_caller(request)
-    if reads_inline(request):
-        principal, seen = _principal(request, db)
-    else:
-        principal, seen = await run_in_threadpool(_principal, request, db)
-    await _record_seen(request, seen)
-    return principal
-
-
-async def writing_caller(request: Request) -> Principal:
-    """The caller of a writing request, looked up in a short read transaction of its own.
-
-    So the request takes SQLite's write lock only when its route starts, not while its caller
-    is checked. Found once a request: the idempotency layer asks before the route does.
+    An API key seen before is answered from memory (see :func:`_bearer_principal`), without a
+    database session: a route that then reads only from memory, or through a Core connection,
+    opens none at all. Otherwise the caller is looked up in a short read transaction of its
+    own, before the route's: for a writing request, so it takes SQLite's write lock only when
+    its route starts, not while its caller is checked. Found once a request: the idempotency
+    layer asks before the route does.
     """
     known = request.scope.get(_CALLER)
     if isinstance(known, Principal):
         return known
-    if reads_inline(request):
-        principal, seen = _lookup_principal(request)
+    kept = _kept_bearer(request)
+    if kept is not None:
+        principal = kept
     else:
-        principal, seen = await run_in_threadpool(_lookup_principal, request)
-    await _record_seen(request, seen)
+        if reads_inline(request):
+            principal, seen = _lookup_principal(request)
+        else:
+            principal, seen = await run_in_threadpool(_lookup_principal, request)
+        await _record_seen(request, seen)
     request.scope[_CALLER] = principal
     return principal
+
+
+async def writing_caller(request: Request) -> Principal:
+    """The caller of a writing request (the same as :func:`get_principal`'s)."""
+    return await get_principal(request)
 
 
 _CALLER = "charter.caller"
@@ -193,12 +255,9 @@ def _lookup_principal(request: Request) -> tuple[Principal, str | None]:
 
 
 def _principal(request: Request, db: Session) -> tuple[Principal, str | None]:
-    header = request.headers.get("authorization")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("use 'Authorization: Bearer <API key>'")
-        return _bearer_principal(request, db, token.strip()), None
+    token = _bearer_token(request)
+    if token is not None:
+        return _bearer_principal(request, db, token), None
     session_token = session_token_of(request)
     if not session_token:
         raise Unauthorized("sign in or present an API key")
@@ -209,6 +268,30 @@ def _principal(request: Request, db: Session) -> tuple[Principal, str | None]:
             raise Forbidden("missing or wrong CSRF token")
     signed_in = sessions.session_principal(db, session_token)
     return signed_in.principal, signed_in.session_id if signed_in.record_seen else None
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use 'Authorization: Bearer <API key>'")
+    return token.strip()
+
+
+def _kept_bearer(request: Request) -> Principal | None:
+    """The principal of the request's API key if it is kept in memory and still valid."""
+    token = _bearer_token(request)
+    if token is None:
+        return None
+    callers: StampedCache[bytes, tuple[Principal, datetime | None]] = request.app.state.callers
+    kept, _ = callers.get(hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest())
+    if kept is not None:
+        principal, expires_at = kept
+        if expires_at is None or clock.now() < expires_at:
+            return principal
+    return None
 
 
 def _bearer_principal(request: Request, db: Session, token: str) -> Principal:

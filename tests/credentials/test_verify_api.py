@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from charter.credentials import documents, issuance, statuslist, verify_api
+from charter.credentials import documents, issuance, service, statuslist, verify_api
 from charter.credentials.verify import MAX_DEPTH
 from charter.partners.enums import Track
 from tests.credentials.factories import award
@@ -159,3 +159,28 @@ def test_an_unexpected_error_is_logged_once_with_a_bounded_traceback(
     assert "POST /api/v1/verify" in text
     assert "RecursionError" in text
     assert len(text) < 20_000
+
+
+def test_a_revocation_committed_after_a_verdict_is_in_the_next_one(
+    client: Any, sessions: Any, system: Any, settings: Any
+) -> None:
+    with sessions() as db, db.begin():
+        db.info["settings"] = settings
+        holder = person(db, system, partner_id=partner(db, system).id)
+        cert = certification(db, system, track=Track.TECHNICAL, validity_days=365)
+        awarded = award(db, system, person_id=holder.id, certification_id=cert.id)
+        issued = issuance.current_credential_for_award(db, awarded.id)
+        assert issued is not None
+    genuine = client.get(f"/credentials/{issued.id}.json").json()
+    # Twice: the second verdict comes from what the route keeps between database changes.
+    for _ in range(2):
+        verdict = client.post("/api/v1/verify", json={"credential": genuine}).json()
+        assert verdict["status"] == "valid", verdict
+
+    with sessions() as db, db.begin():
+        db.info["settings"] = settings
+        service.revoke_award(db, system, award_id=awarded.id, reason="exam fraud")
+
+    verdict = client.post("/api/v1/verify", json={"credential": genuine}).json()
+    assert verdict["status"] == "revoked", verdict
+    assert "exam fraud" in (verdict["reason"] or ""), verdict

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Query, Request, Response
+from pydantic import TypeAdapter
+from sqlalchemy.orm import Session
 
 from charter.accounts import service as accounts
 from charter.accounts import sessions
@@ -25,7 +27,7 @@ from charter.core.auth import Principal, Role
 from charter.core.errors import Invalid
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.core.schemas import Page
-from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router, kept_json
 
 router = api_router()
 
@@ -78,11 +80,19 @@ def list_users(
 
 
 @router.get("/users/me", response_model=UserOut, tags=["users"])
-def who_am_i(db: DbSession, actor: CurrentPrincipal) -> User:
-    """The signed-in user."""
-    if actor.user_id is None:
+async def who_am_i(request: Request, actor: CurrentPrincipal) -> Response:
+    """The signed-in user (with an ``ETag``: ``If-None-Match`` gives ``304``)."""
+    user_id = actor.user_id
+    if user_id is None:
         raise Invalid("the system principal has no user")
-    return accounts.get_user(db, actor.user_id)
+
+    def user(db: Session) -> tuple[bytes, None]:
+        return _USER.dump_json(UserOut.model_validate(accounts.get_user(db, user_id))), None
+
+    return await kept_json(request, actor, user)
+
+
+_USER = TypeAdapter(UserOut)
 
 
 def _user_id(actor: Principal, user_id: str) -> str:

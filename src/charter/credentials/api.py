@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
-from charter.core.auth import Principal
+from charter.core.auth import Permission, Principal
 from charter.core.schemas import Page
-from charter.credentials import service
+from charter.credentials import documents, service
 from charter.credentials.eligibility import check_eligibility
 from charter.credentials.enums import AwardStatus
 from charter.credentials.models import Award
+from charter.credentials.rules import LIVE_STATUSES
 from charter.credentials.schemas import (
     AwardBatchIn,
     AwardBatchOut,
@@ -25,13 +26,14 @@ from charter.credentials.schemas import (
     ReinstateIn,
     RenewIn,
 )
-from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router, kept_json
 from charter.partners.enums import Region, Track
 
 router = api_router()
 
-# A page of awards is validated in one call, from the rows' dicts.
+# A page of awards is validated in one call, from the rows' dicts, and written in one.
 _AWARDS = TypeAdapter(list[AwardOut])
+_PAGE = TypeAdapter(Page[AwardOut])
 
 IdQuery = Annotated[str | None, Query(max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
 
@@ -74,8 +76,8 @@ def issue_awards_batch(body: AwardBatchIn, db: DbSession, actor: CurrentPrincipa
 
 
 @router.get("/awards", response_model=Page[AwardOut], tags=["awards"])
-def list_awards(
-    db: DbSession,
+async def list_awards(
+    request: Request,
     actor: CurrentPrincipal,
     partner_id: IdQuery = None,
     person_id: IdQuery = None,
@@ -89,26 +91,39 @@ def list_awards(
     ] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[AwardOut]:
-    """Awards by firm, person, effective status, track, region, certification or expiry."""
-    page = service.list_awards(
-        db,
-        actor,
-        partner_id=partner_id,
-        person_id=person_id,
-        status=status,
-        track=track,
-        region=region,
-        certification_id=certification_id,
-        expiring_before=expiring_before,
-        cursor=cursor,
-        limit=limit,
-    )
-    items = _AWARDS.validate_python(page.items)
-    links = service.credential_links(db, actor, award_ids=[item.id for item in items])
-    for item in items:
-        _link(item, links)
-    return Page(items=items, next_cursor=page.next_cursor)
+) -> Response:
+    """Awards by firm, person, effective status, track, region, certification or expiry.
+
+    Answered with an ``ETag`` (``If-None-Match`` gives ``304``); a caller asking for the same
+    page again before anything changes is answered from memory.
+    """
+    actor.require(Permission.AWARDS_READ)
+    settings = request.app.state.settings
+
+    def page_of_awards(db: Session) -> tuple[bytes, datetime | None]:
+        page = service.list_awards(
+            db,
+            actor,
+            partner_id=partner_id,
+            person_id=person_id,
+            status=status,
+            track=track,
+            region=region,
+            certification_id=certification_id,
+            expiring_before=expiring_before,
+            cursor=cursor,
+            limit=limit,
+        )
+        items = _AWARDS.validate_python(page.items)
+        for item in items:
+            if item.credential_id is not None:
+                item.credential_url = documents.credential_url(settings, item.credential_id)
+        body = _PAGE.dump_json(Page[AwardOut](items=items, next_cursor=page.next_cursor))
+        # A live award's effective status turns to expired at its valid_until, by the clock.
+        lapses = [item.valid_until for item in items if item.status in LIVE_STATUSES]
+        return body, min(lapses, default=None)
+
+    return await kept_json(request, actor, page_of_awards)
 
 
 @router.get("/awards/{award_id}", response_model=AwardOut, tags=["awards"])

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, ScalarSelect, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from charter.config import Settings
 from charter.core import clock, events
@@ -417,6 +417,21 @@ def current_credential_ids(db: Session, award_ids: Iterable[str]) -> dict[str, s
     return {award_id: rank[2] for award_id, rank in ranked.items()}
 
 
+def current_credential_id(
+    award_id: ColumnElement[str] | InstrumentedAttribute[str],
+) -> ScalarSelect[str]:
+    """The id of an award's current credential as a correlated subquery (``award_id`` the
+    outer query's award id column), chosen as :func:`current_credential_for_award` chooses it:
+    a list of awards reads their credentials in its own statement."""
+    return (
+        select(IssuedCredential.id)
+        .where(IssuedCredential.award_id == award_id)
+        .order_by(*_CURRENT_FIRST)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def current_credential_for_award(
     db: Session, award_id: str, *, settings: Settings | None = None
 ) -> PublicCredential | None:
@@ -424,11 +439,15 @@ def current_credential_for_award(
     row = db.scalar(
         select(IssuedCredential)
         .where(IssuedCredential.award_id == award_id)
-        .order_by(
-            IssuedCredential.status.in_(LIVE).desc(),
-            IssuedCredential.created_at.desc(),
-            IssuedCredential.id.desc(),
-        )
+        .order_by(*_CURRENT_FIRST)
         .limit(1)
     )
     return _public(row, settings) if row is not None else None
+
+
+# An award's current credential: its live one, else its latest.
+_CURRENT_FIRST = (
+    IssuedCredential.status.in_(LIVE).desc(),
+    IssuedCredential.created_at.desc(),
+    IssuedCredential.id.desc(),
+)

@@ -277,8 +277,9 @@ def list_awards(
     """Awards, oldest first, filtered by their effective status and the rest.
 
     Each item is the award's row as a dict (the columns of :class:`Award`), with ``status``
-    the effective one: a list goes straight out as JSON, and building ORM objects for it
-    would cost more than reading it.
+    the effective one and ``credential_id`` its current credential's (``None`` if it has
+    none): a list goes straight out as JSON, and building ORM objects for it would cost more
+    than reading it.
 
     ``partner_id`` and ``region`` match the firm the holder works for now as well as the
     firm the award was earned at; ``expiring_before`` matches ``valid_until`` before it.
@@ -291,7 +292,10 @@ def list_awards(
     now = clock.now()
     # Filtering on the holder's current firm and its regions needs the partners tables in
     # the query itself; going through the partners service would mean loading every person.
-    query = select(*Award.__table__.columns).outerjoin(Person, Person.id == Award.person_id)
+    query = select(
+        *Award.__table__.columns,
+        issuance.current_credential_id(Award.id).label("credential_id"),
+    ).outerjoin(Person, Person.id == Award.person_id)
     for firm in {actor.partner_scope, partner_id} - {None}:
         query = query.where(or_(Award.partner_id == firm, Person.partner_id == firm))
     if person_id is not None:

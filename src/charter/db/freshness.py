@@ -9,9 +9,9 @@ revoked API key or license is refused by the very next request, whichever proces
 
 PostgreSQL has no such question that costs less than the query it would save. There, a worker
 that runs as a server (``charter serve``) listens instead (:class:`ChangeNotices`): triggers on
-the tables whose rows are kept (licenses, products, partners, users, API keys) ``NOTIFY`` at
-commit, a thread of the worker's own counts the notices, and the stamp is that count plus the
-writes this process committed itself (counted as they commit, so the worker's own changes show
+the tables whose rows are kept (:data:`NOTIFYING_TABLES`) ``NOTIFY`` at commit, a thread of
+the worker's own counts the notices, and the stamp is that count plus the writes this process
+committed itself (counted as they commit, so the worker's own changes show
 at once; another process's show as soon as its notice arrives, within milliseconds). While the
 listening connection is down nothing is kept, and whatever is kept is forgotten at least every
 :data:`MAX_AGE_SECONDS` all the same. Without a listener (tests, the CLI), nothing is kept.
@@ -47,9 +47,23 @@ class Watch(Protocol):
 
 CHANNEL = "charter_changes"
 """The PostgreSQL notification channel the change triggers notify (see the migration)."""
-NOTIFYING_TABLES = ("licenses", "products", "partners", "users", "api_keys")
-"""Tables whose rows workers keep (license snapshots, API keys' principals): each change to them
-notifies :data:`CHANNEL` at commit."""
+NOTIFYING_TABLES = (
+    "licenses",
+    "products",
+    "partners",
+    "users",
+    "api_keys",
+    "awards",
+    "issued_credentials",
+    "people",
+    "partner_regions",
+    "certifications",
+    "status_lists",
+    "signing_keys",
+)
+"""Tables whose rows workers keep (license snapshots, API keys' principals, the answers of
+reading routes such as the list of awards, the documents and records the verify route reads):
+each change to them notifies :data:`CHANNEL` at commit."""
 MAX_AGE_SECONDS = 5.0
 """What is kept on PostgreSQL is forgotten at least this often, notices or not."""
 

@@ -8,31 +8,14 @@ like and on how ``If-None-Match`` is read (RFC 9110 §13.1.2: weak comparison, a
 
 from __future__ import annotations
 
-import hashlib
-import re
-
 from fastapi import Request, Response
 
-# An entity-tag (RFC 9110 §8.8.3): optionally W/, then a quoted string without quotes; or "*".
-_TAG = re.compile(r'\*|(?:W/)?"[^"]*"')
+from charter.core.etags import none_match, strong_etag
+
+__all__ = ["conditional", "none_match", "strong_etag"]
+
 # Headers that describe the body a 304 does not carry (RFC 9110 §15.4.5).
 _BODY_HEADERS = frozenset({b"content-length", b"content-type", b"content-disposition"})
-
-
-def strong_etag(*parts: bytes) -> str:
-    """A strong entity tag for a representation made of ``parts``: a quoted SHA-256 prefix."""
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return '"' + digest.hexdigest()[:32] + '"'
-
-
-def none_match(header: str | None, etag: str) -> bool:
-    """Whether ``If-None-Match: header`` names ``etag`` (or is ``*``): the client has it."""
-    if not header:
-        return False
-    return any(tag == "*" or tag.removeprefix("W/") == etag for tag in _TAG.findall(header))
 
 
 def conditional(

@@ -55,6 +55,7 @@ from charter.credentials.rules import holder_name_shown
 from charter.credentials.verify import LocalStatus, Verdict, parse_datetime, verify_credential
 from charter.crypto import dids, keyring
 from charter.db.engine import writes_committed
+from charter.db.freshness import StampedCache
 from charter.deps import DbSession, api_router, plain_get, read
 from charter.partners import service as partners
 from charter.programs import service as programs
@@ -297,19 +298,57 @@ def own_status(db: Session, settings: Settings, url: str) -> LocalStatus | None:
     )
 
 
+VERIFY_KEPT = 4096
+"""Own documents and credential records the verify route keeps (:func:`configure_verification`)."""
+
+
+class _KeptDocuments:
+    """:class:`OwnDocuments` from a session factory, each document kept (as its JSON text,
+    parsed afresh for each verification) until the database changes."""
+
+    def __init__(self, own: OwnDocuments, kept: StampedCache[str, str]) -> None:
+        self._own = own
+        self._kept = kept
+
+    def fetch_json(self, url: str) -> dict[str, Any]:
+        key = strip_fragment(url)
+        text, stamp = self._kept.get(key)
+        if text is None:
+            text = json.dumps(self._own.fetch_json(key))
+            self._kept.put(key, text, stamp)
+        document: dict[str, Any] = json.loads(text)
+        return document
+
+
 def configure_verification(app: FastAPI) -> None:
-    """Give ``POST /api/v1/verify`` the same own documents and records the pages use."""
+    """Give ``POST /api/v1/verify`` the same own documents and records the pages use.
+
+    Both are kept in memory until the database changes (:mod:`charter.db.freshness`): a badge
+    verified again, or a batch of one issuer's badges sharing a status list and a key, reads
+    the database once; a revocation committed anywhere is in the very next verdict.
+    """
     settings: Settings = app.state.settings
     sessions: sessionmaker[Session] = app.state.sessions
+    statuses: StampedCache[str, tuple[LocalStatus | None]] = StampedCache(
+        app.state.change_watch, VERIFY_KEPT
+    )
 
     def lookup(url: str) -> LocalStatus | None:
         if credential_id_of(settings, url) is None:
             return None  # most verified credentials are someone else's: no session needed
+        kept, stamp = statuses.get(url)
+        if kept is not None:
+            return kept[0]
         with sessions() as db:
-            return own_status(db, settings, url)
+            found = own_status(db, settings, url)
+        statuses.put(url, (found,), stamp)
+        return found
 
+    documents_kept: StampedCache[str, str] = StampedCache(app.state.change_watch, VERIFY_KEPT)
     verify_api.configure(
-        app, resolver=OwnDocuments(settings, sessions=sessions), local_status=lookup
+        app,
+        resolver=_KeptDocuments(OwnDocuments(settings, sessions=sessions), documents_kept),
+        local_status=lookup,
     )
 
 
