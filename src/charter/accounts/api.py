@@ -27,7 +27,15 @@ from charter.core.auth import Principal, Role
 from charter.core.errors import Invalid
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.core.schemas import Page
-from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router, kept_json
+from charter.deps import (
+    CurrentPrincipal,
+    Cursor,
+    DbSession,
+    Limit,
+    answers_kept,
+    api_router,
+    kept_json,
+)
 
 router = api_router()
 
@@ -80,6 +88,7 @@ def list_users(
 
 
 @router.get("/users/me", response_model=UserOut, tags=["users"])
+@answers_kept
 async def who_am_i(request: Request, actor: CurrentPrincipal) -> Response:
     """The signed-in user (with an ``ETag``: ``If-None-Match`` gives ``304``)."""
     user_id = actor.user_id

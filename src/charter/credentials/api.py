@@ -26,7 +26,15 @@ from charter.credentials.schemas import (
     ReinstateIn,
     RenewIn,
 )
-from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router, kept_json
+from charter.deps import (
+    CurrentPrincipal,
+    Cursor,
+    DbSession,
+    Limit,
+    answers_kept,
+    api_router,
+    kept_json,
+)
 from charter.partners.enums import Region, Track
 
 router = api_router()
@@ -76,6 +84,7 @@ def issue_awards_batch(body: AwardBatchIn, db: DbSession, actor: CurrentPrincipa
 
 
 @router.get("/awards", response_model=Page[AwardOut], tags=["awards"])
+@answers_kept
 async def list_awards(
     request: Request,
     actor: CurrentPrincipal,
