@@ -378,14 +378,15 @@ def include_routers(app: FastAPI) -> None:
     FastAPI tries routes in order, so the busiest public routes (badges, status lists, DID
     documents, verification) come first and are found without trying the whole API.
     """
+    # Licensed software validates its key: public, the hottest route, and found first (one
+    # path: every other request passes it at the cost of comparing a segment).
+    app.include_router(license_validation_router, prefix="/api/v1")
     app.include_router(public_router)
     configure_verification(app)
     app.include_router(status_router)
     app.include_router(keys_router)
     app.include_router(jwks_router)
     app.include_router(verify_router, prefix="/api/v1")
-    # Licensed software validates its key: public and hot, so found early.
-    app.include_router(license_validation_router, prefix="/api/v1")
     for router in (
         accounts_router,
         core_router,

@@ -15,11 +15,18 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import Protocol
 
 ALGORITHM = "ed25519"
 """The RFC 9421 algorithm name (HTTP Signature Algorithms registry)."""
+
+
+class MessageSigner(Protocol):
+    """An Ed25519 private key, or :class:`charter.crypto.ed25519.Signer` (libsodium's, faster)."""
+
+    def sign(self, data: bytes, /) -> bytes:
+        """The 64-byte signature of ``data``."""
+        ...
 
 
 def content_digest(body: bytes) -> str:
@@ -65,7 +72,7 @@ class SignedFields:
 
 
 def sign(
-    private_key: Ed25519PrivateKey,
+    private_key: MessageSigner,
     *,
     label: str,
     components: Sequence[tuple[str, str]],
@@ -79,7 +86,7 @@ def sign(
 
 
 def sign_response(
-    private_key: Ed25519PrivateKey,
+    private_key: MessageSigner,
     *,
     status: int,
     body: bytes,

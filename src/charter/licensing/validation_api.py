@@ -29,7 +29,7 @@ from functools import partial
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
@@ -39,16 +39,16 @@ import charter.licensing.checks as recorded
 from charter.config import Settings
 from charter.core import clock
 from charter.core.errors import PROBLEM_TYPES, Invalid, TooManyAttempts
-from charter.crypto import httpsig, keyring
+from charter.crypto import ed25519, httpsig, keyring
 from charter.crypto.models import KeyPurpose
 from charter.db.engine import transaction
 from charter.db.freshness import StampedCache, Watch
-from charter.deps import JsonBodyRoute, read_rows
+from charter.deps import JsonBodyRoute, SegmentRouter, read_rows
 from charter.licensing import activations, keyformat, keystore, portability, validation
 from charter.licensing.ratelimit import RateLimiter
 from charter.licensing.validation import ValidationCode, ValidationRequest
 
-router = APIRouter(tags=["licensing"], route_class=JsonBodyRoute)
+router = SegmentRouter(tags=["licensing"], route_class=JsonBodyRoute)
 
 SIGNATURE_LABEL = "charter"
 SIGNATURE_TAG = "charter-license-validation"
@@ -84,7 +84,7 @@ class ValidationOut(BaseModel):
 @dataclass(frozen=True, slots=True)
 class _Signing:
     kid: str
-    private_key: Ed25519PrivateKey
+    signer: ed25519.Signer
     generation: int
     until: float
 
@@ -105,6 +105,8 @@ keyring.on_token_keys_change(_keys.advance)
 
 SNAPSHOTS_KEPT = 10_000
 """Licenses a worker keeps in memory between changes to the database (:func:`_read_snapshot`)."""
+KEY_HASHES_KEPT = 10_000
+"""Typed keys whose lookup hash a worker keeps (:meth:`_Validation.key_hash`)."""
 
 
 class _Validation:
@@ -129,6 +131,26 @@ class _Validation:
         self.snapshots: StampedCache[str, tuple[validation.LicenseSnapshot | None]] = StampedCache(
             watch, SNAPSHOTS_KEPT
         )
+        # Each key as it was typed: its canonical form's lookup hash, or why it is malformed.
+        # Only the event loop touches it (the route is async and never awaits in between).
+        self._hashes: dict[str, str | keyformat.MalformedKey] = {}
+
+    def key_hash(self, typed: str) -> str:
+        """The lookup hash of the key ``typed`` names (:class:`keyformat.MalformedKey` if it
+        names none), worked out once a key: the checksum and the keyed hash cost more than
+        the rest of a validation answered from memory."""
+        found = self._hashes.get(typed)
+        if found is None:
+            try:
+                found = keystore.lookup_hash(self.settings, keyformat.normalize(typed))
+            except keyformat.MalformedKey as error:
+                found = error
+            if len(self._hashes) >= KEY_HASHES_KEPT:
+                del self._hashes[next(iter(self._hashes))]  # the oldest
+            self._hashes[typed] = found
+        if isinstance(found, keyformat.MalformedKey):
+            raise found
+        return found
 
 
 def _state(app: FastAPI) -> _Validation:
@@ -166,7 +188,7 @@ async def _signing(request: Request, state: _Validation) -> _Signing:
         return kept
     generation = _keys.value
     kid, private_key = await run_in_threadpool(_load_signer, request.app, state.settings)
-    kept = _Signing(kid, private_key, generation, time.monotonic() + SIGNER_SECONDS)
+    kept = _Signing(kid, ed25519.Signer(private_key), generation, time.monotonic() + SIGNER_SECONDS)
     state.signing = kept
     return kept
 
@@ -197,10 +219,9 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
     address = request.client.host if request.client is not None else "unknown"
     _limit(state.by_address, address, "from this address")
     try:
-        canonical = keyformat.normalize(body.key)
+        key_hash = state.key_hash(body.key)
     except keyformat.MalformedKey as error:
         raise Invalid.field("key", str(error)) from None
-    key_hash = keystore.lookup_hash(state.settings, canonical)
     _limit(state.by_key, key_hash, "for this key")
     snapshot, activation, pending = await _read_snapshot(request, state, key_hash, body)
     at = clock.now()
@@ -237,7 +258,7 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
     content = json.dumps(payload, separators=(",", ":")).encode("utf-8")
     signing = await _signing(request, state)
     headers = httpsig.sign_response(
-        signing.private_key,
+        signing.signer,
         status=200,
         body=content,
         keyid=signing.kid,
