@@ -11,6 +11,7 @@ fields: integers and strings (quoted, ``\\`` and ``"`` escaped).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ def content_digest(body: bytes) -> str:
 _PRINTABLE = re.compile(r"[ -~]*")
 
 
+@functools.lru_cache(maxsize=1024)  # the component ids, key id, alg and tag repeat
 def _sf_string(value: str) -> str:
     if not _PRINTABLE.fullmatch(value):
         raise ValueError(f"{value!r} is not printable ASCII: not a structured-field string")
