@@ -13,8 +13,10 @@ page:
   parameters), executed again with the driver alone on one connection; the median of the same
   count of repeats.
 
-It prints both medians and their ratio (goal: at most 2, and a page median under 150 ms).
-Pages from later slices (the directory, reports) join the table as their routes appear.
+It prints both medians and their ratio (goal: at most 2, and a page median under 150 ms;
+the directory and the reports have the looser 200 ms of their own goal). Nine firms in ten are
+made active and listed in the public directory, which is measured with and without filters,
+with a firm's profile, beside every program report.
 """
 
 from __future__ import annotations
@@ -44,11 +46,13 @@ from charter.db.engine import make_engine, make_sessionmaker
 from charter.partners.imports import import_partners
 from charter.programs import service as programs
 from charter.programs.schemas import CertificationCreate
+from charter.reports.service import REPORTS
 
 MANAGER_EMAIL = "pm@bench.example"
 MANAGER_PASSWORD = "bench-manager-password"
 GOAL_RATIO = 2.0
 GOAL_MS = 150.0
+PUBLIC_GOAL_MS = 200.0
 CERTIFICATIONS = [
     (f"BENCH-{track.upper()}-{level.upper()}", track, level)
     for track, level in (
@@ -67,6 +71,8 @@ class Page:
 
     name: str
     path: str
+    goal_ms: float = GOAL_MS
+    """The median a page must stay under (the portal's 150 ms; the directory and reports 200)."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ class Measured:
 
     @property
     def met(self) -> bool:
-        return self.ratio <= GOAL_RATIO and self.server_ms < GOAL_MS
+        return self.ratio <= GOAL_RATIO and self.server_ms < self.page.goal_ms
 
 
 def _firms(directory: Path, count: int) -> Path:
@@ -262,6 +268,13 @@ def fill(url: str, directory: Path, firms: int, people: int, per_person: int) ->
         finally:
             raw.close()
         with engine.connect() as connection:
+            # Nine firms in ten active and listed in the public directory; the rest applicants.
+            connection.execute(
+                text(
+                    "UPDATE partners SET status = 'active', listed = true, "
+                    "slug = 'bench-' || lower(external_id) WHERE external_id NOT LIKE '%0'"
+                )
+            )
             connection.execute(text("ANALYZE"))
             connection.commit()
         with make_sessionmaker(engine)() as db, db.begin():
@@ -275,6 +288,22 @@ def fill(url: str, directory: Path, firms: int, people: int, per_person: int) ->
             )
         firm: str = partner_ids[len(partner_ids) // 2]
         return firm
+    finally:
+        engine.dispose()
+
+
+def _listed_slug(url: str) -> str:
+    """The slug of a listed firm with people (for its directory profile)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            slug = connection.execute(
+                text(
+                    "SELECT p.slug FROM partners p WHERE p.listed AND EXISTS "
+                    "(SELECT 1 FROM people x WHERE x.partner_id = p.id) ORDER BY p.slug LIMIT 1"
+                )
+            ).scalar_one()
+        return str(slug)
     finally:
         engine.dispose()
 
@@ -432,7 +461,7 @@ def render(results: Sequence[Measured], shape: str) -> None:
         goal = "met" if m.met else "MISSED"
         print(
             f"{m.page.name:<28}{m.server_ms:>10.1f}{m.sql_ms:>11.1f}{m.statements:>11}"
-            f"{m.ratio:>7.2f}  {goal} (<= {GOAL_RATIO:.0f}x, < {GOAL_MS:.0f} ms)"
+            f"{m.ratio:>7.2f}  {goal} (<= {GOAL_RATIO:.0f}x, < {m.page.goal_ms:.0f} ms)"
         )
 
 
@@ -453,11 +482,24 @@ def main(argv: Sequence[str] | None = None) -> None:
             started = time.perf_counter()
             firm = fill(url, directory, firms, people, per_person)
             print(f"filled in {time.perf_counter() - started:.0f} s")
+            listed = _listed_slug(url)
             pages = [
                 Page("partner list", "/partners"),
                 Page("partner list, filtered", "/partners?status=applicant&region=emea"),
                 Page("firm page", f"/partners/{firm}"),
                 Page("dashboard", "/dashboard"),
+                Page("directory", "/directory", PUBLIC_GOAL_MS),
+                Page(
+                    "directory, filtered",
+                    f"/directory?region=emea&certification={CERTIFICATIONS[1][0]}",
+                    PUBLIC_GOAL_MS,
+                ),
+                Page("directory, searched", "/directory?q=GmbH&track=technical", PUBLIC_GOAL_MS),
+                Page("directory profile", f"/directory/{listed}", PUBLIC_GOAL_MS),
+                *(
+                    Page(f"report: {kind.name}", f"/reports/{kind.name}", PUBLIC_GOAL_MS)
+                    for kind in REPORTS
+                ),
             ]
             results = measure(url, directory, pages, requests)
     render(results, f"{firms:,} firms, {people:,} people, {people * per_person:,} awards")
