@@ -18,6 +18,8 @@ from charter.core.models import Event
 from charter.credentials import issuance
 from charter.credentials import service as awards
 from charter.credentials.models import Award
+from charter.notify.models import EmailMessage
+from charter.notify.render import SPENT_BODY
 from charter.partners.models import Person
 from charter.worker.runner import run_until_idle
 from tests.credentials.factories import HOLDER_DID, award
@@ -116,6 +118,12 @@ def test_a_link_signs_in_once_and_lands_on_the_badges(
     address, name, person_id, held = _holder(sessions, system, certifications=2)
     assert _ask(client, address).status_code == 200
     path = _link(sessions, inbox, address)
+    # Once sent, the outbox keeps no usable link: a dump of the database gives nobody a way in.
+    with sessions() as db:
+        [sent] = db.scalars(select(EmailMessage).where(EmailMessage.kind == "holder_sign_in"))
+        assert sent.status == "sent"
+        assert path.rsplit("/", 1)[-1] not in sent.text_body + sent.html_body
+        assert sent.text_body == sent.html_body == SPENT_BODY
     opened = client.get(path)
     opened_again = client.get(path)  # a mail scanner opening the link uses nothing
     assert opened.status_code == opened_again.status_code == 200

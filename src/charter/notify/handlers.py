@@ -33,6 +33,7 @@ from charter.db.engine import settings_of
 from charter.notify import mailer, service, unsubscribe
 from charter.notify.enums import MessageStatus
 from charter.notify.models import EmailMessage
+from charter.notify.render import ONE_TIME_LINK_KINDS, SPENT_BODY
 from charter.notify.service import Recipient, format_date, masked, queue_email
 from charter.notify.unsubscribe import Category
 from charter.partners.enums import InvitationKind, InvitationState
@@ -146,6 +147,9 @@ def send_email(context: TaskContext, message_id: str) -> None:
     else:
         outcome = {"status": MessageStatus.SENT.value, "sent_at": clock.now(), "last_error": None}
         log.info("email %s (%s) sent to %s", message.id, message.kind, masked(message.recipient))
+    if message.kind in ONE_TIME_LINK_KINDS:
+        # A database dump or a reader of the outbox must not find a usable link in it.
+        outcome.update(text_body=SPENT_BODY, html_body=SPENT_BODY)
     with context.sessions() as db, db.begin():
         context.complete(db)
         db.execute(

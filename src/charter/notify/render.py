@@ -38,6 +38,11 @@ TEMPLATE_KINDS = (
     "tier_recovered",
     "tier_upgraded",
 )
+ONE_TIME_LINK_KINDS = frozenset({"holder_sign_in", "invitation_email", "invitation_person"})
+"""Kinds whose body carries a link that signs someone in or accepts an invitation: their
+bodies are not kept once the message is sent or refused (see :data:`SPENT_BODY`)."""
+SPENT_BODY = "(This message carried a one-time link; its body is not kept once sent.)"
+"""What the outbox keeps of such a message's body, in text and HTML, after its last attempt."""
 
 
 @dataclass(frozen=True, slots=True)
