@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import Form, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from charter.accounts import sessions
 from charter.core import clock
 from charter.deps import DbSession, api_router
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
+from charter.web.pages import redirect, render, signed_in
+from charter.web.portal.posted import Posted, signed_form
 
 router = api_router(include_in_schema=False)
 
@@ -35,14 +35,13 @@ def account_page(request: Request, db: DbSession) -> Response:
 
 
 @router.post("/account/sign-out-everywhere")
-def sign_out_everywhere(
-    request: Request, db: DbSession, csrf: Annotated[str, Form()] = ""
-) -> Response:
+def sign_out_everywhere(request: Request, db: DbSession, form: Posted) -> Response:
     """End every server session of the user (this one too), then show the sign-in page."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None or principal.user_id is None:
+    posted = signed_form(request, db, form)
+    if isinstance(posted, Response):
+        return posted
+    principal = posted.principal
+    if principal.user_id is None:
         return redirect("/login")
     sessions.end_sessions_of(db, principal, user_id=principal.user_id)
     request.session.clear()

@@ -15,15 +15,16 @@ from charter.accounts.models import ApiKey, User
 from charter.core.auth import Permission, Principal
 from charter.core.errors import CharterError, Invalid
 from charter.deps import DbSession, api_router
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
+from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import not_found_page
-from charter.web.portal.attempt import attempt
+from charter.web.portal.forms import attempt
+from charter.web.portal.posted import Posted, signed_form
 
 router = api_router(include_in_schema=False)
 
-NameField = Annotated[str, Form(max_length=200)]
-DateField = Annotated[str, Form(max_length=40)]
+KEY_FIELDS = {"name": 200, "expires_on": 40}
 ScopesField = Annotated[list[str] | None, Form()]
+"""The scopes ticked on a key's form: a field posted once per scope, read as a list."""
 Created = tuple[ApiKey, str]
 
 
@@ -122,38 +123,35 @@ def own_keys(request: Request, db: DbSession) -> Response:
 
 @router.post("/account/api-keys")
 def create_own_key(
-    request: Request,
-    db: DbSession,
-    name: NameField = "",
-    scopes: ScopesField = None,
-    expires_on: DateField = "",
-    csrf: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, form: Posted, scopes: ScopesField = None
 ) -> Response:
     """Create a key for oneself; the answer shows its token, this once."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _signed_in_user(request, db)
-    if found is None:
+    posted = signed_form(request, db, form, KEY_FIELDS)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    if principal.user_id is None:
         return redirect("/login")
-    principal, user = found
+    user = accounts.get_user(db, principal.user_id)
     principal.require(Permission.API_KEYS_MANAGE)
-    outcome = create_key(db, principal, user, name=name, scopes=scopes, expires_on=expires_on)
+    outcome = create_key(
+        db, principal, user, name=values["name"], scopes=scopes, expires_on=values["expires_on"]
+    )
     if isinstance(outcome, CharterError):
         return _own_page(request, db, principal, user, error=outcome)
     return _own_page(request, db, principal, user, created=outcome)
 
 
 @router.post("/account/api-keys/{key_id}/revoke")
-def revoke_own_key(
-    request: Request, db: DbSession, key_id: str, csrf: Annotated[str, Form()] = ""
-) -> Response:
+def revoke_own_key(request: Request, db: DbSession, form: Posted, key_id: str) -> Response:
     """Revoke one of one's own keys."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _signed_in_user(request, db)
-    if found is None:
+    posted = signed_form(request, db, form)
+    if isinstance(posted, Response):
+        return posted
+    principal = posted.principal
+    if principal.user_id is None:
         return redirect("/login")
-    principal, user = found
+    user = accounts.get_user(db, principal.user_id)
     key = next(
         (key for key in accounts.list_api_keys(db, principal, user_id=user.id) if key.id == key_id),
         None,

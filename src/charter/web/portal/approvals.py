@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import Form, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -19,14 +19,15 @@ from charter.core.auth import Permission, Principal
 from charter.core.errors import CharterError, Invalid
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.deps import Cursor, DbSession, api_router
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
-from charter.web.portal.attempt import attempt
+from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.filters import blank_to_none, choice, url_with
+from charter.web.portal.forms import attempt
+from charter.web.portal.posted import Posted, signed_form
 
 router = api_router(include_in_schema=False)
 
 Text = Annotated[str | None, Query(max_length=200)]
-ReasonField = Annotated[str, Form(max_length=4000)]
+REASON = {"reason": 4000}
 DECISIONS = ("approve", "reject")
 
 
@@ -115,19 +116,14 @@ def approval_page(request: Request, db: DbSession, request_id: str) -> Response:
 
 @router.post("/approvals/{request_id}/{decision}")
 def decide(
-    request: Request,
-    db: DbSession,
-    request_id: str,
-    decision: str,
-    reason: ReasonField = "",
-    csrf: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, form: Posted, request_id: str, decision: str
 ) -> Response:
     """Approve (the service applies the change) or reject a request; either needs a reason."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
+    posted = signed_form(request, db, form, REASON)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    reason = values["reason"]
     item = approvals.get_request(db, principal, request_id=request_id)
     if decision not in DECISIONS:
         raise Invalid.field("decision", "must be approve or reject")

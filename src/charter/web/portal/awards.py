@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from charter.core.auth import Permission, Principal
-from charter.core.errors import NotFound
+from charter.core.errors import CharterError, NotFound
 from charter.core.pagination import MAX_LIMIT
 from charter.credentials import eligibility
 from charter.credentials import service as credentials
@@ -29,13 +29,14 @@ from charter.partners.models import Person
 from charter.programs import service as programs
 from charter.programs.enums import AssessmentKind
 from charter.programs.schemas import AssessmentCreate
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render
+from charter.web.pages import redirect, render
 from charter.web.portal.access import not_found_page
-from charter.web.portal.forms import FormErrors, Posted, attempt, blank, parse, pick, staff_only
+from charter.web.portal.forms import FormErrors, attempt, blank, errors_of, parse, staff_only
+from charter.web.portal.posted import Posted, fields, signed_form
 
 router = api_router(include_in_schema=False)
 
-ASSESSMENT_FIELDS = (
+ASSESSMENT_FIELDS = fields(
     "kind",
     "code",
     "score",
@@ -46,7 +47,8 @@ ASSESSMENT_FIELDS = (
     "external_id",
 )
 ASSESSMENT_PATHS = {name: name for name in ASSESSMENT_FIELDS} | {"person_id": "_form"}
-AWARD_FIELDS = ("certification_id", "external_id", "override_reason")
+AWARD_FIELDS = fields("certification_id", "external_id", "override_reason")
+REASON_FIELDS = fields("reason")
 AWARD_PATHS = {
     "certification_id": "certification_id",
     "external_id": "external_id",
@@ -118,13 +120,11 @@ def new_assessment(request: Request, db: DbSession, person_id: str) -> Response:
 @router.post("/people/{person_id}/assessments")
 def record_assessment(request: Request, db: DbSession, form: Posted, person_id: str) -> Response:
     """Record the assessment as the API does; the form again, errors by field, if refused."""
-    values, csrf = pick(form, ASSESSMENT_FIELDS)
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _person(request, db, person_id)
-    if not isinstance(found, tuple):
-        return found
-    principal, person = found
+    posted = signed_form(request, db, form, ASSESSMENT_FIELDS, staff=True)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    person = partners.get_person(db, principal, person_id=person_id)
     principal.require(Permission.ASSESSMENTS_WRITE)
     passed = {"yes": True, "no": False}.get(values["passed"], values["passed"])
     try:
@@ -143,8 +143,9 @@ def record_assessment(request: Request, db: DbSession, form: Posted, person_id: 
             },
             ASSESSMENT_PATHS,
         )
-        with attempt(db, ASSESSMENT_PATHS):
-            programs.record_assessment(db, principal, data=data)
+        outcome = attempt(db, lambda: programs.record_assessment(db, principal, data=data))
+        if isinstance(outcome, CharterError):
+            raise FormErrors(errors_of(outcome, ASSESSMENT_PATHS))
     except FormErrors as refused:
         return _assessment_form(request, principal, person, values, refused.errors, status_code=422)
     return redirect(f"/people/{person.id}#assessments")
@@ -208,13 +209,11 @@ def new_award(
 @router.post("/people/{person_id}/awards")
 def issue_award(request: Request, db: DbSession, form: Posted, person_id: str) -> Response:
     """Issue the award; the preview again, with the refusal, if the service refuses it."""
-    values, csrf = pick(form, AWARD_FIELDS)
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _person(request, db, person_id)
-    if not isinstance(found, tuple):
-        return found
-    principal, person = found
+    posted = signed_form(request, db, form, AWARD_FIELDS, staff=True)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    person = partners.get_person(db, principal, person_id=person_id)
     principal.require(Permission.AWARDS_ISSUE)
     try:
         data = parse(
@@ -227,8 +226,9 @@ def issue_award(request: Request, db: DbSession, form: Posted, person_id: str) -
             },
             AWARD_PATHS,
         )
-        with attempt(db, AWARD_PATHS):
-            award = credentials.issue_award(db, principal, data=data)
+        award = attempt(db, lambda: credentials.issue_award(db, principal, data=data))
+        if isinstance(award, CharterError):
+            raise FormErrors(errors_of(award, AWARD_PATHS))
     except FormErrors as refused:
         return _award_form(request, db, principal, person, values, refused.errors, 422)
     return redirect(f"/awards/{award.id}?done=issued")
@@ -287,34 +287,32 @@ def award_page(request: Request, db: DbSession, award_id: str, done: str | None 
     return _award_page(request, db, principal, award, done=done)
 
 
+def _apply(db: Session, principal: Principal, award: Award, action: str, reason: str) -> Award:
+    """The service call of an award's change ``action``."""
+    if action == "revoke":
+        return credentials.revoke_award(db, principal, award_id=award.id, reason=reason)
+    if action == "suspend":
+        return credentials.suspend_award(db, principal, award_id=award.id, reason=reason)
+    if action == "reinstate":
+        return credentials.reinstate_award(db, principal, award_id=award.id, reason=blank(reason))
+    return credentials.renew_award(db, principal, award_id=award.id, override_reason=blank(reason))
+
+
 def _change(
     request: Request, db: Session, form: dict[str, str], award_id: str, action: str
 ) -> Response:
-    values, csrf = pick(form, ("reason",))
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = staff_only(request, db)
-    if not isinstance(principal, Principal):
-        return principal
+    posted = signed_form(request, db, form, REASON_FIELDS, staff=True)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
     award = credentials.get_award(db, principal, award_id=award_id)
-    reason = values["reason"]
-    try:
-        with attempt(db, {"reason": f"{action}-reason", "override_reason": f"{action}-reason"}):
-            if action == "revoke":
-                credentials.revoke_award(db, principal, award_id=award.id, reason=reason)
-            elif action == "suspend":
-                credentials.suspend_award(db, principal, award_id=award.id, reason=reason)
-            elif action == "reinstate":
-                credentials.reinstate_award(db, principal, award_id=award.id, reason=blank(reason))
-            else:
-                credentials.renew_award(
-                    db, principal, award_id=award.id, override_reason=blank(reason)
-                )
-    except FormErrors as refused:
+    outcome = attempt(db, lambda: _apply(db, principal, award, action, values["reason"]))
+    if isinstance(outcome, CharterError):
         db.expire(award)
+        fields_at_fault = {"reason": f"{action}-reason", "override_reason": f"{action}-reason"}
         errors = {
             (key if key != "_form" else f"{action}-reason"): value
-            for key, value in refused.errors.items()
+            for key, value in errors_of(outcome, fields_at_fault).items()
         }
         return _award_page(
             request, db, principal, award, errors=errors, failed=action, status_code=422

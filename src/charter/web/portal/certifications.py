@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from charter.core import clock
 from charter.core.auth import Permission, Principal
-from charter.core.errors import NotFound
+from charter.core.errors import CharterError, NotFound
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.credentials import impact
 from charter.deps import Cursor, DbSession, api_router
@@ -22,10 +22,11 @@ from charter.programs.enums import Level
 from charter.programs.models import Certification
 from charter.programs.schemas import CertificationCreate, CriteriaCreate
 from charter.tiers import schemes
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render
+from charter.web.pages import redirect, render
 from charter.web.portal.access import not_found_page
 from charter.web.portal.filters import url_with
-from charter.web.portal.forms import FormErrors, Posted, attempt, blank, parse, pick, staff_only
+from charter.web.portal.forms import FormErrors, attempt, blank, errors_of, parse, staff_only
+from charter.web.portal.posted import Posted, fields, signed_form
 
 router = api_router(include_in_schema=False)
 
@@ -171,13 +172,17 @@ def new_certification(request: Request, db: DbSession) -> Response:
 @router.post("/certifications")
 def create_certification(request: Request, db: DbSession, form: Posted) -> Response:
     """Create the certification; the form again, with each error by its field, if refused."""
-    values, csrf = pick(form, CERTIFICATION_FIELDS + CRITERIA_FIELDS)
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = staff_only(request, db)
-    if not isinstance(principal, Principal):
-        return principal
-    principal.require(Permission.CERTIFICATIONS_WRITE)
+    posted = signed_form(
+        request,
+        db,
+        form,
+        fields(*CERTIFICATION_FIELDS, *CRITERIA_FIELDS),
+        staff=True,
+        permission=Permission.CERTIFICATIONS_WRITE,
+    )
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
     try:
         data = parse(
             CertificationCreate,
@@ -190,8 +195,9 @@ def create_certification(request: Request, db: DbSession, form: Posted) -> Respo
             },
             CREATE_PATHS,
         )
-        with attempt(db, CREATE_PATHS):
-            created = programs.create_certification(db, principal, data=data)
+        created = attempt(db, lambda: programs.create_certification(db, principal, data=data))
+        if isinstance(created, CharterError):
+            raise FormErrors(errors_of(created, CREATE_PATHS))
     except FormErrors as refused:
         return _new_form(request, principal, values, refused.errors, status_code=422)
     return redirect(f"/certifications/{created.id}")
@@ -264,12 +270,10 @@ def publish_criteria(
     request: Request, db: DbSession, form: Posted, certification_id: str
 ) -> Response:
     """Publish a new criteria version; its page then shows the holders it affects."""
-    values, csrf = pick(form, CRITERIA_FIELDS)
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = staff_only(request, db)
-    if not isinstance(principal, Principal):
-        return principal
+    posted = signed_form(request, db, form, fields(*CRITERIA_FIELDS), staff=True)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
     certification = programs.get_certification(db, principal, certification_id=certification_id)
     principal.require(Permission.CERTIFICATIONS_WRITE)
     try:
@@ -282,8 +286,14 @@ def publish_criteria(
             },
             PUBLISH_PATHS,
         )
-        with attempt(db, PUBLISH_PATHS):
-            programs.publish_criteria(db, principal, certification_id=certification.id, data=data)
+        outcome = attempt(
+            db,
+            lambda: programs.publish_criteria(
+                db, principal, certification_id=certification.id, data=data
+            ),
+        )
+        if isinstance(outcome, CharterError):
+            raise FormErrors(errors_of(outcome, PUBLISH_PATHS))
     except FormErrors as refused:
         return _page(
             request,

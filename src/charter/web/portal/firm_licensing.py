@@ -9,9 +9,9 @@ after a button press (a POST: reading a key is recorded in the events log).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Form, Request
+from fastapi import Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,8 @@ from charter.licensing.enums import ActivationState
 from charter.licensing.models import LicenseActivation
 from charter.partners import service as partners
 from charter.partners.models import Partner
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
+from charter.web.pages import redirect, render, signed_in
+from charter.web.portal.posted import Posted, signed_form
 
 router = api_router(include_in_schema=False)
 
@@ -118,18 +119,13 @@ def licensing_page(request: Request, db: DbSession, partner_id: str) -> Response
 
 @router.post("/licensing/{partner_id}/licenses/{license_id}/key")
 def show_key(
-    request: Request,
-    db: DbSession,
-    partner_id: str,
-    license_id: str,
-    csrf: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, form: Posted, partner_id: str, license_id: str
 ) -> Response:
     """The page again with one license's full key shown (the reading is recorded)."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
+    posted = signed_form(request, db, form)
+    if isinstance(posted, Response):
+        return posted
+    principal = posted.principal
     firm = partners.get_partner(db, principal, partner_id=partner_id)
     license = licensing.get_license(db, principal, license_id=license_id)
     if license.partner_id != firm.id:

@@ -7,11 +7,10 @@ form field they name, and the form is shown again with what was typed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
@@ -25,6 +24,7 @@ GENERAL = "_form"
 """The key of a problem that names no field of the form."""
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class FormErrors(Exception):
@@ -73,18 +73,21 @@ def parse(model: type[M], values: dict[str, Any], fields: Mapping[str, str]) -> 
         raise FormErrors(errors_of(error, fields)) from None
 
 
-@contextmanager
-def attempt(db: Session, fields: Mapping[str, str]) -> Iterator[None]:
-    """Run a service call in a savepoint: a refusal undoes all it did and becomes
-    :class:`FormErrors`, so the page can show the form again and the request still commits
-    nothing of it."""
+def attempt(db: Session, action: Callable[[], T]) -> T | CharterError:
+    """``action()`` in a savepoint: its result, or the refusal it raised, all it did undone, so
+    that the page can show the form again and the request still commits nothing of it.
+
+    A refusal is one the user can fix (a conflict, invalid input, unmet criteria); not being
+    allowed, not finding the thing, and failures of the server are raised on to their error
+    page.
+    """
     try:
         with db.begin_nested():
-            yield
+            return action()
     except CharterError as error:
         if error.status >= 500 or error.status in (401, 403, 404):
             raise
-        raise FormErrors(errors_of(error, fields)) from None
+        return error
 
 
 def blank(value: str | None) -> str | None:
@@ -92,30 +95,6 @@ def blank(value: str | None) -> str | None:
     if value is None:
         return None
     return value.strip() or None
-
-
-MAX_FIELD = 10_000
-"""The longest text a form field is read as; the schemas refuse what is longer still."""
-
-
-async def _posted_fields(request: Request) -> dict[str, str]:
-    """A posted form's text fields (the first of each name), each cut at ``MAX_FIELD``."""
-    form = await request.form()
-    fields: dict[str, str] = {}
-    for name, value in form.multi_items():
-        if isinstance(value, str) and name not in fields:
-            fields[name] = value[:MAX_FIELD]
-    return fields
-
-
-Posted = Annotated[dict[str, str], Depends(_posted_fields)]
-"""A form's text fields, read on the event loop so that the endpoint itself can be a plain
-``def`` run in a worker thread, as every page that touches the database is."""
-
-
-def pick(form: dict[str, str], names: tuple[str, ...]) -> tuple[dict[str, str], str]:
-    """The fields named ``names`` (blank when absent) and the CSRF token of a posted form."""
-    return {name: form.get(name, "") for name in names}, form.get("csrf", "")
 
 
 def staff_only(request: Request, db: Session) -> Principal | Response:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import File, Form, Request, UploadFile
+from fastapi import File, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -26,14 +26,18 @@ from charter.credentials import imports as award_imports
 from charter.deps import DbSession, api_router
 from charter.partners import imports as partner_imports
 from charter.programs import imports as assessment_imports
-from charter.web.pages import csrf_ok, csrf_refused, render
+from charter.web.pages import render
 from charter.web.portal.csvexport import csv_response
 from charter.web.portal.forms import staff_only
+from charter.web.portal.posted import Posted, signed_form
 from charter.web.portal.uploads import MAX_UPLOAD_BYTES, SESSION_KEY, Pending, UploadStore
 
 router = api_router(include_in_schema=False)
 
 Importer = Callable[..., ImportReport]
+UPLOAD_FIELDS = {"kind": 40, "csrf": 200}
+CONFIRM_FIELDS = {"sha256": 64, "eligible_only": 10, "csrf": 200}
+REJECTED_FIELDS = {"sha256": 64, "csrf": 200}
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,17 +227,15 @@ def imports_page(request: Request, db: DbSession) -> Response:
 def upload(
     request: Request,
     db: DbSession,
-    kind: Annotated[str, Form(max_length=40)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
+    form: Posted,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Check an uploaded file and show what importing it would do; nothing is written."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = staff_only(request, db)
-    if not isinstance(principal, Principal):
-        return principal
-    chosen = KINDS.get(kind)
+    posted = signed_form(request, db, form, UPLOAD_FIELDS, staff=True)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    chosen = KINDS.get(values["kind"])
     if chosen is None:
         return _page(request, principal, problem="Choose what the file holds.", status_code=422)
     principal.require(chosen.permission)
@@ -265,20 +267,13 @@ def _pending(request: Request, sha256: str) -> tuple[Pending, bytes] | None:
 
 
 @router.post("/imports/confirm")
-def confirm(
-    request: Request,
-    db: DbSession,
-    sha256: Annotated[str, Form(max_length=64)] = "",
-    eligible_only: Annotated[str, Form(max_length=10)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
+def confirm(request: Request, db: DbSession, form: Posted) -> Response:
     """Import the previewed file; the confirmation names its SHA-256, which must match."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = staff_only(request, db)
-    if not isinstance(principal, Principal):
-        return principal
-    found = _pending(request, sha256)
+    posted = signed_form(request, db, form, CONFIRM_FIELDS, staff=True)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    found = _pending(request, values["sha256"])
     if found is None:
         problem = "This confirmation does not match the file last checked. Upload it again."
         return _page(request, principal, problem=problem, status_code=409)
@@ -292,7 +287,7 @@ def confirm(
                     principal,
                     source=data,
                     name=pending.file_name,
-                    eligible_only=eligible_only == "yes",
+                    eligible_only=values["eligible_only"] == "yes",
                 )
             else:
                 report = kind.run(db, principal, source=data, name=pending.file_name)
@@ -309,19 +304,13 @@ REJECTED_HEADER = ("line", "reason", *award_imports.AWARD_COLUMNS.all)
 
 
 @router.post("/imports/rejected")
-def rejected_rows(
-    request: Request,
-    db: DbSession,
-    sha256: Annotated[str, Form(max_length=64)] = "",
-    csrf: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
+def rejected_rows(request: Request, db: DbSession, form: Posted) -> Response:
     """The previewed award file's rejected rows as CSV, each with its reason."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = staff_only(request, db)
-    if not isinstance(principal, Principal):
-        return principal
-    found = _pending(request, sha256)
+    posted = signed_form(request, db, form, REJECTED_FIELDS, staff=True)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    found = _pending(request, values["sha256"])
     if found is None or found[0].kind != "awards":
         problem = "This download does not match the file last checked. Upload it again."
         return _page(request, principal, problem=problem, status_code=409)

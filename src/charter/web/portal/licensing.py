@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -20,14 +20,16 @@ from charter.licensing import activations, agreements, alerts, usage
 from charter.licensing import service as licensing
 from charter.licensing.enums import AgreementStatus, LicenseStatus
 from charter.licensing.models import License
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
-from charter.web.portal.attempt import attempt
+from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.filters import blank_to_none, choice, url_with
+from charter.web.portal.forms import attempt
+from charter.web.portal.posted import Posted, signed_form
 
 router = api_router(include_in_schema=False)
 
 Text = Annotated[str | None, Query(max_length=200)]
-ReasonField = Annotated[str, Form(max_length=2000)]
+REASON = {"reason": 2000}
+NOTE = {"note": 2000}
 SHOWN = 200
 LIFECYCLE = {
     "suspend": licensing.suspend_license,
@@ -167,15 +169,12 @@ def license_page(request: Request, db: DbSession, license_id: str) -> Response:
 
 
 @router.post("/licenses/{license_id}/key")
-def reveal_key(
-    request: Request, db: DbSession, license_id: str, csrf: Annotated[str, Form()] = ""
-) -> Response:
+def reveal_key(request: Request, db: DbSession, form: Posted, license_id: str) -> Response:
     """Show the license's whole key (license_keys:read); the reading is recorded."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
+    posted = signed_form(request, db, form)
+    if isinstance(posted, Response):
+        return posted
+    principal = posted.principal
     key = licensing.reveal_key(db, principal, license_id=license_id)
     license = licensing.get_license(db, principal, license_id=license_id)
     return _license_page(request, db, principal, license, key=key)
@@ -183,19 +182,14 @@ def reveal_key(
 
 @router.post("/licenses/{license_id}/{action}")
 def change_license(
-    request: Request,
-    db: DbSession,
-    license_id: str,
-    action: str,
-    reason: ReasonField = "",
-    csrf: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, form: Posted, license_id: str, action: str
 ) -> Response:
     """Suspend, reinstate or revoke the license, saying why."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
+    posted = signed_form(request, db, form, REASON)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    reason = values["reason"]
     license = licensing.get_license(db, principal, license_id=license_id)
     change = LIFECYCLE.get(action)
     if change is None:
@@ -217,20 +211,14 @@ def change_license(
 
 @router.post("/licenses/{license_id}/alerts/{alert_id}/{action}")
 def change_alert(
-    request: Request,
-    db: DbSession,
-    license_id: str,
-    alert_id: str,
-    action: str,
-    note: ReasonField = "",
-    csrf: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, form: Posted, license_id: str, alert_id: str, action: str
 ) -> Response:
     """Acknowledge an open alert, or resolve it saying how."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
+    posted = signed_form(request, db, form, NOTE)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    note = values["note"]
     license = licensing.get_license(db, principal, license_id=license_id)
     alert = alerts.get_alert(db, principal, alert_id=alert_id)
     if alert.license_id != license.id or action not in ("acknowledge", "resolve"):

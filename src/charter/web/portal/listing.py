@@ -6,9 +6,9 @@ The form posts to the same service as ``PATCH /api/v1/partners/{id}/listing``, s
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Form, Request
+from fastapi import Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -20,11 +20,13 @@ from charter.partners import listing
 from charter.partners import service as partners
 from charter.partners.models import Partner
 from charter.partners.schemas import MAX_BLURB_LENGTH, MAX_SLUG_LENGTH, ListingUpdate
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
+from charter.web.pages import redirect, render, signed_in
+from charter.web.portal.posted import Posted, fields, signed_form
 
 router = api_router(include_in_schema=False)
 
 FORM_TEXT_LIMIT = 4000
+LISTING_FIELDS = fields("listed") | fields("blurb", "website", "slug", longest=FORM_TEXT_LIMIT)
 
 
 def _form(
@@ -80,22 +82,13 @@ def listing_form(request: Request, db: DbSession, partner_id: str) -> Response:
 
 
 @router.post("/partners/{partner_id}/listing")
-def save_listing(
-    request: Request,
-    db: DbSession,
-    partner_id: str,
-    csrf: Annotated[str, Form()] = "",
-    listed: Annotated[str, Form()] = "",
-    blurb: Annotated[str, Form(max_length=FORM_TEXT_LIMIT)] = "",
-    website: Annotated[str, Form(max_length=FORM_TEXT_LIMIT)] = "",
-    slug: Annotated[str, Form(max_length=FORM_TEXT_LIMIT)] = "",
-) -> Response:
+def save_listing(request: Request, db: DbSession, form: Posted, partner_id: str) -> Response:
     """Save the listing; the form again, naming each field at fault, when it cannot be."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
+    posted = signed_form(request, db, form, LISTING_FIELDS)
+    if isinstance(posted, Response):
+        return posted
+    principal, entered = posted
+    listed, blurb, website, slug = (entered[name] for name in LISTING_FIELDS)
     firm = _editable(db, principal, partner_id)
     values = {"listed": listed == "yes", "blurb": blurb, "website": website, "slug": slug}
     try:

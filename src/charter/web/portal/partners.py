@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Form, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -16,11 +16,12 @@ from charter.partners.enums import PartnerStatus, PartnerType, Region
 from charter.partners.models import Partner
 from charter.tiers import listing
 from charter.tiers import service as tiers
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
+from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import is_staff, not_found_page
 from charter.web.portal.csvexport import EXPORT_PAGE, Row, RowsPage, csv_response, export_rows
 from charter.web.portal.filters import blank_to_none, choice, url_with
 from charter.web.portal.firm import firm_view
+from charter.web.portal.posted import Posted, signed_form
 
 router = api_router(include_in_schema=False)
 
@@ -131,15 +132,12 @@ def partner_page(request: Request, db: DbSession, partner_id: str) -> Response:
 
 
 @router.post("/partners/{partner_id}/evaluate")
-def evaluate_partner(
-    request: Request, db: DbSession, partner_id: str, csrf: Annotated[str, Form()] = ""
-) -> Response:
+def evaluate_partner(request: Request, db: DbSession, form: Posted, partner_id: str) -> Response:
     """Re-evaluate a firm's tiers now, then show its page again."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
+    posted = signed_form(request, db, form)
+    if isinstance(posted, Response):
+        return posted
+    principal = posted.principal
     firm = partners.get_partner(db, principal, partner_id=partner_id)
     tiers.evaluate_firm(db, principal, partner_id=firm.id)
     return redirect(f"/partners/{firm.id}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Form, Request
+from fastapi import Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -37,12 +37,14 @@ from charter.programs.models import Certification
 from charter.tiers import forecast, standings
 from charter.tiers.rules import Shortfall, ShortfallKind
 from charter.tiers.schemas import ForecastItem
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
+from charter.web.pages import redirect, render, signed_in
+from charter.web.portal.posted import Posted, fields, signed_form
 from charter.web.public import embed_snippet_for
 
 router = api_router(include_in_schema=False)
 
 HORIZON_DAYS = 90
+INVITE_FIELDS = fields("given_name", "family_name", longest=1000) | {"track": 100, "email": 1000}
 PEOPLE_SHOWN = 200
 AWARDS_SHOWN = MAX_LIMIT
 
@@ -292,32 +294,21 @@ def _error_text(error: ValidationError) -> str:
 
 
 @router.post("/program/{partner_id}/invite")
-def invite(
-    request: Request,
-    db: DbSession,
-    partner_id: str,
-    given_name: Annotated[str, Form(max_length=1000)] = "",
-    family_name: Annotated[str, Form(max_length=1000)] = "",
-    track: Annotated[str, Form(max_length=100)] = "",
-    email: Annotated[str, Form(max_length=1000)] = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
+def invite(request: Request, db: DbSession, form: Posted, partner_id: str) -> Response:
     """Invite a person to join the firm (the invitation mail goes out as from the API)."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
+    posted = signed_form(request, db, form, INVITE_FIELDS)
+    if isinstance(posted, Response):
+        return posted
+    principal, entered = posted
     firm = partners.get_partner(db, principal, partner_id=partner_id)
     principal.require(Permission.PEOPLE_WRITE)
-    entered = {"given_name": given_name, "family_name": family_name, "track": track, "email": email}
     try:
         data = PersonCreate(
-            given_name=given_name,
-            family_name=family_name,
-            track=track,  # validated by the schema
+            given_name=entered["given_name"],
+            family_name=entered["family_name"],
+            track=entered["track"],  # validated by the schema
             partner_id=firm.id,
-            emails=[email],
+            emails=[entered["email"]],
         )
         invitations.invite_person(db, principal, data=data)
     except ValidationError as error:
@@ -332,18 +323,13 @@ def invite(
 
 @router.post("/program/{partner_id}/people/{person_id}/left")
 def person_left(
-    request: Request,
-    db: DbSession,
-    partner_id: str,
-    person_id: str,
-    csrf: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, form: Posted, partner_id: str, person_id: str
 ) -> Response:
     """Record that a person left the firm: they stop counting for it; their badges stay theirs."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
+    posted = signed_form(request, db, form)
+    if isinstance(posted, Response):
+        return posted
+    principal = posted.principal
     firm = partners.get_partner(db, principal, partner_id=partner_id)
     person = partners.get_person(db, principal, person_id=person_id)
     if person.partner_id != firm.id:

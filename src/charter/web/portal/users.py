@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -16,20 +16,24 @@ from charter.core.auth import Permission, Principal, Role
 from charter.core.errors import CharterError, Invalid
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.deps import Cursor, DbSession, api_router
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
+from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import is_staff, not_found_page
-from charter.web.portal.apikeys import ScopesField, create_key, key_form_context
-from charter.web.portal.attempt import attempt
+from charter.web.portal.apikeys import KEY_FIELDS, ScopesField, create_key, key_form_context
 from charter.web.portal.filters import blank_to_none, choice, url_with
+from charter.web.portal.forms import attempt
+from charter.web.portal.posted import NO_FIELDS, Fields, Posted, SignedForm, signed_form
 
 router = api_router(include_in_schema=False)
 
 Text = Annotated[str | None, Query(max_length=200)]
 Filters = dict[str, str | None]
-NameField = Annotated[str, Form(max_length=200)]
-EmailField = Annotated[str, Form(max_length=320)]
-PasswordField = Annotated[str, Form(max_length=1000)]
-ReasonField = Annotated[str, Form(max_length=2000)]
+USER_FIELDS = {
+    "email": 320,
+    "display_name": 200,
+    "role": 200,
+    "partner_id": 200,
+    "password": 1000,
+}
 DISABLED_CHOICES = {"yes": True, "no": False}
 
 
@@ -106,52 +110,36 @@ def users_list(
 
 
 @router.post("/users")
-def create_user(
-    request: Request,
-    db: DbSession,
-    email: EmailField = "",
-    display_name: NameField = "",
-    role: NameField = "",
-    partner_id: NameField = "",
-    password: PasswordField = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
+def create_user(request: Request, db: DbSession, form: Posted) -> Response:
     """Create a user; on a mistake the form comes back with what was typed (not the password)."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    principal = signed_in(request, db)
-    if principal is None:
-        return redirect("/login")
-    if not is_staff(principal):
-        return not_found_page(request, principal)
-    principal.require(Permission.USERS_MANAGE)
+    posted = signed_form(
+        request, db, form, USER_FIELDS, staff=True, permission=Permission.USERS_MANAGE
+    )
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
 
     def create() -> User:
-        if not email.strip():
+        if not values["email"].strip():
             raise Invalid.field("email", "enter the user's email address")
-        chosen = choice(Role, role, "role")
+        chosen = choice(Role, values["role"], "role")
         if chosen is None:
             raise Invalid.field("role", "choose a role")
         return accounts.create_user(
             db,
             principal,
-            email=email,
-            display_name=display_name,
+            email=values["email"],
+            display_name=values["display_name"],
             role=chosen,
-            password=password or None,
-            partner_id=blank_to_none(partner_id),
+            password=values["password"] or None,
+            partner_id=blank_to_none(values["partner_id"]),
         )
 
     outcome = attempt(db, create)
     if isinstance(outcome, CharterError):
-        form = {
-            "email": email,
-            "display_name": display_name,
-            "role": role,
-            "partner_id": partner_id,
-        }
+        typed = {name: values[name] for name in USER_FIELDS if name != "password"}
         empty: Filters = {"q": None, "role": None, "partner_id": None, "disabled": None}
-        return _list_page(request, db, principal, empty, None, form=form, error=outcome)
+        return _list_page(request, db, principal, empty, None, form=typed, error=outcome)
     return redirect(f"/users/{outcome.id}")
 
 
@@ -185,6 +173,16 @@ def _managed_user(request: Request, db: Session, user_id: str) -> tuple[Principa
     return principal, accounts.get_user(db, user_id)
 
 
+def _managed_user_form(
+    request: Request, db: Session, form: dict[str, str], user_id: str, wanted: Fields = NO_FIELDS
+) -> tuple[SignedForm, User] | Response:
+    """A form about the user ``user_id`` posted by an admin, and that user."""
+    posted = signed_form(request, db, form, wanted, staff=True, permission=Permission.USERS_MANAGE)
+    if isinstance(posted, Response):
+        return posted
+    return posted, accounts.get_user(db, user_id)
+
+
 @router.get("/users/{user_id}")
 def user_page(request: Request, db: DbSession, user_id: str) -> Response:
     """A user: their role and firm, access, and API keys, with the forms to change them."""
@@ -196,23 +194,15 @@ def user_page(request: Request, db: DbSession, user_id: str) -> Response:
 
 
 @router.post("/users/{user_id}/role")
-def change_role(
-    request: Request,
-    db: DbSession,
-    user_id: str,
-    role: NameField = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
+def change_role(request: Request, db: DbSession, form: Posted, user_id: str) -> Response:
     """Give the user another role (they are signed out everywhere)."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _managed_user(request, db, user_id)
+    found = _managed_user_form(request, db, form, user_id, {"role": 200})
     if isinstance(found, Response):
         return found
-    principal, user = found
+    (principal, values), user = found
 
     def change() -> User:
-        chosen = choice(Role, role, "role")
+        chosen = choice(Role, values["role"], "role")
         if chosen is None:
             raise Invalid.field("role", "choose a role")
         return accounts.change_role(db, principal, user_id=user.id, role=chosen)
@@ -224,20 +214,13 @@ def change_role(
 
 
 @router.post("/users/{user_id}/disable")
-def disable_user(
-    request: Request,
-    db: DbSession,
-    user_id: str,
-    reason: ReasonField = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
+def disable_user(request: Request, db: DbSession, form: Posted, user_id: str) -> Response:
     """Stop the user signing in, saying why; their sessions end and their keys stop working."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _managed_user(request, db, user_id)
+    found = _managed_user_form(request, db, form, user_id, {"reason": 2000})
     if isinstance(found, Response):
         return found
-    principal, user = found
+    (principal, values), user = found
+    reason = values["reason"]
 
     def disable() -> User:
         if not reason.strip():
@@ -251,31 +234,23 @@ def disable_user(
 
 
 @router.post("/users/{user_id}/enable")
-def enable_user(
-    request: Request, db: DbSession, user_id: str, csrf: Annotated[str, Form()] = ""
-) -> Response:
+def enable_user(request: Request, db: DbSession, form: Posted, user_id: str) -> Response:
     """Let a disabled user sign in again."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _managed_user(request, db, user_id)
+    found = _managed_user_form(request, db, form, user_id)
     if isinstance(found, Response):
         return found
-    principal, user = found
+    (principal, _), user = found
     accounts.enable_user(db, principal, user_id=user.id)
     return redirect(f"/users/{user.id}")
 
 
 @router.post("/users/{user_id}/end-sessions")
-def end_sessions(
-    request: Request, db: DbSession, user_id: str, csrf: Annotated[str, Form()] = ""
-) -> Response:
+def end_sessions(request: Request, db: DbSession, form: Posted, user_id: str) -> Response:
     """Sign the user out everywhere."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _managed_user(request, db, user_id)
+    found = _managed_user_form(request, db, form, user_id)
     if isinstance(found, Response):
         return found
-    principal, user = found
+    (principal, _), user = found
     sessions.end_sessions_of(db, principal, user_id=user.id)
     if user.id == principal.user_id:
         request.session.clear()
@@ -285,22 +260,16 @@ def end_sessions(
 
 @router.post("/users/{user_id}/api-keys")
 def create_user_key(
-    request: Request,
-    db: DbSession,
-    user_id: str,
-    name: NameField = "",
-    scopes: ScopesField = None,
-    expires_on: Annotated[str, Form(max_length=40)] = "",
-    csrf: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, form: Posted, user_id: str, scopes: ScopesField = None
 ) -> Response:
     """Create a key for the user (no wider than the admin's own); its token is shown once."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _managed_user(request, db, user_id)
+    found = _managed_user_form(request, db, form, user_id, KEY_FIELDS)
     if isinstance(found, Response):
         return found
-    principal, user = found
-    outcome = create_key(db, principal, user, name=name, scopes=scopes, expires_on=expires_on)
+    (principal, values), user = found
+    outcome = create_key(
+        db, principal, user, name=values["name"], scopes=scopes, expires_on=values["expires_on"]
+    )
     if isinstance(outcome, CharterError):
         return _user_page(request, db, principal, user, error=outcome)
     return _user_page(request, db, principal, user, created=outcome)
@@ -308,19 +277,13 @@ def create_user_key(
 
 @router.post("/users/{user_id}/api-keys/{key_id}/revoke")
 def revoke_user_key(
-    request: Request,
-    db: DbSession,
-    user_id: str,
-    key_id: str,
-    csrf: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, form: Posted, user_id: str, key_id: str
 ) -> Response:
     """Revoke one of the user's keys."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _managed_user(request, db, user_id)
+    found = _managed_user_form(request, db, form, user_id)
     if isinstance(found, Response):
         return found
-    principal, user = found
+    (principal, _), user = found
     keys = accounts.list_api_keys(db, principal, user_id=user.id)
     key = next((key for key in keys if key.id == key_id), None)
     if key is None:

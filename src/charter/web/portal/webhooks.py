@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -15,10 +15,11 @@ from charter.core.auth import Permission, Principal
 from charter.core.errors import CharterError, FieldError, Invalid
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.deps import Cursor, DbSession, api_router
-from charter.web.pages import csrf_ok, csrf_refused, redirect, render, signed_in
+from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import is_staff, not_found_page
-from charter.web.portal.attempt import attempt
 from charter.web.portal.filters import blank_to_none, choice, url_with
+from charter.web.portal.forms import attempt
+from charter.web.portal.posted import NO_FIELDS, Fields, Posted, SignedForm, signed_form
 from charter.webhooks import service as webhooks
 from charter.webhooks.enums import DeliveryStatus
 from charter.webhooks.models import WebhookEndpoint
@@ -28,6 +29,7 @@ router = api_router(include_in_schema=False)
 
 Text = Annotated[str | None, Query(max_length=200)]
 Created = tuple[WebhookEndpoint, str]
+ENDPOINT_FIELDS = {"url": 2000, "event_types": 4000, "description": 500}
 
 
 def _settings(request: Request) -> Settings:
@@ -43,6 +45,13 @@ def _manager(request: Request, db: Session) -> Principal | Response:
         return not_found_page(request, principal)
     principal.require(Permission.WEBHOOKS_MANAGE)
     return principal
+
+
+def _manager_form(
+    request: Request, db: Session, form: dict[str, str], wanted: Fields = NO_FIELDS
+) -> SignedForm | Response:
+    """A form posted by a staff member who manages webhooks."""
+    return signed_form(request, db, form, wanted, staff=True, permission=Permission.WEBHOOKS_MANAGE)
 
 
 def _invalid(error: ValidationError) -> Invalid:
@@ -94,28 +103,19 @@ def endpoints_list(request: Request, db: DbSession, cursor: Cursor = None) -> Re
 
 
 @router.post("/webhooks")
-def create_endpoint(
-    request: Request,
-    db: DbSession,
-    url: Annotated[str, Form(max_length=2000)] = "",
-    event_types: Annotated[str, Form(max_length=4000)] = "",
-    description: Annotated[str, Form(max_length=500)] = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
+def create_endpoint(request: Request, db: DbSession, form: Posted) -> Response:
     """Register an endpoint; the answer shows its signing secret, this once."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _manager(request, db)
-    if isinstance(found, Response):
-        return found
-    principal = found
+    posted = _manager_form(request, db, form, ENDPOINT_FIELDS)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
 
     def create() -> Created:
         try:
             data = EndpointCreate(
-                url=url.strip(),
-                event_types=event_types.replace(",", " ").split(),
-                description=blank_to_none(description),
+                url=values["url"].strip(),
+                event_types=values["event_types"].replace(",", " ").split(),
+                description=blank_to_none(values["description"]),
             )
         except ValidationError as error:
             raise _invalid(error) from None
@@ -123,8 +123,7 @@ def create_endpoint(
 
     outcome = attempt(db, create)
     if isinstance(outcome, CharterError):
-        form = {"url": url, "event_types": event_types, "description": description}
-        return _list_page(request, db, principal, None, form=form, error=outcome)
+        return _list_page(request, db, principal, None, form=values, error=outcome)
     return _list_page(request, db, principal, None, created=outcome)
 
 
@@ -165,24 +164,18 @@ def endpoint_page(
 
 
 @router.post("/webhooks/{endpoint_id}/active")
-def set_active(
-    request: Request,
-    db: DbSession,
-    endpoint_id: str,
-    active: Annotated[str, Form(max_length=5)] = "",
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
+def set_active(request: Request, db: DbSession, form: Posted, endpoint_id: str) -> Response:
     """Pause (``active=no``) or resume (``active=yes``) an endpoint."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _manager(request, db)
-    if isinstance(found, Response):
-        return found
+    posted = _manager_form(request, db, form, {"active": 5})
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    active = values["active"]
     if active not in ("yes", "no"):
         raise Invalid.field("active", "must be yes or no")
     endpoint = webhooks.update_endpoint(
         db,
-        found,
+        principal,
         _settings(request),
         endpoint_id=endpoint_id,
         data=EndpointUpdate(active=active == "yes"),
@@ -192,18 +185,13 @@ def set_active(
 
 @router.post("/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay")
 def replay(
-    request: Request,
-    db: DbSession,
-    endpoint_id: str,
-    delivery_id: str,
-    csrf: Annotated[str, Form()] = "",
+    request: Request, db: DbSession, form: Posted, endpoint_id: str, delivery_id: str
 ) -> Response:
     """Send a delivery's event again, as a new delivery at the end of the log."""
-    if not csrf_ok(request, csrf):
-        return csrf_refused(request)
-    found = _manager(request, db)
-    if isinstance(found, Response):
-        return found
-    endpoint = webhooks.get_endpoint(db, found, endpoint_id=endpoint_id)
-    webhooks.replay_delivery(db, found, endpoint_id=endpoint.id, delivery_id=delivery_id)
+    posted = _manager_form(request, db, form)
+    if isinstance(posted, Response):
+        return posted
+    principal = posted.principal
+    endpoint = webhooks.get_endpoint(db, principal, endpoint_id=endpoint_id)
+    webhooks.replay_delivery(db, principal, endpoint_id=endpoint.id, delivery_id=delivery_id)
     return redirect(f"/webhooks/{endpoint.id}")
