@@ -22,9 +22,9 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
@@ -280,7 +280,7 @@ async def _multipart_file(request: Request, body: bytes) -> bytes:
         }
     },
 )
-async def verify(request: Request) -> VerdictOut:
+async def verify(request: Request) -> Response:
     """Check a credential's contexts, schema, proof, key, dates and status; no login needed."""
     body = await _bounded_body(request)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -299,7 +299,12 @@ async def verify(request: Request) -> VerdictOut:
             now=clock.now(),
             local_status=getattr(request.app.state, "verify_local_status", None),
         )
-    return VerdictOut.of(verdict)
+    # Written straight to JSON: the model is the route's response_model, and FastAPI would
+    # validate it once more before writing it.
+    return Response(_VERDICT.dump_json(VerdictOut.of(verdict)), media_type="application/json")
+
+
+_VERDICT = TypeAdapter(VerdictOut)
 
 
 VERIFYING_AT_ONCE = 2
