@@ -54,7 +54,7 @@ from charter.credentials.verify_api import router as verify_router
 from charter.crypto.api import router as keys_router
 from charter.db.engine import is_lock_timeout, make_server_engine, make_sessionmaker, reading
 from charter.db.freshness import StampedCache, change_watch, listen_for_changes
-from charter.deps import ANSWERS_KEPT, get_principal, read, writing_caller
+from charter.deps import ANSWERS_KEPT, get_principal, read
 from charter.licensing.activations_api import KEY_PATHS as LICENSE_KEY_PATHS
 from charter.licensing.activations_api import router as activations_router
 from charter.licensing.alerts_api import router as license_alerts_router
@@ -482,7 +482,7 @@ class PortalSessionMiddleware(SessionMiddleware):
 async def idempotency_caller(scope: Scope) -> str | None:
     """Whom an ``Idempotency-Key`` belongs to: the authenticated caller, else ``None``."""
     try:
-        principal = await writing_caller(Request(scope))
+        principal = await get_principal(Request(scope))
     except (Unauthorized, Forbidden):
         return None
     return f"{principal.kind}:{principal.id}"

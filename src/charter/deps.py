@@ -257,11 +257,6 @@ async def get_principal(request: Request) -> Principal:
     return principal
 
 
-async def writing_caller(request: Request) -> Principal:
-    """The caller of a writing request (the same as :func:`get_principal`'s)."""
-    return await get_principal(request)
-
-
 _CALLER = "charter.caller"
 
 
@@ -304,15 +299,21 @@ def _bearer_token(request: Request) -> str | None:
 def _kept_bearer(request: Request) -> Principal | None:
     """The principal of the request's API key if it is kept in memory and still valid."""
     token = _bearer_token(request)
-    if token is None:
-        return None
+    return None if token is None else _kept_caller(request, token)[0]
+
+
+def _kept_caller(request: Request, token: str) -> tuple[Principal | None, bytes, int | None]:
+    """The principal kept for ``token`` if still valid (an expiring key is checked against
+    the clock each time), its key in the cache (the token's SHA-256, never the token), and the
+    stamp to keep a principal read now with."""
     callers: StampedCache[bytes, tuple[Principal, datetime | None]] = request.app.state.callers
-    kept, _ = callers.get(hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest())
+    digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+    kept, stamp = callers.get(digest)
     if kept is not None:
         principal, expires_at = kept
         if expires_at is None or clock.now() < expires_at:
-            return principal
-    return None
+            return principal, digest, stamp
+    return None, digest, stamp
 
 
 def _bearer_principal(request: Request, db: Session, token: str) -> Principal:
@@ -320,18 +321,13 @@ def _bearer_principal(request: Request, db: Session, token: str) -> Principal:
 
     On SQLite (:mod:`charter.db.freshness`) a key found once is answered from memory until
     anything is committed, by any process: a revoked key, a disabled user or a changed role
-    is refused or changed at the very next request. Kept by the token's SHA-256, not the token.
-    An expiring key is checked against the clock each time.
+    is refused or changed at the very next request.
     """
-    callers: StampedCache[bytes, tuple[Principal, datetime | None]] = request.app.state.callers
-    digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
-    kept, stamp = callers.get(digest)
+    kept, digest, stamp = _kept_caller(request, token)
     if kept is not None:
-        principal, expires_at = kept
-        if expires_at is None or clock.now() < expires_at:
-            return principal
+        return kept
     principal, expires_at = accounts.resolve_token(db, token)
-    callers.put(digest, (principal, expires_at), stamp)
+    request.app.state.callers.put(digest, (principal, expires_at), stamp)
     return principal
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.schemas import Page
-from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router, writing_caller
+from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router, get_principal
 from charter.licensing import agreements, products, service, usage
 from charter.licensing.enums import AgreementStatus, LicenseStatus
 from charter.licensing.models import Agreement, AgreementTemplate, AgreementVersion, License
@@ -295,7 +295,7 @@ async def report_usage(body: UsageBatch, request: Request, db: DbSession) -> Usa
     Licensed software authenticates with its license ``key`` in the body (no API key needed);
     a partner's integration uses its API key and names each record's ``license_id``.
     """
-    caller = None if body.key is not None else await writing_caller(request)
+    caller = None if body.key is not None else await get_principal(request)
     return await run_in_threadpool(_report, db, caller, body)
 
 

@@ -133,24 +133,25 @@ class _Validation:
         )
         # Each key as it was typed: its canonical form's lookup hash, or why it is malformed.
         # Only the event loop touches it (the route is async and never awaits in between).
-        self._hashes: dict[str, str | keyformat.MalformedKey] = {}
+        self._hashes: dict[str, tuple[str, str | None]] = {}
 
     def key_hash(self, typed: str) -> str:
-        """The lookup hash of the key ``typed`` names (:class:`keyformat.MalformedKey` if it
+        """The lookup hash of the key ``typed`` names (:class:`Invalid` naming ``key`` if it
         names none), worked out once a key: the checksum and the keyed hash cost more than
         the rest of a validation answered from memory."""
         found = self._hashes.get(typed)
         if found is None:
             try:
-                found = keystore.lookup_hash(self.settings, keyformat.normalize(typed))
+                found = (keystore.lookup_hash(self.settings, keyformat.normalize(typed)), None)
             except keyformat.MalformedKey as error:
-                found = error
+                found = ("", str(error))
             if len(self._hashes) >= KEY_HASHES_KEPT:
                 del self._hashes[next(iter(self._hashes))]  # the oldest
             self._hashes[typed] = found
-        if isinstance(found, keyformat.MalformedKey):
-            raise found
-        return found
+        key_hash, refusal = found
+        if refusal is not None:
+            raise Invalid.field("key", refusal)
+        return key_hash
 
 
 def _state(app: FastAPI) -> _Validation:
@@ -218,10 +219,7 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
     state = _state(request.app)
     address = request.client.host if request.client is not None else "unknown"
     _limit(state.by_address, address, "from this address")
-    try:
-        key_hash = state.key_hash(body.key)
-    except keyformat.MalformedKey as error:
-        raise Invalid.field("key", str(error)) from None
+    key_hash = state.key_hash(body.key)
     _limit(state.by_key, key_hash, "for this key")
     snapshot, activation, pending = await _read_snapshot(request, state, key_hash, body)
     at = clock.now()
