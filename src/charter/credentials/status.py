@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import event, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from charter.config import Settings
 from charter.core import clock
@@ -380,13 +381,18 @@ def _sign(db: Session, row: StatusList, settings: Settings) -> str:
 def _store(db: Session, row: StatusList, text: str) -> None:
     # Only ever move the copy forward: a slower transaction must not overwrite a newer one.
     # The loaded row takes the new copy too (without becoming dirty).
+    # Not synchronize_session="evaluate": that walks every object in the session, and a bulk
+    # issuance commits with one loaded award per credential.
     version = row.version
-    db.execute(
+    stored = db.execute(
         update(StatusList)
         .where(
             StatusList.id == row.id,
             or_(StatusList.signed_version.is_(None), StatusList.signed_version < version),
         )
         .values(signed_document=text, signed_version=version)
-        .execution_options(synchronize_session="evaluate")
+        .execution_options(synchronize_session=False)
     )
+    if stored.rowcount:  # type: ignore[attr-defined]
+        set_committed_value(row, "signed_document", text)
+        set_committed_value(row, "signed_version", version)
