@@ -395,6 +395,33 @@ def test_untrustworthy_status_lists_make_the_status_unknown(tamper: str, expecte
     assert expected in verdict.check("status").detail
 
 
+def test_a_status_list_checked_before_vouches_only_for_its_exact_document() -> None:
+    # The verdict of a list's proof is kept between verifications; a list whose bits were
+    # changed under the same proof, or the same list claimed by another key, is checked anew.
+    signer = did_key_signer()
+    signed = _badge_with_status(signer)
+    listing = signed_list(signer)
+    for _ in range(2):
+        assert check(signed, {LIST_URL: listing}).status == "valid"
+    forged = json.loads(json.dumps(listing))
+    bits = statuslist.StatusBits()
+    bits.set(4242)
+    forged["credentialSubject"]["encodedList"] = statuslist.encode(bits)
+    verdict = check(signed, {LIST_URL: forged})
+    assert verdict.status == "invalid"
+    assert "proof is not valid" in verdict.check("status").detail
+    assert check(signed, {LIST_URL: listing}).status == "valid"
+    # The same list and proof, named as another issuer's key: that key never signed it.
+    other = did_key_signer(7)
+    claimed = json.loads(json.dumps(listing).replace(signer.did, other.did))
+    assert (
+        check(
+            other.sign(badge(other.did, status=signed["credentialStatus"])), {LIST_URL: claimed}
+        ).status
+        == "invalid"
+    )
+
+
 def test_known_shapes_are_verified_without_json_ld_processing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

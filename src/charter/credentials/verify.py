@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal
 
+from cachetools import LRUCache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from charter.core.errors import CharterError
@@ -379,9 +383,12 @@ def _check_proof(
             problems.append(str(error))
             continue
         signed = {**document, "proof": proof}
-        # A status list's terms are checked with its proof, on the same path as its hashes.
-        check_terms = _no_terms if terms_checked else None
-        if proofs.verify_proof(signed, public_key, check_terms=check_terms):
+        if terms_checked:
+            holds = proofs.verify_proof(signed, public_key)
+        else:
+            # A status list's terms are checked with its proof, on the same path as its hashes.
+            holds = _list_proof_holds(signed, public_key)
+        if holds:
             detail = f"eddsa-rdfc-2022 signature by {method} is valid"
             return _passed("proof", detail), _Key(method, controller)
         problems.append(
@@ -393,6 +400,38 @@ def _check_proof(
 
 def _no_terms(document: dict[str, Any]) -> list[str]:
     return []
+
+
+KEPT_LIST_BITS = 256 * 1024
+"""Largest status list (encoded, and decoded) whose bits are kept. Charter's own lists are
+16 KiB of bits; a hostile list may decode to 16 MiB."""
+# Each access under the lock: request threads share them.
+_LIST_PROOFS: LRUCache[tuple[bytes, bytes], bool] = LRUCache(maxsize=1024)
+_LIST_BITS: LRUCache[str, bytes] = LRUCache(maxsize=4 * 1024 * 1024, getsizeof=len)
+_kept_lock = threading.Lock()
+
+
+def _list_proof_holds(signed: dict[str, Any], public_key: Ed25519PublicKey) -> bool:
+    """Whether a status list's proof holds, kept by the list's exact JSON and the key.
+
+    Every credential an issuer signs points to one of a few status lists, and a verifier
+    checks the list's proof with each of them: about a third of a verification, for the same
+    answer until the list changes. The answer is a function of the document and the key
+    alone, so it is kept under both (the document whole, by its SHA-256: a list whose bits or
+    proof changed is another key).
+    """
+    try:
+        text = json.dumps(signed, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # not plain JSON (a resolver never gives that): not kept
+        return proofs.verify_proof(signed, public_key, check_terms=_no_terms)
+    key = (hashlib.sha256(text.encode()).digest(), public_key.public_bytes_raw())
+    with _kept_lock:
+        holds = _LIST_PROOFS.get(key)
+    if holds is None:
+        holds = proofs.verify_proof(signed, public_key, check_terms=_no_terms)
+        with _kept_lock:
+            _LIST_PROOFS[key] = holds
+    return holds
 
 
 def _proof_shape_problem(proof: Any) -> str | None:
@@ -710,9 +749,23 @@ def _status_list_bits(
     if purpose not in _types(subject.get("statusPurpose")):
         raise _StatusProblem(f"the status list is not a {purpose} list")
     try:
-        return statuslist.StatusBits.from_bytes(statuslist.decode(subject.get("encodedList", "")))
+        return statuslist.StatusBits.from_bytes(_list_bytes(subject.get("encodedList", "")))
     except statuslist.StatusListError as error:
         raise _StatusProblem(f"the status list is malformed: {error}") from error
+
+
+def _list_bytes(encoded: Any) -> bytes:
+    """A status list's decoded bits; the few lists in use are each decoded once."""
+    if not isinstance(encoded, str) or len(encoded) > KEPT_LIST_BITS:
+        return statuslist.decode(encoded)
+    with _kept_lock:
+        data = _LIST_BITS.get(encoded)
+    if data is None:
+        data = statuslist.decode(encoded)
+        if len(data) <= KEPT_LIST_BITS:
+            with _kept_lock:
+                _LIST_BITS[encoded] = data
+    return data
 
 
 def _revocation_list_status(
