@@ -77,6 +77,7 @@ from charter.credentials.enums import AwardStatus, CredentialStatus
 from charter.credentials.models import Award, IssuedCredential
 from charter.credentials.verify import verify_credential
 from charter.db.engine import make_engine, make_sessionmaker
+from charter.db.freshness import ChangeNotices
 from charter.demo.people import ADMIN_EMAIL
 from charter.demo.seeding import seed
 
@@ -449,11 +450,17 @@ def _in_process_rate(settings: Settings, document_text: str, seconds: float) -> 
     """Verifications per second on core 0, as the verify route runs them, without HTTP.
 
     Runs in a child process: the app's own local resolver and record lookup (its DID document
-    and status lists from the database; never the network), a fresh parse of the JSON each
-    time as the route does, after one warm-up verification that must say valid.
+    and status lists from the database, kept between changes as the server keeps them; never
+    the network), a fresh parse of the JSON each time as the route does, after one warm-up
+    verification that must say valid.
     """
     os.sched_setaffinity(0, {int(SERVER_CORE)})
-    app = create_app(settings)
+    # Listening as `charter serve` does: on PostgreSQL, what the route keeps between changes
+    # (its status lists, DID document and records) is kept only where change notices arrive.
+    app = create_app(settings, listen=True)
+    watch = app.state.change_watch
+    if isinstance(watch, ChangeNotices) and not watch.wait_listening(10.0):
+        raise RuntimeError("the in-process verifier could not listen for change notices")
     resolver = app.state.verify_local_resolver
     local_status = app.state.verify_local_status
     try:
@@ -474,6 +481,8 @@ def _in_process_rate(settings: Settings, document_text: str, seconds: float) -> 
             count += 1
         return count / (time.perf_counter() - start)
     finally:
+        if isinstance(watch, ChangeNotices):
+            watch.close()
         app.state.engine.dispose()
 
 

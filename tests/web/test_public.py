@@ -5,12 +5,16 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
 
+from charter.app import create_app
 from charter.credentials import baking, issuance, service
 from charter.credentials.linkedin import add_to_profile_url
 from charter.partners.enums import Track
@@ -240,6 +244,46 @@ def test_the_verify_api_uses_charters_own_records(client, db, system, issued):
     verdict = client.post("/api/v1/verify", json=body).json()
     assert verdict["status"] == "revoked"
     assert "left the program" in verdict["reason"]
+
+
+def test_a_listening_server_verifies_again_from_what_it_keeps(
+    settings, engine, backend, db, system, issued
+):
+    """charter serve keeps its DID document, status lists and records between changes on
+    both databases: verifying a badge again opens no transaction, and a revocation is in
+    the next verdicts all the same."""
+    credential, award_id = issued
+    app = create_app(settings, engine=engine, listen=True)
+    begun: list[object] = []
+
+    def on_begin(connection: object) -> None:
+        begun.append(connection)
+
+    event.listen(engine, "begin", on_begin)
+    body = {"credential": credential.document}
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            if backend == "postgresql":
+                assert app.state.change_watch.wait_listening(10)
+            assert client.post("/api/v1/verify", json=body).json()["status"] == "valid"
+            begun.clear()
+
+            assert client.post("/api/v1/verify", json=body).json()["status"] == "valid"
+            assert begun == []
+
+            service.revoke_award(db, system, award_id=award_id, reason="left the program")
+            db.commit()
+            deadline = time.monotonic() + 10  # PostgreSQL's notice arrives within milliseconds
+            verdict = client.post("/api/v1/verify", json=body).json()
+            while verdict["status"] == "valid" and time.monotonic() < deadline:
+                time.sleep(0.02)
+                verdict = client.post("/api/v1/verify", json=body).json()
+            assert verdict["status"] == "revoked"
+            assert "left the program" in verdict["reason"]
+    finally:
+        event.remove(engine, "begin", on_begin)
+        if backend == "postgresql":
+            app.state.change_watch.close()
 
 
 @pytest.mark.parametrize("kind", ["png", "svg"])

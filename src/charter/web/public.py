@@ -54,7 +54,7 @@ from charter.credentials.resolver import ResolveError, strip_fragment
 from charter.credentials.rules import holder_name_shown
 from charter.credentials.verify import LocalStatus, Verdict, parse_datetime, verify_credential
 from charter.crypto import dids, keyring
-from charter.db.engine import writes_committed
+from charter.db.engine import READ_ONLY, writes_committed
 from charter.db.freshness import StampedCache
 from charter.deps import DbSession, api_router, plain_get, read
 from charter.partners import service as partners
@@ -140,8 +140,10 @@ router = api_router(include_in_schema=False)
 class OwnDocuments:
     """A resolver for Charter's own ``did:web`` document and status lists, from the database.
 
-    Give it a session (a page's own) or a session factory (the verify API, which runs outside
-    any request session); anything else is a :class:`ResolveError`, so that a
+    Give it a session (a page's own) or session factories (the verify API, which runs outside
+    any request session): ``sessions`` that only read, and ``writing`` ones for the rare
+    document that must be written before it can be read (a fresh deployment's first key).
+    Anything else is a :class:`ResolveError`, so that a
     :class:`~charter.credentials.resolver.ChainResolver` moves on to the network.
     """
 
@@ -151,12 +153,14 @@ class OwnDocuments:
         *,
         db: Session | None = None,
         sessions: sessionmaker[Session] | None = None,
+        writing: sessionmaker[Session] | None = None,
     ) -> None:
-        if (db is None) == (sessions is None):
-            raise ValueError("give exactly one of db and sessions")
+        if (db is None) == (sessions is None) or (sessions is None) != (writing is None):
+            raise ValueError("give either db, or sessions and writing")
         self._settings = settings
         self._db = db
         self._sessions = sessions
+        self._writing = writing
 
     def fetch_json(self, url: str) -> dict[str, Any]:
         """Charter's own document at ``url``."""
@@ -168,9 +172,15 @@ class OwnDocuments:
             if self._db is not None:
                 return reader(self._db)
             assert self._sessions is not None
-            # A transaction of its own: a stale signed list is re-signed and cached on the way.
-            with self._sessions.begin() as db:
-                return reader(db)
+            assert self._writing is not None
+            try:
+                # A transaction that only reads: committing it tells no worker that the
+                # database changed, so what they keep from it stays kept (db.freshness).
+                with self._sessions.begin() as db:
+                    return reader(db)
+            except _MustWrite:
+                with self._writing.begin() as db:
+                    return reader(db)
         except CharterError as error:
             raise ResolveError(f"{url}: {error.detail}") from error
 
@@ -184,8 +194,18 @@ class OwnDocuments:
             return lambda db: status.signed_status_list(db, list_id, settings)[0]
         did = keyring.issuer_did_web(settings)
         if did is not None and url == dids.did_web_document_url(did):
-            return lambda db: keyring.did_document(db, settings)
+            return lambda db: _did_document(db, settings)
         return None
+
+
+class _MustWrite(Exception):
+    """The document cannot be read in a transaction that only reads."""
+
+
+def _did_document(db: Session, settings: Settings) -> dict[str, Any]:
+    if db.get_bind().get_execution_options().get(READ_ONLY) and keyring.needs_new_key(db, settings):
+        raise _MustWrite  # its first key is made (and published) on the way
+    return keyring.did_document(db, settings)
 
 
 def credential_id_of(settings: Settings, url: str) -> str | None:
@@ -339,7 +359,7 @@ def configure_verification(app: FastAPI) -> None:
         kept, stamp = statuses.get(url)
         if kept is not None:
             return kept[0]
-        with sessions() as db:
+        with app.state.read_sessions() as db:
             found = own_status(db, settings, url)
         statuses.put(url, (found,), stamp)
         return found
@@ -347,7 +367,10 @@ def configure_verification(app: FastAPI) -> None:
     documents_kept: StampedCache[str, str] = StampedCache(app.state.change_watch, VERIFY_KEPT)
     verify_api.configure(
         app,
-        resolver=_KeptDocuments(OwnDocuments(settings, sessions=sessions), documents_kept),
+        resolver=_KeptDocuments(
+            OwnDocuments(settings, sessions=app.state.read_sessions, writing=sessions),
+            documents_kept,
+        ),
         local_status=lookup,
     )
 
