@@ -288,6 +288,18 @@ def test_a_manager_renews_a_license_to_a_new_term(client, sessions):
         assert clock.ensure_utc(after.valid_until) == datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC)
         assert after.renewed_at is not None
 
+    by_term = client.post(f"{path}/renew", data={"csrf": token}, follow_redirects=False)
+    assert by_term.status_code == 303  # blank: one more term of the agreement (12 months)
+    with sessions() as db:
+        extended = clock.ensure_utc(db.get(License, licensed.license_id).valid_until)
+        assert extended == datetime(year + 1, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+    client.post(f"{path}/revoke", data={"csrf": token, "reason": "Breach"})
+    revoked = client.post(f"{path}/renew", data={"csrf": token, "valid_until": ""})
+    assert revoked.status_code == 422
+    assert "cannot be renewed" in revoked.text
+    assert 'id="renew-form"' in revoked.text  # the refusal shows where it was asked
+
 
 def test_readers_get_no_licensing_forms_and_their_posts_are_refused(client, sessions):
     world = build_world(sessions)
