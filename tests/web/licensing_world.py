@@ -34,6 +34,7 @@ class Licensed:
     key_prefix: str
     alert_id: str
     template_name: str
+    template_id: str
 
 
 def licensed_firm(
@@ -66,4 +67,4 @@ def licensed_firm(
             finding=Finding(Rule.SHARING, Severity.HIGH, {"machines": 25}),
             at=now,
         )
-        return Licensed(issued.id, key, issued.key_prefix, alert.id, offer.name)
+        return Licensed(issued.id, key, issued.key_prefix, alert.id, offer.name, offer.id)

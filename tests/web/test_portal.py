@@ -67,6 +67,8 @@ def test_pages_show_the_user_the_sections_and_a_sign_out_form(client, sessions):
         "/approvals",
         "/events",
         "/licenses",
+        "/licensing/agreements",
+        "/licensing/products",
         "/webhooks",
     ]
     assert 'href="/partners" aria-current="page"' in page

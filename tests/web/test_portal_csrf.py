@@ -69,14 +69,22 @@ def test_the_walk_finds_the_portal_forms(app):
         "/certifications",
         "/imports",
         "/imports/confirm",
+        "/licenses",
+        "/licenses/{license_id}/renew",
         "/licenses/{license_id}/{action}",
+        "/licensing/products",
+        "/licensing/templates",
+        "/licensing/templates/{template_id}/agreements",
+        "/licensing/templates/{template_id}/versions",
         "/partners/{partner_id}/listing",
         "/program/{partner_id}/invite",
         "/users/{user_id}/api-keys",
+        "/webhooks/{endpoint_id}",
         "/webhooks/{endpoint_id}/deliveries/{delivery_id}/replay",
+        "/webhooks/{endpoint_id}/rotate-secret",
     ):
         assert expected in paths
-    assert len(paths) >= 33
+    assert len(paths) >= 41
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.PROGRAM_MANAGER, Role.PARTNER_ADMIN])

@@ -51,6 +51,7 @@ class Requests:
     quill: str
     license: str
     alert: str
+    template: str
 
 
 def _requests(sessions, world: World) -> Requests:
@@ -59,7 +60,7 @@ def _requests(sessions, world: World) -> Requests:
         requester = web_user(sessions, Role.PARTNER_ADMIN, partner_id=firm)
         ids.append(pending_request(sessions, requester_id=requester.id, partner_id=firm))
     licensed = licensed_firm(sessions, partner_id=world.harbor_id)
-    return Requests(*ids, licensed.license_id, licensed.alert_id)
+    return Requests(*ids, licensed.license_id, licensed.alert_id, licensed.template_id)
 
 
 def _managers(ok: int) -> tuple[tuple[Role, int], ...]:
@@ -212,6 +213,30 @@ def _routes(world: World, requests: Requests) -> list[Route]:
             403,
             by_role=((Role.GOVERNANCE_OWNER, 403), (Role.AUDITOR, 403), (Role.PARTNER_ADMIN, 200)),
         ),
+        Route("POST", f"/licenses/{requests.license}/renew", 303, 404, by_role=_readers(403)),
+        Route("GET", "/licenses/new", 200, 404, by_role=_readers(404)),
+        Route("GET", "/licenses/new?agreement_id=%00", 200, 404, by_role=_readers(404)),
+        Route("POST", "/licenses", 422, 404, by_role=_readers(403)),
+        Route("GET", "/licensing/products", 200, 404),
+        Route("POST", "/licensing/products", 422, 404, by_role=_readers(403)),
+        Route("GET", "/licensing/templates/new", 200, 404, by_role=_readers(404)),
+        Route("POST", "/licensing/templates", 422, 404, by_role=_readers(403)),
+        Route("GET", f"/licensing/templates/{requests.template}", 200, 404),
+        Route("GET", "/licensing/templates/agt_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
+        Route(
+            "POST",
+            f"/licensing/templates/{requests.template}/versions",
+            422,
+            404,
+            by_role=_readers(403),
+        ),
+        Route(
+            "POST",
+            f"/licensing/templates/{requests.template}/agreements",
+            422,
+            404,
+            by_role=_readers(403),
+        ),
         Route("GET", "/webhooks", 0, 404, by_role=_managers(200)),
         Route("POST", "/webhooks", 0, 404, by_role=_managers(422)),
         Route("GET", "/webhooks/whk_01JAAAAAAAAAAAAAAAAAAAAAAA", 0, 404, by_role=_managers(404)),
@@ -221,6 +246,14 @@ def _routes(world: World, requests: Requests) -> list[Route]:
             0,
             404,
             by_role=_managers(422),
+        ),
+        Route("POST", "/webhooks/whk_01JAAAAAAAAAAAAAAAAAAAAAAA", 0, 404, by_role=_managers(404)),
+        Route(
+            "POST",
+            "/webhooks/whk_01JAAAAAAAAAAAAAAAAAAAAAAA/rotate-secret",
+            0,
+            404,
+            by_role=_managers(404),
         ),
         Route(
             "POST",
@@ -334,6 +367,14 @@ def test_roles_that_cannot_write_get_no_forms_that_would(client, sessions, role)
             "/imports",
             "/events",
             "/events?verify=now",
+        ]
+        licensed = licensed_firm(sessions, partner_id=world.harbor_id)
+        paths += [
+            "/licenses",
+            f"/licenses/{licensed.license_id}",
+            "/licensing/agreements",
+            "/licensing/products",
+            f"/licensing/templates/{licensed.template_id}",
         ]
     if role is Role.AUDITOR:
         paths.append(f"/awards/{world.award_ids[0]}")

@@ -58,6 +58,8 @@ SECTIONS = (
     Section("Events", "/events", Permission.EVENTS_READ),
     # Partner users have their firm's own licensing page above.
     Section("Licenses", "/licenses", Permission.LICENSES_READ, Audience.STAFF),
+    Section("Agreements", "/licensing/agreements", Permission.LICENSES_READ, Audience.STAFF),
+    Section("Products", "/licensing/products", Permission.LICENSES_READ, Audience.STAFF),
     Section("Users", "/users", Permission.USERS_MANAGE, Audience.STAFF),
     Section("Webhooks", "/webhooks", Permission.WEBHOOKS_MANAGE, Audience.STAFF),
 )

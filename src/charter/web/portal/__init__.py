@@ -1,6 +1,7 @@
 """The portal's pages for program staff and partner users: partners, people, the account,
 the program reports, certifications, awards and CSV imports, users and API keys, webhooks,
-the events log, licensing and approvals, a firm's own program and licensing, and its listing
+the events log, licensing (products, agreement templates, issuing and renewing licenses) and
+approvals, a firm's own program and licensing, and its listing
 in the public directory.
 
 Every page calls the same services as the API: permissions and partner scope are theirs.
@@ -11,6 +12,7 @@ from __future__ import annotations
 from charter.deps import api_router
 from charter.web.portal import (
     account,
+    agreement_templates,
     apikeys,
     approvals,
     awards,
@@ -18,10 +20,12 @@ from charter.web.portal import (
     events,
     firm_licensing,
     imports,
+    license_forms,
     licensing,
     listing,
     partners,
     people,
+    products,
     program,
     reports,
     users,
@@ -42,6 +46,10 @@ router.include_router(apikeys.router)
 router.include_router(approvals.router)
 router.include_router(events.router)
 router.include_router(webhooks.router)
+# Before the license pages and a firm's /licensing/{partner_id}: their paths would take these.
+router.include_router(products.router)
+router.include_router(agreement_templates.router)
+router.include_router(license_forms.router)
 router.include_router(licensing.router)
 router.include_router(program.router)
 router.include_router(firm_licensing.router)

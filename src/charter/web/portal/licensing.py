@@ -21,6 +21,7 @@ from charter.licensing import service as licensing
 from charter.licensing.enums import AgreementStatus, LicenseStatus
 from charter.licensing.models import License
 from charter.web.pages import redirect, render, signed_in
+from charter.web.portal.access import is_staff
 from charter.web.portal.filters import blank_to_none, choice, url_with
 from charter.web.portal.forms import attempt
 from charter.web.portal.posted import Posted, signed_form
@@ -77,6 +78,8 @@ def agreements_page(
             "signed": signed,
             "filters": filters,
             "statuses": list(AgreementStatus),
+            "staff": is_staff(principal),
+            "may_offer": is_staff(principal) and principal.can(Permission.AGREEMENTS_MANAGE),
             "next_url": url_with(base, filters, cursor=signed.next_cursor)
             if signed.next_cursor
             else None,
@@ -121,6 +124,7 @@ def licenses_list(
             "page": page,
             "filters": filters,
             "statuses": list(LicenseStatus),
+            "may_issue": is_staff(principal) and principal.can(Permission.LICENSES_MANAGE),
             "next_url": url_with("/licenses", filters, cursor=page.next_cursor)
             if page.next_cursor
             else None,
@@ -129,7 +133,7 @@ def licenses_list(
     )
 
 
-def _license_page(
+def license_view(
     request: Request,
     db: Session,
     principal: Principal,
@@ -137,7 +141,12 @@ def _license_page(
     *,
     error: CharterError | None = None,
     key: str | None = None,
+    renewal: dict[str, str] | None = None,
+    renewal_errors: dict[str, str] | None = None,
+    status_code: int | None = None,
 ) -> Response:
+    """A license's page: ``key`` is its whole key, shown this once; ``renewal`` and
+    ``renewal_errors`` the renewal form sent back refused."""
     context: dict[str, Any] = {
         "principal": principal,
         "license": license,
@@ -152,10 +161,12 @@ def _license_page(
         "may_reveal": principal.can(Permission.LICENSE_KEYS_READ),
         "key": key,
         "error": error,
+        "renewal": renewal or {},
+        "renewal_errors": renewal_errors or {},
     }
-    return render(
-        request, "portal/license.html", context, status_code=error.status if error else 200
-    )
+    if status_code is None:
+        status_code = error.status if error else 200
+    return render(request, "portal/license.html", context, status_code=status_code)
 
 
 @router.get("/licenses/{license_id}")
@@ -165,7 +176,7 @@ def license_page(request: Request, db: DbSession, license_id: str) -> Response:
     if principal is None:
         return redirect("/login")
     license = licensing.get_license(db, principal, license_id=license_id)
-    return _license_page(request, db, principal, license)
+    return license_view(request, db, principal, license)
 
 
 @router.post("/licenses/{license_id}/key")
@@ -177,7 +188,7 @@ def reveal_key(request: Request, db: DbSession, form: Posted, license_id: str) -
     principal = posted.principal
     key = licensing.reveal_key(db, principal, license_id=license_id)
     license = licensing.get_license(db, principal, license_id=license_id)
-    return _license_page(request, db, principal, license, key=key)
+    return license_view(request, db, principal, license, key=key)
 
 
 @router.post("/licenses/{license_id}/{action}")
@@ -193,7 +204,7 @@ def change_license(
     license = licensing.get_license(db, principal, license_id=license_id)
     change = LIFECYCLE.get(action)
     if change is None:
-        return _license_page(
+        return license_view(
             request, db, principal, license, error=Invalid.field("action", "unknown action")
         )
     principal.require(Permission.LICENSES_MANAGE)
@@ -205,7 +216,7 @@ def change_license(
 
     outcome = attempt(db, run)
     if isinstance(outcome, CharterError):
-        return _license_page(request, db, principal, license, error=outcome)
+        return license_view(request, db, principal, license, error=outcome)
     return redirect(f"/licenses/{license.id}")
 
 
@@ -222,7 +233,7 @@ def change_alert(
     license = licensing.get_license(db, principal, license_id=license_id)
     alert = alerts.get_alert(db, principal, alert_id=alert_id)
     if alert.license_id != license.id or action not in ("acknowledge", "resolve"):
-        return _license_page(
+        return license_view(
             request, db, principal, license, error=Invalid.field("action", "unknown action")
         )
     principal.require(Permission.LICENSES_MANAGE)
@@ -238,5 +249,5 @@ def change_alert(
 
     outcome = attempt(db, run)
     if isinstance(outcome, CharterError):
-        return _license_page(request, db, principal, license, error=outcome)
+        return license_view(request, db, principal, license, error=outcome)
     return redirect(f"/licenses/{license.id}")

@@ -1,5 +1,6 @@
 """Webhook endpoints on pages (webhooks:manage): the list, registering one (its secret shown
-once), pausing and resuming, and an endpoint's delivery log with a replay button per delivery."""
+once), editing it, rotating its secret (the new one shown once), pausing and resuming, and an
+endpoint's delivery log with a replay button per delivery."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from charter.deps import Cursor, DbSession, api_router
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import is_staff, not_found_page
 from charter.web.portal.filters import blank_to_none, choice, url_with
-from charter.web.portal.forms import attempt
+from charter.web.portal.forms import FormErrors, attempt, errors_of, parse
 from charter.web.portal.posted import NO_FIELDS, Fields, Posted, SignedForm, signed_form
 from charter.webhooks import service as webhooks
 from charter.webhooks.enums import DeliveryStatus
@@ -30,6 +31,7 @@ router = api_router(include_in_schema=False)
 Text = Annotated[str | None, Query(max_length=200)]
 Created = tuple[WebhookEndpoint, str]
 ENDPOINT_FIELDS = {"url": 2000, "event_types": 4000, "description": 500}
+EDIT_PATHS = {"url": "url", "event_types": "event_types", "description": "description"}
 
 
 def _settings(request: Request) -> Settings:
@@ -127,20 +129,19 @@ def create_endpoint(request: Request, db: DbSession, form: Posted) -> Response:
     return _list_page(request, db, principal, None, created=outcome)
 
 
-@router.get("/webhooks/{endpoint_id}")
-def endpoint_page(
+def _endpoint_page(
     request: Request,
-    db: DbSession,
-    endpoint_id: str,
-    status: Text = None,
-    cursor: Cursor = None,
+    db: Session,
+    principal: Principal,
+    endpoint: WebhookEndpoint,
+    *,
+    status: str | None = None,
+    cursor: str | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    secret: str | None = None,
+    status_code: int = 200,
 ) -> Response:
-    """An endpoint and its delivery log (status, attempts, response code, times)."""
-    found = _manager(request, db)
-    if isinstance(found, Response):
-        return found
-    principal = found
-    endpoint = webhooks.get_endpoint(db, principal, endpoint_id=endpoint_id)
     filters = {"status": blank_to_none(status)}
     page = webhooks.list_deliveries(
         db,
@@ -159,8 +160,84 @@ def endpoint_page(
         "statuses": list(DeliveryStatus),
         "next_url": url_with(base, filters, cursor=page.next_cursor) if page.next_cursor else None,
         "first_url": url_with(base, filters) if cursor else None,
+        "values": values if values is not None else _endpoint_values(endpoint),
+        "errors": errors or {},
+        "secret": secret,
     }
-    return render(request, "portal/webhook.html", context)
+    return render(request, "portal/webhook.html", context, status_code=status_code)
+
+
+def _endpoint_values(endpoint: WebhookEndpoint) -> dict[str, str]:
+    """The edit form's fields as the endpoint stands."""
+    return {
+        "url": endpoint.url,
+        "event_types": " ".join(endpoint.event_types),
+        "description": endpoint.description or "",
+    }
+
+
+@router.get("/webhooks/{endpoint_id}")
+def endpoint_page(
+    request: Request,
+    db: DbSession,
+    endpoint_id: str,
+    status: Text = None,
+    cursor: Cursor = None,
+) -> Response:
+    """An endpoint, the form that edits it, and its delivery log (status, attempts, response
+    code, times)."""
+    found = _manager(request, db)
+    if isinstance(found, Response):
+        return found
+    endpoint = webhooks.get_endpoint(db, found, endpoint_id=endpoint_id)
+    return _endpoint_page(request, db, found, endpoint, status=status, cursor=cursor)
+
+
+@router.post("/webhooks/{endpoint_id}")
+def edit_endpoint(request: Request, db: DbSession, form: Posted, endpoint_id: str) -> Response:
+    """Change the endpoint's URL, event types and description (blank: none), as ``PATCH``
+    does; the form again, with each error by its field, if refused."""
+    posted = _manager_form(request, db, form, ENDPOINT_FIELDS)
+    if isinstance(posted, Response):
+        return posted
+    principal, values = posted
+    endpoint = webhooks.get_endpoint(db, principal, endpoint_id=endpoint_id)
+    try:
+        data = parse(
+            EndpointUpdate,
+            {
+                "url": values["url"].strip(),
+                "event_types": values["event_types"].replace(",", " ").split(),
+                "description": blank_to_none(values["description"]),
+            },
+            EDIT_PATHS,
+        )
+        outcome = attempt(
+            db,
+            lambda: webhooks.update_endpoint(
+                db, principal, _settings(request), endpoint_id=endpoint.id, data=data
+            ),
+        )
+        if isinstance(outcome, CharterError):
+            raise FormErrors(errors_of(outcome, EDIT_PATHS))
+    except FormErrors as refused:
+        return _endpoint_page(
+            request, db, principal, endpoint, values=values, errors=refused.errors, status_code=422
+        )
+    return redirect(f"/webhooks/{endpoint.id}")
+
+
+@router.post("/webhooks/{endpoint_id}/rotate-secret")
+def rotate_secret(request: Request, db: DbSession, form: Posted, endpoint_id: str) -> Response:
+    """A new signing secret, shown this once; the previous one keeps signing for a day."""
+    posted = _manager_form(request, db, form)
+    if isinstance(posted, Response):
+        return posted
+    principal = posted.principal
+    endpoint, secret = webhooks.rotate_secret(
+        db, principal, _settings(request), endpoint_id=endpoint_id
+    )
+    return _endpoint_page(request, db, principal, endpoint, secret=secret)
 
 
 @router.post("/webhooks/{endpoint_id}/active")
