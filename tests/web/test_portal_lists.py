@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from sqlalchemy import event
 
 from charter.core.auth import Principal, Role
 from charter.partners.enums import PartnerStatus, PartnerType, Region
@@ -163,6 +164,26 @@ def test_partners_export_as_csv_with_the_same_filters(client, world, manager):
     assert [row["id"] for row in rows] == [world.harbor_id]
     assert rows[0]["tiers"] == "Gold"
     assert rows[0]["name"] == world.harbor_name
+
+
+def test_the_people_list_names_their_firms_in_one_query(client, sessions, engine, manager):
+    with sessions() as db, db.begin():
+        firms = [partner(db, SYSTEM, name=f"Firm {n:02}") for n in range(12)]
+        for firm in firms:
+            person(db, SYSTEM, partner_id=firm.id)
+    statements: list[str] = []
+
+    def seen(connection, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        page = client.get("/people").text
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert all(f">{firm.name}</a>" in page for firm in firms)
+    # The firms offered by the filter, and the names of the page's firms: not one per person.
+    assert len([s for s in statements if re.search(r"\bFROM partners\b", s)]) <= 2
 
 
 def test_exports_stream_every_page(client, sessions, manager):

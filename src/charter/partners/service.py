@@ -8,6 +8,8 @@ found, so its existence does not leak.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,6 +63,19 @@ def get_partner(db: Session, actor: Principal, *, partner_id: str) -> Partner:
     """A partner firm; :class:`NotFound` if unknown or outside the caller's scope."""
     actor.require(Permission.PARTNERS_READ)
     return scoped_partner(db, actor, partner_id)
+
+
+def partner_names(db: Session, actor: Principal, partner_ids: Iterable[str]) -> dict[str, str]:
+    """The names of the firms among ``partner_ids`` that the caller may see, in one query
+    (a page of people names their firms; unknown and out-of-scope ids are left out)."""
+    actor.require(Permission.PARTNERS_READ)
+    wanted = {partner_id for partner_id in partner_ids if is_storable(partner_id)}
+    if actor.partner_scope is not None:
+        wanted &= {actor.partner_scope}
+    if not wanted:
+        return {}
+    query = select(Partner.id, Partner.name).where(Partner.id.in_(sorted(wanted)))
+    return {partner_id: name for partner_id, name in db.execute(query)}  # noqa: C416
 
 
 def get_person(db: Session, actor: Principal, *, person_id: str) -> Person:

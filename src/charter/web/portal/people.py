@@ -50,12 +50,8 @@ def _list(
 
 
 def _firm_names(db: Session, principal: Principal, page: Page[Person]) -> dict[str, str]:
-    names: dict[str, str] = {}
-    for person in page.items:
-        if person.partner_id and person.partner_id not in names:
-            firm = partners.get_partner(db, principal, partner_id=person.partner_id)
-            names[firm.id] = firm.name
-    return names
+    wanted = (person.partner_id for person in page.items if person.partner_id)
+    return partners.partner_names(db, principal, wanted)
 
 
 def _csv_page(db: Session, principal: Principal, filters: Filters, cursor: str | None) -> RowsPage:
