@@ -10,15 +10,17 @@ from urllib.parse import urlsplit
 
 import pytest
 from lxml import etree
-from sqlalchemy import event
+from sqlalchemy import event, select
 
+from charter.core import clock
 from charter.core.auth import Principal
+from charter.core.models import Event
 from charter.credentials import holding
 from charter.partners import listing, people
 from charter.partners.enums import PartnerStatus, PartnerType, Region, Track
 from charter.partners.schemas import ListingUpdate, PersonUpdate
-from charter.tiers import flows, service
-from charter.tiers.models import FirmTier
+from charter.tiers import directory, flows, handlers, service
+from charter.tiers.models import FirmHeadcount, FirmTier
 from tests.credentials.factories import award, credential_of
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
@@ -286,6 +288,46 @@ def test_a_page_of_the_directory_costs_the_same_statements_for_more_firms(
         _list(db, system, firm.id)
     db.commit()
     assert statements() == few
+
+
+def test_firms_are_ordered_by_the_stored_headcounts_and_show_live_counts(
+    client, db, system, program
+):
+    """Within a tier, more certified people first, by the counts the worker keeps; the count
+    a page shows is live. Beta (one sales person) and the script-named firm (none) share the
+    Registered tier."""
+
+    def registered_order() -> list[str]:
+        return [name for name in _names(client.get("/directory").text) if name != "Alpha Cloud"]
+
+    # Never counted: counted live, so Beta's one certified person puts it first.
+    assert registered_order() == ["Beta Sales", XSS_NAME]
+    directory.recount_headcounts(db, clock.now())
+    db.commit()
+    assert db.get(FirmHeadcount, program.beta).certified_people == 1
+    assert db.get(FirmHeadcount, program.xss) is None  # nobody certified: no row
+    assert registered_order() == ["Beta Sales", XSS_NAME]
+
+    cert = certification(db, system, track=Track.TECHNICAL, name="Support Engineer")
+    for _ in range(2):
+        hire = person(db, system, partner_id=program.xss)
+        award(db, system, person_id=hire.id, certification_id=cert.id)
+    db.commit()
+    page = client.get("/directory").text
+    # Not recounted yet: the order is as last counted; the firm's own count is live.
+    assert registered_order() == ["Beta Sales", XSS_NAME]
+    shown = re.findall(r'class="firm-link">([^<]*)</a>.*?data-count="(\d+)"', page, re.S)
+    assert {html.unescape(name): int(count) for name, count in shown}[XSS_NAME] == 2
+
+    # The worker's handler recounts the firms an award's event concerns.
+    event_row = db.scalars(
+        select(Event).where(Event.type == "award.issued", Event.partner_id == program.xss)
+    ).first()
+    assert event_row is not None
+    handlers.reevaluate(db, system, event_row)
+    db.commit()
+    assert db.get(FirmHeadcount, program.xss).certified_people == 2
+    assert registered_order() == [XSS_NAME, "Beta Sales"]
 
 
 def _paths_in(value: object, base: str) -> set[str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, delete, exists, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from charter.core.errors import NotFound
@@ -24,7 +24,7 @@ from charter.credentials.models import Award, IssuedCredential
 from charter.partners.enums import PartnerStatus
 from charter.partners.models import Partner, PartnerRegion, Person
 from charter.programs.models import Certification, CriteriaVersion
-from charter.tiers.models import FirmTier
+from charter.tiers.models import FirmHeadcount, FirmTier
 from charter.tiers.rules import Tier
 from charter.tiers.schemes import SchemeInForce, schemes_in_force
 from charter.tiers.state import active_award
@@ -170,9 +170,9 @@ def _rank_of(schemes: Sequence[SchemeInForce]) -> ColumnElement[Any]:
     return case(*whens, else_=0)
 
 
-def _live_people(at: datetime) -> Any:
-    """A subquery: per firm, how many of its people hold a live award now."""
-    return (
+def _live_people(at: datetime, partner_ids: Sequence[str] | None = None) -> Any:
+    """Per firm (every firm, or ``partner_ids``), how many of its people hold a live award."""
+    query = (
         select(
             Person.partner_id.label("partner_id"),
             func.count(Award.person_id.distinct()).label("people"),
@@ -181,7 +181,32 @@ def _live_people(at: datetime) -> Any:
         .join(Person, Person.id == Award.person_id)
         .where(active_award(at), Person.partner_id.is_not(None))
         .group_by(Person.partner_id)
-        .subquery()
+    )
+    if partner_ids is not None:
+        query = query.where(Person.partner_id.in_(partner_ids))
+    return query
+
+
+def recount_headcounts(db: Session, at: datetime, partner_ids: Sequence[str] | None = None) -> None:
+    """Store how many people of every firm (or of ``partner_ids``) hold a live award at ``at``.
+
+    The directory orders firms by these counts: counting every firm's people on every request
+    is a pass over every live award. The worker recounts the firms each award or move of a
+    person concerns, and every firm hourly (awards also lapse by the clock alone); the counts a
+    page shows are counted live for its own firms.
+    """
+    ids = None if partner_ids is None else sorted(set(partner_ids))
+    live = _live_people(at, ids).subquery()
+    stamp = literal(at, FirmHeadcount.__table__.c.counted_at.type)
+    counted = select(live.c.partner_id, live.c.people, stamp)
+    remove = delete(FirmHeadcount)
+    if ids is not None:
+        if not ids:
+            return
+        remove = remove.where(FirmHeadcount.partner_id.in_(ids))
+    db.execute(remove)
+    db.execute(
+        insert(FirmHeadcount).from_select(["partner_id", "certified_people", "counted_at"], counted)
     )
 
 
@@ -242,11 +267,16 @@ def list_directory(db: Session, filters: Filters, at: datetime) -> DirectoryPage
         .group_by(FirmTier.partner_id)
         .subquery()
     )
-    people = _live_people(at)
+    if db.scalar(select(FirmHeadcount.partner_id).limit(1)) is not None:
+        people = FirmHeadcount.__table__  # as the worker last counted them
+        count = func.coalesce(people.c.certified_people, 0)
+    else:
+        # Never counted yet (a new deployment, or no certified people at all): live.
+        people = _live_people(at).subquery()
+        count = func.coalesce(people.c.people, 0)
     rank = func.coalesce(rank_rows.c.rank, 0)
-    count = func.coalesce(people.c.people, 0)
     query = (
-        select(Partner, count)
+        select(Partner)
         .outerjoin(rank_rows, rank_rows.c.partner_id == Partner.id)
         .outerjoin(people, people.c.partner_id == Partner.id)
         .where(shown())
@@ -254,10 +284,15 @@ def list_directory(db: Session, filters: Filters, at: datetime) -> DirectoryPage
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     )
-    rows = list(db.execute(_filtered(query, filters, at)))
-    entries = [_entry(partner, people_count) for partner, people_count in rows[:PAGE_SIZE]]
+    partners = list(db.scalars(_filtered(query, filters, at)))
+    shown_now = partners[:PAGE_SIZE]
+    live = {
+        partner_id: int(people_count)
+        for partner_id, people_count in db.execute(_live_people(at, [p.id for p in shown_now]))
+    }
+    entries = [_entry(partner, live.get(partner.id, 0)) for partner in shown_now]
     _fill(db, entries, schemes, at)
-    return DirectoryPage(entries, page, has_next=len(rows) > PAGE_SIZE)
+    return DirectoryPage(entries, page, has_next=len(partners) > PAGE_SIZE)
 
 
 def _entry(partner: Partner, people: int) -> FirmEntry:

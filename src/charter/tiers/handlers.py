@@ -12,11 +12,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.models import Event
 from charter.partners.models import Person
-from charter.tiers import service
+from charter.tiers import directory, service
 from charter.worker import registry
+
+HEADCOUNT_EVERY = timedelta(hours=1)
+"""How often every firm's certified people are counted again for the directory's order."""
 
 # Events that can change the answer for the firm they name (and, for awards and people, the
 # firm the person works for now).
@@ -44,9 +48,11 @@ def _firms_of(db: Session, event: Event) -> list[str]:
 
 @registry.on_event("tiers.reevaluate", *FIRM_EVENTS)
 def reevaluate(db: Session, actor: Principal, event: Event) -> None:
-    """Re-evaluate the firms an event concerns."""
-    for partner_id in _firms_of(db, event):
+    """Re-evaluate the firms an event concerns, and recount their certified people."""
+    firms = _firms_of(db, event)
+    for partner_id in firms:
         service.evaluate_firm(db, actor, partner_id=partner_id)
+    directory.recount_headcounts(db, clock.now(), firms)
 
 
 @registry.on_event("tiers.scheme_changed", "tier_scheme.published")
@@ -59,3 +65,9 @@ def scheme_changed(db: Session, actor: Principal, event: Event) -> None:
 def nightly_sweep(db: Session, actor: Principal, period_start: datetime) -> None:
     """The full sweep: every firm, every program, grace expiries applied."""
     service.sweep(db, actor)
+
+
+@registry.periodic("directory.recount_headcounts", HEADCOUNT_EVERY)
+def recount_headcounts(db: Session, actor: Principal, period_start: datetime) -> None:
+    """Every firm's certified people counted again (awards also lapse by the clock alone)."""
+    directory.recount_headcounts(db, clock.now())

@@ -72,6 +72,20 @@ class FirmTier(Base):
         return self.partner_id
 
 
+class FirmHeadcount(Base):
+    """How many of a firm's people hold a live award, as last counted: what the directory
+    orders firms by (``charter.tiers.directory``), kept current by the worker."""
+
+    __tablename__ = "firm_headcounts"
+    __table_args__ = (Index("ix_firm_headcounts_people", "certified_people"),)
+
+    partner_id: Mapped[str] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    certified_people: Mapped[int]
+    counted_at: Mapped[datetime]
+
+
 class TierBadge(Base):
     """A firm's Open Badges 3.0 credential for a tier it holds, stored exactly as signed."""
 
