@@ -40,6 +40,7 @@ from bench.import_bench import ACTOR, database, run_import, write_csv
 from charter.accounts import service as accounts
 from charter.app import create_app
 from charter.config import Settings
+from charter.core import clock
 from charter.core.auth import Role
 from charter.core.ids import new_id
 from charter.db.engine import make_engine, make_sessionmaker
@@ -47,6 +48,7 @@ from charter.partners.imports import import_partners
 from charter.programs import service as programs
 from charter.programs.schemas import CertificationCreate
 from charter.reports.service import REPORTS
+from charter.tiers import directory as directory_counts
 
 MANAGER_EMAIL = "pm@bench.example"
 MANAGER_PASSWORD = "bench-manager-password"
@@ -277,6 +279,9 @@ def fill(url: str, directory: Path, firms: int, people: int, per_person: int) ->
             )
             connection.execute(text("ANALYZE"))
             connection.commit()
+        with make_sessionmaker(engine)() as db, db.begin():
+            # What the worker keeps for the directory's order (counted hourly, and per event).
+            directory_counts.recount_headcounts(db, clock.now())
         with make_sessionmaker(engine)() as db, db.begin():
             accounts.create_user(
                 db,
