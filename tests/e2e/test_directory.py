@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from charter.core.auth import Principal
 from charter.partners import listing
-from charter.partners.enums import PartnerStatus, Region, Track
+from charter.partners.enums import PartnerStatus
 from charter.partners.schemas import ListingUpdate
 from charter.tiers import service
+from tests.codes import Region, Track
 from tests.credentials.factories import award
 from tests.e2e.conftest import CHROMIUM, SKIP_REASON
 from tests.partners.factories import partner, person

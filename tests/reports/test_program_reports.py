@@ -152,8 +152,8 @@ def test_firms_at_risk_now_and_falling_below(db, system, frozen_clock):
 def test_firms_at_risk_names_the_renewals_that_save_a_firm(db, system, world, frozen_clock):
     from datetime import timedelta
 
-    from charter.partners.enums import Region
     from charter.tiers import service as tiers
+    from tests.codes import Region
     from tests.credentials.factories import award
     from tests.partners.factories import partner, person
     from tests.programs.factories import certification

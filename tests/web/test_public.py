@@ -13,7 +13,7 @@ import pytest
 
 from charter.credentials import baking, issuance, service
 from charter.credentials.linkedin import add_to_profile_url
-from charter.partners.enums import Track
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
