@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from charter.core import events, eventstore
 from charter.core.auth import Permission, Principal
 from charter.core.errors import Conflict, Invalid, NotFound
+from charter.db.unique import guard_unique, insert_unique
 from charter.partners import taxonomy_defaults
 from charter.partners.enums import TaxonomyKind
 from charter.partners.models import RegionCountry, TaxonomyEntry
@@ -229,10 +230,10 @@ def _set_countries(db: Session, region: str, countries: list[str]) -> None:
             raise Invalid.field("countries", f"already grouped by another region: {listed}")
     db.execute(delete(RegionCountry).where(RegionCountry.region == region))
     if countries:
-        db.execute(
-            insert(RegionCountry),
-            [{"country": country, "region": region} for country in countries],
-        )
+        rows = [{"country": country, "region": region} for country in countries]
+        # The check above decides; the key still decides a race with another region's change.
+        with guard_unique("a country is grouped by one region at most"), db.begin_nested():
+            db.execute(insert(RegionCountry), rows)
 
 
 def add_entry(db: Session, actor: Principal, *, data: TaxonomyEntryCreate) -> TaxonomyEntry:
@@ -242,13 +243,14 @@ def add_entry(db: Session, actor: Principal, *, data: TaxonomyEntryCreate) -> Ta
     if data.countries and kind is not TaxonomyKind.REGION:
         raise Invalid.field("countries", "only a region groups countries")
     eventstore.lock_head(db)  # one writer at a time: positions and codes stay unique
+    conflict = f"the {kind.value.replace('_', ' ')} {data.code!r} exists already"
     exists = db.scalar(
         select(TaxonomyEntry.code).where(
             TaxonomyEntry.kind == kind.value, TaxonomyEntry.code == data.code
         )
     )
     if exists is not None:
-        raise Conflict(f"the {kind.value.replace('_', ' ')} {data.code!r} exists already")
+        raise Conflict(conflict)
     last = db.scalar(
         select(func.max(TaxonomyEntry.position)).where(TaxonomyEntry.kind == kind.value)
     )
@@ -260,8 +262,7 @@ def add_entry(db: Session, actor: Principal, *, data: TaxonomyEntryCreate) -> Ta
         position=(last or 0) + 1,
         retired=False,
     )
-    db.add(entry)
-    db.flush()
+    insert_unique(db, entry, conflict)
     if kind is TaxonomyKind.REGION:
         _set_countries(db, entry.code, data.countries or [])
     events.append(

@@ -20,6 +20,7 @@ from charter.partners.taxonomy_schemas import (
 router = api_router()
 
 Code = Annotated[str, Path(max_length=16, description="The entry's code")]
+Kind = Annotated[TaxonomyKind, Path(description="The list: track, region or partner_type")]
 
 
 @router.get("/program/taxonomy", response_model=TaxonomyOut, tags=["program"])
@@ -42,7 +43,7 @@ def add_entry(
 
 @router.patch("/program/taxonomy/{kind}/{code}", response_model=TaxonomyEntryOut, tags=["program"])
 def update_entry(
-    kind: TaxonomyKind,
+    kind: Kind,
     code: Code,
     body: TaxonomyEntryUpdate,
     db: DbSession,
@@ -60,7 +61,7 @@ def update_entry(
     "/program/taxonomy/{kind}/{code}/retire", response_model=TaxonomyEntryOut, tags=["program"]
 )
 def retire_entry(
-    kind: TaxonomyKind, code: Code, db: DbSession, actor: CurrentPrincipal
+    kind: Kind, code: Code, db: DbSession, actor: CurrentPrincipal
 ) -> TaxonomyEntryOut:
     """Retire an entry: no longer offered for new data; what names it stays valid."""
     entry = taxonomy.retire_entry(db, actor, kind=kind, code=code)
@@ -71,7 +72,7 @@ def retire_entry(
     "/program/taxonomy/{kind}/order", response_model=list[TaxonomyEntryOut], tags=["program"]
 )
 def reorder_entries(
-    kind: TaxonomyKind, body: TaxonomyOrder, db: DbSession, actor: CurrentPrincipal
+    kind: Kind, body: TaxonomyOrder, db: DbSession, actor: CurrentPrincipal
 ) -> list[TaxonomyEntryOut]:
     """Put every entry of one kind in the order given."""
     entries = taxonomy.reorder_entries(db, actor, kind=kind, data=body)

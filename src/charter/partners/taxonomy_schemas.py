@@ -60,6 +60,13 @@ def _countries(values: list[str]) -> list[str]:
 Countries = Annotated[list[str], Field(max_length=300), AfterValidator(_countries)]
 
 
+KIND = "The list: track, region or partner_type"
+LABEL = "The name pages, filters and reports show"
+DESCRIPTION = "What it means, in words"
+COUNTRIES = "A region's ISO 3166-1 alpha-2 countries (each in one region at most)"
+RETIRED = "Retired: no longer offered for new data; what names it stays valid"
+
+
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -82,11 +89,13 @@ class TaxonomyEntryCreate(_Input):
         },
     )
 
-    kind: TaxonomyKind
-    code: Annotated[str, StringConstraints(strip_whitespace=True), Field(pattern=CODE_PATTERN)]
-    label: Name = Field(max_length=100)
-    description: Note | None = None
-    countries: Countries | None = None
+    kind: TaxonomyKind = Field(description=KIND)
+    code: Annotated[str, StringConstraints(strip_whitespace=True)] = Field(
+        pattern=CODE_PATTERN, description=f"The code data will store: {CODE_RULE}"
+    )
+    label: Name = Field(max_length=100, description=LABEL)
+    description: Note | None = Field(default=None, description=DESCRIPTION)
+    countries: Countries | None = Field(default=None, description=COUNTRIES)
 
 
 class TaxonomyEntryUpdate(_Input):
@@ -97,10 +106,10 @@ class TaxonomyEntryUpdate(_Input):
         json_schema_extra={"examples": [{"label": "Europe", "countries": ["DE", "FR"]}]},
     )
 
-    label: Name | None = Field(default=None, max_length=100)
-    description: Note | None = None
-    countries: Countries | None = None
-    retired: bool | None = None
+    label: Name | None = Field(default=None, max_length=100, description=LABEL)
+    description: Note | None = Field(default=None, description=DESCRIPTION)
+    countries: Countries | None = Field(default=None, description=COUNTRIES)
+    retired: bool | None = Field(default=None, description=RETIRED)
 
 
 class TaxonomyOrder(_Input):
@@ -111,24 +120,26 @@ class TaxonomyOrder(_Input):
         json_schema_extra={"examples": [{"codes": ["emea", "na", "apac", "latam"]}]},
     )
 
-    codes: list[Annotated[str, Field(max_length=16)]] = Field(min_length=1, max_length=500)
+    codes: list[Annotated[str, Field(max_length=16)]] = Field(
+        min_length=1, max_length=500, description="Every code of the kind, once each, in order"
+    )
 
 
 class TaxonomyEntryOut(ORMModel):
     """One entry as the API shows it (``countries``: for a region, the countries it groups)."""
 
-    kind: TaxonomyKind
-    code: str
-    label: str
-    description: str | None
-    position: int
-    retired: bool
-    countries: list[str] = Field(default_factory=list)
+    kind: TaxonomyKind = Field(description=KIND)
+    code: str = Field(description="The code data stores")
+    label: str = Field(description=LABEL)
+    description: str | None = Field(description=DESCRIPTION)
+    position: int = Field(description="Its place in its list, from 1")
+    retired: bool = Field(description=RETIRED)
+    countries: list[str] = Field(default_factory=list, description=COUNTRIES)
 
 
 class TaxonomyOut(BaseModel):
     """The program's lists, each in its order, retired entries included (marked)."""
 
-    tracks: list[TaxonomyEntryOut]
-    regions: list[TaxonomyEntryOut]
-    partner_types: list[TaxonomyEntryOut]
+    tracks: list[TaxonomyEntryOut] = Field(description="People's and certifications' tracks")
+    regions: list[TaxonomyEntryOut] = Field(description="Sales regions, with their countries")
+    partner_types: list[TaxonomyEntryOut] = Field(description="Kinds of partner firm")
