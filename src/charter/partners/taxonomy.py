@@ -9,6 +9,7 @@ already names it stays valid and is shown with its label.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -23,10 +24,13 @@ from charter.partners import taxonomy_defaults
 from charter.partners.enums import TaxonomyKind
 from charter.partners.models import RegionCountry, TaxonomyEntry
 from charter.partners.taxonomy_schemas import (
+    CODE_PATTERN,
     TaxonomyEntryCreate,
     TaxonomyEntryUpdate,
     TaxonomyOrder,
 )
+
+_CODE = re.compile(CODE_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,12 @@ def read(db: Session) -> Taxonomy:
     return Taxonomy({kind: tuple(choices) for kind, choices in entries.items()})
 
 
+def _is_code(value: str) -> bool:
+    """Whether ``value`` could be a code at all (never sent to the database otherwise: a NUL
+    byte, say, is an error there, not a miss)."""
+    return _CODE.fullmatch(value) is not None
+
+
 def require_codes(
     db: Session,
     kind: TaxonomyKind,
@@ -113,7 +123,8 @@ def require_codes(
         return
     rows = db.execute(
         select(TaxonomyEntry.code, TaxonomyEntry.retired).where(
-            TaxonomyEntry.kind == kind.value, TaxonomyEntry.code.in_(wanted)
+            TaxonomyEntry.kind == kind.value,
+            TaxonomyEntry.code.in_([value for value in wanted if _is_code(value)]),
         )
     ).all()
     known: dict[str, bool] = {code: retired for code, retired in rows}  # noqa: C416
@@ -135,10 +146,14 @@ def require_known(db: Session, kind: TaxonomyKind, field_name: str, value: str |
     entries still filter the data that names them."""
     if value is None:
         return
-    found = db.scalar(
-        select(TaxonomyEntry.code).where(
-            TaxonomyEntry.kind == kind.value, TaxonomyEntry.code == value
+    found = (
+        db.scalar(
+            select(TaxonomyEntry.code).where(
+                TaxonomyEntry.kind == kind.value, TaxonomyEntry.code == value
+            )
         )
+        if _is_code(value)
+        else None
     )
     if found is None:
         codes = db.scalars(
@@ -211,9 +226,9 @@ def _get(db: Session, kind: TaxonomyKind, code: str, *, lock: bool = False) -> T
     )
     if lock:
         query = query.with_for_update()
-    entry = db.scalar(query)
+    entry = db.scalar(query) if _is_code(code) else None
     if entry is None:
-        raise NotFound(f"no {TaxonomyKind(kind).value.replace('_', ' ')} {code!r}")
+        raise NotFound(f"no {TaxonomyKind(kind).value.replace('_', ' ')} {code[:16]!r}")
     return entry
 
 

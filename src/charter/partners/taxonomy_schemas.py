@@ -120,7 +120,7 @@ class TaxonomyOrder(_Input):
         json_schema_extra={"examples": [{"codes": ["emea", "na", "apac", "latam"]}]},
     )
 
-    codes: list[Annotated[str, Field(max_length=16)]] = Field(
+    codes: list[Annotated[str, Field(pattern=CODE_PATTERN)]] = Field(
         min_length=1, max_length=500, description="Every code of the kind, once each, in order"
     )
 
