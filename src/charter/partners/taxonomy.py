@@ -251,6 +251,13 @@ def _set_countries(db: Session, region: str, countries: list[str]) -> None:
             db.execute(insert(RegionCountry), rows)
 
 
+def _record(
+    db: Session, actor: Principal, type: str, entry: TaxonomyEntry, payload: dict[str, object]
+) -> None:
+    # A draft rather than append(): an entry's id is its kind and code, read-only.
+    events.append_many(db, actor, [events.Draft(type, "taxonomy_entry", entry.id, payload)])
+
+
 def add_entry(db: Session, actor: Principal, *, data: TaxonomyEntryCreate) -> TaxonomyEntry:
     """Add an entry at the end of its list (a region with the countries it groups)."""
     actor.require(Permission.TAXONOMY_MANAGE)
@@ -280,15 +287,17 @@ def add_entry(db: Session, actor: Principal, *, data: TaxonomyEntryCreate) -> Ta
     insert_unique(db, entry, conflict)
     if kind is TaxonomyKind.REGION:
         _set_countries(db, entry.code, data.countries or [])
-    events.append(
+    _record(
         db,
         actor,
         "taxonomy_entry.added",
         entry,
-        kind=entry.kind,
-        code=entry.code,
-        label=entry.label,
-        countries=data.countries or [],
+        {
+            "kind": entry.kind,
+            "code": entry.code,
+            "label": entry.label,
+            "countries": data.countries or [],
+        },
     )
     return entry
 
@@ -327,7 +336,7 @@ def update_entry(
     if not changes:
         return entry
     db.flush()
-    events.append(db, actor, "taxonomy_entry.updated", entry, changes=changes)
+    _record(db, actor, "taxonomy_entry.updated", entry, {"changes": changes})
     return entry
 
 
