@@ -17,6 +17,7 @@ from charter.credentials import holding
 from charter.partners import listing, people, taxonomy
 from charter.partners.enums import PartnerStatus, TaxonomyKind
 from charter.partners.schemas import ListingUpdate, PersonUpdate
+from charter.partners.taxonomy_defaults import REGION_COUNTRIES
 from charter.partners.taxonomy_schemas import TaxonomyEntryCreate, TaxonomyEntryUpdate
 from charter.tiers import flows, service
 from charter.tiers.models import FirmTier
@@ -159,6 +160,10 @@ def test_directory_filters(client, program, query, expected):
 
 
 def test_the_directory_filters_by_a_region_the_program_defines(client, db, system, program):
+    emea = [code for code in REGION_COUNTRIES["emea"] if code not in ("DE", "AT", "CH")]
+    taxonomy.update_entry(
+        db, system, kind=TaxonomyKind.REGION, code="emea", data=TaxonomyEntryUpdate(countries=emea)
+    )
     taxonomy.add_entry(
         db,
         system,
