@@ -25,6 +25,7 @@ from charter.core import clock
 from charter.core.auth import Principal
 from charter.db.base import Base
 from charter.db.engine import make_engine, make_sessionmaker
+from charter.partners import taxonomy
 from charter.schema import create_all
 from tests import factories
 from tests.mail import Inbox
@@ -103,6 +104,8 @@ def engine(_engine: Engine) -> Engine:
             text("INSERT INTO event_chain_head (id, seq, hash) VALUES (1, 0, :genesis)"),
             {"genesis": "0" * 64},
         )
+        # As the migration does: a program starts with the default tracks, regions and types.
+        taxonomy.seed_defaults(connection)
     return _engine
 
 

@@ -18,6 +18,7 @@ from charter.licensing import models as licensing_models
 from charter.licensing import usage_models
 from charter.notify import models as notify_models
 from charter.partners import models as partners_models
+from charter.partners import taxonomy
 from charter.programs import models as programs_models
 from charter.tiers import models as tiers_models
 from charter.webhooks import models as webhooks_models
@@ -47,10 +48,12 @@ def metadata() -> MetaData:
 
 
 def create_all(engine: Engine) -> None:
-    """Create every table directly (tests); deployments use migrations instead."""
+    """Create every table directly (tests, benchmarks); deployments use migrations instead."""
     Base.metadata.create_all(engine)
     with Session(engine) as db, db.begin():
         eventstore.ensure_head(db)
+        # As the migration does: a program starts with the default taxonomy.
+        taxonomy.seed_defaults(db)
         if engine.dialect.name == "postgresql":
             for statement in freshness.notify_trigger_ddl():
                 db.execute(text(statement))

@@ -176,6 +176,13 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/licenses/{license_id}/usage"): EVERYONE,
     # Program reports span every firm: vendor staff only (partner users are told none exist).
     ("GET", "/api/v1/reports/{name}"): STAFF,
+    # The program's tracks, regions and partner types: everyone reads them (forms need them);
+    # program managers and admins change them.
+    ("GET", "/api/v1/program/taxonomy"): EVERYONE,
+    ("POST", "/api/v1/program/taxonomy"): MANAGERS,
+    ("PATCH", "/api/v1/program/taxonomy/{kind}/{code}"): MANAGERS,
+    ("POST", "/api/v1/program/taxonomy/{kind}/{code}/retire"): MANAGERS,
+    ("PUT", "/api/v1/program/taxonomy/{kind}/order"): MANAGERS,
 }
 
 _unique = itertools.count(1)
@@ -389,6 +396,8 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         activation_id=world.activation,
         alert_id=world.alert,
         name="renewals",
+        kind="track",
+        code="specialty",
     )
     today = clock.now().isoformat()
     bodies: dict[tuple[str, str], dict] = {
@@ -415,6 +424,11 @@ def _request(route: tuple[str, str], world: World, own_key: str) -> tuple[str, d
         },
         ("PATCH", "/api/v1/partners/{partner_id}"): {"website": f"https://firm{n}.example"},
         ("PATCH", "/api/v1/partners/{partner_id}/listing"): {"listed": True},
+        ("POST", "/api/v1/program/taxonomy"): {"kind": "track", "code": f"t{n}", "label": "New"},
+        ("PATCH", "/api/v1/program/taxonomy/{kind}/{code}"): {"label": "Specialist"},
+        ("PUT", "/api/v1/program/taxonomy/{kind}/order"): {
+            "codes": ["specialty", "support", "technical", "sales"]
+        },
         ("POST", "/api/v1/partners/{partner_id}/status"): {
             "status": "suspended",
             "reason": "late payment",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from charter.partners.enums import PartnerStatus, PartnerType, Region
+from charter.partners.enums import PartnerStatus
 from tests.accounts.factories import staff_and_firm
+from tests.codes import PartnerType, Region
 from tests.partners.factories import partner
 
 

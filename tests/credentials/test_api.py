@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from charter.core.auth import Role
 from charter.credentials import issuance
-from charter.partners.enums import Region
+from tests.codes import Region
 from tests.credentials.factories import award, many_awards
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification, passing_evidence

@@ -16,11 +16,11 @@ from charter.credentials.models import Award
 from charter.credentials.schemas import AwardCreate
 from charter.db.unique import insert_unique
 from charter.partners import employment as partners
-from charter.partners.enums import Region, Track
 from charter.programs import service as programs
 from charter.programs.enums import AssessmentKind
 from charter.programs.rules import Requirements
 from charter.programs.schemas import CriteriaCreate
+from tests.codes import Region, Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import assessment, certification, exam_code

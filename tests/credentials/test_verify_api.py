@@ -14,7 +14,7 @@ import pytest
 
 from charter.credentials import documents, issuance, service, statuslist, verify_api
 from charter.credentials.verify import MAX_DEPTH
-from charter.partners.enums import Track
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.credentials.test_verify import badge, did_key_signer
 from tests.partners.factories import partner, person

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from charter.core.auth import Principal
 from charter.partners import listing
-from charter.partners.enums import PartnerStatus, Region, Track
+from charter.partners.enums import PartnerStatus
 from charter.partners.schemas import ListingUpdate
 from charter.tiers import service
+from tests.codes import Region, Track
 from tests.credentials.factories import award
 from tests.e2e.conftest import CHROMIUM, SKIP_REASON
 from tests.partners.factories import partner, person
@@ -37,13 +38,21 @@ def _program(sessions: sessionmaker[Session]) -> str:
         tech = certification(db, SYSTEM, track=Track.TECHNICAL, name="Cloud Architect")
         sales = certification(db, SYSTEM, track=Track.SALES, name="Sales Professional")
         scheme(db, SYSTEM, [registered(), gold(grace_days=0)])
+        # Each based in its region: the region filter also matches a firm by its country.
         firms = [
-            ("Fabrikam Cloud", Region.EMEA, [tech, tech]),
-            ("Litware Sales", Region.EMEA, [sales]),
-            ("Tailspin Toys", Region.NA, [tech]),
+            ("Fabrikam Cloud", Region.EMEA, "DE", [tech, tech]),
+            ("Litware Sales", Region.EMEA, "FR", [sales]),
+            ("Tailspin Toys", Region.NA, "US", [tech]),
         ]
-        for name, region, held in firms:
-            firm = partner(db, SYSTEM, status=PartnerStatus.ACTIVE, name=name, regions=[region])
+        for name, region, country, held in firms:
+            firm = partner(
+                db,
+                SYSTEM,
+                status=PartnerStatus.ACTIVE,
+                name=name,
+                regions=[region],
+                country=country,
+            )
             for cert in held:
                 someone = person(db, SYSTEM, partner_id=firm.id, track=cert.track)
                 award(db, SYSTEM, person_id=someone.id, certification_id=cert.id)

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from charter.core.auth import Principal
 from charter.partners import employment as partners
-from charter.partners.enums import PartnerStatus, Track
+from charter.partners.enums import PartnerStatus
 from charter.tiers import service
 from charter.tiers.models import FirmTier
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.e2e.conftest import CHROMIUM, SKIP_REASON
 from tests.partners.factories import partner, person

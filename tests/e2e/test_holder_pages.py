@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from charter.config import Settings
 from charter.core.auth import Principal
 from charter.credentials import issuance
-from charter.partners.enums import PartnerStatus, Track
+from charter.partners.enums import PartnerStatus
 from charter.worker.runner import run_until_idle
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.mail import Inbox
 from tests.partners.factories import partner, person

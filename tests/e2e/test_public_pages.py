@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from charter.core import clock
 from charter.core.auth import Principal
 from charter.credentials import issuance, service
-from charter.partners.enums import PartnerStatus, Track
+from charter.partners.enums import PartnerStatus
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification

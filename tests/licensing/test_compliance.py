@@ -19,12 +19,12 @@ from charter.credentials import service as awards
 from charter.licensing import compliance
 from charter.licensing import service as licenses
 from charter.licensing.models import License
-from charter.partners.enums import Track
 from charter.tiers import flows
 from charter.tiers import service as tiers
 from charter.webhooks import service as webhooks
 from charter.webhooks.schemas import EndpointCreate
 from charter.worker.runner import run_until_idle
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.licensing.conftest import publish_tiers
 from tests.licensing.factories import license, product, sign, template

@@ -14,9 +14,12 @@ from charter.core.models import Event
 from charter.licensing import agreements, keyformat, keystore, service
 from charter.licensing.enums import AgreementStatus, LicenseStatus
 from charter.licensing.models import Agreement, License
+from charter.partners import taxonomy
+from charter.partners.enums import TaxonomyKind
+from charter.partners.taxonomy_schemas import TaxonomyEntryCreate
 from charter.tiers import service as tiers
 from tests.credentials.factories import award
-from tests.licensing.factories import license, new_version, product, sign, template
+from tests.licensing.factories import license, new_version, product, sign, template, terms
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
 
@@ -295,3 +298,33 @@ def test_a_partner_admin_signs_for_their_own_firm_only(sessions, system, world):
         assert signed.signed_by == "usr_X"
         page = agreements.list_agreements(db, member)
         assert {row["id"] for row in page.items} == {world.agreement, signed.id}
+
+
+def test_a_territory_names_regions_of_the_programs_taxonomy(sessions, system):
+    with sessions() as db, db.begin():
+        made = product(db, system)
+        with pytest.raises(Invalid) as caught:
+            template(
+                db,
+                system,
+                product_id=made.id,
+                terms=terms(territory={"regions": ["mars"], "countries": []}),
+            )
+        assert caught.value.errors[0].field == "version.terms.territory.regions"
+        with pytest.raises(Invalid) as caught:
+            template(
+                db, system, product_id=made.id, requirements={"min_certified_by_track": {"x": 1}}
+            )
+        assert caught.value.errors[0].field == "version.requirements.min_certified_by_track"
+        taxonomy.add_entry(
+            db,
+            system,
+            data=TaxonomyEntryCreate(kind=TaxonomyKind.REGION, code="mars", label="Mars"),
+        )
+        created = template(
+            db,
+            system,
+            product_id=made.id,
+            terms=terms(territory={"regions": ["mars"], "countries": []}),
+        )
+        assert created.id.startswith("agt_")

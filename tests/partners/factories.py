@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from charter.core.auth import Principal
 from charter.partners import firms, onboarding, people
-from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region, Track
+from charter.partners.enums import OnboardingCheck, PartnerStatus
 from charter.partners.models import Partner, Person
 from charter.partners.schemas import PartnerCreate, PersonCreate
 from charter.tiers import flows
+from tests.codes import PartnerType, Region, Track
 
 _counter = itertools.count(1)
 

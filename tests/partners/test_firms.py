@@ -12,9 +12,10 @@ from charter.core.auth import Principal, Role
 from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.models import Event
 from charter.partners import firms, onboarding
-from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Region
+from charter.partners.enums import OnboardingCheck, PartnerStatus
 from charter.partners.models import Partner
 from charter.partners.schemas import PartnerCreate, PartnerUpdate
+from tests.codes import PartnerType, Region
 from tests.partners import factories
 
 

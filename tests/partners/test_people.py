@@ -10,9 +10,9 @@ from charter.core.auth import Principal, Role
 from charter.core.errors import Conflict, Forbidden, NotFound
 from charter.core.models import Event
 from charter.partners import employment, people, service
-from charter.partners.enums import Region, Track
 from charter.partners.models import Employment, Person, PersonEmail
 from charter.partners.schemas import PersonCreate, PersonUpdate
+from tests.codes import Region, Track
 from tests.partners import factories
 
 

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from charter.core import clock
 from charter.core.auth import Principal
-from charter.partners.enums import Track
 from charter.programs import service
 from charter.programs.enums import AssessmentKind, Level
 from charter.programs.models import Assessment, Certification
 from charter.programs.rules import Requirements
 from charter.programs.schemas import AssessmentCreate, CertificationCreate, CriteriaCreate
+from tests.codes import Track
 
 _counter = itertools.count(1)
 

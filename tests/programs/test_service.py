@@ -11,11 +11,11 @@ from sqlalchemy import select
 from charter.core.auth import Role
 from charter.core.errors import Conflict, Forbidden, Invalid, NotFound
 from charter.core.models import Event
-from charter.partners.enums import Track
 from charter.programs import service
 from charter.programs.enums import AssessmentKind, Level
 from charter.programs.rules import Requirements
 from charter.programs.schemas import CertificationCreate, CertificationUpdate, CriteriaCreate
+from tests.codes import Track
 from tests.partners.factories import partner, person
 from tests.programs.factories import assessment, certification, exam_code
 

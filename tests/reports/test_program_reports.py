@@ -29,15 +29,22 @@ def test_certified_headcount_each_month_and_by_tier_region_and_track(db, system,
     ]
     breakdown = _rows(db, system, "certified-headcount", "breakdown", months=5)
     march = [row for row in breakdown if row["month"] == "2026-03"]
-    # The tier each firm held at the month's end: North Gold until June, South Gold from July.
+    # The tier each firm held at the month's end: North Gold until June, South Gold from July;
+    # regions and tracks by the labels the program gives them.
     assert march == [
-        {"month": "2026-03", "tier": "Gold", "region": "emea", "track": "technical", "people": 2},
-        {"month": "2026-03", "tier": "Registered", "region": "na", "track": "sales", "people": 1},
+        {"month": "2026-03", "tier": "Gold", "region": "EMEA", "track": "Technical", "people": 2},
         {
             "month": "2026-03",
             "tier": "Registered",
-            "region": "na",
-            "track": "technical",
+            "region": "North America",
+            "track": "Sales",
+            "people": 1,
+        },
+        {
+            "month": "2026-03",
+            "tier": "Registered",
+            "region": "North America",
+            "track": "Technical",
             "people": 1,
         },
     ]
@@ -50,19 +57,19 @@ def test_certified_headcount_each_month_and_by_tier_region_and_track(db, system,
         }
 
     assert month("2026-05") == {
-        ("Gold", "emea", "technical"): 1,  # North, at risk but still Gold; Bo revoked
-        ("Registered", "na", "sales"): 1,
-        ("Registered", "na", "technical"): 1,
+        ("Gold", "EMEA", "Technical"): 1,  # North, at risk but still Gold; Bo revoked
+        ("Registered", "North America", "Sales"): 1,
+        ("Registered", "North America", "Technical"): 1,
     }
     assert month("2026-06") == {
-        ("Registered", "emea", "technical"): 1,
-        ("Registered", "na", "sales"): 1,
-        ("Registered", "na", "technical"): 1,
+        ("Registered", "EMEA", "Technical"): 1,
+        ("Registered", "North America", "Sales"): 1,
+        ("Registered", "North America", "Technical"): 1,
     }
     assert month("2026-07") == {
-        ("Registered", "emea", "technical"): 1,
-        ("Gold", "na", "sales"): 1,
-        ("Gold", "na", "technical"): 2,
+        ("Registered", "EMEA", "Technical"): 1,
+        ("Gold", "North America", "Sales"): 1,
+        ("Gold", "North America", "Technical"): 2,
     }
 
 
@@ -152,8 +159,8 @@ def test_firms_at_risk_now_and_falling_below(db, system, frozen_clock):
 def test_firms_at_risk_names_the_renewals_that_save_a_firm(db, system, world, frozen_clock):
     from datetime import timedelta
 
-    from charter.partners.enums import Region
     from charter.tiers import service as tiers
+    from tests.codes import Region
     from tests.credentials.factories import award
     from tests.partners.factories import partner, person
     from tests.programs.factories import certification

@@ -24,13 +24,13 @@ from charter.core import clock
 from charter.core.auth import Principal
 from charter.credentials import service as awards
 from charter.credentials.models import Award
-from charter.partners.enums import Region, Track
 from charter.partners.models import Partner, Person
 from charter.programs import service as programs
 from charter.programs.models import Certification
 from charter.programs.rules import Requirements
 from charter.programs.schemas import CriteriaCreate
 from charter.tiers import service as tiers
+from tests.codes import Region, Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import assessment, certification, passing_evidence

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 from charter.core import clock
 from charter.core.auth import Role
-from charter.partners.enums import Track
 from charter.worker.runner import run_until_idle
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification

@@ -9,8 +9,8 @@ import pytest
 from charter.core.auth import Principal, Role
 from charter.core.errors import Invalid
 from charter.credentials import service as awards
-from charter.partners.enums import Track
 from charter.tiers import forecast, service
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification

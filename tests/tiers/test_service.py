@@ -15,11 +15,11 @@ from charter.core.models import Event
 from charter.credentials import service as awards
 from charter.credentials import status
 from charter.partners import employment
-from charter.partners.enums import Track
 from charter.tiers import badges, handlers, service, standings, track_records
 from charter.tiers.models import FirmTier, TierBadge
 from charter.tiers.schemas import TrackRecordCreate
 from charter.web.public import verify_own
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification

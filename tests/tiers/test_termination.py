@@ -12,10 +12,10 @@ from charter.core.auth import Role
 from charter.core.errors import Conflict, Unauthorized
 from charter.core.models import Event
 from charter.credentials import issuance
-from charter.partners.enums import Track
 from charter.tiers import flows, service, termination
 from charter.tiers.models import FirmTier, TierBadge
 from charter.web.public import verify_own
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from charter.core.auth import Principal
-from charter.partners.enums import PartnerStatus, PartnerType, Region, Track
+from charter.partners.enums import PartnerStatus
 from charter.tiers import service as tiers
+from tests.codes import PartnerType, Region, Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import assessment, certification

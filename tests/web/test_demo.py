@@ -34,10 +34,10 @@ from charter.demo.seeding import SeedSummary, seed
 from charter.demo.serving import run_demo, sign_ins
 from charter.licensing.models import License, LicenseActivation
 from charter.licensing.usage_models import UsageCapPassed, UsageRecord, UsageRollup
-from charter.partners.enums import PartnerType, Region
 from charter.partners.models import Partner, PartnerRegion, Person
 from charter.tiers.enums import BadgeStatus
 from charter.tiers.models import FirmTier, TierBadge, TrackRecord
+from tests.codes import PartnerType, Region
 from tests.web.helpers import csrf_from, sign_in
 
 

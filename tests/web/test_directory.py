@@ -16,11 +16,14 @@ from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.models import Event
 from charter.credentials import holding
-from charter.partners import listing, people
-from charter.partners.enums import PartnerStatus, PartnerType, Region, Track
+from charter.partners import listing, people, taxonomy
+from charter.partners.enums import PartnerStatus, TaxonomyKind
 from charter.partners.schemas import ListingUpdate, PersonUpdate
+from charter.partners.taxonomy_defaults import REGION_COUNTRIES
+from charter.partners.taxonomy_schemas import TaxonomyEntryCreate, TaxonomyEntryUpdate
 from charter.tiers import directory, flows, handlers, service
 from charter.tiers.models import FirmHeadcount, FirmTier
+from tests.codes import PartnerType, Region, Track
 from tests.credentials.factories import award, credential_of
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification
@@ -75,7 +78,7 @@ def program(db, system, frozen_clock) -> Program:
         type=PartnerType.RESELLER,
     )
     gamma = partner(db, system, status="active", name="Gamma Hidden", regions=[Region.EMEA])
-    xss = partner(db, system, status="active", name=XSS_NAME, regions=[Region.APAC])
+    xss = partner(db, system, status="active", name=XSS_NAME, regions=[Region.APAC], country="JP")
     credentials = []
     alpha_awards = []
     for index in range(2):
@@ -156,6 +159,48 @@ def test_directory_filters(client, program, query, expected):
     response = client.get("/directory", params=query)
     assert response.status_code == 200
     assert set(_names(response.text)) == expected
+
+
+def test_the_directory_filters_by_a_region_the_program_defines(client, db, system, program):
+    emea = [code for code in REGION_COUNTRIES["emea"] if code not in ("DE", "AT", "CH")]
+    taxonomy.update_entry(
+        db, system, kind=TaxonomyKind.REGION, code="emea", data=TaxonomyEntryUpdate(countries=emea)
+    )
+    taxonomy.add_entry(
+        db,
+        system,
+        data=TaxonomyEntryCreate(
+            kind=TaxonomyKind.REGION, code="dach", label="DACH", countries=["DE", "AT", "CH"]
+        ),
+    )
+    nordic = partner(
+        db, system, status="active", name="Nordic Partners", regions=["dach"], country="SE"
+    )
+    _list(db, system, nordic.id, blurb="Fjords and mountains.")
+    db.commit()
+    page = client.get("/directory").text
+    assert '<option value="dach">DACH</option>' in page
+    # Operating in the region, or based in one of its countries (Alpha Cloud is in Germany).
+    dach = client.get("/directory", params={"region": "dach"})
+    assert set(_names(dach.text)) == {"Alpha Cloud", "Nordic Partners"}
+    assert "DACH" in client.get("/directory/nordic-partners").text
+
+
+def test_a_firm_is_in_the_region_that_groups_its_country(client, db, system, program):
+    # Beta Sales operates in NA only; once EMEA groups the US, where it is based, it is there too.
+    taxonomy.update_entry(
+        db, system, kind=TaxonomyKind.REGION, code="na", data=TaxonomyEntryUpdate(countries=[])
+    )
+    taxonomy.update_entry(
+        db,
+        system,
+        kind=TaxonomyKind.REGION,
+        code="emea",
+        data=TaxonomyEntryUpdate(countries=["DE", "US"]),
+    )
+    db.commit()
+    found = client.get("/directory", params={"region": "emea"})
+    assert set(_names(found.text)) == {"Alpha Cloud", "Beta Sales"}
 
 
 def test_filter_by_certification(client, program):

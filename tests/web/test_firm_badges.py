@@ -13,10 +13,10 @@ import pytest
 from charter.core import clock
 from charter.credentials import baking, verify
 from charter.partners import employment as partners
-from charter.partners.enums import Track
 from charter.tiers import service
 from charter.tiers.models import FirmTier, TierBadge
 from charter.web import public
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification

@@ -12,12 +12,12 @@ from charter.core.auth import Principal, Role
 from charter.credentials import service as credentials
 from charter.credentials.schemas import AwardCreate
 from charter.partners import firms as partners
-from charter.partners.enums import PartnerType, Region, Track
 from charter.partners.models import Partner
 from charter.partners.people import create_person
 from charter.partners.schemas import PartnerCreate, PersonCreate
 from charter.programs import service as programs
 from charter.programs.schemas import CertificationCreate
+from tests.codes import PartnerType, Region, Track
 from tests.web.helpers import csrf_from, sign_in, web_user
 
 SYSTEM = Principal.system("tests")

@@ -49,7 +49,11 @@ def test_a_role_without_a_permission_loses_its_section():
         api_key_id="key_1",
         scopes=frozenset({Permission.PARTNERS_READ}),
     )
-    assert [item.href for item in navigation(narrowed, "/")] == ["/dashboard", "/partners"]
+    assert [item.href for item in navigation(narrowed, "/")] == [
+        "/dashboard",
+        "/partners",
+        "/taxonomy",
+    ]
 
 
 def test_pages_show_the_user_the_sections_and_a_sign_out_form(client, sessions):
@@ -64,6 +68,7 @@ def test_pages_show_the_user_the_sections_and_a_sign_out_form(client, sessions):
         "/certifications",
         "/imports",
         "/reports",
+        "/taxonomy",
         "/approvals",
         "/events",
         "/licenses",

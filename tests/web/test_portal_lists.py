@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import event
 
 from charter.core.auth import Principal, Role
-from charter.partners.enums import PartnerStatus, PartnerType, Region
+from charter.partners.enums import PartnerStatus
 from charter.web.portal.csvexport import neutralised
+from tests.codes import PartnerType, Region
 from tests.partners.factories import partner, person
 from tests.web.helpers import sign_in, web_user
 from tests.web.portal_world import build_world

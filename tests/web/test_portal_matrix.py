@@ -262,6 +262,11 @@ def _routes(world: World, requests: Requests) -> list[Route]:
             404,
             by_role=_managers(404),
         ),
+        Route("GET", "/taxonomy", 200, 404),
+        Route("POST", "/taxonomy", 0, 404, by_role=_managers(422)),
+        Route("POST", "/taxonomy/track/sales", 0, 404, by_role=_managers(422)),
+        Route("POST", "/taxonomy/planet/mars/retire", 0, 404, by_role=_managers(422)),
+        Route("POST", "/taxonomy/region/emea/move", 0, 404, by_role=_managers(422)),
         Route("GET", f"/program/{world.harbor_id}", 200, 200),
         Route("GET", f"/program/{world.quill_id}", 200, 404),
         Route("GET", "/program/prt_01JAAAAAAAAAAAAAAAAAAAAAAA", 404, 404),
@@ -367,6 +372,7 @@ def test_roles_that_cannot_write_get_no_forms_that_would(client, sessions, role)
             "/imports",
             "/events",
             "/events?verify=now",
+            "/taxonomy",
         ]
         licensed = licensed_firm(sessions, partner_id=world.harbor_id)
         paths += [

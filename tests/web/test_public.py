@@ -17,7 +17,7 @@ from sqlalchemy import event
 from charter.app import create_app
 from charter.credentials import baking, issuance, service
 from charter.credentials.linkedin import add_to_profile_url
-from charter.partners.enums import Track
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification

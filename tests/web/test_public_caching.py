@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from charter.credentials import issuance, service
-from charter.partners.enums import Track
 from charter.programs import service as programs
 from charter.programs.schemas import CertificationUpdate
 from charter.web import public
 from charter.web.memo import Memo
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification

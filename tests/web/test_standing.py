@@ -21,10 +21,10 @@ from charter.core import clock
 from charter.credentials import issuance, jsonld, proofs, service, verify
 from charter.crypto import keyring
 from charter.partners import employment
-from charter.partners.enums import Track
 from charter.tiers import service as tiers
 from charter.tiers.models import FirmTier
 from charter.web import public, standing
+from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
 from tests.programs.factories import certification

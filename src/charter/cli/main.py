@@ -20,6 +20,7 @@ from charter.cli import (
     licenses,
     partners,
     reports,
+    taxonomy,
     tiers,
     usage,
 )
@@ -89,6 +90,7 @@ tiers.report_app.command("summary")(reports.summary_report)
 app.add_typer(licenses.licenses_app, name="licenses")
 app.add_typer(usage.usage_app, name="usage")
 app.add_typer(approvals.approvals_app, name="approvals")
+app.add_typer(taxonomy.taxonomy_app, name="taxonomy")
 app.command("verify")(verify_command.verify)
 app.command("worker")(worker_command.worker)
 

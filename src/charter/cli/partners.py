@@ -11,7 +11,7 @@ from rich.table import Column, Table
 from charter.cli.common import ACTOR, console, transaction
 from charter.core.pagination import MAX_LIMIT
 from charter.partners import firms
-from charter.partners.enums import PartnerStatus, PartnerType, Region
+from charter.partners.enums import PartnerStatus
 from charter.partners.models import Partner
 from charter.partners.schemas import PartnerOut
 
@@ -24,8 +24,8 @@ LIST_LIMIT = 100
 def collect_partners(
     *,
     status: PartnerStatus | None,
-    type: PartnerType | None,
-    region: Region | None,
+    type: str | None,
+    region: str | None,
     country: str | None,
     q: str | None,
     limit: int,
@@ -56,8 +56,12 @@ def collect_partners(
 @partners_app.command("list")
 def list_partners(
     status: Annotated[PartnerStatus | None, typer.Option(help="Only firms in this status.")] = None,
-    type: Annotated[PartnerType | None, typer.Option(help="Only firms of this type.")] = None,
-    region: Annotated[Region | None, typer.Option(help="Only firms in this region.")] = None,
+    type: Annotated[
+        str | None, typer.Option(help="Only firms of this type (a code of the taxonomy).")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Only firms in this region (a code of the taxonomy).")
+    ] = None,
     country: Annotated[
         str | None, typer.Option(help="Only firms in this country (ISO 3166-1 alpha-2).")
     ] = None,
@@ -87,8 +91,8 @@ def list_partners(
             partner.id,
             partner.name,
             partner.status.value,
-            partner.type.value,
-            ", ".join(region.value for region in partner.regions),
+            partner.type,
+            ", ".join(partner.regions),
             partner.country,
             partner.external_id or "",
         )

@@ -72,6 +72,8 @@ class Permission(StrEnum):
     USAGE_REPORT = "usage:report"
     # The program's reports and KPI summary: figures across every firm, so vendor staff only.
     REPORTS_READ = "reports:read"
+    # The program's own tracks, regions and partner types (everyone signed in reads them).
+    TAXONOMY_MANAGE = "taxonomy:manage"
 
 
 _READ_ALL = frozenset(

@@ -35,7 +35,7 @@ from charter.deps import (
     api_router,
     kept_json,
 )
-from charter.partners.enums import Region, Track
+from charter.partners.taxonomy_schemas import RegionFilter, TrackFilter
 
 router = api_router()
 
@@ -91,8 +91,8 @@ async def list_awards(
     partner_id: IdQuery = None,
     person_id: IdQuery = None,
     status: AwardStatus | None = None,
-    track: Track | None = None,
-    region: Region | None = None,
+    track: TrackFilter = None,
+    region: RegionFilter = None,
     certification_id: IdQuery = None,
     expiring_before: Annotated[
         datetime | None,

@@ -30,7 +30,8 @@ from charter.credentials.rules import LIVE_STATUSES, effective_status, renewal_r
 from charter.credentials.schemas import AwardCreate
 from charter.db.engine import settings_of
 from charter.db.unique import insert_unique
-from charter.partners.enums import Region, Track
+from charter.partners import taxonomy
+from charter.partners.enums import TaxonomyKind
 from charter.partners.models import PartnerRegion, Person
 from charter.programs import service as programs
 from charter.programs.models import Certification
@@ -267,8 +268,8 @@ def list_awards(
     partner_id: str | None = None,
     person_id: str | None = None,
     status: AwardStatus | None = None,
-    track: Track | None = None,
-    region: Region | None = None,
+    track: str | None = None,
+    region: str | None = None,
     certification_id: str | None = None,
     expiring_before: datetime | None = None,
     cursor: str | None = None,
@@ -286,6 +287,8 @@ def list_awards(
     """
     actor.require(Permission.AWARDS_READ)
     check_cursor(cursor)
+    taxonomy.require_known(db, TaxonomyKind.TRACK, "track", track)
+    taxonomy.require_known(db, TaxonomyKind.REGION, "region", region)
     partner_id = text_filter(partner_id, "partner_id")
     person_id = text_filter(person_id, "person_id")
     certification_id = text_filter(certification_id, "certification_id")
@@ -306,14 +309,12 @@ def list_awards(
         query = query.where(_status_is(status, now))
     if track is not None:
         query = query.where(
-            Award.certification_id.in_(
-                select(Certification.id).where(Certification.track == track.value)
-            )
+            Award.certification_id.in_(select(Certification.id).where(Certification.track == track))
         )
     if region is not None:
         query = query.where(
             exists().where(
-                PartnerRegion.region == region.value,
+                PartnerRegion.region == region,
                 PartnerRegion.partner_id.in_([Award.partner_id, Person.partner_id]),
             )
         )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from charter.partners.enums import Track
+from charter.demo.vocabulary import Track
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,9 @@ from charter.demo.catalogue import (
 )
 from charter.demo.people import CUSTOMERS
 from charter.demo.plan import ActivationPlan, FirmPlan, LicensePlan
+from charter.demo.vocabulary import Region
 from charter.licensing.enums import LicenseStatus
-from charter.partners.enums import PartnerStatus, Region
+from charter.partners.enums import PartnerStatus
 
 if TYPE_CHECKING:
     from charter.demo.planner import Planner

@@ -36,6 +36,7 @@ from charter.demo.catalogue import (
 )
 from charter.demo.people import GOVERNANCE_EMAIL, GOVERNANCE_PASSWORD
 from charter.demo.plan import ActivationPlan, LicensePlan, Step, World
+from charter.demo.vocabulary import Region
 from charter.licensing import (
     activations,
     agreements,
@@ -59,7 +60,7 @@ from charter.licensing.schemas import (
     VersionCreate,
 )
 from charter.licensing.usage_schemas import UsageRecordIn
-from charter.partners.enums import PartnerStatus, Region
+from charter.partners.enums import PartnerStatus
 from charter.partners.models import Partner, Person
 
 LICENSED_SOFTWARE_ADDRESS = "198.51.100.{}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from charter.partners.enums import PartnerType, Region
+from charter.demo.vocabulary import PartnerType, Region
 
 ADMIN_EMAIL = "admin@nimbus.example"
 ADMIN_PASSWORD = "nimbus-demo-admin"  # noqa: S105 - a published demo credential, on purpose

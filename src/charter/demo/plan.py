@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from charter.core.auth import Principal
 from charter.demo.catalogue import Cert
-from charter.partners.enums import PartnerStatus, PartnerType, Region, Track
+from charter.demo.vocabulary import PartnerType, Region, Track
+from charter.partners.enums import PartnerStatus
 
 
 @dataclass

@@ -38,7 +38,8 @@ from charter.demo.people import (
     slug,
 )
 from charter.demo.plan import Action, AwardPlan, FirmPlan, PersonPlan, Step
-from charter.partners.enums import OnboardingCheck, PartnerStatus, PartnerType, Track
+from charter.demo.vocabulary import PartnerType, Track
+from charter.partners.enums import OnboardingCheck, PartnerStatus
 from charter.programs.enums import AssessmentKind
 
 SEED = 20_230_601

@@ -32,9 +32,10 @@ from charter.demo.people import (
     PARTNER_MEMBER_PASSWORD,
 )
 from charter.demo.plan import AwardPlan, FirmPlan, Step, World
+from charter.demo.vocabulary import Track
 from charter.partners import employment, firms, listing, people
 from charter.partners import onboarding as firm_onboarding
-from charter.partners.enums import OnboardingCheck, PartnerStatus, Track
+from charter.partners.enums import OnboardingCheck, PartnerStatus
 from charter.partners.models import Partner
 from charter.partners.schemas import ListingUpdate, PartnerCreate, PersonCreate
 from charter.programs import service as programs

@@ -62,7 +62,8 @@ from charter.db.engine import settings_of
 from charter.licensing import keyformat, keystore, portability, seats, service, validation
 from charter.licensing.enums import ActivationState, LicenseStatus, SeatModel
 from charter.licensing.models import License, LicenseActivation
-from charter.partners.enums import PartnerStatus
+from charter.partners import taxonomy
+from charter.partners.enums import PartnerStatus, TaxonomyKind
 from charter.partners.models import Partner
 
 FINGERPRINT_MIN = 8
@@ -263,6 +264,8 @@ def activate(
     with ``justification`` (default: a sentence naming the customer and the place).
     """
     fingerprint = _fingerprint(fingerprint)
+    # A region the program never had is a mistake to name, not a place to ask approval for.
+    taxonomy.require_known(db, TaxonomyKind.REGION, "region", region)
     license = _license_by_key(db, key, lock=True)
     _not_embargoed(db, country)
     _require_usable(db, license)

@@ -22,7 +22,7 @@ from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
 from charter.licensing import activations, keyformat
 from charter.licensing.enums import ActivationState, SeatModel
 from charter.licensing.validation import ValidationCode, region_code
-from charter.partners.enums import Region
+from charter.partners.taxonomy_schemas import RegionCode
 
 router = api_router()
 
@@ -76,7 +76,7 @@ class ActivationRequest(_Input):
 
     key: LicenseKey
     fingerprint: Fingerprint
-    region: Region
+    region: RegionCode
     country: Place | None = Field(
         default=None, description="ISO 3166-1 alpha-2 country or ISO 3166-2 subdivision"
     )
@@ -133,7 +133,7 @@ class ActivationOut(BaseModel):
     id: str
     license_id: str
     fingerprint: str
-    region: Region
+    region: RegionCode
     country: str | None
     customer_name: str
     kind: SeatModel
@@ -170,7 +170,7 @@ def activate(
         db,
         key=body.key,
         fingerprint=body.fingerprint,
-        region=body.region.value,
+        region=body.region,
         country=body.country,
         customer_name=body.customer_name,
         justification=body.justification,

@@ -28,7 +28,8 @@ from charter.licensing.enums import AgreementStatus
 from charter.licensing.models import Agreement, AgreementTemplate, AgreementVersion
 from charter.licensing.schemas import AgreementSign, TemplateCreate, VersionCreate
 from charter.partners import service as partners
-from charter.partners.enums import PartnerStatus
+from charter.partners import taxonomy
+from charter.partners.enums import PartnerStatus, TaxonomyKind
 from charter.programs.models import Certification
 from charter.tiers import standings
 from charter.tiers.models import TierScheme
@@ -80,7 +81,13 @@ def _check_version(db: Session, data: VersionCreate, *, feature_keys: list[str])
     for position, key in enumerate(data.terms.features):
         if key not in offered:
             raise Invalid.field(f"terms.features.{position}", f"the product has no feature {key}")
+    taxonomy.require_codes(
+        db, TaxonomyKind.REGION, "terms.territory.regions", data.terms.territory.regions
+    )
     needs = data.requirements
+    taxonomy.require_codes(
+        db, TaxonomyKind.TRACK, "requirements.min_certified_by_track", needs.min_certified_by_track
+    )
     codes = needs.certification_codes()
     known = set(db.scalars(select(Certification.code).where(Certification.code.in_(sorted(codes)))))
     for code in needs.min_certified_by_certification:

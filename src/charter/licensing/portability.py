@@ -39,8 +39,8 @@ from charter.core.errors import Conflict, Invalid
 from charter.licensing import rules
 from charter.licensing.enums import LicenseStatus
 from charter.licensing.models import Agreement, AgreementVersion, License
-from charter.partners.enums import Region
 from charter.partners.schemas import Country
+from charter.partners.taxonomy_schemas import RegionCode
 
 TYPE = "license.territory"
 SUBJECT = "license"
@@ -53,7 +53,7 @@ class TerritoryChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    add_regions: list[Region] = Field(default_factory=list, max_length=len(Region))
+    add_regions: list[RegionCode] = Field(default_factory=list, max_length=100)
     add_countries: list[Country] = Field(default_factory=list, max_length=300)
 
     @model_validator(mode="after")
@@ -185,8 +185,8 @@ def _extend(db: Session, actor: Principal, request: ApprovalRequest) -> Mapping[
     version = db.get(AgreementVersion, agreement.version_id)
     assert version is not None  # a foreign key
     territory = rules.Terms.model_validate(version.terms).territory
-    regions = [region.value for region in change.add_regions]
-    outside = rules.covers([region.value for region in territory.regions], regions) + [
+    regions = list(change.add_regions)
+    outside = rules.covers(list(territory.regions), regions) + [
         country
         for country in change.add_countries
         if country not in territory.countries or country in territory.excluded_countries

@@ -20,8 +20,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from charter.core.text import Code, Line
 from charter.licensing.enums import FeePeriod, LicenseStatus, Renewal
 from charter.licensing.metering import UsageCaps
-from charter.partners.enums import Region, Track
 from charter.partners.schemas import Country
+from charter.partners.taxonomy_schemas import RegionCode, TrackCode
 from charter.tiers.rules import Count, FirmState, Key, Scheme
 
 MAX_ITEMS = 200
@@ -74,7 +74,7 @@ class Rights(_Value):
 class Territory(_Value):
     """Where the partner may exercise its rights: sales regions and ISO 3166 countries."""
 
-    regions: list[Region] = Field(default_factory=list, max_length=len(Region))
+    regions: list[RegionCode] = Field(default_factory=list, max_length=100)
     countries: list[Country] = Field(default_factory=list, max_length=300)
     excluded_countries: list[Country] = Field(default_factory=list, max_length=300)
 
@@ -195,7 +195,7 @@ class Requirements(_Value):
     program: Key = "default"
     min_tier: Key | None = None
     # Distinct people now at the firm with a live award of a certification of the track...
-    min_certified_by_track: dict[Track, Count] = Field(default_factory=dict)
+    min_certified_by_track: dict[TrackCode, Count] = Field(default_factory=dict)
     # ...of the certification (by code)...
     min_certified_by_certification: dict[Code, Count] = Field(default_factory=dict)
     # ...and at least one person holding each of these.
@@ -235,11 +235,9 @@ def unmet_requirements(
                 holds = have.name if have is not None else "no tier"
                 lines.append(f"tier {wanted.name} or higher (holds {holds})")
     for track, wanted_count in sorted(requirements.min_certified_by_track.items()):
-        count = state.certified_by_track.get(track.value, 0)
+        count = state.certified_by_track.get(track, 0)
         if count < wanted_count:
-            lines.append(
-                f"{wanted_count} people certified in the {track.value} track (has {count})"
-            )
+            lines.append(f"{wanted_count} people certified in the {track} track (has {count})")
     for code, wanted_count in sorted(requirements.min_certified_by_certification.items()):
         count = state.certified_by_certification.get(code, 0)
         if count < wanted_count:

@@ -11,8 +11,8 @@ from charter.core.schemas import ORMModel
 from charter.core.text import Code, Id, Name, Note, Paragraphs, Reason
 from charter.licensing.enums import AgreementStatus, LicenseStatus, SeatModel
 from charter.licensing.rules import Requirements, Terms
-from charter.partners.enums import Region
 from charter.partners.schemas import Country, Email
+from charter.partners.taxonomy_schemas import RegionCode
 from charter.tiers.rules import Key
 
 MAX_TEXT = 10_000
@@ -249,7 +249,7 @@ class LicenseCreate(_Input):
 
     agreement_id: Id
     seats: int = Field(ge=1, le=MAX_SEATS)
-    regions: list[Region] | None = Field(default=None, max_length=len(Region))
+    regions: list[RegionCode] | None = Field(default=None, max_length=100)
     countries: list[Country] | None = Field(default=None, max_length=300)
     valid_until: AwareDatetime | None = None
     seat_model: SeatModel = SeatModel.NODE_LOCKED
@@ -292,7 +292,7 @@ class LicenseOut(BaseModel):
     seats: int
     seat_model: SeatModel
     entitlements: list[str]
-    regions: list[Region]
+    regions: list[RegionCode]
     countries: list[str]
     status: LicenseStatus
     status_reason: str | None

@@ -120,8 +120,8 @@ def issue_license(db: Session, actor: Principal, *, data: LicenseCreate) -> tupl
     template = db.get(AgreementTemplate, agreement.template_id)
     assert template is not None  # a foreign key
     territory = terms.territory
-    regions = [region.value for region in (data.regions or territory.regions)]
-    _within("regions", [region.value for region in territory.regions], regions, "region")
+    regions = list(data.regions or territory.regions)
+    _within("regions", list(territory.regions), regions, "region")
     countries = list(data.countries) if data.countries is not None else list(territory.countries)
     _within("countries", territory.countries, countries, "country")
     if not regions and not countries:

@@ -44,8 +44,9 @@ from sqlalchemy import Connection, bindparam, select
 
 from charter.licensing.enums import LicenseStatus
 from charter.licensing.models import License, Product
-from charter.partners.enums import PartnerStatus, Region
+from charter.partners.enums import PartnerStatus
 from charter.partners.models import Partner
+from charter.partners.taxonomy_schemas import RegionCode
 
 
 class ValidationCode(StrEnum):
@@ -138,7 +139,7 @@ class ValidationRequest(BaseModel):
     nonce: str = Field(pattern=NONCE_PATTERN, description="A fresh value from the client")
     fingerprint: str | None = Field(default=None, min_length=1, max_length=256)
     feature: str | None = Field(default=None, min_length=1, max_length=64)
-    region: Region | None = None
+    region: RegionCode | None = None
     country: str | None = Field(default=None, min_length=2, max_length=6)
 
     @field_validator("country")
@@ -332,10 +333,10 @@ def outside_territory(snapshot: LicenseSnapshot, request: ValidationRequest) -> 
     is still covered when the request also names a sales region the license covers: the
     region grants its countries.
     """
-    region_ok = request.region is None or request.region.value in snapshot.regions
+    region_ok = request.region is None or request.region in snapshot.regions
     if not region_ok:
         assert request.region is not None
-        return f"the region {request.region.value}"
+        return f"the region {request.region}"
     if request.country is not None:
         country = request.country.split("-", 1)[0]
         if country not in snapshot.countries and request.region is None:

@@ -237,7 +237,7 @@ async def validate_license(body: ValidationRequest, request: Request) -> Respons
                 decision.license_id,
                 address,
                 body.fingerprint,
-                None if body.region is None else body.region.value,
+                body.region,
                 body.country,
                 decision.code.value,
                 at,
@@ -313,7 +313,7 @@ def _activation_and_approval(
     pending = outside and portability.pending_covers(
         db,
         snapshot.license_id,
-        None if body.region is None else body.region.value,
+        body.region,
         body.country,
     )
     if body.fingerprint is None:

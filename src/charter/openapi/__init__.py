@@ -53,6 +53,7 @@ TAGS: list[dict[str, str]] = [
     {"name": "events", "description": "The tamper-evident events log of every change."},
     {"name": "partners", "description": "Firms: their lifecycle, onboarding and invitations."},
     {"name": "people", "description": "A firm's people, their emails and employments."},
+    {"name": "program", "description": "The program's own tracks, regions and partner types."},
     {"name": "certifications", "description": "Certifications and their versioned criteria."},
     {"name": "assessments", "description": "What a person did toward a certification."},
     {"name": "awards", "description": "Awarded certifications: each one a signed credential."},

@@ -24,9 +24,6 @@ from charter.partners.enums import (
     InvitationState,
     OnboardingCheck,
     PartnerStatus,
-    PartnerType,
-    Region,
-    Track,
 )
 from charter.partners.models import Invitation, Partner, Person
 from charter.partners.schemas import (
@@ -44,8 +41,11 @@ from charter.partners.schemas import (
     PersonOut,
     PersonUpdate,
 )
+from charter.partners.taxonomy_api import router as taxonomy_router
+from charter.partners.taxonomy_schemas import PartnerTypeFilter, RegionFilter, TrackFilter
 
 router = api_router()
+router.include_router(taxonomy_router)
 
 PartnerId = Annotated[str, Path(min_length=1, max_length=40, description="A partner id (prt_…)")]
 InvitationId = Annotated[
@@ -76,8 +76,8 @@ def list_partners(
     db: DbSession,
     actor: CurrentPrincipal,
     status: PartnerStatus | None = None,
-    type: PartnerType | None = None,
-    region: Region | None = None,
+    type: PartnerTypeFilter = None,
+    region: RegionFilter = None,
     country: Annotated[
         str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
     ] = None,
@@ -148,7 +148,7 @@ def list_partner_people(
     partner_id: PartnerId,
     db: DbSession,
     actor: CurrentPrincipal,
-    track: Track | None = None,
+    track: TrackFilter = None,
     q: Search = None,
     cursor: Cursor = None,
     limit: Limit = DEFAULT_LIMIT,
@@ -199,8 +199,8 @@ def list_people(
     db: DbSession,
     actor: CurrentPrincipal,
     partner_id: Annotated[str | None, Query(max_length=40)] = None,
-    track: Track | None = None,
-    region: Region | None = None,
+    track: TrackFilter = None,
+    region: RegionFilter = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Name or email contains (any case)")
     ] = None,

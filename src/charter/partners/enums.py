@@ -1,4 +1,6 @@
-"""The partner domain's named values: firm types, statuses, regions, tracks, onboarding checks.
+"""The partner domain's named values: statuses, onboarding checks, the taxonomy's kinds.
+
+Firm types, regions and tracks are not here: each program defines its own (the taxonomy).
 
 Apart from the tables so that the pure rules and the API shapes can use them without the ORM.
 """
@@ -8,15 +10,12 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class PartnerType(StrEnum):
-    """What kind of business the firm does with the vendor."""
+class TaxonomyKind(StrEnum):
+    """The lists each program defines for itself (see :mod:`charter.partners.taxonomy`)."""
 
-    RESELLER = "reseller"
-    VAR = "var"
-    IMPLEMENTATION = "implementation"
-    MSP = "msp"
-    INTEGRATION = "integration"
-    DISTRIBUTOR = "distributor"
+    TRACK = "track"
+    REGION = "region"
+    PARTNER_TYPE = "partner_type"
 
 
 class PartnerStatus(StrEnum):
@@ -27,24 +26,6 @@ class PartnerStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     TERMINATED = "terminated"
-
-
-class Region(StrEnum):
-    """Sales regions a firm operates in."""
-
-    NA = "na"
-    LATAM = "latam"
-    EMEA = "emea"
-    APAC = "apac"
-
-
-class Track(StrEnum):
-    """A person's role track, and a certification's track."""
-
-    SALES = "sales"
-    TECHNICAL = "technical"
-    SUPPORT = "support"
-    SPECIALTY = "specialty"
 
 
 class OnboardingCheck(StrEnum):

@@ -13,8 +13,8 @@ from charter.core.errors import Conflict, Forbidden, Invalid
 from charter.core.ids import new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import storable_text, text_filter
-from charter.partners import rules
-from charter.partners.enums import PartnerStatus, PartnerType, Region
+from charter.partners import rules, taxonomy
+from charter.partners.enums import PartnerStatus, TaxonomyKind
 from charter.partners.models import Partner, PartnerRegion
 from charter.partners.schemas import PartnerCreate, PartnerUpdate, country_code
 from charter.partners.service import scoped_partner
@@ -35,20 +35,22 @@ def create_partner(db: Session, actor: Principal, *, data: PartnerCreate) -> Par
     actor.require(Permission.PARTNERS_WRITE)
     if actor.partner_scope is not None:
         raise Forbidden("partner users cannot register partner firms")
+    taxonomy.require_codes(db, TaxonomyKind.PARTNER_TYPE, "type", [data.type])
+    taxonomy.require_codes(db, TaxonomyKind.REGION, "regions", data.regions)
     if data.external_id is not None:
         _ensure_partner_external_id_free(db, data.external_id)
     now = clock.now()
     partner = Partner(
         id=new_id("prt"),
         name=data.name,
-        type=data.type.value,
+        type=data.type,
         status=rules.INITIAL_STATUS.value,
         country=data.country,
         website=data.website,
         external_id=data.external_id,
         status_changed_at=now,
         onboarding=rules.empty_onboarding(),
-        region_rows=[PartnerRegion(region=region.value) for region in data.regions],
+        region_rows=[PartnerRegion(region=region) for region in data.regions],
     )
     db.add(partner)
     db.flush()
@@ -76,8 +78,8 @@ def _partners_query(
     actor: Principal,
     *,
     status: PartnerStatus | None,
-    type: PartnerType | None,
-    region: Region | None,
+    type: str | None,
+    region: str | None,
     country: str | None,
     q: str | None,
     among: Select[str] | None,
@@ -90,12 +92,12 @@ def _partners_query(
     if status is not None:
         query = query.where(Partner.status == PartnerStatus(status).value)
     if type is not None:
-        query = query.where(Partner.type == PartnerType(type).value)
+        query = query.where(Partner.type == type)
     if region is not None:
         query = query.where(
             exists().where(
                 PartnerRegion.partner_id == Partner.id,
-                PartnerRegion.region == Region(region).value,
+                PartnerRegion.region == region,
             )
         )
     if country is not None:
@@ -114,8 +116,8 @@ def list_partners(
     actor: Principal,
     *,
     status: PartnerStatus | None = None,
-    type: PartnerType | None = None,
-    region: Region | None = None,
+    type: str | None = None,
+    region: str | None = None,
     country: str | None = None,
     q: str | None = None,
     among: Select[str] | None = None,
@@ -129,6 +131,8 @@ def list_partners(
     """
     actor.require(Permission.PARTNERS_READ)
     check_cursor(cursor)
+    taxonomy.require_known(db, TaxonomyKind.PARTNER_TYPE, "type", type)
+    taxonomy.require_known(db, TaxonomyKind.REGION, "region", region)
     query = _partners_query(
         actor,
         status=status,
@@ -163,8 +167,11 @@ def update_partner(
         change("name", partner.name, data.name)
         partner.name = data.name
     if "type" in given and data.type is not None:
-        change("type", partner.type, data.type.value)
-        partner.type = data.type.value
+        taxonomy.require_codes(
+            db, TaxonomyKind.PARTNER_TYPE, "type", [data.type], held=[partner.type]
+        )
+        change("type", partner.type, data.type)
+        partner.type = data.type
     if "country" in given and data.country is not None:
         change("country", partner.country, data.country)
         partner.country = data.country
@@ -172,8 +179,9 @@ def update_partner(
         change("website", partner.website, data.website)
         partner.website = data.website
     if "regions" in given and data.regions is not None:
-        wanted = {region.value for region in data.regions}
+        wanted = set(data.regions)
         before = partner.regions
+        taxonomy.require_codes(db, TaxonomyKind.REGION, "regions", wanted, held=before)
         # Only add and remove the difference: re-inserting a kept region would clash on its key.
         for row in list(partner.region_rows):
             if row.region not in wanted:

@@ -50,8 +50,8 @@ from charter.core.csvimport import (
 )
 from charter.core.errors import Forbidden
 from charter.core.ids import new_id
-from charter.partners import firms, people, rules
-from charter.partners.enums import PartnerStatus
+from charter.partners import firms, people, rules, taxonomy
+from charter.partners.enums import PartnerStatus, TaxonomyKind
 from charter.partners.models import Employment, Partner, PartnerRegion, Person, PersonEmail
 from charter.partners.schemas import (
     MAX_EMAILS,
@@ -159,14 +159,21 @@ def _partner_changes(partner: Partner, data: PartnerCreate) -> dict[str, Any]:
     """What a row says differently about an existing firm, as ``PartnerUpdate`` fields."""
     wanted: dict[str, Any] = {
         "name": data.name,
-        "type": data.type.value,
+        "type": data.type,
         "country": data.country,
         "website": data.website,
     }
     changes = {name: value for name, value in wanted.items() if getattr(partner, name) != value}
-    if {region.value for region in data.regions} != set(partner.regions):
-        changes["regions"] = [region.value for region in data.regions]
+    if set(data.regions) != set(partner.regions):
+        changes["regions"] = list(data.regions)
     return changes
+
+
+def _held(partner: Partner | None, field: str) -> list[str]:
+    """What an existing firm already holds (a retired code it keeps is still acceptable)."""
+    if partner is None:
+        return []
+    return list(partner.regions) if field == "regions" else [partner.type]
 
 
 def _check_partners(
@@ -181,6 +188,7 @@ def _check_partners(
     existing = _existing(db, Partner, (external_id_of(row) for row in rows), Partner.region_rows)
     valid: list[PartnerCreate] = []
     updates: list[_Update] = []
+    lists = taxonomy.read(db)
     for row in counted(rows, progress):
         values = row.values
         try:
@@ -197,9 +205,22 @@ def _check_partners(
         except ValidationError as error:
             errors.add(row.line, describe(error))
             continue
+        known = existing.get(data.external_id or "")
+        refusals = (
+            (
+                "type",
+                lists.refusal(TaxonomyKind.PARTNER_TYPE, [data.type], held=_held(known, "type")),
+            ),
+            (
+                "regions",
+                lists.refusal(TaxonomyKind.REGION, data.regions, held=_held(known, "regions")),
+            ),
+        )
+        for column, refusal in refusals:
+            if refusal is not None:
+                errors.add(row.line, f"{column}: {refusal}")
         if errors.has(row.line):
             continue
-        known = existing.get(data.external_id or "")
         if known is None:
             valid.append(data)
             continue
@@ -229,12 +250,12 @@ def _write_partners(
     onboarding = rules.empty_onboarding()
     for data in valid:
         partner_id = new_id("prt")
-        region_values = [region.value for region in data.regions]
+        region_values = list(data.regions)
         partners.append(
             {
                 "id": partner_id,
                 "name": data.name,
-                "type": data.type.value,
+                "type": data.type,
                 "status": rules.INITIAL_STATUS.value,
                 "country": data.country,
                 "website": data.website,
@@ -254,7 +275,7 @@ def _write_partners(
                 partner_id,
                 {
                     "name": data.name,
-                    "type": data.type.value,
+                    "type": data.type,
                     "status": rules.INITIAL_STATUS.value,
                     "regions": sorted(region_values),
                     "country": data.country,
@@ -361,7 +382,7 @@ def _person_changes(
     wanted: dict[str, Any] = {
         "given_name": data.given_name,
         "family_name": data.family_name,
-        "track": data.track.value,
+        "track": data.track,
         "did": data.did,
     }
     return {name: value for name, value in wanted.items() if getattr(person, name) != value}
@@ -400,6 +421,7 @@ def _check_people(
     partners = resolve_partners(db, (row.values["partner_external_id"] for row in rows))
     valid: list[_PersonRow] = []
     first_use: dict[str, int] = {}
+    lists = taxonomy.read(db)
     for row in counted(rows, progress):
         values = row.values
         try:
@@ -418,6 +440,12 @@ def _check_people(
             errors.add(row.line, describe(error))
             data = None
         partner_id = _person_partner(row, partners, errors)
+        if data is not None:
+            known_person = existing.get(data.external_id or "")
+            held = [known_person.track] if known_person is not None else []
+            refusal = lists.refusal(TaxonomyKind.TRACK, [data.track], held=held)
+            if refusal is not None:
+                errors.add(row.line, f"track: {refusal}")
         if data is None or errors.has(row.line):
             continue
         for address in data.emails:
@@ -460,7 +488,7 @@ def _write_people(
                 "id": person_id,
                 "given_name": data.given_name,
                 "family_name": data.family_name,
-                "track": data.track.value,
+                "track": data.track,
                 "partner_id": partner_id,
                 "external_id": data.external_id,
                 "did": data.did,
@@ -496,7 +524,7 @@ def _write_people(
                 {
                     "given_name": data.given_name,
                     "family_name": data.family_name,
-                    "track": data.track.value,
+                    "track": data.track,
                     "partner_id": partner_id,
                     "emails": data.emails,
                     "external_id": data.external_id,

@@ -29,9 +29,9 @@ from charter.core.errors import Conflict, Invalid, NotFound
 from charter.core.ids import new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import is_storable
-from charter.partners import people
+from charter.partners import people, taxonomy
 from charter.partners.employment import partner_to_join
-from charter.partners.enums import InvitationKind, InvitationState
+from charter.partners.enums import InvitationKind, InvitationState, TaxonomyKind
 from charter.partners.models import Invitation, Partner, Person, PersonEmail
 from charter.partners.schemas import MAX_EMAILS, PersonCreate
 from charter.partners.service import scoped_partner, scoped_person
@@ -101,7 +101,7 @@ def _send(
         person_id=person_id,
         given_name=data.given_name if data else None,
         family_name=data.family_name if data else None,
-        track=data.track.value if data else None,
+        track=data.track if data else None,
         did=data.did if data else None,
         primary=primary,
         invited_by=actor_label(actor),
@@ -143,6 +143,7 @@ def invite_person(db: Session, actor: Principal, *, data: PersonCreate) -> Invit
             "have joined",
         )
     address = people.normalized_email(data.emails[0], "emails.0")
+    taxonomy.require_codes(db, TaxonomyKind.TRACK, "track", [data.track])
     partner = partner_to_join(db, actor, partner_id)
     return _send(db, actor, partner, kind=InvitationKind.PERSON, address=address, data=data)
 

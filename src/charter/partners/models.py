@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, false
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from charter.core import clock
@@ -52,7 +52,7 @@ class PartnerRegion(Base):
     partner_id: Mapped[str] = mapped_column(
         ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
     )
-    region: Mapped[str] = mapped_column(String(8), primary_key=True, index=True)
+    region: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
 
 
 class Person(Timestamped, Base):
@@ -172,3 +172,35 @@ __all__ = [
     "Person",
     "PersonEmail",
 ]
+
+
+class TaxonomyEntry(Timestamped, Base):
+    """One entry of the program's own lists: a track, a region or a partner type.
+
+    Firms, people, certifications and licenses store the ``code``; an entry is never deleted
+    once in use, only retired (no longer offered for new data, still shown with its label).
+    """
+
+    __tablename__ = "taxonomy_entries"
+    __event_subject__ = "taxonomy_entry"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+    retired: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    @property
+    def id(self) -> str:
+        """The entry's name in events: its kind and code (``region.emea``)."""
+        return f"{self.kind}.{self.code}"
+
+
+class RegionCountry(Base):
+    """A country one region groups: a country belongs to at most one region."""
+
+    __tablename__ = "taxonomy_region_countries"
+
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    region: Mapped[str] = mapped_column(String(16), index=True)

@@ -14,8 +14,9 @@ from charter.core.ids import new_id
 from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import is_storable, normalize_email, storable_text, text_filter
 from charter.crypto.dids import holder_did_problem
+from charter.partners import taxonomy
 from charter.partners.employment import partner_to_join, start_employment
-from charter.partners.enums import Region, Track
+from charter.partners.enums import TaxonomyKind
 from charter.partners.models import PartnerRegion, Person, PersonEmail
 from charter.partners.schemas import MAX_EMAILS, PersonCreate, PersonUpdate
 from charter.partners.service import scoped_person
@@ -92,6 +93,7 @@ def create_person(db: Session, actor: Principal, *, data: PersonCreate) -> Perso
         addresses.append(address)
     for address in addresses:
         _ensure_email_free(db, address)
+    taxonomy.require_codes(db, TaxonomyKind.TRACK, "track", [data.track])
     if data.external_id is not None:
         _ensure_person_external_id_free(db, data.external_id)
     now = clock.now()
@@ -99,7 +101,7 @@ def create_person(db: Session, actor: Principal, *, data: PersonCreate) -> Perso
         id=new_id("per"),
         given_name=data.given_name,
         family_name=data.family_name,
-        track=data.track.value,
+        track=data.track,
         partner_id=None,
         external_id=data.external_id,
         did=data.did,
@@ -139,8 +141,8 @@ def list_people(
     actor: Principal,
     *,
     partner_id: str | None = None,
-    track: Track | None = None,
-    region: Region | None = None,
+    track: str | None = None,
+    region: str | None = None,
     q: str | None = None,
     cursor: str | None = None,
     limit: int = DEFAULT_LIMIT,
@@ -148,6 +150,8 @@ def list_people(
     """People matching every filter given (``region`` is their firm's), one page at a time."""
     actor.require(Permission.PEOPLE_READ)
     check_cursor(cursor)
+    taxonomy.require_known(db, TaxonomyKind.TRACK, "track", track)
+    taxonomy.require_known(db, TaxonomyKind.REGION, "region", region)
     text = text_filter(q, "q")
     query = select(Person)
     if actor.partner_scope is not None:
@@ -155,12 +159,12 @@ def list_people(
     if partner_id is not None:
         query = query.where(Person.partner_id == (partner_id if is_storable(partner_id) else ""))
     if track is not None:
-        query = query.where(Person.track == Track(track).value)
+        query = query.where(Person.track == track)
     if region is not None:
         query = query.where(
             exists().where(
                 PartnerRegion.partner_id == Person.partner_id,
-                PartnerRegion.region == Region(region).value,
+                PartnerRegion.region == region,
             )
         )
     if text is not None:
@@ -198,9 +202,10 @@ def update_person(db: Session, actor: Principal, *, person_id: str, data: Person
     if "family_name" in given and data.family_name not in (None, person.family_name):
         changes["family_name"] = {"from": person.family_name, "to": data.family_name}
         person.family_name = data.family_name
-    if "track" in given and data.track is not None and data.track.value != person.track:
-        changes["track"] = {"from": person.track, "to": data.track.value}
-        person.track = data.track.value
+    if "track" in given and data.track is not None and data.track != person.track:
+        taxonomy.require_codes(db, TaxonomyKind.TRACK, "track", [data.track])
+        changes["track"] = {"from": person.track, "to": data.track}
+        person.track = data.track
     if (
         "show_name_publicly" in given
         and data.show_name_publicly is not None

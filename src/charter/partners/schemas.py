@@ -35,10 +35,8 @@ from charter.partners.enums import (
     InvitationState,
     OnboardingCheck,
     PartnerStatus,
-    PartnerType,
-    Region,
-    Track,
 )
+from charter.partners.taxonomy_schemas import PartnerTypeCode, RegionCode, TrackCode
 
 MAX_EMAILS = 20
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
@@ -89,7 +87,7 @@ Website = Annotated[str, Field(max_length=500), AfterValidator(website_url)]
 Email = Annotated[str, Field(min_length=3, max_length=320), AfterValidator(email_address)]
 
 
-def _unique_regions(regions: list[Region]) -> list[Region]:
+def _unique_regions(regions: list[str]) -> list[str]:
     return sorted(set(regions))
 
 
@@ -116,9 +114,9 @@ class PartnerCreate(_Input):
     )
 
     name: Name
-    type: PartnerType
+    type: PartnerTypeCode
     regions: Annotated[
-        list[Region], Field(min_length=1, max_length=16), AfterValidator(_unique_regions)
+        list[RegionCode], Field(min_length=1, max_length=16), AfterValidator(_unique_regions)
     ]
     country: Country
     website: Website | None = None
@@ -142,9 +140,11 @@ class PartnerUpdate(_Input):
     )
 
     name: Name | None = None
-    type: PartnerType | None = None
+    type: PartnerTypeCode | None = None
     regions: (
-        Annotated[list[Region], Field(min_length=1, max_length=16), AfterValidator(_unique_regions)]
+        Annotated[
+            list[RegionCode], Field(min_length=1, max_length=16), AfterValidator(_unique_regions)
+        ]
         | None
     ) = None
     country: Country | None = None
@@ -202,9 +202,9 @@ class PartnerOut(ORMModel):
 
     id: str
     name: str
-    type: PartnerType
+    type: PartnerTypeCode
     status: PartnerStatus
-    regions: list[Region]
+    regions: list[RegionCode]
     country: str
     website: str | None
     external_id: str | None
@@ -242,7 +242,7 @@ class PersonCreate(_Input):
 
     given_name: Name
     family_name: Line = Field(max_length=200)
-    track: Track
+    track: TrackCode
     partner_id: Id | None = None
     emails: Annotated[list[Email], Field(min_length=1, max_length=MAX_EMAILS)]
     external_id: ExternalId | None = None
@@ -258,7 +258,7 @@ class PersonUpdate(_Input):
 
     given_name: Name | None = None
     family_name: Line | None = Field(default=None, max_length=200)
-    track: Track | None = None
+    track: TrackCode | None = None
     external_id: ExternalId | None = None
     show_name_publicly: bool | None = None
     did: HolderDid | None = None
@@ -297,7 +297,7 @@ class PersonOut(ORMModel):
     given_name: str
     family_name: str
     display_name: str
-    track: Track
+    track: TrackCode
     partner_id: str | None
     emails: list[str]
     primary_email: str | None
@@ -333,7 +333,7 @@ class InvitationOut(ORMModel):
     person_id: str | None
     given_name: str | None
     family_name: str | None
-    track: Track | None
+    track: TrackCode | None
     primary: bool
     invited_by: str
     created_at: datetime

@@ -9,7 +9,7 @@ from fastapi import Query
 from charter.core import clock
 from charter.core.schemas import Page
 from charter.deps import CurrentPrincipal, Cursor, DbSession, Limit, api_router
-from charter.partners.enums import Track
+from charter.partners.taxonomy_schemas import TrackFilter
 from charter.programs import service
 from charter.programs.enums import AssessmentKind, Level
 from charter.programs.models import Certification
@@ -42,7 +42,7 @@ def create_certification(
 def list_certifications(
     db: DbSession,
     actor: CurrentPrincipal,
-    track: Track | None = None,
+    track: TrackFilter = None,
     level: Level | None = None,
     retired: bool | None = None,
     cursor: Cursor = None,

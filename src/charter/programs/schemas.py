@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from charter.core.schemas import ORMModel
 from charter.core.text import Code, ExternalId, Id, Name, OneLine, Paragraphs
-from charter.partners.enums import Track
+from charter.partners.taxonomy_schemas import TrackCode
 from charter.programs.enums import AssessmentKind, Level
 from charter.programs.rules import Requirements
 
@@ -75,7 +75,7 @@ class CertificationCreate(BaseModel):
 
     code: Code
     name: Name
-    track: Track
+    track: TrackCode
     level: Level
     description: Paragraphs = Field(default="", max_length=MAX_TEXT)
     image_url: ImageUrl | None = None
@@ -95,7 +95,7 @@ class CertificationUpdate(BaseModel):
     )
 
     name: Name | None = None
-    track: Track | None = None
+    track: TrackCode | None = None
     level: Level | None = None
     description: Paragraphs | None = Field(default=None, max_length=MAX_TEXT)
     image_url: ImageUrl | None = None
@@ -109,7 +109,7 @@ class CertificationOut(ORMModel):
     id: str
     code: str
     name: str
-    track: Track
+    track: TrackCode
     level: Level
     description: str
     image_url: str | None

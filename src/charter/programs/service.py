@@ -16,7 +16,8 @@ from charter.core.pagination import DEFAULT_LIMIT, Page, check_cursor, paginate
 from charter.core.text import text_filter
 from charter.db.unique import insert_unique
 from charter.partners import service as partners
-from charter.partners.enums import Track
+from charter.partners import taxonomy
+from charter.partners.enums import TaxonomyKind
 from charter.partners.models import Person
 from charter.programs.enums import AssessmentKind, Level
 from charter.programs.models import Assessment, Certification, CriteriaVersion
@@ -72,7 +73,7 @@ def list_certifications(
     db: Session,
     actor: Principal,
     *,
-    track: Track | None = None,
+    track: str | None = None,
     level: Level | None = None,
     retired: bool | None = None,
     cursor: str | None = None,
@@ -81,9 +82,10 @@ def list_certifications(
     """Certifications, oldest first, optionally by track, level and whether retired."""
     actor.require(Permission.CERTIFICATIONS_READ)
     check_cursor(cursor)
+    taxonomy.require_known(db, TaxonomyKind.TRACK, "track", track)
     query = select(Certification)
     if track is not None:
-        query = query.where(Certification.track == track.value)
+        query = query.where(Certification.track == track)
     if level is not None:
         query = query.where(Certification.level == level.value)
     if retired is True:
@@ -117,6 +119,7 @@ def create_certification(
         raise Invalid.field(
             "criteria.effective_from", "the first criteria must be in force now or earlier"
         )
+    taxonomy.require_codes(db, TaxonomyKind.TRACK, "track", [data.track])
     if get_certification_by_code(db, code=data.code) is not None:
         raise Conflict(f"a certification with code {data.code} already exists")
     _check_prerequisites(
@@ -129,7 +132,7 @@ def create_certification(
         id=new_id("crt"),
         code=data.code,
         name=data.name,
-        track=data.track.value,
+        track=data.track,
         level=data.level.value,
         description=data.description,
         image_url=data.image_url,
@@ -175,6 +178,10 @@ def update_certification(
     for name in ("name", "track", "level", "description", "validity_days", "renewal_window_days"):
         if name in changes and changes[name] is None:
             raise Invalid.field(name, "cannot be cleared")
+    if "track" in changes:
+        taxonomy.require_codes(
+            db, TaxonomyKind.TRACK, "track", [changes["track"]], held=[certification.track]
+        )
     validity = changes.get("validity_days", certification.validity_days)
     window = changes.get("renewal_window_days", certification.renewal_window_days)
     if window > validity:
@@ -185,7 +192,7 @@ def update_certification(
         )
     changed: dict[str, Any] = {}
     for name, value in changes.items():
-        stored = value.value if isinstance(value, Track | Level) else value
+        stored = value.value if isinstance(value, Level) else value
         if getattr(certification, name) != stored:
             setattr(certification, name, stored)
             changed[name] = stored

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, aliased
 from charter.core.models import Event
 from charter.credentials.enums import AwardStatus, SubjectType
 from charter.credentials.models import Award
+from charter.partners import taxonomy
+from charter.partners.enums import TaxonomyKind
 from charter.partners.models import PartnerRegion, Person
 from charter.programs.models import Assessment, Certification, CriteriaVersion
 from charter.reports import sql
@@ -118,8 +120,17 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
         .order_by(points.c.label, tier, region, Person.track)
     )
     names = _tier_names(db, now)
+    lists = taxonomy.read(db)
+    regions = lists.labels(TaxonomyKind.REGION)
+    tracks = lists.labels(TaxonomyKind.TRACK)
     breakdown: list[dict[str, Cell]] = [
-        {"month": label, "tier": names.get(key, key), "region": area, "track": track, "people": n}
+        {
+            "month": label,
+            "tier": names.get(key, key),
+            "region": regions.get(area, area),
+            "track": tracks.get(track, track),
+            "people": n,
+        }
         for label, key, area, track, n in db.execute(breakdown_query)
     ]
     return ReportOut(

@@ -22,7 +22,7 @@ from charter.core.text import is_storable
 from charter.credentials.enums import CredentialStatus
 from charter.credentials.models import Award, IssuedCredential
 from charter.partners.enums import PartnerStatus
-from charter.partners.models import Partner, PartnerRegion, Person
+from charter.partners.models import Partner, PartnerRegion, Person, RegionCountry
 from charter.programs.models import Certification, CriteriaVersion
 from charter.tiers.models import FirmHeadcount, FirmTier
 from charter.tiers.rules import Tier
@@ -230,9 +230,15 @@ def _filtered(query: Any, filters: Filters, at: datetime) -> Any:
             )
         )
     if filters.region:
+        # A firm is in a region it operates in, or the region grouping its own country.
         query = query.where(
-            exists().where(
-                PartnerRegion.partner_id == Partner.id, PartnerRegion.region == filters.region
+            or_(
+                exists().where(
+                    PartnerRegion.partner_id == Partner.id, PartnerRegion.region == filters.region
+                ),
+                Partner.country.in_(
+                    select(RegionCountry.country).where(RegionCountry.region == filters.region)
+                ),
             )
         )
     if filters.country:

@@ -97,9 +97,9 @@ def _savers(
 ) -> list[_Holding]:
     needs = tier.requirements
     short_tracks = {
-        track.value
+        track
         for track, wanted in needs.min_certified_by_track.items()
-        if state.certified_by_track.get(track.value, 0) < wanted
+        if state.certified_by_track.get(track, 0) < wanted
     }
     short_codes = {
         code

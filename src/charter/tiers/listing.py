@@ -19,7 +19,7 @@ from charter.core.auth import Permission, Principal
 from charter.core.pagination import DEFAULT_LIMIT, Page
 from charter.core.text import text_filter
 from charter.partners import firms
-from charter.partners.enums import PartnerStatus, PartnerType, Region
+from charter.partners.enums import PartnerStatus
 from charter.partners.models import Partner
 from charter.tiers.models import FirmTier
 from charter.tiers.schemes import schemes_in_force
@@ -50,8 +50,8 @@ def list_partners(
     *,
     tier: str | None = None,
     status: PartnerStatus | None = None,
-    type: PartnerType | None = None,
-    region: Region | None = None,
+    type: str | None = None,
+    region: str | None = None,
     country: str | None = None,
     q: str | None = None,
     cursor: str | None = None,

@@ -17,7 +17,8 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from charter.core.text import Code, Name, Note, OneLine
-from charter.partners.enums import PartnerStatus, Track
+from charter.partners.enums import PartnerStatus
+from charter.partners.taxonomy_schemas import TrackCode
 
 MAX_TIERS = 20
 MAX_ITEMS = 50
@@ -51,7 +52,7 @@ class Requirements(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Distinct people now at the firm holding an active award of a certification of the track.
-    min_certified_by_track: dict[Track, Count] = Field(default_factory=dict)
+    min_certified_by_track: dict[TrackCode, Count] = Field(default_factory=dict)
     # Distinct people now at the firm holding an active award of the certification (by code).
     min_certified_by_certification: dict[Code, Count] = Field(default_factory=dict)
     # At least one person now at the firm holds each of these.
@@ -218,9 +219,9 @@ def shortfalls(tier: Tier, state: FirmState) -> list[Shortfall]:
     if needs.onboarding_complete and state.missing_onboarding:
         found.append(Shortfall(ShortfallKind.ONBOARDING, detail=tuple(state.missing_onboarding)))
     for track, wanted in sorted(needs.min_certified_by_track.items()):
-        have = state.certified_by_track.get(track.value, 0)
+        have = state.certified_by_track.get(track, 0)
         if have < wanted:
-            found.append(Shortfall(ShortfallKind.TRACK, track.value, have, wanted))
+            found.append(Shortfall(ShortfallKind.TRACK, track, have, wanted))
     for code, wanted in sorted(needs.min_certified_by_certification.items()):
         have = state.certified_by_certification.get(code, 0)
         if have < wanted:
@@ -371,7 +372,7 @@ def describe(tier: Tier) -> list[str]:
     if needs.onboarding_complete:
         lines.append("onboarding complete")
     for track, count in sorted(needs.min_certified_by_track.items()):
-        lines.append(f"{count} {track.value}-certified {'person' if count == 1 else 'people'}")
+        lines.append(f"{count} {track}-certified {'person' if count == 1 else 'people'}")
     for code, count in sorted(needs.min_certified_by_certification.items()):
         lines.append(f"{count} {'person' if count == 1 else 'people'} certified in {code}")
     lines.extend(f"a person certified in {code}" for code in needs.required_certifications)

@@ -20,6 +20,8 @@ from charter.core.auth import Permission, Principal
 from charter.core.csvimport import describe
 from charter.core.errors import Invalid
 from charter.core.ids import new_id
+from charter.partners import taxonomy
+from charter.partners.enums import TaxonomyKind
 from charter.programs.models import Certification
 from charter.tiers.models import TierScheme
 from charter.tiers.rules import Scheme
@@ -54,6 +56,12 @@ def publish_scheme(db: Session, actor: Principal, *, data: SchemeCreate) -> Tier
     )
     for index, tier in enumerate(scheme.tiers):
         needs = tier.requirements
+        taxonomy.require_codes(
+            db,
+            TaxonomyKind.TRACK,
+            f"tiers.{index}.requirements.min_certified_by_track",
+            needs.min_certified_by_track,
+        )
         for code in needs.min_certified_by_certification:
             if code not in known:
                 raise Invalid.field(

@@ -29,7 +29,8 @@ from charter.core.errors import NotFound
 from charter.core.text import is_storable
 from charter.credentials import documents, ob3
 from charter.deps import DbSession, api_router, session_token_of
-from charter.partners.enums import PartnerType, Region, Track
+from charter.partners import taxonomy
+from charter.partners.enums import TaxonomyKind
 from charter.partners.listing import profile_url
 from charter.programs import service as programs
 from charter.programs.rules import Requirements
@@ -238,6 +239,15 @@ def _page_link(filters: directory.Filters, page: int) -> str:
     return "/directory" + ("?" + urlencode(items) if items else "")
 
 
+def _label_maps(lists: taxonomy.Taxonomy) -> dict[str, dict[str, str]]:
+    """Code to label of each kind, for pages that show stored codes."""
+    return {
+        "region_labels": lists.labels(TaxonomyKind.REGION),
+        "type_labels": lists.labels(TaxonomyKind.PARTNER_TYPE),
+        "track_labels": lists.labels(TaxonomyKind.TRACK),
+    }
+
+
 @router.get("/directory", response_class=HTMLResponse)
 def directory_page(request: Request, db: DbSession) -> Response:
     """Listed firms with their tiers, regions and certified people; filters as a GET form."""
@@ -245,13 +255,15 @@ def directory_page(request: Request, db: DbSession) -> Response:
     filters, too_long = _filters(request)
     now = clock.now()
     found = directory.list_directory(db, filters, now)
+    lists = taxonomy.read(db)
     context = {
         "filters": filters,
         "too_long": too_long,
         "found": found,
-        "regions": list(Region),
-        "types": list(PartnerType),
-        "tracks": list(Track),
+        "regions": lists.all(TaxonomyKind.REGION),
+        "types": lists.all(TaxonomyKind.PARTNER_TYPE),
+        "tracks": lists.all(TaxonomyKind.TRACK),
+        **_label_maps(lists),
         "tiers": directory.tier_options(schemes_in_force(db, now)),
         "certifications": directory.certification_options(db),
         "previous_url": _page_link(filters, found.page - 1) if found.page > 1 else None,
@@ -291,6 +303,7 @@ def directory_firm(request: Request, db: DbSession, slug: str) -> Response:
     except NotFound as error:
         return _not_found(request, error.detail)
     context = {
+        **_label_maps(taxonomy.read(db)),
         "profile": profile,
         "firm": profile.entry,
         "canonical": profile_url(settings.public_url, profile.entry.slug),

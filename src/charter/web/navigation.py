@@ -54,6 +54,7 @@ SECTIONS = (
     Section("Certifications", "/certifications", Permission.CERTIFICATIONS_READ, Audience.STAFF),
     Section("Imports", "/imports", Permission.PARTNERS_WRITE, Audience.STAFF),
     Section("Reports", "/reports", Permission.REPORTS_READ, Audience.STAFF),
+    Section("Taxonomy", "/taxonomy", Permission.PARTNERS_READ, Audience.STAFF),
     Section("Approvals", "/approvals", Permission.APPROVALS_READ),
     Section("Events", "/events", Permission.EVENTS_READ),
     # Partner users have their firm's own licensing page above.

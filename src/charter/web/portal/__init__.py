@@ -1,8 +1,8 @@
 """The portal's pages for program staff and partner users: partners, people, the account,
-the program reports, certifications, awards and CSV imports, users and API keys, webhooks,
-the events log, licensing (products, agreement templates, issuing and renewing licenses) and
-approvals, a firm's own program and licensing, and its listing
-in the public directory.
+the program reports and taxonomy, certifications, awards and CSV imports, users and API keys,
+webhooks, the events log, licensing (products, agreement templates, issuing and renewing
+licenses) and approvals, a firm's own program and licensing, and its listing in the public
+directory.
 
 Every page calls the same services as the API: permissions and partner scope are theirs.
 """
@@ -28,6 +28,7 @@ from charter.web.portal import (
     products,
     program,
     reports,
+    taxonomy,
     users,
     webhooks,
 )
@@ -41,6 +42,7 @@ router.include_router(imports.router)
 router.include_router(partners.router)
 router.include_router(people.router)
 router.include_router(reports.router)
+router.include_router(taxonomy.router)
 router.include_router(users.router)
 router.include_router(apikeys.router)
 router.include_router(approvals.router)

@@ -61,7 +61,7 @@ def _new_form(
             "values": values,
             "errors": errors,
             "products": _product_options(db, principal),
-            **agreement_terms.choices(),
+            **agreement_terms.choices(db),
         },
         status_code=status_code,
     )
@@ -160,7 +160,7 @@ def _page(
             "sign": sign or {},
             "publish_errors": publish_errors or {},
             "sign_errors": sign_errors or {},
-            **agreement_terms.choices(),
+            **agreement_terms.choices(db),
         },
         status_code=status_code,
     )

@@ -13,9 +13,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from charter.licensing.enums import FeePeriod, Renewal
 from charter.licensing.metering import Overage
-from charter.partners.enums import Region
+from charter.partners import taxonomy
+from charter.partners.enums import TaxonomyKind
 from charter.web.portal.forms import FormErrors, blank
 
 RIGHTS = (
@@ -79,15 +82,15 @@ DEFAULTS = {
 """A new template's first version, before anything is typed."""
 
 
-def region_choices() -> list[str]:
-    """The sales regions a territory may name (one place, so the list can change source)."""
-    return [region.value for region in Region]
+def region_choices(db: Session) -> list[str]:
+    """The codes of the program's regions a territory may name now."""
+    return [choice.code for choice in taxonomy.read(db).choices(TaxonomyKind.REGION)]
 
 
-def choices() -> dict[str, Any]:
-    """The fixed options the version form offers."""
+def choices(db: Session) -> dict[str, Any]:
+    """The options the version form offers."""
     return {
-        "regions": region_choices(),
+        "regions": region_choices(db),
         "renewals": [(item.value, item.value) for item in Renewal],
         "fee_models": [(model, model) for model in FEE_MODELS],
         "fee_periods": [(item.value, item.value) for item in FeePeriod],

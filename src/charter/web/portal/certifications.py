@@ -16,7 +16,8 @@ from charter.core.errors import CharterError, NotFound
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.credentials import impact
 from charter.deps import Cursor, DbSession, api_router
-from charter.partners.enums import Track
+from charter.partners import taxonomy
+from charter.partners.enums import TaxonomyKind
 from charter.programs import service as programs
 from charter.programs.enums import Level
 from charter.programs.models import Certification
@@ -24,7 +25,7 @@ from charter.programs.schemas import CertificationCreate, CriteriaCreate
 from charter.tiers import schemes
 from charter.web.pages import redirect, render
 from charter.web.portal.access import not_found_page
-from charter.web.portal.filters import url_with
+from charter.web.portal.filters import taxonomy_labels, url_with
 from charter.web.portal.forms import FormErrors, attempt, blank, errors_of, parse, staff_only
 from charter.web.portal.posted import Posted, fields, signed_form
 
@@ -125,6 +126,7 @@ def certifications_list(request: Request, db: DbSession, cursor: Cursor = None) 
         request,
         "portal/certifications.html",
         {
+            **taxonomy_labels(db),
             "principal": principal,
             "page": page,
             "may_write": principal.can(Permission.CERTIFICATIONS_WRITE),
@@ -138,6 +140,7 @@ def certifications_list(request: Request, db: DbSession, cursor: Cursor = None) 
 
 def _new_form(
     request: Request,
+    db: Session,
     principal: Principal,
     values: dict[str, str],
     errors: dict[str, str],
@@ -150,7 +153,12 @@ def _new_form(
             "principal": principal,
             "values": values,
             "errors": errors,
-            "tracks": [(track.value, track.value) for track in Track],
+            "tracks": [
+                (option.code, option.label)
+                for option in taxonomy.read(db).choices(
+                    TaxonomyKind.TRACK, keep=[values.get("track", "")]
+                )
+            ],
             "levels": [(level.value, level.value) for level in Level],
         },
         status_code=status_code,
@@ -166,7 +174,7 @@ def new_certification(request: Request, db: DbSession) -> Response:
     if not principal.can(Permission.CERTIFICATIONS_WRITE):
         return not_found_page(request, principal)
     defaults = {"validity_days": "730", "renewal_window_days": "90"}
-    return _new_form(request, principal, defaults, {})
+    return _new_form(request, db, principal, defaults, {})
 
 
 @router.post("/certifications")
@@ -199,7 +207,7 @@ def create_certification(request: Request, db: DbSession, form: Posted) -> Respo
         if isinstance(created, CharterError):
             raise FormErrors(errors_of(created, CREATE_PATHS))
     except FormErrors as refused:
-        return _new_form(request, principal, values, refused.errors, status_code=422)
+        return _new_form(request, db, principal, values, refused.errors, status_code=422)
     return redirect(f"/certifications/{created.id}")
 
 
@@ -230,6 +238,7 @@ def _page(
         request,
         "portal/certification.html",
         {
+            **taxonomy_labels(db),
             "principal": principal,
             "certification": certification,
             "versions": list(reversed(versions)),

@@ -82,7 +82,7 @@ def _new_form(
         "errors": errors,
         "agreements": _agreement_options(db, principal, values.get("agreement_id")),
         "seat_models": [(model.value, model.value.replace("_", "-")) for model in SeatModel],
-        "regions": region_choices(),
+        "regions": region_choices(db),
     }
     return render(request, "portal/license_new.html", context, status_code=status_code)
 

@@ -12,14 +12,21 @@ from charter.core.auth import Principal
 from charter.core.pagination import DEFAULT_LIMIT, Page
 from charter.deps import Cursor, DbSession, api_router
 from charter.partners import service as partners
-from charter.partners.enums import PartnerStatus, PartnerType, Region
+from charter.partners import taxonomy
+from charter.partners.enums import PartnerStatus, TaxonomyKind
 from charter.partners.models import Partner
 from charter.tiers import listing
 from charter.tiers import service as tiers
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import is_staff, not_found_page
 from charter.web.portal.csvexport import EXPORT_PAGE, Row, RowsPage, csv_response, export_rows
-from charter.web.portal.filters import blank_to_none, choice, url_with
+from charter.web.portal.filters import (
+    blank_to_none,
+    choice,
+    code_choice,
+    taxonomy_labels,
+    url_with,
+)
 from charter.web.portal.firm import firm_view
 from charter.web.portal.posted import Posted, signed_form
 
@@ -33,13 +40,14 @@ Filters = dict[str, str | None]
 def _list(
     db: Session, principal: Principal, filters: Filters, *, cursor: str | None, limit: int
 ) -> Page[Partner]:
+    lists = taxonomy.read(db)
     return listing.list_partners(
         db,
         principal,
         q=filters["q"],
         status=choice(PartnerStatus, filters["status"], "status"),
-        type=choice(PartnerType, filters["type"], "type"),
-        region=choice(Region, filters["region"], "region"),
+        type=code_choice(lists.all(TaxonomyKind.PARTNER_TYPE), filters["type"], "type"),
+        region=code_choice(lists.all(TaxonomyKind.REGION), filters["region"], "region"),
         tier=filters["tier"],
         cursor=cursor,
         limit=limit,
@@ -102,17 +110,20 @@ def partners_list(
     page = _list(db, principal, filters, cursor=cursor, limit=DEFAULT_LIMIT)
     held = listing.held_tier_names(db, principal, partner_ids=[firm.id for firm in page.items])
     next_url = url_with("/partners", filters, cursor=page.next_cursor) if page.next_cursor else None
+    labels = taxonomy_labels(db)
+    lists = taxonomy.read(db)
     return render(
         request,
         "portal/partners.html",
         {
+            **labels,
             "principal": principal,
             "page": page,
             "held": held,
             "filters": filters,
             "statuses": list(PartnerStatus),
-            "types": list(PartnerType),
-            "regions": list(Region),
+            "types": lists.all(TaxonomyKind.PARTNER_TYPE),
+            "regions": lists.all(TaxonomyKind.REGION),
             "tiers": listing.tier_choices(db, principal),
             "next_url": next_url,
             "first_url": url_with("/partners", filters) if cursor else None,
@@ -128,7 +139,8 @@ def partner_page(request: Request, db: DbSession, partner_id: str) -> Response:
     if principal is None:
         return redirect("/login")
     view = firm_view(db, principal, partner_id=partner_id)
-    return render(request, "portal/partner.html", {"principal": principal, "view": view})
+    context = {"principal": principal, "view": view, **taxonomy_labels(db)}
+    return render(request, "portal/partner.html", context)
 
 
 @router.post("/partners/{partner_id}/evaluate")

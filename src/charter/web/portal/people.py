@@ -15,15 +15,15 @@ from charter.core.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from charter.credentials import issuance
 from charter.credentials import service as credentials
 from charter.deps import Cursor, DbSession, api_router
-from charter.partners import firms, people
+from charter.partners import firms, people, taxonomy
 from charter.partners import service as partners
-from charter.partners.enums import Track
+from charter.partners.enums import TaxonomyKind
 from charter.partners.models import Partner, Person
 from charter.programs import service as programs
 from charter.programs.models import Assessment, Certification
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.csvexport import EXPORT_PAGE, Row, RowsPage, csv_response, export_rows
-from charter.web.portal.filters import blank_to_none, choice, url_with
+from charter.web.portal.filters import blank_to_none, code_choice, taxonomy_labels, url_with
 
 router = api_router(include_in_schema=False)
 
@@ -42,7 +42,7 @@ def _list(
         db,
         principal,
         partner_id=filters["partner_id"],
-        track=choice(Track, filters["track"], "track"),
+        track=code_choice(taxonomy.read(db).all(TaxonomyKind.TRACK), filters["track"], "track"),
         q=filters["q"],
         cursor=cursor,
         limit=limit,
@@ -115,7 +115,8 @@ def people_list(
             "page": page,
             "names": names,
             "filters": filters,
-            "tracks": list(Track),
+            **taxonomy_labels(db),
+            "tracks": taxonomy.read(db).all(TaxonomyKind.TRACK),
             "firms": _firms_offered(db, principal),
             "next_url": next_url,
             "first_url": url_with("/people", filters) if cursor else None,
@@ -182,6 +183,7 @@ def person_page(request: Request, db: DbSession, person_id: str) -> Response:
         "staff": staff,
         "may_issue": staff and principal.can(Permission.AWARDS_ISSUE),
         "may_assess": staff and principal.can(Permission.ASSESSMENTS_WRITE),
+        **taxonomy_labels(db),
     }
     if principal.can(Permission.AWARDS_READ) and principal.can(Permission.CERTIFICATIONS_READ):
         context["awards"] = _awards(db, principal, person)

@@ -26,10 +26,10 @@ from charter.credentials import service as credentials
 from charter.credentials.enums import AwardStatus
 from charter.db.engine import settings_of
 from charter.deps import DbSession, api_router
-from charter.partners import employment, invitations
+from charter.partners import employment, invitations, taxonomy
 from charter.partners import people as people_service
 from charter.partners import service as partners
-from charter.partners.enums import Track
+from charter.partners.enums import TaxonomyKind
 from charter.partners.models import Partner, Person
 from charter.partners.schemas import PersonCreate
 from charter.programs import service as programs
@@ -38,6 +38,7 @@ from charter.tiers import forecast, standings
 from charter.tiers.rules import Shortfall, ShortfallKind
 from charter.tiers.schemas import ForecastItem
 from charter.web.pages import redirect, render, signed_in
+from charter.web.portal.filters import taxonomy_labels
 from charter.web.portal.posted import Posted, fields, signed_form
 from charter.web.public import embed_snippet_for
 
@@ -251,6 +252,7 @@ def program_view(db: Session, actor: Principal, *, partner_id: str) -> ProgramVi
 
 def _page(
     request: Request,
+    db: Session,
     principal: Principal,
     view: ProgramView,
     *,
@@ -265,7 +267,8 @@ def _page(
         {
             "principal": principal,
             "view": view,
-            "tracks": list(Track),
+            **taxonomy_labels(db),
+            "tracks": taxonomy.read(db).choices(TaxonomyKind.TRACK),
             "invite": invite or {},
             "error": error,
             "notice": notice,
@@ -284,7 +287,7 @@ def program_page(request: Request, db: DbSession, partner_id: str) -> Response:
     notice = {"invited": "Invitation sent.", "left": "Recorded: that person left the firm."}.get(
         request.query_params.get("done", "")
     )
-    return _page(request, principal, view, notice=notice)
+    return _page(request, db, principal, view, notice=notice)
 
 
 def _error_text(error: ValidationError) -> str:
@@ -306,7 +309,7 @@ def invite(request: Request, db: DbSession, form: Posted, partner_id: str) -> Re
         data = PersonCreate(
             given_name=entered["given_name"],
             family_name=entered["family_name"],
-            track=entered["track"],  # validated by the schema
+            track=entered["track"],  # checked against the program's tracks by the service
             partner_id=firm.id,
             emails=[entered["email"]],
         )
@@ -318,7 +321,7 @@ def invite(request: Request, db: DbSession, form: Posted, partner_id: str) -> Re
     else:
         return redirect(f"/program/{firm.id}?done=invited")
     view = program_view(db, principal, partner_id=firm.id)
-    return _page(request, principal, view, invite=entered, error=message, status_code=422)
+    return _page(request, db, principal, view, invite=entered, error=message, status_code=422)
 
 
 @router.post("/program/{partner_id}/people/{person_id}/left")
@@ -335,7 +338,7 @@ def person_left(
     if person.partner_id != firm.id:
         view = program_view(db, principal, partner_id=firm.id)
         return _page(
-            request, principal, view, error="That person does not work here.", status_code=409
+            request, db, principal, view, error="That person does not work here.", status_code=409
         )
     employment.person_leaves_partner(db, principal, person_id=person.id)
     return redirect(f"/program/{firm.id}?done=left")

@@ -1,7 +1,7 @@
 """Firm headcounts: how many of each firm's people hold a live award, as the directory orders by
 
 Revision ID: 5b2f8d1c7e43
-Revises: 8a3c5e7f9b12
+Revises: b7e2d4f6a813
 Create Date: 2026-12-08 00:00:00.000000
 
 The directory ordered firms by counting every firm's certified people on every request: a
@@ -20,7 +20,7 @@ from alembic import op
 import charter.db.base
 
 revision: str = "5b2f8d1c7e43"
-down_revision: str | None = "8a3c5e7f9b12"
+down_revision: str | None = "b7e2d4f6a813"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
