@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install node spectral browser wrk lint test test-fast demo serve bench clean
+.PHONY: install node spectral browser wrk lint test test-fast demo serve bench messages clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -64,6 +64,12 @@ test-fast: install
 
 demo: install
 	$(BIN)/charter demo
+
+# The catalogue of the pages' text for translators (see Languages in README.md), extracted by
+# Babel as babel.cfg says. tests/web/test_translation_markers.py fails when it is out of date.
+messages: install
+	$(BIN)/pybabel extract --mapping-file=babel.cfg --output-file=src/charter/web/locale/messages.pot \
+	  --project=Charter --add-location=file --sort-output --no-wrap src/charter
 
 bench: install node wrk
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -12,22 +12,23 @@ from typing import Any
 
 from starlette.datastructures import Headers
 
+from charter.web.i18n import N_
 from charter.web.pages import SECURITY_HEADERS, templates
 
 API_PREFIX = "/api/"
 
 TITLES = {
-    400: "Bad request",
-    401: "Sign in needed",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Not allowed here",
-    409: "Conflict",
-    413: "Too large",
-    422: "Check what you entered",
-    429: "Too many requests",
-    500: "Something went wrong",
-    503: "Busy",
+    400: N_("Bad request"),
+    401: N_("Sign in needed"),
+    403: N_("Not allowed"),
+    404: N_("Page not found"),
+    405: N_("Not allowed here"),
+    409: N_("Conflict"),
+    413: N_("Too large"),
+    422: N_("Check what you entered"),
+    429: N_("Too many requests"),
+    500: N_("Something went wrong"),
+    503: N_("Busy"),
 }
 MESSAGES = {
     401: "Sign in to see this page.",
@@ -50,7 +51,7 @@ def error_html(status: int, detail: str | None = None) -> str:
     """The error page of ``status``; ``detail`` (a domain error's) replaces the stock message."""
     message = detail if detail and status < 500 else MESSAGES.get(status, "")
     values: dict[str, Any] = {
-        "title": TITLES.get(status, "Error"),
+        "title": TITLES.get(status, N_("Error")),
         "message": message or MESSAGES.get(status // 100 * 100, ""),
         "status": status,
         "sign_in": status == 401,

@@ -29,6 +29,7 @@ from charter.deps import DbSession, api_router
 from charter.notify import holder_links
 from charter.partners import people
 from charter.web import public
+from charter.web.i18n import N_
 from charter.web.pages import (
     MAX_EMAIL_LENGTH,
     SECURITY_HEADERS,
@@ -70,7 +71,7 @@ def _error(request: Request, status: int, title: str, message: str) -> Response:
 
 def _csrf_refused(request: Request) -> Response:
     message = "This form is no longer valid. Go back, reload the page and try again."
-    return _error(request, 403, "Form expired", message)
+    return _error(request, 403, N_("Form expired"), message)
 
 
 def _holder(request: Request, db: Session) -> Principal | None:
@@ -127,7 +128,7 @@ def ask_for_link(
 
 
 def _link_refused(request: Request, error: NotFound) -> Response:
-    return _error(request, 404, "Sign-in link not valid", error.detail)
+    return _error(request, 404, N_("Sign-in link not valid"), error.detail)
 
 
 @router.get("/me/sign-in/{token}", response_class=HTMLResponse)
@@ -217,7 +218,7 @@ def set_name_shown(
     try:
         holding.set_name_shown(db, holder, award_id=award_id, shown=shown == "yes")
     except NotFound:
-        return _error(request, 404, "Badge not found", "You hold no badge with this id.")
+        return _error(request, 404, N_("Badge not found"), "You hold no badge with this id.")
     return _redirect("/me/badges")
 
 

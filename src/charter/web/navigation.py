@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from charter.core.auth import Permission, Principal
+from charter.web.i18n import N_
 
 
 class Audience(Enum):
@@ -45,24 +46,26 @@ class Section:
 
 
 SECTIONS = (
-    Section("Dashboard", "/dashboard", None),
-    Section("Partners", "/partners", Permission.PARTNERS_READ, Audience.STAFF),
-    Section("My firm", "/partners/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
-    Section("Our program", "/program/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
-    Section("Licensing", "/licensing/{partner_id}", Permission.LICENSES_READ, Audience.PARTNER),
-    Section("People", "/people", Permission.PEOPLE_READ),
-    Section("Certifications", "/certifications", Permission.CERTIFICATIONS_READ, Audience.STAFF),
-    Section("Imports", "/imports", Permission.PARTNERS_WRITE, Audience.STAFF),
-    Section("Reports", "/reports", Permission.REPORTS_READ, Audience.STAFF),
-    Section("Taxonomy", "/taxonomy", Permission.PARTNERS_READ, Audience.STAFF),
-    Section("Approvals", "/approvals", Permission.APPROVALS_READ),
-    Section("Events", "/events", Permission.EVENTS_READ),
+    Section(N_("Dashboard"), "/dashboard", None),
+    Section(N_("Partners"), "/partners", Permission.PARTNERS_READ, Audience.STAFF),
+    Section(N_("My firm"), "/partners/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
+    Section(N_("Our program"), "/program/{partner_id}", Permission.PARTNERS_READ, Audience.PARTNER),
+    Section(N_("Licensing"), "/licensing/{partner_id}", Permission.LICENSES_READ, Audience.PARTNER),
+    Section(N_("People"), "/people", Permission.PEOPLE_READ),
+    Section(
+        N_("Certifications"), "/certifications", Permission.CERTIFICATIONS_READ, Audience.STAFF
+    ),
+    Section(N_("Imports"), "/imports", Permission.PARTNERS_WRITE, Audience.STAFF),
+    Section(N_("Reports"), "/reports", Permission.REPORTS_READ, Audience.STAFF),
+    Section(N_("Taxonomy"), "/taxonomy", Permission.PARTNERS_READ, Audience.STAFF),
+    Section(N_("Approvals"), "/approvals", Permission.APPROVALS_READ),
+    Section(N_("Events"), "/events", Permission.EVENTS_READ),
     # Partner users have their firm's own licensing page above.
-    Section("Licenses", "/licenses", Permission.LICENSES_READ, Audience.STAFF),
-    Section("Agreements", "/licensing/agreements", Permission.LICENSES_READ, Audience.STAFF),
-    Section("Products", "/licensing/products", Permission.LICENSES_READ, Audience.STAFF),
-    Section("Users", "/users", Permission.USERS_MANAGE, Audience.STAFF),
-    Section("Webhooks", "/webhooks", Permission.WEBHOOKS_MANAGE, Audience.STAFF),
+    Section(N_("Licenses"), "/licenses", Permission.LICENSES_READ, Audience.STAFF),
+    Section(N_("Agreements"), "/licensing/agreements", Permission.LICENSES_READ, Audience.STAFF),
+    Section(N_("Products"), "/licensing/products", Permission.LICENSES_READ, Audience.STAFF),
+    Section(N_("Users"), "/users", Permission.USERS_MANAGE, Audience.STAFF),
+    Section(N_("Webhooks"), "/webhooks", Permission.WEBHOOKS_MANAGE, Audience.STAFF),
 )
 
 

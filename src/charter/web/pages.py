@@ -35,6 +35,7 @@ from charter.deps import (
     session_token_of,
 )
 from charter.web.dashboard import build_dashboard
+from charter.web.i18n import N_
 from charter.web.navigation import navigation
 
 HERE = Path(__file__).parent
@@ -121,7 +122,7 @@ def csrf_refused(request: Request) -> Response:
         request,
         "error.html",
         {
-            "title": "Form expired",
+            "title": N_("Form expired"),
             "message": "This form is no longer valid. Go back, reload the page and try again.",
         },
         status_code=403,

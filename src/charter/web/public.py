@@ -65,6 +65,7 @@ from charter.tiers.models import TierBadge, TierScheme
 from charter.web import badge_images
 from charter.web.badge_images import ImageKind
 from charter.web.conditional import conditional, strong_etag
+from charter.web.i18n import N_
 from charter.web.memo import Memo
 from charter.web.pages import SECURITY_HEADERS, templates
 from charter.web.standing import Standing, own_standing
@@ -422,12 +423,12 @@ class Badge:
     @property
     def kind_label(self) -> str:
         """What the credential is, above its name."""
-        return "Partner tier" if self.is_firm else "Certification"
+        return N_("Partner tier") if self.is_firm else N_("Certification")
 
     @property
     def holder_label(self) -> str:
         """The words before the holder's name."""
-        return "Held by" if self.is_firm else "Awarded to"
+        return N_("Held by") if self.is_firm else N_("Awarded to")
 
     @property
     def colour(self) -> str:
@@ -601,12 +602,15 @@ def _not_found_page(request: Request, detail: str, *, embed: bool = False) -> Re
 
 
 BANNERS: dict[str, tuple[str, str]] = {
-    "valid": ("Valid", "This credential is authentic and in force."),
-    "expired": ("Expired", "This credential is authentic but it has expired."),
-    "revoked": ("Revoked", "The issuer has revoked this credential."),
-    "suspended": ("Suspended", "The issuer has suspended this credential for now."),
-    "not_yet_valid": ("Not yet valid", "This credential is authentic but not in force yet."),
-    "invalid": ("Not valid", "This credential failed verification."),
+    "valid": (N_("Valid"), N_("This credential is authentic and in force.")),
+    "expired": (N_("Expired"), N_("This credential is authentic but it has expired.")),
+    "revoked": (N_("Revoked"), N_("The issuer has revoked this credential.")),
+    "suspended": (N_("Suspended"), N_("The issuer has suspended this credential for now.")),
+    "not_yet_valid": (
+        N_("Not yet valid"),
+        N_("This credential is authentic but not in force yet."),
+    ),
+    "invalid": (N_("Not valid"), N_("This credential failed verification.")),
 }
 
 

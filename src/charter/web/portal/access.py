@@ -6,6 +6,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from charter.core.auth import Principal
+from charter.web.i18n import N_
 from charter.web.pages import render
 
 
@@ -20,7 +21,7 @@ def not_found_page(request: Request, principal: Principal) -> Response:
         "error.html",
         {
             "principal": principal,
-            "title": "Page not found",
+            "title": N_("Page not found"),
             "message": "There is no page at this address, or you may not see it.",
             "status": 404,
         },

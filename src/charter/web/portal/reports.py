@@ -21,6 +21,7 @@ from charter.deps import DbSession, api_router, offloaded
 from charter.reports import service
 from charter.reports.schemas import ColumnKind, ReportOut
 from charter.web.charts import chart_of, charts_of, render_svg
+from charter.web.i18n import N_
 from charter.web.pages import SECURITY_HEADERS, redirect, render, signed_in
 from charter.web.portal.access import not_found_page
 
@@ -42,7 +43,7 @@ def _invalid(request: Request, principal: Principal, error: Invalid) -> Response
         "error.html",
         {
             "principal": principal,
-            "title": "Check the address",
+            "title": N_("Check the address"),
             "message": error.detail,
             "status": 422,
         },
