@@ -4,6 +4,7 @@ staff see the lists without the forms; partner users get "not found"."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Request
@@ -24,7 +25,7 @@ from charter.partners.taxonomy_schemas import (
 )
 from charter.web.pages import redirect, render
 from charter.web.portal.forms import attempt, staff_only
-from charter.web.portal.posted import Posted, fields, signed_form
+from charter.web.portal.posted import Fields, Posted, fields, signed_form
 
 router = api_router(include_in_schema=False)
 
@@ -140,25 +141,41 @@ def add_entry(request: Request, db: DbSession, form: Posted) -> Response:
     return refused or redirect("/taxonomy")
 
 
-@router.post("/taxonomy/{kind}/{code}")
-def update_entry(request: Request, db: DbSession, form: Posted, kind: str, code: str) -> Response:
-    """Change an entry's label, description and (a region's) countries."""
+EntryChange = Callable[[Principal, TaxonomyKind, dict[str, str]], object]
+
+
+def _change_entry(
+    request: Request,
+    db: Session,
+    form: Posted,
+    kind: str,
+    wanted: Fields,
+    change: EntryChange,
+) -> Response:
+    """The checks every change to one entry makes, then ``change`` in a savepoint: the list
+    again, or the page with the error."""
     posted = signed_form(
-        request,
-        db,
-        form,
-        fields("label", "description", "countries", longest=2000),
-        staff=True,
-        permission=Permission.TAXONOMY_MANAGE,
+        request, db, form, wanted, staff=True, permission=Permission.TAXONOMY_MANAGE
     )
     if isinstance(posted, Response):
         return posted
     principal, values = posted
     chosen = _kind(kind)
 
-    def update() -> object:
+    def run() -> object:
         if chosen is None:
             raise Invalid.field("kind", "must be track, region or partner_type")
+        return change(principal, chosen, values)
+
+    refused = _refused(request, db, principal, attempt(db, run))
+    return refused or redirect("/taxonomy")
+
+
+@router.post("/taxonomy/{kind}/{code}")
+def update_entry(request: Request, db: DbSession, form: Posted, kind: str, code: str) -> Response:
+    """Change an entry's label, description and (a region's) countries."""
+
+    def update(principal: Principal, chosen: TaxonomyKind, values: dict[str, str]) -> object:
         given: dict[str, Any] = {
             "label": values["label"],
             "description": values["description"].strip() or None,
@@ -168,55 +185,26 @@ def update_entry(request: Request, db: DbSession, form: Posted, kind: str, code:
         data = _checked(TaxonomyEntryUpdate, given)
         return taxonomy.update_entry(db, principal, kind=chosen, code=code, data=data)
 
-    refused = _refused(request, db, principal, attempt(db, update))
-    return refused or redirect("/taxonomy")
+    wanted = fields("label", "description", "countries", longest=2000)
+    return _change_entry(request, db, form, kind, wanted, update)
 
 
 @router.post("/taxonomy/{kind}/{code}/retire")
 def retire_entry(request: Request, db: DbSession, form: Posted, kind: str, code: str) -> Response:
     """Retire an entry (or, with ``restore``, offer it again)."""
-    posted = signed_form(
-        request,
-        db,
-        form,
-        fields("restore", longest=10),
-        staff=True,
-        permission=Permission.TAXONOMY_MANAGE,
-    )
-    if isinstance(posted, Response):
-        return posted
-    principal, values = posted
-    chosen = _kind(kind)
 
-    def retire() -> object:
-        if chosen is None:
-            raise Invalid.field("kind", "must be track, region or partner_type")
+    def retire(principal: Principal, chosen: TaxonomyKind, values: dict[str, str]) -> object:
         data = TaxonomyEntryUpdate(retired=values["restore"] != "yes")
         return taxonomy.update_entry(db, principal, kind=chosen, code=code, data=data)
 
-    refused = _refused(request, db, principal, attempt(db, retire))
-    return refused or redirect("/taxonomy")
+    return _change_entry(request, db, form, kind, fields("restore", longest=10), retire)
 
 
 @router.post("/taxonomy/{kind}/{code}/move")
 def move_entry(request: Request, db: DbSession, form: Posted, kind: str, code: str) -> Response:
     """Move an entry one place up or down its list."""
-    posted = signed_form(
-        request,
-        db,
-        form,
-        fields("direction", longest=10),
-        staff=True,
-        permission=Permission.TAXONOMY_MANAGE,
-    )
-    if isinstance(posted, Response):
-        return posted
-    principal, values = posted
-    chosen = _kind(kind)
 
-    def move() -> object:
-        if chosen is None:
-            raise Invalid.field("kind", "must be track, region or partner_type")
+    def move(principal: Principal, chosen: TaxonomyKind, values: dict[str, str]) -> object:
         step = MOVES.get(values["direction"])
         if step is None:
             raise Invalid.field("direction", "must be up or down")
@@ -228,5 +216,4 @@ def move_entry(request: Request, db: DbSession, form: Posted, kind: str, code: s
         codes.insert(to, codes.pop(at))
         return taxonomy.reorder_entries(db, principal, kind=chosen, data=TaxonomyOrder(codes=codes))
 
-    refused = _refused(request, db, principal, attempt(db, move))
-    return refused or redirect("/taxonomy")
+    return _change_entry(request, db, form, kind, fields("direction", longest=10), move)
