@@ -20,6 +20,7 @@ from charter.notify import models as notify_models
 from charter.partners import models as partners_models
 from charter.partners import taxonomy
 from charter.programs import models as programs_models
+from charter.reports import models as reports_models
 from charter.tiers import models as tiers_models
 from charter.webhooks import models as webhooks_models
 from charter.worker import models as worker_models
@@ -39,6 +40,7 @@ MODULES = (
     worker_models,
     notify_models,
     webhooks_models,
+    reports_models,
 )
 
 

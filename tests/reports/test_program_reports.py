@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime, timedelta
 
-from charter.reports import service
+import pytest
+from sqlalchemy import select, update
+
+from charter.reports import certification, service
+from charter.reports.models import HeadcountMonth
+from charter.worker import registry
 from tests.reports.world import build
 
 
@@ -20,12 +25,14 @@ def _rows(db, system, name, table=None, **options):
 
 def test_certified_headcount_each_month_and_by_tier_region_and_track(db, system, world):
     totals = _rows(db, system, "certified-headcount", months=5)
+    # Each closed month as at its end; the month under way as at now (2026-07-20 12:00).
     assert totals == [
-        {"month": "2026-03", "people": 4},  # Ada, Bo, Cy, Di
-        {"month": "2026-04", "people": 3},  # Bo revoked
-        {"month": "2026-05", "people": 3},
-        {"month": "2026-06", "people": 3},  # Cy's SELL lapsed, but Cy holds ARCH
-        {"month": "2026-07", "people": 4},  # Ed
+        {"month": "2026-03", "as_at": "2026-04-01 00:00 UTC", "people": 4},  # Ada, Bo, Cy, Di
+        {"month": "2026-04", "as_at": "2026-05-01 00:00 UTC", "people": 3},  # Bo revoked
+        {"month": "2026-05", "as_at": "2026-06-01 00:00 UTC", "people": 3},
+        # Cy's SELL lapsed, but Cy holds ARCH
+        {"month": "2026-06", "as_at": "2026-07-01 00:00 UTC", "people": 3},
+        {"month": "2026-07", "as_at": "2026-07-20 12:00 UTC", "people": 4},  # Ed
     ]
     breakdown = _rows(db, system, "certified-headcount", "breakdown", months=5)
     march = [row for row in breakdown if row["month"] == "2026-03"]
@@ -71,6 +78,35 @@ def test_certified_headcount_each_month_and_by_tier_region_and_track(db, system,
         ("Gold", "North America", "Sales"): 1,
         ("Gold", "North America", "Technical"): 2,
     }
+
+
+def test_headcount_months_the_worker_counted_are_shown_as_counted(db, system, world, frozen_clock):
+    before = service.run_report(db, system, name="certified-headcount", months=5)
+    assert certification.count_headcounts(db, now=frozen_clock.now()) == 36
+    # Counted again an hour on: only the month under way; the closed months are kept.
+    assert certification.count_headcounts(db, now=frozen_clock.now()) == 1
+    stored = service.run_report(db, system, name="certified-headcount", months=5)
+    assert [t.rows for t in stored.tables] == [t.rows for t in before.tables]
+
+    # The report reads what was counted, not the awards: a closed month's history stays as
+    # counted (here, a count changed by hand shows).
+    db.execute(update(HeadcountMonth).where(HeadcountMonth.month == "2026-04").values(people=99))
+    april = _rows(db, system, "certified-headcount", months=5)[1]
+    assert april == {"month": "2026-04", "as_at": "2026-05-01 00:00 UTC", "people": 99}
+
+    # The month under way is shown as counted within the last hour, then counted live again.
+    frozen_clock.advance(timedelta(minutes=50))
+    july = _rows(db, system, "certified-headcount", months=5)[-1]
+    assert july["as_at"] == "2026-07-20 12:00 UTC"
+    frozen_clock.advance(timedelta(minutes=20))
+    july = _rows(db, system, "certified-headcount", months=5)[-1]
+    assert july == {"month": "2026-07", "as_at": "2026-07-20 13:10 UTC", "people": 4}
+    # A month counted before it closed is counted again at its end.
+    frozen_clock.advance(datetime(2026, 8, 2, tzinfo=UTC) - frozen_clock.now())
+    assert certification.count_headcounts(db, now=frozen_clock.now()) == 2
+    months = {m.month: m.at for m in db.scalars(select(HeadcountMonth))}
+    assert months["2026-07"] == datetime(2026, 8, 1, tzinfo=UTC)
+    assert "reports.count_headcounts" in [task.name for task in registry.periodic_tasks()]
 
 
 def test_time_to_certify_gives_median_and_quartiles_per_certification(db, system, world):

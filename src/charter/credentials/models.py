@@ -12,6 +12,7 @@ from charter.crypto import models as _crypto_models  # noqa: F401 - signing_keys
 from charter.db.base import Base, Timestamped
 
 _LIVE = text("status IN ('active', 'suspended')")
+_RENEWED = text("renewal_count > 0")
 
 
 class Award(Timestamped, Base):
@@ -30,6 +31,27 @@ class Award(Timestamped, Base):
             postgresql_where=_LIVE,
         ),
         Index("ix_awards_valid_until", "valid_until"),
+        # Counts by status and certification (the dashboard, renewal and lapse rates) read this
+        # index alone, not a million rows.
+        Index("ix_awards_status_certification", "status", "certification_id"),
+        # Live awards by end date: expiries ahead, and live awards past their end that the
+        # sweep has not marked expired yet; a few rows, however many awards have ended.
+        Index(
+            "ix_awards_live_until",
+            "valid_until",
+            "status",
+            "certification_id",
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
+        ),
+        # Renewals per certification, from the awards renewed at least once.
+        Index(
+            "ix_awards_renewed",
+            "certification_id",
+            "renewal_count",
+            sqlite_where=_RENEWED,
+            postgresql_where=_RENEWED,
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -47,7 +69,7 @@ class Award(Timestamped, Base):
     partner_id: Mapped[str | None] = mapped_column(
         ForeignKey("partners.id", ondelete="RESTRICT"), index=True
     )
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))
     issued_at: Mapped[datetime]
     valid_until: Mapped[datetime]
     status_reason: Mapped[str | None] = mapped_column(Text)

@@ -6,10 +6,22 @@ Each function is one report; every figure is counted by the database (``GROUP BY
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    and_,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
 
 from charter.core.models import Event
@@ -20,6 +32,7 @@ from charter.partners.enums import TaxonomyKind
 from charter.partners.models import PartnerRegion, Person
 from charter.programs.models import Assessment, Certification, CriteriaVersion
 from charter.reports import sql
+from charter.reports.models import HeadcountBreakdown, HeadcountMonth
 from charter.reports.schemas import Cell, ColumnKind, ReportOut, days, make_table, percent
 from charter.tiers.schemes import schemes_in_force
 
@@ -34,7 +47,14 @@ NO_TIER = "no tier"
 NO_REGION = "no region"
 EXPIRY_DAYS = 90
 WEEK = 7
+LIVE_BY_INDEX = (AwardStatus.ACTIVE.value, AwardStatus.SUSPENDED.value)
+"""The statuses of the partial index of live awards by end date; a query naming them (beside
+its own narrower condition) lets the database use that index."""
 ENDED_BY_STATUS = (AwardStatus.REVOKED.value, AwardStatus.SUSPENDED.value)
+HEADCOUNT_MONTHS = 36
+"""The months the worker keeps counted: as far back as the report reaches."""
+HEADCOUNT_FRESH = timedelta(hours=1)
+"""How old the worker's count of the month under way may be when the report shows it."""
 TIER_CHANGES = ("tier.upgraded", "tier.downgraded")
 """The events that set a firm's tier (a first tier is an upgrade from none)."""
 
@@ -61,69 +81,174 @@ def _tier_names(db: Session, now: datetime) -> dict[str, str]:
     }
 
 
-def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> ReportOut:
-    """People holding a live award at each month's end, and by firm tier, region and track.
+Headcount = tuple[dict[str, int], list[tuple[str, str, str, str, int]]]
+"""People per month label, and per ``(month, tier key, region, track, people)``."""
 
-    A month's figure is taken at its last instant (the current month's: now). The breakdown
-    counts people at a firm now, under the tier the firm held then (its latest tier change by
-    then in the events log), each region it operates in (a firm in two regions counts in
-    both), and the person's track.
+
+def _count_headcounts(db: Session, points: Sequence[tuple[str, datetime]]) -> Headcount:
+    """People holding a live award at each ``(label, instant)``, and the breakdown at firms.
+
+    The breakdown counts people at a firm now, under the tier the firm held then (its latest
+    tier change by then in the events log), each region it operates in (a firm in two regions
+    counts in both), and the person's track.
     """
-    starts = sql.month_starts(now, months)
-    points = sql.series(
-        [(f"{start:%Y-%m}", min(sql.next_month(start), now)) for start in starts], "months"
-    )
-    holds = live_at(points.c.at)
+    if not points:
+        return {}, []
+    series = sql.series(points, "months")
+    holds = live_at(series.c.at)
     people = func.count(Award.person_id.distinct())
     totals_query = (
-        select(points.c.label, people)
-        .select_from(points)
+        select(series.c.label, people)
+        .select_from(series)
         .outerjoin(Award, and_(holds, Award.subject_type == SubjectType.PERSON.value))
-        .group_by(points.c.label)
-        .order_by(points.c.label)
+        .group_by(series.c.label)
     )
-    totals: list[dict[str, Cell]] = [
-        {"month": label, "people": count} for label, count in db.execute(totals_query)
-    ]
+    totals = {label: int(count) for label, count in db.execute(totals_query)}
     # The firm's tier at each month's end: its latest tier change by then, from the log.
     changes = (
         select(
-            points.c.label.label("label"),
+            series.c.label.label("label"),
             Event.partner_id.label("partner_id"),
             Event.payload["to_tier"].as_string().label("tier"),
             func.row_number()
-            .over(partition_by=(points.c.label, Event.partner_id), order_by=Event.seq.desc())
+            .over(partition_by=(series.c.label, Event.partner_id), order_by=Event.seq.desc())
             .label("latest"),
         )
-        .select_from(points)
-        .join(Event, and_(Event.type.in_(TIER_CHANGES), Event.occurred_at <= points.c.at))
+        .select_from(series)
+        .join(Event, and_(Event.type.in_(TIER_CHANGES), Event.occurred_at <= series.c.at))
         .subquery("changes")
     )
     tier = func.coalesce(changes.c.tier, literal(NO_TIER))
     region = func.coalesce(PartnerRegion.region, literal(NO_REGION))
     breakdown_query = (
-        select(points.c.label, tier, region, Person.track, people)
-        .select_from(points)
+        select(series.c.label, tier, region, Person.track, people)
+        .select_from(series)
         .join(Award, holds)
         .join(Person, Person.id == Award.person_id)
         .outerjoin(PartnerRegion, PartnerRegion.partner_id == Person.partner_id)
         .outerjoin(
             changes,
             and_(
-                changes.c.label == points.c.label,
+                changes.c.label == series.c.label,
                 changes.c.partner_id == Person.partner_id,
                 changes.c.latest == 1,
             ),
         )
         .where(Person.partner_id.is_not(None))
-        .group_by(points.c.label, tier, region, Person.track)
-        .order_by(points.c.label, tier, region, Person.track)
+        .group_by(series.c.label, tier, region, Person.track)
     )
+    breakdown = [
+        (label, key, area, track, int(n))
+        for label, key, area, track, n in db.execute(breakdown_query)
+    ]
+    return totals, breakdown
+
+
+def _month_points(now: datetime, months: int) -> list[tuple[str, datetime]]:
+    """``(YYYY-MM, instant)`` of the last ``months`` months: each one's end, and now for the
+    month under way."""
+    return [
+        (f"{start:%Y-%m}", min(sql.next_month(start), now))
+        for start in sql.month_starts(now, months)
+    ]
+
+
+def count_headcounts(db: Session, *, now: datetime, months: int = HEADCOUNT_MONTHS) -> int:
+    """Store the certified headcount of the month under way (counted now) and of every closed
+    month of the last ``months`` not yet counted at its end; the number of months counted.
+
+    The worker runs this hourly. A closed month is counted once, at its last instant, and is
+    kept as history from then on.
+    """
+    points = _month_points(now, months)
+    stored = dict(
+        db.execute(
+            select(HeadcountMonth.month, HeadcountMonth.at).where(
+                HeadcountMonth.month.in_([label for label, _ in points])
+            )
+        ).all()
+    )
+    due = [(label, at) for label, at in points if at == now or stored.get(label) != at]
+    totals, breakdown = _count_headcounts(db, due)
+    labels = [label for label, _ in due]
+    db.execute(delete(HeadcountBreakdown).where(HeadcountBreakdown.month.in_(labels)))
+    db.execute(delete(HeadcountMonth).where(HeadcountMonth.month.in_(labels)))
+    db.flush()
+    db.add_all(HeadcountMonth(month=label, at=at, people=totals.get(label, 0)) for label, at in due)
+    db.flush()
+    db.add_all(
+        HeadcountBreakdown(month=label, tier=key, region=area, track=track, people=n)
+        for label, key, area, track, n in breakdown
+    )
+    db.flush()
+    return len(due)
+
+
+def _fresh(age: timedelta) -> bool:
+    """Whether a count of the month under way this old is shown as it."""
+    return timedelta(0) <= age <= HEADCOUNT_FRESH
+
+
+def _stored_headcounts(
+    db: Session, points: Sequence[tuple[str, datetime]], now: datetime
+) -> tuple[dict[str, datetime], Headcount]:
+    """The months of ``points`` counted as the report shows them: each closed month counted at
+    its end, the month under way counted within the last hour (when each was counted, and the
+    figures)."""
+    wanted = dict(points)
+    usable = {
+        month: at
+        for month, at in db.execute(
+            select(HeadcountMonth.month, HeadcountMonth.at).where(
+                HeadcountMonth.month.in_(list(wanted))
+            )
+        )
+        if at == wanted[month] or (wanted[month] == now and _fresh(now - at))
+    }
+    if not usable:
+        return {}, ({}, [])
+    totals = dict(
+        db.execute(
+            select(HeadcountMonth.month, HeadcountMonth.people).where(
+                HeadcountMonth.month.in_(list(usable))
+            )
+        ).all()
+    )
+    breakdown = [
+        (row.month, row.tier, row.region, row.track, row.people)
+        for row in db.execute(
+            select(HeadcountBreakdown).where(HeadcountBreakdown.month.in_(list(usable)))
+        ).scalars()
+    ]
+    return usable, (totals, breakdown)
+
+
+def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> ReportOut:
+    """People holding a live award at each month's end, and by firm tier, region and track.
+
+    A closed month's figure is taken at its last instant, as the worker counted it then; the
+    month under way is counted now, or taken from the worker's count of the last hour. Months
+    the worker has not counted are counted here (see :func:`_count_headcounts`).
+    """
+    points = _month_points(now, months)
+    counted_at, (totals, breakdown) = _stored_headcounts(db, points, now)
+    missing = [(label, at) for label, at in points if label not in counted_at]
+    live_totals, live_breakdown = _count_headcounts(db, missing)
+    totals = {**totals, **live_totals}
+    counted_at.update(missing)
     names = _tier_names(db, now)
     lists = taxonomy.read(db)
     regions = lists.labels(TaxonomyKind.REGION)
     tracks = lists.labels(TaxonomyKind.TRACK)
-    breakdown: list[dict[str, Cell]] = [
+    total_rows: list[dict[str, Cell]] = [
+        {
+            "month": label,
+            "as_at": f"{counted_at[label]:%Y-%m-%d %H:%M} UTC",
+            "people": totals.get(label, 0),
+        }
+        for label, _ in points
+    ]
+    breakdown_rows: list[dict[str, Cell]] = [
         {
             "month": label,
             "tier": names.get(key, key),
@@ -131,15 +256,16 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
             "track": tracks.get(track, track),
             "people": n,
         }
-        for label, key, area, track, n in db.execute(breakdown_query)
+        for label, key, area, track, n in sorted(breakdown + live_breakdown)
     ]
     return ReportOut(
         name="certified-headcount",
         title="Certified headcount",
         description=(
-            "People holding at least one live award at the end of each month (the current "
-            "month: now). The breakdown counts people working at a firm, by the tier the firm "
-            "held at that month's end, each region it operates in, and the person's track."
+            "People holding at least one live award at the end of each month, as counted then "
+            "(the month under way: as counted within the last hour). The breakdown counts "
+            "people working at a firm, by the tier the firm held at that month's end, each "
+            "region it operates in, and the person's track."
         ),
         generated_at=now,
         parameters={"months": str(months)},
@@ -147,8 +273,12 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
             make_table(
                 "totals",
                 "Certified people at each month's end",
-                [("month", "Month", TEXT), ("people", "Certified people", COUNT)],
-                totals,
+                [
+                    ("month", "Month", TEXT),
+                    ("as_at", "As at", TEXT),
+                    ("people", "Certified people", COUNT),
+                ],
+                total_rows,
             ),
             make_table(
                 "breakdown",
@@ -160,7 +290,7 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
                     ("track", "Track", TEXT),
                     ("people", "Certified people", COUNT),
                 ],
-                breakdown,
+                breakdown_rows,
             ),
         ],
     )
@@ -263,35 +393,48 @@ def renewals(db: Session, *, now: datetime) -> ReportOut:
 
     A renewal is counted once per renewal made (an award renewed twice counts twice); a lapse
     is an award whose validity ended without renewal (expired, or active past its end).
-    Revoked and suspended awards neither renew nor lapse.
+    Revoked and suspended awards neither renew nor lapse. Each figure is read from an index:
+    renewed awards, expired ones, and live ones past their end.
     """
-    lapsed = or_(
-        Award.status == AwardStatus.EXPIRED.value,
-        and_(Award.status == AwardStatus.ACTIVE.value, Award.valid_until <= sql.instant(now)),
+    renewed = dict(
+        db.execute(
+            select(Award.certification_id, func.sum(Award.renewal_count))
+            .where(Award.renewal_count > 0)
+            .group_by(Award.certification_id)
+        ).all()
     )
-    query = (
-        select(
-            Certification.code,
-            Certification.name,
-            func.coalesce(func.sum(Award.renewal_count), 0),
-            func.count(case((lapsed, Award.id))),
+    lapses: Counter[str] = Counter()
+    for query in (
+        select(Award.certification_id, func.count())
+        .where(Award.status == AwardStatus.EXPIRED.value)
+        .group_by(Award.certification_id),
+        select(Award.certification_id, func.count())
+        .where(
+            Award.status.in_(LIVE_BY_INDEX),
+            Award.status == AwardStatus.ACTIVE.value,
+            Award.valid_until <= sql.instant(now),
         )
-        .outerjoin(Award, Award.certification_id == Certification.id)
-        .group_by(Certification.id, Certification.code, Certification.name)
-        .order_by(Certification.code)
-    )
+        .group_by(Award.certification_id),
+    ):
+        lapses.update({certification_id: int(n) for certification_id, n in db.execute(query)})
     rows: list[dict[str, Cell]] = []
-    for code, name, renewed, lapses in db.execute(query):
-        due = int(renewed) + int(lapses)
+    for certification_id, code, name in db.execute(
+        select(Certification.id, Certification.code, Certification.name).order_by(
+            Certification.code
+        )
+    ):
+        renewals_made = int(renewed.get(certification_id) or 0)
+        lapsed = lapses[certification_id]
+        due = renewals_made + lapsed
         rows.append(
             {
                 "code": code,
                 "name": name,
                 "came_due": due,
-                "renewed": int(renewed),
-                "lapsed": int(lapses),
-                "renewal_rate": percent(int(renewed), due),
-                "lapse_rate": percent(int(lapses), due),
+                "renewed": renewals_made,
+                "lapsed": lapsed,
+                "renewal_rate": percent(renewals_made, due),
+                "lapse_rate": percent(lapsed, due),
             }
         )
     return ReportOut(
@@ -323,37 +466,54 @@ def renewals(db: Session, *, now: datetime) -> ReportOut:
 
 
 def expiry_timeline(db: Session, *, now: datetime) -> ReportOut:
-    """Active awards ending within the next 90 days, in weeks counted from now."""
+    """Active awards ending within the next 90 days, in weeks counted from now.
+
+    Each week's awards are one range of the index of live awards by end date, counted per
+    certification; the weeks' totals are the sums of those counts.
+    """
     until = now + timedelta(days=EXPIRY_DAYS)
-    week = sql.whole(db, sql.days_between(db, Award.valid_until, sql.instant(now)) / WEEK)
-    expiring = and_(
-        Award.status == AwardStatus.ACTIVE.value,
-        Award.valid_until > sql.instant(now),
-        Award.valid_until <= sql.instant(until),
-    )
-    counted = dict(db.execute(select(week, func.count()).where(expiring).group_by(week)).all())
-    weeks: list[dict[str, Cell]] = []
+    bounds = []
     for index in range((EXPIRY_DAYS + WEEK - 1) // WEEK):
         starts = now + timedelta(days=WEEK * index)
-        ends = min(starts + timedelta(days=WEEK), until)
-        weeks.append(
-            {
-                "week": index + 1,
-                "starts": starts.date().isoformat(),
-                "ends": ends.date().isoformat(),
-                "awards": int(counted.get(index, 0)),
-            }
+        bounds.append((index, starts, min(starts + timedelta(days=WEEK), until)))
+    weeks_table = sql.spans(bounds, "weeks")
+    per_certification = (
+        select(
+            weeks_table.c.n.label("n"),
+            Award.certification_id.label("certification_id"),
+            func.count().label("awards"),
         )
-    by_certification = (
-        select(week, Certification.code, func.count())
-        .join(Certification, Certification.id == Award.certification_id)
-        .where(expiring)
-        .group_by(week, Certification.code)
-        .order_by(week, Certification.code)
+        .select_from(weeks_table)
+        .join(
+            Award,
+            and_(
+                Award.valid_until > weeks_table.c.after,
+                Award.valid_until <= weeks_table.c.until,
+                Award.status.in_(LIVE_BY_INDEX),
+                Award.status == AwardStatus.ACTIVE.value,
+            ),
+        )
+        .group_by(weeks_table.c.n, Award.certification_id)
+        .subquery("counted")
     )
-    breakdown: list[dict[str, Cell]] = [
-        {"week": int(index) + 1, "code": code, "awards": count}
-        for index, code, count in db.execute(by_certification)
+    by_certification = (
+        select(per_certification.c.n, Certification.code, per_certification.c.awards)
+        .join(Certification, Certification.id == per_certification.c.certification_id)
+        .order_by(per_certification.c.n, Certification.code)
+    )
+    counted: Counter[int] = Counter()
+    breakdown: list[dict[str, Cell]] = []
+    for index, code, count in db.execute(by_certification):
+        counted[int(index)] += int(count)
+        breakdown.append({"week": int(index) + 1, "code": code, "awards": int(count)})
+    weeks: list[dict[str, Cell]] = [
+        {
+            "week": index + 1,
+            "starts": starts.date().isoformat(),
+            "ends": ends.date().isoformat(),
+            "awards": counted[index],
+        }
+        for index, starts, ends in bounds
     ]
     return ReportOut(
         name="expiry-timeline",

@@ -73,6 +73,17 @@ def series(points: Sequence[tuple[str, datetime]], name: str = "points") -> Subq
     return union_all(*selects).subquery(name)
 
 
+def spans(rows: Sequence[tuple[int, datetime, datetime]], name: str = "spans") -> Subquery:
+    """A one-off table of ``(n, after, until)`` rows: numbered spans of time, for joining
+    counts of what falls in each (``after < t <= until``) by index range rather than by
+    computing each row's span."""
+    selects = [
+        select(literal(n).label("n"), instant(after).label("after"), instant(until).label("until"))
+        for n, after, until in rows
+    ]
+    return union_all(*selects).subquery(name)
+
+
 def month_starts(now: datetime, months: int) -> list[datetime]:
     """The first instants of the last ``months`` calendar months up to ``now``'s, oldest first."""
     year, month = now.year, now.month

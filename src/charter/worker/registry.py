@@ -45,6 +45,7 @@ HANDLER_MODULES = (
     "charter.licensing.handlers",
     "charter.notify.handlers",
     "charter.webhooks.handlers",
+    "charter.reports.handlers",
 )
 
 
