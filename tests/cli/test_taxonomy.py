@@ -101,3 +101,29 @@ def test_an_import_row_with_a_code_the_program_lacks_names_its_line_and_column(c
     refused = cli("import", "people", str(write_csv("people.csv", people)))
     assert refused.exit_code == 1
     assert "line 2: track: 'juggling' is not a track of this program" in refused.stderr
+
+
+def test_a_track_colour_is_set_refused_and_cleared(cli, db):
+    added = cli(
+        "taxonomy", "add", "track", "presales", "--label", "Pre", "--colour", "#0E7090", "--json"
+    )
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["colour"] == "#0e7090"
+
+    bad = cli("taxonomy", "update", "track", "presales", "--colour", "teal")
+    assert bad.exit_code == 1
+    assert "colour: must be a colour written #rrggbb" in bad.output
+    region = cli("taxonomy", "update", "region", "emea", "--colour", "#123456")
+    assert region.exit_code == 1
+    assert "only a track" in region.output
+
+    changed = cli("taxonomy", "update", "track", "presales", "--colour", "#aa3300")
+    assert changed.exit_code == 0, changed.output
+    assert "colour: #aa3300" in changed.stdout
+    assert "#aa3300" in cli("taxonomy", "list", "--kind", "track").stdout
+    cleared = cli("taxonomy", "update", "track", "presales", "--clear-colour")
+    assert cleared.exit_code == 0, cleared.output
+    entry = db.get(TaxonomyEntry, ("track", "presales"))
+    assert entry is not None
+    assert entry.colour is None
+    db.rollback()

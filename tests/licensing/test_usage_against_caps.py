@@ -46,3 +46,18 @@ def test_use_is_counted_against_each_cap_and_only_for_the_firms_own_licenses(ses
         assert (other.used, other.over) == (0, False)
         with pytest.raises(NotFound):
             usage.usage_against_caps(db, member, license_id=licensed.other_license_id)
+
+
+def test_the_nearest_caps_of_many_licenses_agree_with_each_and_keep_to_the_scope(sessions):
+    licensed = build_licensed(sessions)
+    both = [licensed.license_id, licensed.other_license_id, "lic_unknown"]
+    with sessions() as db, db.begin():
+        member = _partner_user(db, licensed.world.harbor_id)
+        system = Principal.system("tests")
+        worst = usage.worst_caps(db, system, license_ids=both)
+        assert set(worst) == {licensed.license_id, licensed.other_license_id}
+        [own] = usage.usage_against_caps(db, system, license_id=licensed.license_id)
+        assert worst[licensed.license_id] == own
+        assert (own.percent, worst[licensed.other_license_id].percent) == (130, 0)
+        assert set(usage.worst_caps(db, member, license_ids=both)) == {licensed.license_id}
+        assert usage.worst_caps(db, member, license_ids=[]) == {}

@@ -217,3 +217,34 @@ def test_only_program_admins_change_the_taxonomy(client, make, db, role):
     ):
         assert response.status_code == 403, response.text
     assert db.scalars(select(Event.type).where(Event.type.like("taxonomy%"))).all() == []
+
+
+def test_a_track_gets_a_badge_colour_checked_like_any_field(client, manager):
+    lists = client.get(f"{API}/program/taxonomy", headers=manager.headers).json()
+    assert {entry["code"]: entry["colour"] for entry in lists["tracks"]} == {
+        "sales": "#b54708",
+        "technical": "#1f6feb",
+        "support": "#1f7a4d",
+        "specialty": "#6941c6",
+    }
+    assert {entry["colour"] for entry in lists["regions"]} == {None}
+
+    for bad in ("red", "#12345", "#12345g", "1f6feb", 7):
+        refused = _add(client, manager, kind="track", code="presales", label="Pre", colour=bad)
+        assert _problem_fields(refused) == ["colour"], bad
+    not_a_track = _add(client, manager, kind="region", code="polar", label="P", colour="#123456")
+    assert _problem_fields(not_a_track) == ["colour"]
+
+    added = _add(client, manager, kind="track", code="presales", label="Pre", colour="#0E7090")
+    assert added.status_code == 201, added.text
+    assert added.json()["colour"] == "#0e7090"
+    path = f"{API}/program/taxonomy/track/presales"
+    refused = client.patch(path, json={"colour": "blue"}, headers=manager.headers)
+    assert _problem_fields(refused) == ["colour"]
+    changed = client.patch(path, json={"colour": "#aa3300"}, headers=manager.headers)
+    assert changed.json()["colour"] == "#aa3300"
+    kept = client.patch(path, json={"label": "Presales"}, headers=manager.headers)
+    assert kept.json()["colour"] == "#aa3300"
+    cleared = client.patch(path, json={"colour": None}, headers=manager.headers)
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["colour"] is None

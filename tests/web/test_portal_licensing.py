@@ -4,13 +4,20 @@ reinstate and revoke with a reason. Keys stay masked except for license_keys:rea
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+from datetime import timedelta
 
+from sqlalchemy import event, select
+
+from charter.core import clock
 from charter.core.auth import Role
 from charter.core.models import Event
+from charter.licensing import metering
 from charter.licensing.alert_models import LicenseAlert
 from charter.licensing.models import License
+from charter.licensing.usage_models import UsageRollup
 from charter.partners.enums import PartnerStatus
+from tests.licensing.factories import license, product, sign, template, terms
 from tests.partners.factories import partner
 from tests.web.helpers import csrf_from, sign_in, web_user
 from tests.web.licensing_world import licensed_firm
@@ -103,3 +110,79 @@ def test_managers_change_the_lifecycle_with_a_reason_and_handle_alerts(client, s
 
     client.post(f"{path}/revoke", data={"csrf": token, "reason": "Breach"})
     assert _license(sessions, licensed.license_id).status == "revoked"
+
+
+# Two caps, a month's and a year's: the year's is the nearer one this month.
+TWO_CAPS = terms(
+    fee={
+        "model": "usage",
+        "unit": "api_calls",
+        "currency": "EUR",
+        "tiers": [{"up_to": None, "rate": "0.01"}],
+    },
+    usage_caps={
+        "api_calls": {"limit": 10000, "period": "month"},
+        "exports": {"limit": 50, "period": "year"},
+    },
+)
+
+
+def _license_on(sessions, partner_id: str, offered: dict, used: dict[str, int]) -> str:
+    """A license of ``partner_id`` on terms ``offered`` that used ``used`` this month, and
+    9,999 api_calls the month before (outside a monthly cap's period)."""
+    with sessions() as db, db.begin():
+        offer = template(db, SYSTEM, product_id=product(db, SYSTEM).id, terms=offered)
+        agreement = sign(db, SYSTEM, partner_id=partner_id, template_id=offer.id)
+        issued, _ = license(db, SYSTEM, agreement_id=agreement.id)
+        this_month = metering.month_start(clock.now())
+        last_month = metering.month_start(this_month - timedelta(days=1))
+        rollups = {(metric, this_month): total for metric, total in used.items()}
+        rollups[("api_calls", last_month)] = 9999
+        for (metric, period), total in rollups.items():
+            db.add(UsageRollup(license_id=issued.id, metric=metric, period=period, total=total))
+        return issued.id
+
+
+def _cap_cell(html: str, license_id: str) -> str:
+    row = html.split(f'data-license="{license_id}"')[1].split("</tr>", maxsplit=1)[0]
+    return re.sub(r"\s+", " ", row.split('class="cap-use')[1])
+
+
+def test_the_licenses_list_shows_each_licenses_nearest_cap_in_two_queries(client, sessions, engine):
+    world = build_world(sessions)
+    over = licensed_firm(sessions, partner_id=world.harbor_id).license_id
+    near = _license_on(sessions, world.harbor_id, TWO_CAPS, {"api_calls": 8200, "exports": 20})
+    yearly = _license_on(sessions, world.harbor_id, TWO_CAPS, {"api_calls": 100, "exports": 45})
+    uncapped = _license_on(sessions, world.harbor_id, terms(), {})
+    auditor = web_user(sessions, Role.AUDITOR)
+    sign_in(client, auditor.email, auditor.password)
+
+    def statements_of(path: str) -> tuple[str, list[str]]:
+        seen: list[str] = []
+
+        def record(connection, cursor, statement, *args) -> None:
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            page = client.get(path)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert page.status_code == 200
+        return page.text, seen
+
+    page, first = statements_of("/licenses")
+    assert _cap_cell(page, over).startswith(' over" data-metric="api_calls"')
+    assert "api_calls 150% of 1,000/month" in _cap_cell(page, over)
+    assert "over the cap" in _cap_cell(page, over)
+    assert "api_calls 82% of 10,000/month" in _cap_cell(page, near)
+    assert "over the cap" not in _cap_cell(page, near)
+    assert "exports 90% of 50/year" in _cap_cell(page, yearly)
+    assert "data-metric" not in _cap_cell(page, uncapped)
+    assert len([s for s in first if "usage_rollups" in s]) == 1
+
+    for _ in range(3):
+        _license_on(sessions, world.harbor_id, TWO_CAPS, {"api_calls": 1})
+    page, more = statements_of("/licenses")
+    assert page.count('class="cap-use"') + page.count('class="cap-use over"') == 7
+    assert len(more) == len(first)  # not one more per license

@@ -19,7 +19,9 @@ from charter.licensing.models import (
     License,
     Product,
 )
+from charter.partners.enums import PartnerStatus
 from tests.licensing.factories import product, sign, template
+from tests.partners.factories import partner
 from tests.web.helpers import csrf_from, sign_in, web_user
 from tests.web.licensing_world import licensed_firm
 from tests.web.portal_world import SYSTEM, build_world
@@ -219,6 +221,89 @@ def test_a_manager_creates_a_template_publishes_a_version_and_records_a_signatur
     article = client.get(path).text.split('data-version="2"')[1].split("</article>")[0]
     assert f'data-agreement="{agreement.id}"' in article
     assert f"/licenses/new?agreement_id={agreement.id}" in article
+
+
+def _offered(html: str) -> list[str]:
+    """The firms the signature form offers to choose, in order."""
+    return re.findall(r'<input type="radio" name="partner_id" value="(prt_[A-Za-z0-9]+)"', html)
+
+
+def test_the_signature_form_finds_the_firm_by_name_and_keeps_the_choice(client, sessions):
+    world = build_world(sessions)
+    with sessions() as db, db.begin():
+        lanterns = [partner(db, SYSTEM, name=f"Lantern Works {n:02}") for n in range(21, 0, -1)]
+        closed = partner(db, SYSTEM, name="Closed Lantern", status=PartnerStatus.SUSPENDED)
+    _, template_id, _ = _offer(sessions)
+    path = f"/licensing/templates/{template_id}"
+    token = _manager(client, sessions)
+
+    blank = client.get(path).text
+    assert 'id="firm-search"' in blank
+    assert _offered(blank) == []
+    assert '<input id="partner_id" name="partner_id"' in blank  # an id can still be typed
+
+    many = client.get(f"{path}?firm_q=lantern+WORKS").text
+    offered = _offered(many)
+    assert len(offered) == 20
+    names = re.findall(r"> (Lantern Works \d\d) <", many)
+    assert names == sorted(names)
+    assert 'id="more-firms"' in many
+    assert 'value="lantern WORKS"' in many  # the search stays in its box
+
+    one = client.get(f"{path}?firm_q=harbor").text
+    assert _offered(one) == [world.harbor_id]
+    assert 'id="more-firms"' not in one
+    assert 'id="no-firm-found"' in client.get(f"{path}?firm_q=nothing+like+it").text
+    refused_search = client.get(f"{path}?firm_q=%00")
+    assert refused_search.status_code == 200
+    assert _field_error(refused_search.text, "firm_q")
+
+    # Opened from a firm's page: that firm is chosen.
+    chosen = client.get(f"{path}?partner_id={world.quill_id}").text
+    assert f'value="{world.quill_id}" checked' in chosen
+    assert f"/licensing/templates/{template_id}?partner_id={world.harbor_id}#sign" in (
+        client.get(f"/licensing/{world.harbor_id}").text
+    )
+
+    signer = {
+        "csrf": token,
+        "signer_name": "Dana Whitfield",
+        "signer_email": "dana@harbor.example.com",
+        "firm_q": "lantern",
+    }
+    suspended = client.post(f"{path}/agreements", data={**signer, "partner_id": closed.id})
+    assert suspended.status_code == 422
+    assert "cannot sign" in _field_error(suspended.text, "partner_id")
+    assert f'value="{closed.id}" checked' in suspended.text  # the choice is kept
+    assert lanterns[0].id in _offered(suspended.text)  # and the firms searched for
+
+    unknown = "prt_01JAAAAAAAAAAAAAAAAAAAAAAA"
+    typed = client.post(f"{path}/agreements", data={**signer, "firm_q": "", "partner_id": unknown})
+    assert typed.status_code == 422
+    assert unknown in _field_error(typed.text, "partner_id")
+    assert f'value="{unknown}"' in typed.text
+    none_chosen = client.post(f"{path}/agreements", data={**signer, "partner_id": ""})
+    assert _field_error(none_chosen.text, "partner_id")
+    assert _count(sessions, Agreement) == 0
+
+    signed = client.post(
+        f"{path}/agreements",
+        data={**signer, "partner_id": lanterns[0].id},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303
+    with sessions() as db:
+        assert db.scalars(select(Agreement.partner_id)).one() == lanterns[0].id
+
+
+def test_partner_users_get_no_link_to_record_a_signature(client, sessions):
+    world = build_world(sessions)
+    _offer(sessions)
+    admin = web_user(sessions, Role.PARTNER_ADMIN, partner_id=world.harbor_id)
+    sign_in(client, admin.email, admin.password)
+    page = client.get(f"/licensing/{world.harbor_id}")
+    assert page.status_code == 200
+    assert 'id="record-signature"' not in page.text
 
 
 def test_a_manager_issues_a_license_and_sees_its_key_once(client, sessions):

@@ -152,3 +152,45 @@ def _region_countries(sessions, region: str) -> list[str]:
                 .order_by(RegionCountry.country)
             )
         )
+
+
+def test_a_track_badge_colour_is_set_and_checked_on_the_page(client, sessions):
+    csrf = _signed_in(client, sessions, Role.PROGRAM_MANAGER)
+    page = client.get("/taxonomy").text
+    assert 'data-colour="#b54708"' in page  # the sales track's, as badges were drawn
+    new = {"csrf": csrf, "kind": "track", "code": "presales", "label": "Pre", "description": ""}
+    new["countries"] = ""
+
+    refused = client.post("/taxonomy", data={**new, "colour": "teal"}, follow_redirects=False)
+    assert refused.status_code == 422
+    assert 'data-field="colour"' in refused.text
+    assert 'value="teal"' in refused.text  # what was typed comes back
+    assert _entry(sessions, "track", "presales") is None
+    region = {**new, "kind": "region", "code": "polar", "colour": "#123456"}
+    assert 'data-field="colour"' in client.post("/taxonomy", data=region).text
+
+    added = client.post("/taxonomy", data={**new, "colour": "#0E7090"}, follow_redirects=False)
+    assert added.status_code == 303, added.text
+    assert _entry(sessions, "track", "presales").colour == "#0e7090"
+    assert 'data-colour="#0e7090"' in client.get("/taxonomy").text
+
+    edit = {"csrf": csrf, "label": "Pre", "description": ""}
+    bad = client.post("/taxonomy/track/presales", data={**edit, "colour": "#12"})
+    assert bad.status_code == 422
+    assert 'data-field="colour"' in bad.text
+    assert _entry(sessions, "track", "presales").colour == "#0e7090"
+    cleared = client.post(
+        "/taxonomy/track/presales", data={**edit, "colour": ""}, follow_redirects=False
+    )
+    assert cleared.status_code == 303
+    assert _entry(sessions, "track", "presales").colour is None
+    shown = client.get("/taxonomy").text.split('data-entry="track.presales"')[1].split("</tr>")[0]
+    assert "picked by its code" in shown
+    # Other lists' entries keep no colour when edited.
+    region_edit = client.post(
+        "/taxonomy/region/na",
+        data={**edit, "label": "North America", "colour": "#123456", "countries": "US, CA"},
+        follow_redirects=False,
+    )
+    assert region_edit.status_code == 303
+    assert _entry(sessions, "region", "na").colour is None

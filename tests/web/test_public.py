@@ -495,3 +495,49 @@ def test_the_holders_name_appears_only_when_they_chose_to_show_it(client, db, sy
     page = client.get(url, headers={"Accept": BROWSER_ACCEPT}).text
     assert name in page
     assert "Certified professional" not in page
+
+
+def _custom_track_credential(db, system, *, code: str, colour: str | None) -> str:
+    """A credential of a certification on a track the program added (with ``colour``)."""
+    from charter.partners import taxonomy
+    from charter.partners.taxonomy_schemas import TaxonomyEntryCreate
+
+    taxonomy.add_entry(
+        db,
+        system,
+        data=TaxonomyEntryCreate(kind="track", code=code, label=code.title(), colour=colour),
+    )
+    firm = partner(db, system)
+    holder = person(db, system, partner_id=firm.id)
+    cert = certification(db, system, track=code, validity_days=365)
+    awarded = award(db, system, person_id=holder.id, certification_id=cert.id)
+    credential = issuance.current_credential_for_award(db, awarded.id)
+    assert credential is not None
+    db.commit()
+    return credential.id
+
+
+def test_a_custom_track_draws_its_badge_in_its_own_colour(client, db, system, engine):
+    from charter.partners import colours
+
+    coloured = _custom_track_credential(db, system, code="presales", colour="#0e7090")
+    picked = _custom_track_credential(db, system, code="alliances", colour=None)
+    statements: list[str] = []
+
+    def seen(connection, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        image = client.get(f"/credentials/{coloured}/badge.svg")
+        page = client.get(f"/credentials/{coloured}", headers={"Accept": BROWSER_ACCEPT})
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert image.status_code == 200
+    assert b"#0e7090" in image.content
+    assert page.status_code == 200
+    # The colour is read once, for the image drawn; the page reads no taxonomy for it.
+    assert len([s for s in statements if "taxonomy_entries" in s]) == 1
+
+    fallback = client.get(f"/credentials/{picked}/badge.svg").content
+    assert colours.palette_colour("alliances").encode() in fallback

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from charter.cli.common import ACTOR, checked, console, operator, transaction
+from charter.core.errors import Invalid
 from charter.partners import taxonomy
 from charter.partners.enums import TaxonomyKind
 from charter.partners.taxonomy_schemas import (
@@ -32,6 +33,11 @@ Countries = Annotated[
     typer.Option(help="A region's countries: ISO 3166-1 alpha-2 codes, comma-separated."),
 ]
 
+Colour = Annotated[
+    str | None,
+    typer.Option(help="A track's badge colour, #rrggbb (otherwise one picked by its code)."),
+]
+
 
 def _countries(value: str | None) -> list[str] | None:
     if value is None:
@@ -46,6 +52,8 @@ def _print(entry: dict[str, Any], as_json: bool) -> None:
         return
     retired = "  (retired)" if shown.retired else ""
     console().print(f"{shown.kind} {shown.code}: {shown.label}{retired}", markup=False)
+    if shown.colour:
+        console().print(f"  colour: {shown.colour}", markup=False)
     if shown.countries:
         console().print(f"  countries: {', '.join(shown.countries)}", markup=False)
 
@@ -70,13 +78,14 @@ def list_entries(
     if as_json:
         typer.echo(json.dumps([row.model_dump(mode="json") for row in rows], indent=2))
         return
-    table = Table("kind", "code", "label", "retired", "countries")
+    table = Table("kind", "code", "label", "retired", "colour", "countries")
     for row in rows:
         table.add_row(
             row.kind.value,
             row.code,
             row.label,
             "yes" if row.retired else "",
+            row.colour or "",
             ", ".join(row.countries),
         )
     console().print(table)
@@ -89,6 +98,7 @@ def add_entry(
     label: Annotated[str, typer.Option(help="The name people read.")],
     description: Annotated[str | None, typer.Option(help="What it means.")] = None,
     countries: Countries = None,
+    colour: Colour = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Add an entry at the end of its list."""
@@ -100,6 +110,7 @@ def add_entry(
             "label": label,
             "description": description,
             "countries": _countries(countries),
+            "colour": colour,
         },
     )
     with transaction() as db:
@@ -115,10 +126,14 @@ def update_entry(
     label: Annotated[str | None, typer.Option(help="A new label.")] = None,
     description: Annotated[str | None, typer.Option(help="A new description.")] = None,
     countries: Countries = None,
+    colour: Colour = None,
+    clear_colour: Annotated[
+        bool, typer.Option(help="Forget a track's colour: one is picked by its code.")
+    ] = False,
     restore: Annotated[bool, typer.Option(help="Offer a retired entry again.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Change an entry's label, description or countries (its code never changes)."""
+    """Change an entry's label, description, countries or colour (its code never changes)."""
     given: dict[str, Any] = {}
     if label is not None:
         given["label"] = label
@@ -126,6 +141,10 @@ def update_entry(
         given["description"] = description
     if countries is not None:
         given["countries"] = _countries(countries)
+    if colour is not None and clear_colour:
+        raise Invalid.field("colour", "give --colour or --clear-colour, not both")
+    if colour is not None or clear_colour:
+        given["colour"] = colour
     if restore:
         given["retired"] = False
     data = checked(TaxonomyEntryUpdate, given)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -394,6 +394,65 @@ class CapUse:
     def over(self) -> bool:
         """Whether the use has passed the cap."""
         return metering.is_over(self.used, self.cap)
+
+    @property
+    def percent(self) -> int:
+        """The share of the cap used, in whole percent (rounded down: 100 means reached)."""
+        return self.used * 100 // self.cap.limit
+
+
+def _worst(uses: Iterable[CapUse]) -> CapUse | None:
+    """The use nearest its cap, or furthest over it (by share; ties by metric)."""
+    return max(uses, key=lambda use: (use.used / use.cap.limit, use.metric), default=None)
+
+
+def worst_caps(
+    db: Session, actor: Principal, *, license_ids: Iterable[str], at: datetime | None = None
+) -> dict[str, CapUse]:
+    """For each license named that has caps, the capped metric it has used the largest share
+    of in the period running at ``at`` (now). Two queries for any number of licenses (a list's
+    page); licenses outside the caller's scope, and those without caps, are left out."""
+    actor.require(Permission.LICENSES_READ)
+    metered = {
+        license_id: found
+        for license_id, found in metered_licenses(db, license_ids).items()
+        if found.caps and (actor.partner_scope is None or found.partner_id == actor.partner_scope)
+    }
+    if not metered:
+        return {}
+    when = at or clock.now()
+    month = metering.cap_window("month", when)
+    year = metering.cap_window("year", when)
+    # Every month lies within its year: one pass over the year's rollups gives both totals.
+    in_month = and_(UsageRollup.period >= month[0], UsageRollup.period < month[1])
+    rows = db.execute(
+        select(
+            UsageRollup.license_id,
+            UsageRollup.metric,
+            func.sum(case((in_month, UsageRollup.total), else_=0)).label("month"),
+            func.sum(UsageRollup.total).label("year"),
+        )
+        .where(
+            UsageRollup.license_id.in_(sorted(metered)),
+            UsageRollup.metric.in_(sorted({m for found in metered.values() for m in found.caps})),
+            UsageRollup.period >= year[0],
+            UsageRollup.period < year[1],
+        )
+        .group_by(UsageRollup.license_id, UsageRollup.metric)
+    ).all()
+    totals = {(row.license_id, row.metric): (int(row.month), int(row.year)) for row in rows}
+    found: dict[str, CapUse] = {}
+    for license_id, licensed in metered.items():
+        uses = []
+        for metric, cap in licensed.caps.items():
+            in_period = totals.get((license_id, metric), (0, 0))
+            window = month if cap.period == "month" else year
+            used = in_period[0] if cap.period == "month" else in_period[1]
+            uses.append(CapUse(metric, used, cap, window[0], window[1]))
+        worst = _worst(uses)
+        if worst is not None:
+            found[license_id] = worst
+    return found
 
 
 def usage_against_caps(

@@ -190,6 +190,8 @@ class TaxonomyEntry(Timestamped, Base):
     description: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer)
     retired: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A track's badge colour (#rrggbb); none: one picked from a palette by the code.
+    colour: Mapped[str | None] = mapped_column(String(7))
 
     @property
     def id(self) -> str:

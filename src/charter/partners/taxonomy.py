@@ -20,7 +20,7 @@ from charter.core import events, eventstore
 from charter.core.auth import Permission, Principal
 from charter.core.errors import Conflict, Invalid, NotFound
 from charter.db.unique import guard_unique, insert_unique
-from charter.partners import taxonomy_defaults
+from charter.partners import colours, taxonomy_defaults
 from charter.partners.enums import TaxonomyKind
 from charter.partners.models import RegionCountry, TaxonomyEntry
 from charter.partners.taxonomy_schemas import (
@@ -31,6 +31,7 @@ from charter.partners.taxonomy_schemas import (
 )
 
 _CODE = re.compile(CODE_PATTERN)
+ONLY_TRACKS_COLOURED = "only a track has a badge colour"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ class Choice:
     code: str
     label: str
     retired: bool = False
+    colour: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +100,9 @@ def read(db: Session) -> Taxonomy:
     entries: dict[TaxonomyKind, list[Choice]] = {kind: [] for kind in TaxonomyKind}
     for row in rows:
         if row.kind in entries:
-            entries[TaxonomyKind(row.kind)].append(Choice(row.code, row.label, row.retired))
+            entries[TaxonomyKind(row.kind)].append(
+                Choice(row.code, row.label, row.retired, row.colour)
+            )
     return Taxonomy({kind: tuple(choices) for kind, choices in entries.items()})
 
 
@@ -164,6 +168,21 @@ def require_known(db: Session, kind: TaxonomyKind, field_name: str, value: str |
         raise Invalid.field(field_name, _unknown(kind, value, codes))
 
 
+def track_colour(db: Session, code: str) -> str:
+    """The colour badges of track ``code`` are drawn in (one query): the colour the program
+    set for it, else the palette's for its code (an unknown track's too)."""
+    found = (
+        db.scalar(
+            select(TaxonomyEntry.colour).where(
+                TaxonomyEntry.kind == TaxonomyKind.TRACK.value, TaxonomyEntry.code == code
+            )
+        )
+        if _is_code(code)
+        else None
+    )
+    return colours.badge_colour(code, found)
+
+
 def entry_out(db: Session, entry: TaxonomyEntry) -> dict[str, object]:
     """The API shape's fields of ``entry`` (a region's countries included)."""
     countries: list[str] = []
@@ -182,6 +201,7 @@ def entry_out(db: Session, entry: TaxonomyEntry) -> dict[str, object]:
         "description": entry.description,
         "position": entry.position,
         "retired": entry.retired,
+        "colour": entry.colour,
         "countries": countries,
     }
 
@@ -212,6 +232,7 @@ def list_entries(db: Session, actor: Principal) -> dict[str, list[dict[str, obje
                 "description": row.description,
                 "position": row.position,
                 "retired": row.retired,
+                "colour": row.colour,
                 "countries": countries.get(row.code, [])
                 if row.kind == TaxonomyKind.REGION.value
                 else [],
@@ -264,6 +285,8 @@ def add_entry(db: Session, actor: Principal, *, data: TaxonomyEntryCreate) -> Ta
     kind = TaxonomyKind(data.kind)
     if data.countries and kind is not TaxonomyKind.REGION:
         raise Invalid.field("countries", "only a region groups countries")
+    if data.colour is not None and kind is not TaxonomyKind.TRACK:
+        raise Invalid.field("colour", ONLY_TRACKS_COLOURED)
     eventstore.lock_head(db)  # one writer at a time: positions and codes stay unique
     conflict = f"the {kind.value.replace('_', ' ')} {data.code!r} exists already"
     exists = db.scalar(
@@ -283,6 +306,7 @@ def add_entry(db: Session, actor: Principal, *, data: TaxonomyEntryCreate) -> Ta
         description=data.description or None,
         position=(last or 0) + 1,
         retired=False,
+        colour=data.colour,
     )
     insert_unique(db, entry, conflict)
     if kind is TaxonomyKind.REGION:
@@ -296,6 +320,7 @@ def add_entry(db: Session, actor: Principal, *, data: TaxonomyEntryCreate) -> Ta
             "kind": entry.kind,
             "code": entry.code,
             "label": entry.label,
+            "colour": entry.colour,
             "countries": data.countries or [],
         },
     )
@@ -305,11 +330,14 @@ def add_entry(db: Session, actor: Principal, *, data: TaxonomyEntryCreate) -> Ta
 def update_entry(
     db: Session, actor: Principal, *, kind: TaxonomyKind, code: str, data: TaxonomyEntryUpdate
 ) -> TaxonomyEntry:
-    """Change an entry's label, description, countries, or retire or restore it."""
+    """Change an entry's label, description, countries, a track's colour (``None`` given:
+    back to the palette's), or retire or restore it."""
     actor.require(Permission.TAXONOMY_MANAGE)
     kind = TaxonomyKind(kind)
     if data.countries is not None and kind is not TaxonomyKind.REGION:
         raise Invalid.field("countries", "only a region groups countries")
+    if data.colour is not None and kind is not TaxonomyKind.TRACK:
+        raise Invalid.field("colour", ONLY_TRACKS_COLOURED)
     eventstore.lock_head(db)
     entry = _get(db, kind, code, lock=True)
     changes: dict[str, dict[str, object]] = {}
@@ -323,6 +351,9 @@ def update_entry(
     if "description" in given and (data.description or None) != entry.description:
         changes["description"] = {"from": entry.description, "to": data.description or None}
         entry.description = data.description or None
+    if "colour" in given and data.colour != entry.colour:
+        changes["colour"] = {"from": entry.colour, "to": data.colour}
+        entry.colour = data.colour
     if "retired" in given and data.retired is not None and data.retired != entry.retired:
         changes["retired"] = {"from": entry.retired, "to": data.retired}
         entry.retired = data.retired
@@ -397,6 +428,7 @@ def seed_defaults(connection: Connection | Session) -> None:
                     "description": entry.description,
                     "position": position,
                     "retired": False,
+                    "colour": entry.colour,
                 }
             )
     connection.execute(insert(TaxonomyEntry), rows)

@@ -16,13 +16,14 @@ class DefaultEntry(NamedTuple):
     code: str
     label: str
     description: str | None = None
+    colour: str | None = None
 
 
 TRACKS = (
-    DefaultEntry("sales", "Sales", "Selling the vendor's products"),
-    DefaultEntry("technical", "Technical", "Implementing and integrating the products"),
-    DefaultEntry("support", "Support", "Supporting customers after the sale"),
-    DefaultEntry("specialty", "Specialty", "Specialist skills beyond the main tracks"),
+    DefaultEntry("sales", "Sales", "Selling the vendor's products", "#b54708"),
+    DefaultEntry("technical", "Technical", "Implementing and integrating the products", "#1f6feb"),
+    DefaultEntry("support", "Support", "Supporting customers after the sale", "#1f7a4d"),
+    DefaultEntry("specialty", "Specialty", "Specialist skills beyond the main tracks", "#6941c6"),
 )
 REGIONS = (
     DefaultEntry("na", "North America"),

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from charter.core.schemas import ORMModel
 from charter.core.text import Name, Note
+from charter.partners.colours import COLOUR_RULE, colour_value
 from charter.partners.enums import TaxonomyKind
 
 CODE_PATTERN = r"^[a-z][a-z0-9_-]{0,15}$"
@@ -58,6 +59,8 @@ def _countries(values: list[str]) -> list[str]:
 
 
 Countries = Annotated[list[str], Field(max_length=300), AfterValidator(_countries)]
+Colour = Annotated[str, Field(max_length=20, examples=["#1f6feb"]), AfterValidator(colour_value)]
+"""A track's badge colour: ``#rrggbb``, stored lowercase."""
 
 
 KIND = "The list: track, region or partner_type"
@@ -65,6 +68,7 @@ LABEL = "The name pages, filters and reports show"
 DESCRIPTION = "What it means, in words"
 COUNTRIES = "A region's ISO 3166-1 alpha-2 countries (each in one region at most)"
 RETIRED = "Retired: no longer offered for new data; what names it stays valid"
+COLOUR = f"A track's badge colour, {COLOUR_RULE}; null: one picked from a palette by the code"
 
 
 class _Input(BaseModel):
@@ -96,6 +100,7 @@ class TaxonomyEntryCreate(_Input):
     label: Name = Field(max_length=100, description=LABEL)
     description: Note | None = Field(default=None, description=DESCRIPTION)
     countries: Countries | None = Field(default=None, description=COUNTRIES)
+    colour: Colour | None = Field(default=None, description=COLOUR)
 
 
 class TaxonomyEntryUpdate(_Input):
@@ -109,6 +114,7 @@ class TaxonomyEntryUpdate(_Input):
     label: Name | None = Field(default=None, max_length=100, description=LABEL)
     description: Note | None = Field(default=None, description=DESCRIPTION)
     countries: Countries | None = Field(default=None, description=COUNTRIES)
+    colour: Colour | None = Field(default=None, description=f"{COLOUR} (null clears it)")
     retired: bool | None = Field(default=None, description=RETIRED)
 
 
@@ -134,6 +140,7 @@ class TaxonomyEntryOut(ORMModel):
     description: str | None = Field(description=DESCRIPTION)
     position: int = Field(description="Its place in its list, from 1")
     retired: bool = Field(description=RETIRED)
+    colour: str | None = Field(default=None, description=COLOUR)
     countries: list[str] = Field(default_factory=list, description=COUNTRIES)
 
 

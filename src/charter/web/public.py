@@ -58,6 +58,7 @@ from charter.db.engine import READ_ONLY, writes_committed
 from charter.db.freshness import StampedCache
 from charter.deps import DbSession, api_router, plain_get, read
 from charter.partners import service as partners
+from charter.partners import taxonomy
 from charter.programs import service as programs
 from charter.tiers import badges as firm_badges
 from charter.tiers.enums import BadgeStatus
@@ -112,12 +113,6 @@ _pages: Memo[tuple[str, str, int], _KeptPage] = Memo(
 _images: Memo[tuple[str, ImageKind], badge_images.BakedImage] = Memo(
     IMAGE_MEMORY_BYTES, size=lambda image: len(image.data), ttl=IMAGE_MEMORY_SECONDS
 )
-TRACK_COLOURS = {
-    "sales": "#b54708",
-    "technical": "#1f6feb",
-    "support": "#1f7a4d",
-    "specialty": "#6941c6",
-}
 DEFAULT_COLOUR = "#1f6feb"
 # Firm badges by the tier's place in its scheme, lowest first (the top tiers share the last).
 TIER_COLOURS = ("#8a5a2b", "#5b6477", "#a16207", "#6941c6")
@@ -430,10 +425,12 @@ class Badge:
         """The words before the holder's name."""
         return N_("Held by") if self.is_firm else N_("Awarded to")
 
-    @property
-    def colour(self) -> str:
-        """The default design's colour: by tier for a firm, by track for a person."""
-        return self.tier_colour or TRACK_COLOURS.get(self.track or "", DEFAULT_COLOUR)
+    def colour(self, db: Session) -> str:
+        """The default design's colour: by tier for a firm, by track (the colour the program
+        set for it) for a person; read only when an image is drawn, never for a page."""
+        if self.tier_colour or not self.track:
+            return self.tier_colour or DEFAULT_COLOUR
+        return taxonomy.track_colour(db, self.track)
 
     @property
     def subtitle(self) -> str:
@@ -850,7 +847,7 @@ def _baked_image(
         public_url=settings.public_url,
         title=badge.name,
         subtitle=badge.subtitle,
-        colour=badge.colour,
+        colour=badge.colour(db),
     )
 
 

@@ -1,10 +1,16 @@
 """Agreement templates on pages, for vendor staff: a template's versions with the agreements
 signed on each; for agreements:manage, creating a template (with its first version) and
-publishing a new version; for agreements:sign, recording a firm's signature."""
+publishing a new version; for agreements:sign, recording a firm's signature.
+
+The signature form chooses its firm without scripts among thousands: a search by name
+(``?firm_q=``, through the partners service) offers the first matches as choices, and a page
+opened from a firm (``?partner_id=``) starts with that firm chosen."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import suppress
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -12,12 +18,14 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from charter.core.auth import Permission, Principal
-from charter.core.errors import CharterError, Conflict, NotFound
+from charter.core.errors import CharterError, Conflict, Invalid, NotFound, RequirementsNotMet
 from charter.deps import DbSession, api_router
 from charter.licensing import agreements, products
 from charter.licensing.models import AgreementTemplate
 from charter.licensing.schemas import AgreementSign, TemplateCreate, VersionCreate
+from charter.partners import firms
 from charter.partners import service as partners
+from charter.partners.models import Partner
 from charter.web.pages import redirect, render
 from charter.web.portal import agreement_terms
 from charter.web.portal.access import not_found_page
@@ -27,7 +35,10 @@ from charter.web.portal.posted import Posted, fields, signed_form
 router = api_router(include_in_schema=False)
 
 IdQuery = Annotated[str | None, Query(max_length=40)]
+SearchQuery = Annotated[str | None, Query(max_length=200)]
 SHOWN = 200
+FIRMS_OFFERED = 20
+"""The most firms a search by name offers to choose among (type more of the name for others)."""
 TEMPLATE_FIELDS = ("code", "name", "product_id")
 CREATE_PATHS = {
     "code": "code",
@@ -38,6 +49,57 @@ CREATE_PATHS = {
 PUBLISH_PATHS = agreement_terms.paths()
 SIGN_FIELDS = ("partner_id", "version", "signer_name", "signer_email", "signer_title")
 SIGN_PATHS = {name: name for name in SIGN_FIELDS} | {"template_id": "version"}
+FIRM_QUERY = "firm_q"
+"""The signature form posts back the search it was chosen from, to offer the same firms again."""
+
+
+@dataclass(frozen=True, slots=True)
+class FirmOption:
+    """A firm the signature form offers to choose; ``eligible``: its status lets it sign."""
+
+    id: str
+    name: str
+    status: str
+    eligible: bool
+
+
+@dataclass(slots=True)
+class FirmChoice:
+    """The firm part of the signature form: what was searched, the firms offered, whether more
+    match than are offered, and a refused search's message."""
+
+    query: str = ""
+    options: list[FirmOption] | None = None
+    more: bool = False
+    error: str | None = None
+
+
+def _option(firm: Partner) -> FirmOption:
+    return FirmOption(firm.id, firm.name, firm.status, firm.status in agreements.SIGNING_STATUSES)
+
+
+def _firm_choice(db: Session, principal: Principal, query: str, chosen: str) -> FirmChoice:
+    """The firms matching ``query`` by name (at most ``FIRMS_OFFERED``), the ``chosen`` one
+    first, found through the partners service as the firms list finds them."""
+    choice = FirmChoice(query=query)
+    if not principal.can(Permission.PARTNERS_READ):
+        return choice
+    offered: list[FirmOption] = []
+    if chosen:
+        with suppress(NotFound):  # an unknown id stays typed in its box, with its error
+            offered.append(_option(partners.get_partner(db, principal, partner_id=chosen)))
+    if query:
+        try:
+            found = firms.list_partners(db, principal, q=query, limit=FIRMS_OFFERED)
+        except Invalid as refused:
+            choice.error = refused.errors[0].detail if refused.errors else refused.detail
+        else:
+            choice.more = found.next_cursor is not None
+            matches = sorted(found.items, key=lambda firm: (firm.name.casefold(), firm.id))
+            offered += [_option(firm) for firm in matches if firm.id != chosen]
+    if offered or query:
+        choice.options = offered
+    return choice
 
 
 def _product_options(db: Session, principal: Principal) -> list[tuple[str, str]]:
@@ -129,8 +191,14 @@ def _page(
     sign: dict[str, str] | None = None,
     publish_errors: dict[str, str] | None = None,
     sign_errors: dict[str, str] | None = None,
+    firm_q: str = "",
     status_code: int = 200,
 ) -> Response:
+    sign = sign or {}
+    firm_choice = FirmChoice()
+    if principal.can(Permission.AGREEMENTS_SIGN):
+        chosen = blank(sign.get("partner_id")) or ""
+        firm_choice = _firm_choice(db, principal, firm_q.strip(), chosen)
     versions = agreements.list_versions(db, principal, template_id=template.id)
     signed = agreements.list_agreements(db, principal, template_id=template.id, limit=SHOWN)
     by_version: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -157,7 +225,8 @@ def _page(
             "may_sign": principal.can(Permission.AGREEMENTS_SIGN),
             "may_issue": principal.can(Permission.LICENSES_MANAGE),
             "publish": publish,
-            "sign": sign or {},
+            "sign": sign,
+            "firm_choice": firm_choice,
             "publish_errors": publish_errors or {},
             "sign_errors": sign_errors or {},
             **agreement_terms.choices(db),
@@ -168,14 +237,26 @@ def _page(
 
 @router.get("/licensing/templates/{template_id}")
 def template_page(
-    request: Request, db: DbSession, template_id: str, partner_id: IdQuery = None
+    request: Request,
+    db: DbSession,
+    template_id: str,
+    partner_id: IdQuery = None,
+    firm_q: SearchQuery = None,
 ) -> Response:
-    """A template: its versions, newest first, each with the agreements signed on it."""
+    """A template: its versions, newest first, each with the agreements signed on it; the
+    signature form offers the firms whose name holds ``firm_q``, ``partner_id`` chosen."""
     principal = staff_only(request, db)
     if not isinstance(principal, Principal):
         return principal
     template = agreements.get_template(db, principal, template_id=template_id)
-    return _page(request, db, principal, template, sign={"partner_id": partner_id or ""})
+    return _page(
+        request,
+        db,
+        principal,
+        template,
+        sign={"partner_id": partner_id or ""},
+        firm_q=firm_q or "",
+    )
 
 
 @router.post("/licensing/templates/{template_id}/versions")
@@ -211,7 +292,9 @@ def publish_version(request: Request, db: DbSession, form: Posted, template_id: 
 @router.post("/licensing/templates/{template_id}/agreements")
 def sign_agreement(request: Request, db: DbSession, form: Posted, template_id: str) -> Response:
     """Record that a firm signs the template (the version in force unless one is named)."""
-    posted = signed_form(request, db, form, fields(*SIGN_FIELDS, longest=500), staff=True)
+    posted = signed_form(
+        request, db, form, fields(*SIGN_FIELDS, FIRM_QUERY, longest=500), staff=True
+    )
     if isinstance(posted, Response):
         return posted
     principal, values = posted
@@ -220,7 +303,7 @@ def sign_agreement(request: Request, db: DbSession, form: Posted, template_id: s
     partner_id = (blank(values["partner_id"]) or "").strip()
     try:
         if not partner_id:
-            raise FormErrors({"partner_id": "name the firm that signs (its id, prt_…)"})
+            raise FormErrors({"partner_id": "choose the firm that signs: find it by name"})
         try:
             partners.get_partner(db, principal, partner_id=partner_id)
         except NotFound:
@@ -239,6 +322,9 @@ def sign_agreement(request: Request, db: DbSession, form: Posted, template_id: s
         outcome = attempt(
             db, lambda: agreements.sign_agreement(db, principal, partner_id=partner_id, data=data)
         )
+        if isinstance(outcome, RequirementsNotMet | Conflict):
+            # The firm's status, its standing or an agreement it holds: the firm's field.
+            raise FormErrors({"partner_id": outcome.detail})
         if isinstance(outcome, CharterError):
             raise FormErrors(errors_of(outcome, SIGN_PATHS))
     except FormErrors as refused:
@@ -249,6 +335,7 @@ def sign_agreement(request: Request, db: DbSession, form: Posted, template_id: s
             template,
             sign=values,
             sign_errors=refused.errors,
+            firm_q=values[FIRM_QUERY],
             status_code=422,
         )
     return redirect(f"/licensing/templates/{template.id}#agreement-{outcome.id}")

@@ -21,7 +21,7 @@ from charter.core.auth import Permission, Principal
 from charter.core.errors import NotFound
 from charter.core.pagination import MAX_LIMIT
 from charter.deps import DbSession, api_router
-from charter.licensing import activations, alerts, products, usage
+from charter.licensing import activations, agreements, alerts, products, usage
 from charter.licensing import service as licensing
 from charter.licensing.alert_models import LicenseAlert
 from charter.licensing.enums import ActivationState
@@ -63,6 +63,8 @@ class LicensingView:
     alerts: list[LicenseAlert] = field(default_factory=list)
     requests: list[ApprovalRequest] | None = None
     may_read_keys: bool = False
+    sign_templates: list[tuple[str, str]] = field(default_factory=list)
+    """The templates staff who record signatures may record this firm's on: (id, name)."""
 
 
 def _line(
@@ -100,6 +102,9 @@ def licensing_view(
     view.licenses = [_line(db, actor, row, names, shown.get(row["id"])) for row in page.items]
     view.more_licenses = page.next_cursor is not None
     view.alerts = list(alerts.list_alerts(db, actor, partner_id=firm.id, limit=ALERTS_SHOWN).items)
+    if actor.partner_scope is None and actor.can(Permission.AGREEMENTS_SIGN):
+        offered = agreements.list_templates(db, actor, limit=MAX_LIMIT).items
+        view.sign_templates = [(item["id"], item["name"]) for item in offered]
     if actor.can(Permission.APPROVALS_READ):
         view.requests = list(
             approvals.list_requests(db, actor, partner_id=firm.id, limit=REQUESTS_SHOWN).items

@@ -97,7 +97,8 @@ def licenses_list(
     status: Text = None,
     cursor: Cursor = None,
 ) -> Response:
-    """Licenses (never their keys), filtered by firm, product and status."""
+    """Licenses (never their keys), filtered by firm, product and status, each with the cap
+    it has used the largest share of (read for the whole page at once)."""
     principal = signed_in(request, db)
     if principal is None:
         return redirect("/login")
@@ -122,6 +123,9 @@ def licenses_list(
         {
             "principal": principal,
             "page": page,
+            "caps": usage.worst_caps(
+                db, principal, license_ids=[item["id"] for item in page.items]
+            ),
             "filters": filters,
             "statuses": list(LicenseStatus),
             "may_issue": is_staff(principal) and principal.can(Permission.LICENSES_MANAGE),

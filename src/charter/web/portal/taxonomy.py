@@ -16,7 +16,7 @@ from charter.core.auth import Permission, Principal
 from charter.core.csvimport import describe
 from charter.core.errors import CharterError, FieldError, Invalid
 from charter.deps import DbSession, api_router
-from charter.partners import taxonomy
+from charter.partners import colours, taxonomy
 from charter.partners.enums import TaxonomyKind
 from charter.partners.taxonomy_schemas import (
     TaxonomyEntryCreate,
@@ -29,7 +29,7 @@ from charter.web.portal.posted import Fields, Posted, fields, signed_form
 
 router = api_router(include_in_schema=False)
 
-ENTRY_FIELDS = fields("kind", "code", "label", "description", "countries", longest=2000)
+ENTRY_FIELDS = fields("kind", "code", "label", "description", "countries", "colour", longest=2000)
 MOVES = {"up": -1, "down": 1}
 HEADINGS = {
     TaxonomyKind.TRACK: "Tracks",
@@ -84,6 +84,7 @@ def _page(
         {
             "principal": principal,
             "sections": sections,
+            "palette_colour": colours.palette_colour,
             "kinds": [(kind.value, HEADINGS[kind]) for kind in TaxonomyKind],
             "may_manage": principal.can(Permission.TAXONOMY_MANAGE),
             "form": form or {},
@@ -133,6 +134,7 @@ def add_entry(request: Request, db: DbSession, form: Posted) -> Response:
                 "label": values["label"],
                 "description": values["description"].strip() or None,
                 "countries": _countries(values["countries"]),
+                "colour": values["colour"].strip() or None,
             },
         )
         return taxonomy.add_entry(db, principal, data=data)
@@ -173,7 +175,8 @@ def _change_entry(
 
 @router.post("/taxonomy/{kind}/{code}")
 def update_entry(request: Request, db: DbSession, form: Posted, kind: str, code: str) -> Response:
-    """Change an entry's label, description and (a region's) countries."""
+    """Change an entry's label, description, (a region's) countries and (a track's) badge
+    colour."""
 
     def update(principal: Principal, chosen: TaxonomyKind, values: dict[str, str]) -> object:
         given: dict[str, Any] = {
@@ -182,10 +185,12 @@ def update_entry(request: Request, db: DbSession, form: Posted, kind: str, code:
         }
         if chosen is TaxonomyKind.REGION:
             given["countries"] = _countries(values["countries"]) or []
+        if chosen is TaxonomyKind.TRACK:
+            given["colour"] = values["colour"].strip() or None  # blank: the palette's
         data = _checked(TaxonomyEntryUpdate, given)
         return taxonomy.update_entry(db, principal, kind=chosen, code=code, data=data)
 
-    wanted = fields("label", "description", "countries", longest=2000)
+    wanted = fields("label", "description", "countries", "colour", longest=2000)
     return _change_entry(request, db, form, kind, wanted, update)
 
 
