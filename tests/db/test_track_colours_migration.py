@@ -13,7 +13,7 @@ from charter.db.engine import make_engine
 from charter.db.migrate import upgrade
 from tests.conftest import BACKENDS, _postgres_database
 
-BEFORE = "5b2f8d1c7e43"
+BEFORE = "c4e9a1d7b350"
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,7 +1,7 @@
 """Track colours: a track's badges are drawn in the colour the program sets for it
 
 Revision ID: ea8eeb2961cd
-Revises: 5b2f8d1c7e43
+Revises: c4e9a1d7b350
 Create Date: 2026-12-08 01:00:00.000000
 
 The default badge design coloured a person's badge by track from a fixed list of the four
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "ea8eeb2961cd"
-down_revision: str | None = "5b2f8d1c7e43"
+down_revision: str | None = "c4e9a1d7b350"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
