@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from charter.core.auth import Role
 from charter.core.models import Event
 from charter.programs.models import Certification, CriteriaVersion
+from charter.web.portal import certifications
 from tests.web.helpers import csrf_from, sign_in, web_user
 from tests.web.portal_world import build_world
 
@@ -146,3 +147,29 @@ def test_readers_see_the_pages_without_forms(client, sessions):
     assert "Who version 1 affects" in page
     assert "criteria-form" not in page
     assert client.get("/certifications/new").status_code == 404
+
+
+def test_a_certification_held_by_many_lists_those_falling_short_first_and_at_most_a_page(
+    client, sessions, monkeypatch
+):
+    build_world(sessions)
+    user = web_user(sessions, Role.PROGRAM_MANAGER)
+    sign_in(client, user.email, user.password)
+    listing = client.get("/certifications").text
+    certification_id = re.search(r'data-certification="(crt_[^"]+)"', listing).group(1)
+    page = client.get(f"/certifications/{certification_id}").text
+    client.post(
+        f"/certifications/{certification_id}/criteria",
+        data={
+            "csrf": csrf_from(page),
+            "narrative": "Also pass the new lab.",
+            "labs": "LAB-NEW",
+            "effective_from": "2999-01-01",
+        },
+    )
+    monkeypatch.setattr(certifications, "HOLDERS_SHOWN", 2)
+    page = client.get(f"/certifications/{certification_id}").text
+    assert page.count("data-holder=") == 2
+    assert page.count('data-meets="no"') == 2
+    assert "Listed: 2 of the 3 judged, those falling short first." in page
+    assert "3 current holders; 3 would not meet it" in page

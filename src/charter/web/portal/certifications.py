@@ -29,6 +29,9 @@ from charter.web.portal.filters import taxonomy_labels, url_with
 from charter.web.portal.forms import FormErrors, attempt, blank, errors_of, parse, staff_only
 from charter.web.portal.posted import Posted, fields, signed_form
 
+HOLDERS_SHOWN = 100
+"""Judged holders listed on a certification's page; the counts cover every one judged."""
+
 router = api_router(include_in_schema=False)
 
 CERTIFICATION_FIELDS = (
@@ -250,6 +253,8 @@ def _page(
             },
             "latest": latest,
             "impact": judged,
+            "shown_holders": _shown_holders(judged),
+            "holders_shown_at_most": HOLDERS_SHOWN,
             "tiers": schemes.tiers_counting(
                 db, principal, code=certification.code, track=certification.track
             )
@@ -262,6 +267,15 @@ def _page(
         },
         status_code=status_code,
     )
+
+
+def _shown_holders(judged: impact.CriteriaImpact | None) -> list[impact.AffectedHolder]:
+    """The holders the page lists: those falling short first, then those meeting it, at most
+    :data:`HOLDERS_SHOWN` (a page of thousands of rows helps nobody; the figures count all)."""
+    if judged is None:
+        return []
+    ordered = sorted(judged.holders, key=lambda holder: holder.meets)
+    return ordered[:HOLDERS_SHOWN]
 
 
 @router.get("/certifications/{certification_id}")
