@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, SQLColumnExpression, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from charter.core.i18n import N_
 from charter.core.models import Event
 from charter.credentials.enums import AwardStatus, SubjectType
 from charter.credentials.models import Award
@@ -30,8 +31,8 @@ TEXT, COUNT, NUMBER, PERCENT, DATE = (
     ColumnKind.PERCENT,
     ColumnKind.DATE,
 )
-NO_TIER = "no tier"
-NO_REGION = "no region"
+NO_TIER = N_("no tier")
+NO_REGION = N_("no region")
 EXPIRY_DAYS = 90
 WEEK = 7
 ENDED_BY_STATUS = (AwardStatus.REVOKED.value, AwardStatus.SUSPENDED.value)
@@ -231,8 +232,8 @@ def time_to_certify(db: Session, *, now: datetime) -> ReportOut:
     ]
     return ReportOut(
         name="time-to-certify",
-        title="Time to certify",
-        description=(
+        title=N_("Time to certify"),
+        description=N_(
             "Days from a person's first recorded assessment to the award, per certification: "
             "the median and the spread between the first and third quartiles (nearest rank)."
         ),
@@ -241,16 +242,16 @@ def time_to_certify(db: Session, *, now: datetime) -> ReportOut:
         tables=[
             make_table(
                 "certifications",
-                "Days from first assessment to award",
+                N_("Days from first assessment to award"),
                 [
-                    ("code", "Certification", TEXT),
-                    ("name", "Name", TEXT),
-                    ("awards", "Awards", COUNT),
-                    ("min_days", "Fastest", NUMBER),
-                    ("q1_days", "First quartile", NUMBER),
-                    ("median_days", "Median", NUMBER),
-                    ("q3_days", "Third quartile", NUMBER),
-                    ("max_days", "Slowest", NUMBER),
+                    ("code", N_("Certification"), TEXT),
+                    ("name", N_("Name"), TEXT),
+                    ("awards", N_("Awards"), COUNT),
+                    ("min_days", N_("Fastest"), NUMBER),
+                    ("q1_days", N_("First quartile"), NUMBER),
+                    ("median_days", N_("Median"), NUMBER),
+                    ("q3_days", N_("Third quartile"), NUMBER),
+                    ("max_days", N_("Slowest"), NUMBER),
                 ],
                 rows,
             )
@@ -296,8 +297,8 @@ def renewals(db: Session, *, now: datetime) -> ReportOut:
         )
     return ReportOut(
         name="renewals",
-        title="Renewal and lapse rates",
-        description=(
+        title=N_("Renewal and lapse rates"),
+        description=N_(
             "Per certification: validity periods that came due (renewed plus lapsed), "
             "renewals made, awards that lapsed without renewal, and the rates of each."
         ),
@@ -306,15 +307,15 @@ def renewals(db: Session, *, now: datetime) -> ReportOut:
         tables=[
             make_table(
                 "certifications",
-                "Renewals and lapses per certification",
+                N_("Renewals and lapses per certification"),
                 [
-                    ("code", "Certification", TEXT),
-                    ("name", "Name", TEXT),
-                    ("came_due", "Came due", COUNT),
-                    ("renewed", "Renewed", COUNT),
-                    ("lapsed", "Lapsed", COUNT),
-                    ("renewal_rate", "Renewal rate", PERCENT),
-                    ("lapse_rate", "Lapse rate", PERCENT),
+                    ("code", N_("Certification"), TEXT),
+                    ("name", N_("Name"), TEXT),
+                    ("came_due", N_("Came due"), COUNT),
+                    ("renewed", N_("Renewed"), COUNT),
+                    ("lapsed", N_("Lapsed"), COUNT),
+                    ("renewal_rate", N_("Renewal rate"), PERCENT),
+                    ("lapse_rate", N_("Lapse rate"), PERCENT),
                 ],
                 rows,
             )
@@ -357,8 +358,8 @@ def expiry_timeline(db: Session, *, now: datetime) -> ReportOut:
     ]
     return ReportOut(
         name="expiry-timeline",
-        title="Expiry timeline",
-        description=(
+        title=N_("Expiry timeline"),
+        description=N_(
             "Active awards whose validity ends within the next 90 days, by week from now "
             "(the last week is shorter), and per certification."
         ),
@@ -367,22 +368,22 @@ def expiry_timeline(db: Session, *, now: datetime) -> ReportOut:
         tables=[
             make_table(
                 "weeks",
-                "Awards expiring each week",
+                N_("Awards expiring each week"),
                 [
-                    ("week", "Week", COUNT),
-                    ("starts", "From", DATE),
-                    ("ends", "To", DATE),
-                    ("awards", "Awards expiring", COUNT),
+                    ("week", N_("Week"), COUNT),
+                    ("starts", N_("From"), DATE),
+                    ("ends", N_("To"), DATE),
+                    ("awards", N_("Awards expiring"), COUNT),
                 ],
                 weeks,
             ),
             make_table(
                 "certifications",
-                "Awards expiring each week, per certification",
+                N_("Awards expiring each week, per certification"),
                 [
-                    ("week", "Week", COUNT),
-                    ("code", "Certification", TEXT),
-                    ("awards", "Awards expiring", COUNT),
+                    ("week", N_("Week"), COUNT),
+                    ("code", N_("Certification"), TEXT),
+                    ("awards", N_("Awards expiring"), COUNT),
                 ],
                 breakdown,
             ),
@@ -431,7 +432,7 @@ def criteria_impact(db: Session, *, now: datetime) -> ReportOut:
             "code": code,
             "version": version,
             "effective_from": effective.date().isoformat(),
-            "in_force": "yes" if effective <= now else "not yet",
+            "in_force": N_("yes") if effective <= now else N_("not yet"),
             "people_affected": people,
             "awarded_under": awarded,
         }
@@ -439,8 +440,8 @@ def criteria_impact(db: Session, *, now: datetime) -> ReportOut:
     ]
     return ReportOut(
         name="criteria-impact",
-        title="Criteria change impact",
-        description=(
+        title=N_("Criteria change impact"),
+        description=N_(
             "For each new criteria version: the people who held a live award of the "
             "certification under an earlier version when it came into force, and the awards "
             "issued under the new version since."
@@ -450,14 +451,14 @@ def criteria_impact(db: Session, *, now: datetime) -> ReportOut:
         tables=[
             make_table(
                 "versions",
-                "People affected per criteria version",
+                N_("People affected per criteria version"),
                 [
-                    ("code", "Certification", TEXT),
-                    ("version", "Version", COUNT),
-                    ("effective_from", "In force from", DATE),
-                    ("in_force", "In force", TEXT),
-                    ("people_affected", "People affected", COUNT),
-                    ("awarded_under", "Awarded under it", COUNT),
+                    ("code", N_("Certification"), TEXT),
+                    ("version", N_("Version"), COUNT),
+                    ("effective_from", N_("In force from"), DATE),
+                    ("in_force", N_("In force"), TEXT),
+                    ("people_affected", N_("People affected"), COUNT),
+                    ("awarded_under", N_("Awarded under it"), COUNT),
                 ],
                 rows,
             )
