@@ -42,6 +42,9 @@ GERMAN = {
     "Check the address": "Adresse prüfen",
     "must be one of %(days)s": "nur %(days)s erlaubt",
     "Expired": "Abgelaufen",
+    "Enter your email address.": "Geben Sie Ihre E-Mail-Adresse ein.",
+    "Not found": "Nicht gefunden",
+    "name the key, so you can tell it apart later": "benennen Sie den Schlüssel",
     "%(name)s, issued by %(issuer)s.": "%(name)s, ausgestellt von %(issuer)s.",
 }
 GERMAN_PLURALS = {
@@ -355,3 +358,36 @@ def test_share_texts_follow_the_language_and_keep_their_data_as_it_is(german):
         "Expired. This credential is authentic but it has expired. "
         "100% Cloud <b>, issued by Acme %(x)s. Builds."
     )
+
+
+def test_fixed_form_errors_follow_the_language(client, german):
+    page = client.get("/me", headers={"Accept-Language": "de"})
+    refused = client.post(
+        "/me", data={"email": " ", "csrf": csrf_from(page.text)}, headers={"Accept-Language": "de"}
+    )
+    assert refused.status_code == 422
+    assert "Geben Sie Ihre E-Mail-Adresse ein." in refused.text
+
+
+def test_a_form_error_beside_its_field_follows_the_language(client, sessions, german):
+    staff = web_user(sessions, Role.ADMIN)
+    sign_in(client, staff.email, staff.password)
+    client.cookies.set(COOKIE, "de")
+    form = client.get("/account/api-keys")
+    assert form.status_code == 200
+    refused = client.post(
+        "/account/api-keys",
+        data={"name": " ", "expires_on": "", "csrf": csrf_from(form.text)},
+    )
+    assert refused.status_code == 422, refused.text
+    assert "benennen Sie den Schlüssel" in refused.text
+
+
+def test_a_public_not_found_page_translates_its_title_and_keeps_the_detail(client, german):
+    page = client.get(
+        "/credentials/nope%25%3Cb%3E", headers={"Accept": "text/html", "Accept-Language": "de"}
+    )
+    assert page.status_code == 404
+    assert "<h1>Nicht gefunden</h1>" in page.text
+    assert _lang(page.text) == "de"
+    assert "credential nope%&lt;b&gt; not found" in page.text

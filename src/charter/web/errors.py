@@ -53,7 +53,7 @@ def error_html(status: int, detail: str | None = None, language: Language = SOUR
     message = detail if detail and status < 500 else MESSAGES.get(status, "")
     values: dict[str, Any] = {
         "title": TITLES.get(status, N_("Error")),
-        "message": language.text(message or MESSAGES.get(status // 100 * 100, "")),
+        "message": message or MESSAGES.get(status // 100 * 100, ""),
         "status": status,
         "sign_in": status == 401,
         "language": language,

@@ -138,7 +138,9 @@ class Language:
     """As ``<html lang>`` and ``Content-Language`` write it (BCP 47: ``de``, ``pt-BR``)."""
     translations: gettext.NullTranslations
     template_functions: Mapping[str, Callable[..., str]] = field(default_factory=dict)
-    """``gettext`` and ``ngettext`` for a template's context; empty for the source text."""
+    """``gettext`` and ``ngettext`` for a template's context, and ``translate``: the plain
+    lookup for a text that may carry data (an error's detail), which substitutes nothing;
+    empty for the source text, whose are the environment's."""
 
     @classmethod
     def of(cls, tag: str, translations: gettext.NullTranslations) -> Language:
@@ -146,6 +148,7 @@ class Language:
         functions = {
             "gettext": _new_gettext(translations.gettext),
             "ngettext": _new_ngettext(translations.ngettext),
+            "translate": translations.gettext,
         }
         return cls(tag, translations, functions)
 

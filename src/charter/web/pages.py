@@ -101,6 +101,9 @@ templates = PageTemplates(directory=HERE / "templates")
 templates.env.add_extension("jinja2.ext.i18n")
 cast(Any, templates.env).install_null_translations(newstyle=True)
 templates.env.globals["language"] = SOURCE
+# A message that may be a fixed text (marked with N_) or carry data (a service's detail): looked
+# up as it is, never used as a format, so a "%" in it is just a character.
+templates.env.globals["translate"] = SOURCE.translations.gettext
 
 
 def format_utc(value: datetime | None) -> str:
@@ -182,7 +185,7 @@ def csrf_refused(request: Request) -> Response:
         "error.html",
         {
             "title": N_("Form expired"),
-            "message": language_of(request).text(FORM_EXPIRED),
+            "message": FORM_EXPIRED,
         },
         status_code=403,
     )
@@ -331,7 +334,7 @@ def choose_language(
             "error.html",
             {
                 "title": N_("Check what you entered"),
-                "message": language_of(request).text(UNKNOWN_LANGUAGE),
+                "message": UNKNOWN_LANGUAGE,
                 "status": 422,
             },
             status_code=422,

@@ -18,6 +18,7 @@ from charter.licensing import agreements, products
 from charter.licensing.models import AgreementTemplate
 from charter.licensing.schemas import AgreementSign, TemplateCreate, VersionCreate
 from charter.partners import service as partners
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render
 from charter.web.portal import agreement_terms
 from charter.web.portal.access import not_found_page
@@ -220,7 +221,7 @@ def sign_agreement(request: Request, db: DbSession, form: Posted, template_id: s
     partner_id = (blank(values["partner_id"]) or "").strip()
     try:
         if not partner_id:
-            raise FormErrors({"partner_id": "name the firm that signs (its id, prt_…)"})
+            raise FormErrors({"partner_id": N_("name the firm that signs (its id, prt_…)")})
         try:
             partners.get_partner(db, principal, partner_id=partner_id)
         except NotFound:

@@ -29,6 +29,7 @@ from charter.partners.models import Person
 from charter.programs import service as programs
 from charter.programs.enums import AssessmentKind
 from charter.programs.schemas import AssessmentCreate
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render
 from charter.web.portal.access import not_found_page
 from charter.web.portal.forms import FormErrors, attempt, blank, errors_of, parse, staff_only
@@ -173,7 +174,7 @@ def _award_form(
                 db, principal, person_id=person.id, certification_id=chosen.id
             )
         except NotFound:
-            errors = {**errors, "certification_id": "no such certification"}
+            errors = {**errors, "certification_id": N_("no such certification")}
     return render(
         request,
         "portal/award_new.html",
