@@ -17,13 +17,14 @@ from jinja2 import nodes
 from charter.core.auth import Role
 from charter.web import i18n
 from charter.web.i18n import COOKIE, Catalogues, parse_accept_language, use_locale_dir
-from charter.web.pages import templates
+from charter.web.pages import _wait_message, templates
 from charter.web.public import _og_title, _summary
 from tests.web.helpers import csrf_from, sign_in, web_user
 from tests.web.portal_world import build_world
 
 GERMAN = {
     "Sign in": "Anmelden",
+    "Partner directory": "Partnerverzeichnis",
     "Email": "E-Mail",
     "Language": "Sprache",
     "Page not found": "Seite nicht gefunden",
@@ -48,6 +49,10 @@ GERMAN = {
     "%(name)s, issued by %(issuer)s.": "%(name)s, ausgestellt von %(issuer)s.",
 }
 GERMAN_PLURALS = {
+    ("%(count)s certified person", "%(count)s certified people"): (
+        "%(count)s zertifizierte Person",
+        "%(count)s zertifizierte Personen",
+    ),
     (
         "Too many failed sign-ins. Wait %(num)d second, then try again.",
         "Too many failed sign-ins. Wait %(num)d seconds, then try again.",
@@ -391,3 +396,33 @@ def test_a_public_not_found_page_translates_its_title_and_keeps_the_detail(clien
     assert "<h1>Nicht gefunden</h1>" in page.text
     assert _lang(page.text) == "de"
     assert "credential nope%&lt;b&gt; not found" in page.text
+
+
+def test_a_public_page_s_entity_tag_differs_per_language(client, german):
+    english = client.get("/directory", headers={"Accept-Language": "en"})
+    german_page = client.get("/directory", headers={"Accept-Language": "de"})
+    assert english.status_code == german_page.status_code == 200
+    assert english.headers["etag"] != german_page.headers["etag"]
+    vary = {part.strip() for part in german_page.headers["vary"].split(",")}
+    assert {"Accept", "Accept-Language", "Cookie"} <= vary
+    # The English copy a cache holds is not the German page: the German page is sent whole.
+    again = client.get(
+        "/directory",
+        headers={"Accept-Language": "de", "If-None-Match": english.headers["etag"]},
+    )
+    assert again.status_code == 200
+    assert again.headers["content-language"] == "de"
+
+
+def test_plural_forms_come_from_the_catalogue(german):
+    de = german.get("de")
+    assert de is not None
+    block = templates.env.from_string(
+        "{% trans count=n %}{{ count }} certified person{% pluralize %}"
+        "{{ count }} certified people{% endtrans %}"
+    )
+    assert block.render(n=1, **de.template_functions) == "1 zertifizierte Person"
+    assert block.render(n=3, **de.template_functions) == "3 zertifizierte Personen"
+    assert block.render(n=3) == "3 certified people"
+    assert _wait_message(de, 1) == "Zu viele Fehlversuche. Warten Sie 1 Sekunde."
+    assert _wait_message(de, 5) == "Zu viele Fehlversuche. Warten Sie 5 Sekunden."
