@@ -30,7 +30,7 @@ from charter.programs import service as programs
 from charter.programs.enums import AssessmentKind
 from charter.programs.schemas import AssessmentCreate
 from charter.web.i18n import N_
-from charter.web.pages import redirect, render
+from charter.web.pages import language_of, redirect, render
 from charter.web.portal.access import not_found_page
 from charter.web.portal.forms import FormErrors, attempt, blank, errors_of, parse, staff_only
 from charter.web.portal.posted import Posted, fields, signed_form
@@ -100,7 +100,10 @@ def _assessment_form(
             "values": values,
             "errors": errors,
             "kinds": [(kind.value, kind.value) for kind in AssessmentKind],
-            "results": [("yes", "passed"), ("no", "not passed")],
+            "results": [
+                (value, language_of(request).text(label))
+                for value, label in (("yes", N_("passed")), ("no", N_("not passed")))
+            ],
         },
         status_code=status_code,
     )

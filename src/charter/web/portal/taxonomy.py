@@ -24,7 +24,7 @@ from charter.partners.taxonomy_schemas import (
     TaxonomyOrder,
 )
 from charter.web.i18n import N_
-from charter.web.pages import redirect, render
+from charter.web.pages import language_of, redirect, render
 from charter.web.portal.forms import attempt, staff_only
 from charter.web.portal.posted import Fields, Posted, fields, signed_form
 
@@ -85,7 +85,9 @@ def _page(
         {
             "principal": principal,
             "sections": sections,
-            "kinds": [(kind.value, HEADINGS[kind]) for kind in TaxonomyKind],
+            "kinds": [
+                (kind.value, language_of(request).text(HEADINGS[kind])) for kind in TaxonomyKind
+            ],
             "may_manage": principal.can(Permission.TAXONOMY_MANAGE),
             "form": form or {},
             "error": error,
