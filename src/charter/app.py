@@ -71,6 +71,7 @@ from charter.web.errors import error_headers, error_html, wants_html
 from charter.web.holder import router as holder_router
 from charter.web.invitations import router as invitations_router
 from charter.web.jwks import router as jwks_router
+from charter.web.pages import language_of
 from charter.web.pages import router as pages_router
 from charter.web.portal import router as portal_router
 from charter.web.public import configure_verification
@@ -114,7 +115,11 @@ def error_page(
     if not wants_html(request.url.path, request.headers):
         return None
     kept = {name: value for name, value in (headers or {}).items() if name == "Retry-After"}
-    return HTMLResponse(error_html(status, detail), status_code=status, headers=error_headers(kept))
+    language = language_of(request)
+    kept["Content-Language"] = language.tag
+    return HTMLResponse(
+        error_html(status, detail, language), status_code=status, headers=error_headers(kept)
+    )
 
 
 def error_response(error: CharterError, request: Request) -> Response:

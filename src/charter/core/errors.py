@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from charter.core.i18n import N_
+
 STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance"})
 """RFC 9457's own members: an extension by one of these names would change what they mean."""
 
@@ -31,7 +33,7 @@ class CharterError(Exception):
 
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
-    title: ClassVar[str] = "Bad request"
+    title: ClassVar[str] = N_("Bad request")
 
     def __init__(self, detail: str, **extensions: Any) -> None:
         clashing = STANDARD_MEMBERS.intersection(extensions)
@@ -68,7 +70,7 @@ class NotFound(CharterError):
 
     status = 404
     slug = "not-found"
-    title = "Not found"
+    title = N_("Not found")
 
 
 class Conflict(CharterError):
@@ -76,7 +78,7 @@ class Conflict(CharterError):
 
     status = 409
     slug = "conflict"
-    title = "Conflict"
+    title = N_("Conflict")
 
 
 class Invalid(CharterError):
@@ -84,7 +86,7 @@ class Invalid(CharterError):
 
     status = 422
     slug = "validation"
-    title = "Invalid input"
+    title = N_("Invalid input")
 
     def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
         super().__init__(detail)
@@ -102,7 +104,7 @@ class Unauthorized(CharterError):
 
     status = 401
     slug = "unauthorized"
-    title = "Authentication required"
+    title = N_("Authentication required")
 
 
 class Forbidden(CharterError):
@@ -110,7 +112,7 @@ class Forbidden(CharterError):
 
     status = 403
     slug = "forbidden"
-    title = "Forbidden"
+    title = N_("Forbidden")
 
 
 class CriteriaNotMet(CharterError):
@@ -118,7 +120,7 @@ class CriteriaNotMet(CharterError):
 
     status = 422
     slug = "criteria-not-met"
-    title = "Certification criteria not met"
+    title = N_("Certification criteria not met")
 
     def __init__(self, detail: str, unmet: list[str]) -> None:
         super().__init__(detail, unmet=unmet)
@@ -130,7 +132,7 @@ class RequirementsNotMet(CharterError):
 
     status = 422
     slug = "requirements-not-met"
-    title = "Requirements not met"
+    title = N_("Requirements not met")
 
     def __init__(self, detail: str, unmet: list[str]) -> None:
         super().__init__(detail, unmet=unmet)
@@ -143,7 +145,7 @@ class Overloaded(CharterError):
 
     status = 503
     slug = "overloaded"
-    title = "Service overloaded"
+    title = N_("Service overloaded")
 
     def __init__(self, detail: str, retry_after: int = 1) -> None:
         super().__init__(detail)
@@ -156,7 +158,7 @@ class TooManyAttempts(CharterError):
 
     status = 429
     slug = "too-many-attempts"
-    title = "Too many attempts"
+    title = N_("Too many attempts")
 
     def __init__(self, detail: str, retry_after: int = 1) -> None:
         super().__init__(detail)

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from charter.core.i18n import N_
 from charter.core.models import Event
 from charter.credentials.enums import AwardStatus, SubjectType
 from charter.credentials.models import Award
@@ -43,8 +44,8 @@ TEXT, COUNT, NUMBER, PERCENT, DATE = (
     ColumnKind.PERCENT,
     ColumnKind.DATE,
 )
-NO_TIER = "no tier"
-NO_REGION = "no region"
+NO_TIER = N_("no tier")
+NO_REGION = N_("no region")
 EXPIRY_DAYS = 90
 WEEK = 7
 LIVE_BY_INDEX = (AwardStatus.ACTIVE.value, AwardStatus.SUSPENDED.value)
@@ -260,8 +261,8 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
     ]
     return ReportOut(
         name="certified-headcount",
-        title="Certified headcount",
-        description=(
+        title=N_("Certified headcount"),
+        description=N_(
             "People holding at least one live award at the end of each month, as counted then "
             "(the month under way: as counted within the last hour). The breakdown counts "
             "people working at a firm, by the tier the firm held at that month's end, each "
@@ -272,23 +273,23 @@ def certified_headcount(db: Session, *, now: datetime, months: int = 12) -> Repo
         tables=[
             make_table(
                 "totals",
-                "Certified people at each month's end",
+                N_("Certified people at each month's end"),
                 [
-                    ("month", "Month", TEXT),
-                    ("as_at", "As at", TEXT),
-                    ("people", "Certified people", COUNT),
+                    ("month", N_("Month"), TEXT),
+                    ("as_at", N_("As at"), TEXT),
+                    ("people", N_("Certified people"), COUNT),
                 ],
                 total_rows,
             ),
             make_table(
                 "breakdown",
-                "Certified people by tier, region and track",
+                N_("Certified people by tier, region and track"),
                 [
-                    ("month", "Month", TEXT),
-                    ("tier", "Firm tier", TEXT),
-                    ("region", "Region", TEXT),
-                    ("track", "Track", TEXT),
-                    ("people", "Certified people", COUNT),
+                    ("month", N_("Month"), TEXT),
+                    ("tier", N_("Firm tier"), TEXT),
+                    ("region", N_("Region"), TEXT),
+                    ("track", N_("Track"), TEXT),
+                    ("people", N_("Certified people"), COUNT),
                 ],
                 breakdown_rows,
             ),
@@ -361,8 +362,8 @@ def time_to_certify(db: Session, *, now: datetime) -> ReportOut:
     ]
     return ReportOut(
         name="time-to-certify",
-        title="Time to certify",
-        description=(
+        title=N_("Time to certify"),
+        description=N_(
             "Days from a person's first recorded assessment to the award, per certification: "
             "the median and the spread between the first and third quartiles (nearest rank)."
         ),
@@ -371,16 +372,16 @@ def time_to_certify(db: Session, *, now: datetime) -> ReportOut:
         tables=[
             make_table(
                 "certifications",
-                "Days from first assessment to award",
+                N_("Days from first assessment to award"),
                 [
-                    ("code", "Certification", TEXT),
-                    ("name", "Name", TEXT),
-                    ("awards", "Awards", COUNT),
-                    ("min_days", "Fastest", NUMBER),
-                    ("q1_days", "First quartile", NUMBER),
-                    ("median_days", "Median", NUMBER),
-                    ("q3_days", "Third quartile", NUMBER),
-                    ("max_days", "Slowest", NUMBER),
+                    ("code", N_("Certification"), TEXT),
+                    ("name", N_("Name"), TEXT),
+                    ("awards", N_("Awards"), COUNT),
+                    ("min_days", N_("Fastest"), NUMBER),
+                    ("q1_days", N_("First quartile"), NUMBER),
+                    ("median_days", N_("Median"), NUMBER),
+                    ("q3_days", N_("Third quartile"), NUMBER),
+                    ("max_days", N_("Slowest"), NUMBER),
                 ],
                 rows,
             )
@@ -439,8 +440,8 @@ def renewals(db: Session, *, now: datetime) -> ReportOut:
         )
     return ReportOut(
         name="renewals",
-        title="Renewal and lapse rates",
-        description=(
+        title=N_("Renewal and lapse rates"),
+        description=N_(
             "Per certification: validity periods that came due (renewed plus lapsed), "
             "renewals made, awards that lapsed without renewal, and the rates of each."
         ),
@@ -449,15 +450,15 @@ def renewals(db: Session, *, now: datetime) -> ReportOut:
         tables=[
             make_table(
                 "certifications",
-                "Renewals and lapses per certification",
+                N_("Renewals and lapses per certification"),
                 [
-                    ("code", "Certification", TEXT),
-                    ("name", "Name", TEXT),
-                    ("came_due", "Came due", COUNT),
-                    ("renewed", "Renewed", COUNT),
-                    ("lapsed", "Lapsed", COUNT),
-                    ("renewal_rate", "Renewal rate", PERCENT),
-                    ("lapse_rate", "Lapse rate", PERCENT),
+                    ("code", N_("Certification"), TEXT),
+                    ("name", N_("Name"), TEXT),
+                    ("came_due", N_("Came due"), COUNT),
+                    ("renewed", N_("Renewed"), COUNT),
+                    ("lapsed", N_("Lapsed"), COUNT),
+                    ("renewal_rate", N_("Renewal rate"), PERCENT),
+                    ("lapse_rate", N_("Lapse rate"), PERCENT),
                 ],
                 rows,
             )
@@ -517,8 +518,8 @@ def expiry_timeline(db: Session, *, now: datetime) -> ReportOut:
     ]
     return ReportOut(
         name="expiry-timeline",
-        title="Expiry timeline",
-        description=(
+        title=N_("Expiry timeline"),
+        description=N_(
             "Active awards whose validity ends within the next 90 days, by week from now "
             "(the last week is shorter), and per certification."
         ),
@@ -527,22 +528,22 @@ def expiry_timeline(db: Session, *, now: datetime) -> ReportOut:
         tables=[
             make_table(
                 "weeks",
-                "Awards expiring each week",
+                N_("Awards expiring each week"),
                 [
-                    ("week", "Week", COUNT),
-                    ("starts", "From", DATE),
-                    ("ends", "To", DATE),
-                    ("awards", "Awards expiring", COUNT),
+                    ("week", N_("Week"), COUNT),
+                    ("starts", N_("From"), DATE),
+                    ("ends", N_("To"), DATE),
+                    ("awards", N_("Awards expiring"), COUNT),
                 ],
                 weeks,
             ),
             make_table(
                 "certifications",
-                "Awards expiring each week, per certification",
+                N_("Awards expiring each week, per certification"),
                 [
-                    ("week", "Week", COUNT),
-                    ("code", "Certification", TEXT),
-                    ("awards", "Awards expiring", COUNT),
+                    ("week", N_("Week"), COUNT),
+                    ("code", N_("Certification"), TEXT),
+                    ("awards", N_("Awards expiring"), COUNT),
                 ],
                 breakdown,
             ),
@@ -591,7 +592,7 @@ def criteria_impact(db: Session, *, now: datetime) -> ReportOut:
             "code": code,
             "version": version,
             "effective_from": effective.date().isoformat(),
-            "in_force": "yes" if effective <= now else "not yet",
+            "in_force": N_("yes") if effective <= now else N_("not yet"),
             "people_affected": people,
             "awarded_under": awarded,
         }
@@ -599,8 +600,8 @@ def criteria_impact(db: Session, *, now: datetime) -> ReportOut:
     ]
     return ReportOut(
         name="criteria-impact",
-        title="Criteria change impact",
-        description=(
+        title=N_("Criteria change impact"),
+        description=N_(
             "For each new criteria version: the people who held a live award of the "
             "certification under an earlier version when it came into force, and the awards "
             "issued under the new version since."
@@ -610,14 +611,14 @@ def criteria_impact(db: Session, *, now: datetime) -> ReportOut:
         tables=[
             make_table(
                 "versions",
-                "People affected per criteria version",
+                N_("People affected per criteria version"),
                 [
-                    ("code", "Certification", TEXT),
-                    ("version", "Version", COUNT),
-                    ("effective_from", "In force from", DATE),
-                    ("in_force", "In force", TEXT),
-                    ("people_affected", "People affected", COUNT),
-                    ("awarded_under", "Awarded under it", COUNT),
+                    ("code", N_("Certification"), TEXT),
+                    ("version", N_("Version"), COUNT),
+                    ("effective_from", N_("In force from"), DATE),
+                    ("in_force", N_("In force"), TEXT),
+                    ("people_affected", N_("People affected"), COUNT),
+                    ("awarded_under", N_("Awarded under it"), COUNT),
                 ],
                 rows,
             )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from charter.approvals.enums import ApprovalState
 from charter.approvals.models import ApprovalRequest
+from charter.core.i18n import N_
 from charter.licensing.alert_models import LicenseAlert
 from charter.licensing.anomalies import Severity
 from charter.licensing.enums import ActivationState, LicenseStatus
@@ -29,6 +30,12 @@ TEXT, COUNT, NUMBER, PERCENT, DATE = (
 )
 ALERT_STATES = ("open", "acknowledged", "resolved")
 DECIDED_YES = (ApprovalState.APPROVED, ApprovalState.APPLIED, ApprovalState.FAILED)
+LICENSING_DESCRIPTION = N_(
+    "Licenses by product and status; seats of active licenses and the activations "
+    "using them; this month's (%(period)s) metered use and caps passed; approval "
+    "requests and the hours to decide them; license alerts by severity and state."
+)
+"""Carries the report's ``period``: pages translate it as a format (see ``service.FORMATS``)."""
 
 
 def endpoint_address(url: str) -> str:
@@ -76,7 +83,7 @@ def webhook_health(db: Session, *, now: datetime) -> ReportOut:
             {
                 "endpoint_id": endpoint_id,
                 "url": endpoint_address(url),
-                "active": "yes" if active else "no",
+                "active": N_("yes") if active else N_("no"),
                 "deliveries": total,
                 "delivered": ok,
                 "failed": bad,
@@ -88,8 +95,8 @@ def webhook_health(db: Session, *, now: datetime) -> ReportOut:
         )
     return ReportOut(
         name="webhook-health",
-        title="Webhook delivery health",
-        description=(
+        title=N_("Webhook delivery health"),
+        description=N_(
             "Per endpoint: deliveries made, delivered, failed after every retry, still "
             "pending; the success rate of those settled; the retries made, and how many "
             "deliveries needed one."
@@ -99,18 +106,18 @@ def webhook_health(db: Session, *, now: datetime) -> ReportOut:
         tables=[
             make_table(
                 "endpoints",
-                "Deliveries per endpoint",
+                N_("Deliveries per endpoint"),
                 [
-                    ("endpoint_id", "Endpoint", TEXT),
-                    ("url", "Address", TEXT),
-                    ("active", "Active", TEXT),
-                    ("deliveries", "Deliveries", COUNT),
-                    ("delivered", "Delivered", COUNT),
-                    ("failed", "Failed", COUNT),
-                    ("pending", "Pending", COUNT),
-                    ("success_rate", "Success rate", PERCENT),
-                    ("retries", "Retries", COUNT),
-                    ("retried", "Deliveries retried", COUNT),
+                    ("endpoint_id", N_("Endpoint"), TEXT),
+                    ("url", N_("Address"), TEXT),
+                    ("active", N_("Active"), TEXT),
+                    ("deliveries", N_("Deliveries"), COUNT),
+                    ("delivered", N_("Delivered"), COUNT),
+                    ("failed", N_("Failed"), COUNT),
+                    ("pending", N_("Pending"), COUNT),
+                    ("success_rate", N_("Success rate"), PERCENT),
+                    ("retries", N_("Retries"), COUNT),
+                    ("retried", N_("Deliveries retried"), COUNT),
                 ],
                 rows,
             )
@@ -248,71 +255,67 @@ def licensing(db: Session, *, now: datetime) -> ReportOut:
         alerts.append(row)
     return ReportOut(
         name="licensing",
-        title="Licensing",
-        description=(
-            "Licenses by product and status; seats of active licenses and the activations "
-            f"using them; this month's ({period:%Y-%m}) metered use and caps passed; approval "
-            "requests and the hours to decide them; license alerts by severity and state."
-        ),
+        title=N_("Licensing"),
+        description=LICENSING_DESCRIPTION % {"period": f"{period:%Y-%m}"},
         generated_at=now,
         parameters={"period": f"{period:%Y-%m}"},
         tables=[
             make_table(
                 "alerts",
-                "License alerts by severity",
+                N_("License alerts by severity"),
                 [
-                    ("severity", "Severity", TEXT),
-                    ("open", "Open", COUNT),
-                    ("acknowledged", "Acknowledged", COUNT),
-                    ("resolved", "Resolved", COUNT),
+                    ("severity", N_("Severity"), TEXT),
+                    ("open", N_("Open"), COUNT),
+                    ("acknowledged", N_("Acknowledged"), COUNT),
+                    ("resolved", N_("Resolved"), COUNT),
                 ],
                 alerts,
             ),
             make_table(
                 "licenses",
-                "Licenses issued, by product and status",
+                N_("Licenses issued, by product and status"),
                 [
-                    ("product", "Product", TEXT),
-                    ("status", "Status", TEXT),
-                    ("licenses", "Licenses", COUNT),
-                    ("seats", "Seats", COUNT),
+                    ("product", N_("Product"), TEXT),
+                    ("status", N_("Status"), TEXT),
+                    ("licenses", N_("Licenses"), COUNT),
+                    ("seats", N_("Seats"), COUNT),
                 ],
                 licenses,
             ),
             make_table(
                 "seats",
-                "Seat utilization of active licenses",
+                N_("Seat utilization of active licenses"),
                 [
-                    ("product", "Product", TEXT),
-                    ("seats", "Seats", COUNT),
-                    ("in_use", "Active activations", COUNT),
-                    ("utilization", "Utilization", PERCENT),
+                    ("product", N_("Product"), TEXT),
+                    ("seats", N_("Seats"), COUNT),
+                    ("in_use", N_("Active activations"), COUNT),
+                    ("utilization", N_("Utilization"), PERCENT),
                 ],
                 seats,
             ),
             make_table(
                 "usage",
-                "Usage this month against caps",
+                N_("Usage this month against caps"),
                 [
-                    ("metric", "Metric", TEXT),
-                    ("licenses", "Licenses reporting", COUNT),
-                    ("units", "Units used", COUNT),
-                    ("over_cap", "Caps passed", COUNT),
-                    ("denied", "Caps passed that deny use", COUNT),
+                    ("metric", N_("Metric"), TEXT),
+                    ("licenses", N_("Licenses reporting"), COUNT),
+                    ("units", N_("Units used"), COUNT),
+                    ("over_cap", N_("Caps passed"), COUNT),
+                    ("denied", N_("Caps passed that deny use"), COUNT),
                 ],
                 usage,
             ),
             make_table(
                 "approvals",
-                "Approval requests and turnaround",
+                N_("Approval requests and turnaround"),
                 [
-                    ("type", "Type", TEXT),
-                    ("requests", "Requests", COUNT),
-                    ("approved", "Approved", COUNT),
-                    ("rejected", "Rejected", COUNT),
-                    ("pending", "Pending", COUNT),
-                    ("mean_hours", "Mean hours to decide", NUMBER),
-                    ("max_hours", "Longest hours to decide", NUMBER),
+                    ("type", N_("Type"), TEXT),
+                    ("requests", N_("Requests"), COUNT),
+                    ("approved", N_("Approved"), COUNT),
+                    ("rejected", N_("Rejected"), COUNT),
+                    ("pending", N_("Pending"), COUNT),
+                    ("mean_hours", N_("Mean hours to decide"), NUMBER),
+                    ("max_hours", N_("Longest hours to decide"), NUMBER),
                 ],
                 approvals,
             ),

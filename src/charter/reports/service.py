@@ -15,12 +15,16 @@ from sqlalchemy.orm import Session
 from charter.core import clock
 from charter.core.auth import Permission, Principal
 from charter.core.errors import Invalid, NotFound
+from charter.core.i18n import N_
 from charter.reports import certification, operations, standing
 from charter.reports import summary as kpi
 from charter.reports.schemas import ReportOut, Summary
 from charter.tiers.forecast import FORECAST_HORIZONS
 
 MONTHS_CHOICES = range(1, 37)
+DAYS_CHOICES = ", ".join(map(str, FORECAST_HORIZONS))
+MONTHS_OUT_OF_RANGE = N_("must be from 1 to 36")
+DAYS_NOT_OFFERED = N_("must be one of %(days)s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,63 +50,87 @@ class ReportKind:
 REPORTS: tuple[ReportKind, ...] = (
     ReportKind(
         "certified-headcount",
-        "Certified headcount",
-        "Certified people each month, by firm tier, region and track.",
+        N_("Certified headcount"),
+        N_("Certified people each month, by firm tier, region and track."),
         lambda db, _, o: certification.certified_headcount(db, now=clock.now(), months=o.months),
         takes_months=True,
     ),
     ReportKind(
         "time-to-certify",
-        "Time to certify",
-        "Days from first assessment to award: median and quartiles per certification.",
+        N_("Time to certify"),
+        N_("Days from first assessment to award: median and quartiles per certification."),
         lambda db, _, o: certification.time_to_certify(db, now=clock.now()),
     ),
     ReportKind(
         "renewals",
-        "Renewal and lapse rates",
-        "Validity periods that came due per certification, renewed or lapsed.",
+        N_("Renewal and lapse rates"),
+        N_("Validity periods that came due per certification, renewed or lapsed."),
         lambda db, _, o: certification.renewals(db, now=clock.now()),
     ),
     ReportKind(
         "expiry-timeline",
-        "Expiry timeline",
-        "Awards expiring in each of the next 13 weeks (90 days).",
+        N_("Expiry timeline"),
+        N_("Awards expiring in each of the next 13 weeks (90 days)."),
         lambda db, _, o: certification.expiry_timeline(db, now=clock.now()),
     ),
     ReportKind(
         "firms-at-risk",
-        "Firms at risk",
-        "Firms in grace or falling below their tier, and the renewals that would save them.",
+        N_("Firms at risk"),
+        N_("Firms in grace or falling below their tier, and the renewals that would save them."),
         lambda db, actor, o: standing.firms_at_risk(db, actor, now=clock.now(), days=o.days),
         takes_days=True,
     ),
     ReportKind(
         "tier-movements",
-        "Tier movements",
-        "Upgrades, downgrades, firms put at risk and recovered, per month.",
+        N_("Tier movements"),
+        N_("Upgrades, downgrades, firms put at risk and recovered, per month."),
         lambda db, _, o: standing.tier_movements(db, now=clock.now(), months=o.months),
         takes_months=True,
     ),
     ReportKind(
         "criteria-impact",
-        "Criteria change impact",
-        "People affected by each new criteria version.",
+        N_("Criteria change impact"),
+        N_("People affected by each new criteria version."),
         lambda db, _, o: certification.criteria_impact(db, now=clock.now()),
     ),
     ReportKind(
         "webhook-health",
-        "Webhook delivery health",
-        "Success rate, failures and retries per webhook endpoint.",
+        N_("Webhook delivery health"),
+        N_("Success rate, failures and retries per webhook endpoint."),
         lambda db, _, o: operations.webhook_health(db, now=clock.now()),
     ),
     ReportKind(
         "licensing",
-        "Licensing",
-        "Licenses, seat utilization, usage against caps, approvals turnaround, alerts.",
+        N_("Licensing"),
+        N_("Licenses, seat utilization, usage against caps, approvals turnaround, alerts."),
         lambda db, _, o: operations.licensing(db, now=clock.now()),
     ),
 )
 BY_NAME = {kind.name: kind for kind in REPORTS}
+
+# The reports' text is English, as the API and CSV serve it, and marked for the pages'
+# catalogue where it is defined (N_); a page shows it in its reader's language.
+FORMATS: tuple[str, ...] = (
+    standing.AT_RISK_DESCRIPTION,
+    standing.FALL_BELOW_WITHIN,
+    operations.LICENSING_DESCRIPTION,
+)
+"""Texts filled with a report's own parameters (``days``, ``period``): a page translates them
+as formats, then fills them with the report's ``parameters``."""
+LABEL_CELLS: dict[str, frozenset[str]] = {
+    "state": frozenset({standing.AT_RISK_NOW, standing.FALLS_BELOW}),
+    "in_force": frozenset({N_("yes"), N_("not yet")}),
+    "active": frozenset({N_("yes"), N_("no")}),
+    "tier": frozenset({certification.NO_TIER}),
+    "region": frozenset({certification.NO_REGION}),
+    "severity": frozenset({N_("high"), N_("medium"), N_("low")}),
+}
+"""Per column, the cells that are labels rather than data: a page translates those."""
+ERROR_FORMATS: tuple[tuple[str, dict[str, object]], ...] = (
+    (DAYS_NOT_OFFERED, {"days": DAYS_CHOICES}),
+    (kpi.PERIOD_TOO_LONG, {"days": kpi.MAX_PERIOD_DAYS}),
+)
+"""Errors' texts carrying values, with their values: a page translates them as formats."""
 
 
 def _gate(actor: Principal) -> None:
@@ -135,11 +163,11 @@ def run_report(
     options = Options()
     if months is not None:
         if months not in MONTHS_CHOICES:
-            raise Invalid.field("months", "must be from 1 to 36")
+            raise Invalid.field("months", MONTHS_OUT_OF_RANGE)
         options = Options(months=months, days=options.days)
     if days is not None:
         if days not in FORECAST_HORIZONS:
-            raise Invalid.field("days", f"must be one of {', '.join(map(str, FORECAST_HORIZONS))}")
+            raise Invalid.field("days", DAYS_NOT_OFFERED % {"days": DAYS_CHOICES})
         options = Options(months=options.months, days=days)
     return kind.make(db, actor, options)
 

@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from charter.core.auth import Principal
+from charter.core.i18n import N_
 from charter.core.models import Event
 from charter.partners.models import Partner
 from charter.reports import sql
@@ -19,8 +20,14 @@ from charter.tiers.schemes import schemes_in_force
 
 TEXT, COUNT, DATE = ColumnKind.TEXT, ColumnKind.COUNT, ColumnKind.DATE
 MOVEMENTS = ("upgraded", "downgraded", "at_risk", "recovered")
-AT_RISK_NOW = "at risk now"
-FALLS_BELOW = "falls below"
+AT_RISK_NOW = N_("at risk now")
+FALLS_BELOW = N_("falls below")
+# Texts carrying the report's ``days``: pages translate them as formats (see service.FORMATS).
+AT_RISK_DESCRIPTION = N_(
+    "Firms in their grace period now, and firms meeting their tier that fall below it "
+    "within %(days)s days unless the people named renew."
+)
+FALL_BELOW_WITHIN = N_("Fall below within %(days)s days")
 
 
 def firms_at_risk(db: Session, actor: Principal, *, now: datetime, days: int = 90) -> ReportOut:
@@ -100,37 +107,34 @@ def firms_at_risk(db: Session, actor: Principal, *, now: datetime, days: int = 9
     ]
     return ReportOut(
         name="firms-at-risk",
-        title="Firms at risk",
-        description=(
-            f"Firms in their grace period now, and firms meeting their tier that fall below it "
-            f"within {days} days unless the people named renew."
-        ),
+        title=N_("Firms at risk"),
+        description=AT_RISK_DESCRIPTION % {"days": days},
         generated_at=now,
         parameters={"days": str(days)},
         tables=[
             make_table(
                 "tiers",
-                "Firms at risk per tier",
+                N_("Firms at risk per tier"),
                 [
-                    ("program", "Program", TEXT),
-                    ("tier", "Tier", TEXT),
-                    ("at_risk_now", "At risk now", COUNT),
-                    ("falls_below", f"Fall below within {days} days", COUNT),
+                    ("program", N_("Program"), TEXT),
+                    ("tier", N_("Tier"), TEXT),
+                    ("at_risk_now", N_("At risk now"), COUNT),
+                    ("falls_below", FALL_BELOW_WITHIN % {"days": days}, COUNT),
                 ],
                 summary,
             ),
             make_table(
                 "firms",
-                "Firms and the renewals that would save them",
+                N_("Firms and the renewals that would save them"),
                 [
-                    ("firm", "Firm", TEXT),
-                    ("partner_id", "Firm id", TEXT),
-                    ("program", "Program", TEXT),
-                    ("tier", "Tier", TEXT),
-                    ("state", "State", TEXT),
-                    ("on", "Grace ends or falls below on", DATE),
-                    ("missing", "Missing", TEXT),
-                    ("renewals", "Renewals that would save it", TEXT),
+                    ("firm", N_("Firm"), TEXT),
+                    ("partner_id", N_("Firm id"), TEXT),
+                    ("program", N_("Program"), TEXT),
+                    ("tier", N_("Tier"), TEXT),
+                    ("state", N_("State"), TEXT),
+                    ("on", N_("Grace ends or falls below on"), DATE),
+                    ("missing", N_("Missing"), TEXT),
+                    ("renewals", N_("Renewals that would save it"), TEXT),
                 ],
                 firms,
             ),
@@ -162,8 +166,8 @@ def tier_movements(db: Session, *, now: datetime, months: int = 12) -> ReportOut
         rows.append({"month": label, **{k: int(v) for k, v in zip(MOVEMENTS, values, strict=True)}})
     return ReportOut(
         name="tier-movements",
-        title="Tier movements",
-        description=(
+        title=N_("Tier movements"),
+        description=N_(
             "Firms' tier changes per month, counted from the events log: moved up (or given a "
             "first tier), moved down, put at risk, recovered from risk."
         ),
@@ -172,13 +176,13 @@ def tier_movements(db: Session, *, now: datetime, months: int = 12) -> ReportOut
         tables=[
             make_table(
                 "months",
-                "Tier changes per month",
+                N_("Tier changes per month"),
                 [
-                    ("month", "Month", TEXT),
-                    ("upgraded", "Upgraded", COUNT),
-                    ("downgraded", "Downgraded", COUNT),
-                    ("at_risk", "Put at risk", COUNT),
-                    ("recovered", "Recovered", COUNT),
+                    ("month", N_("Month"), TEXT),
+                    ("upgraded", N_("Upgraded"), COUNT),
+                    ("downgraded", N_("Downgraded"), COUNT),
+                    ("at_risk", N_("Put at risk"), COUNT),
+                    ("recovered", N_("Recovered"), COUNT),
                 ],
                 rows,
             )

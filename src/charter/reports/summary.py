@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, s
 from sqlalchemy.orm import Session
 
 from charter.core.errors import Invalid
+from charter.core.i18n import N_
 from charter.core.models import Event
 from charter.credentials.enums import AwardStatus, SubjectType
 from charter.credentials.models import Award
@@ -22,6 +23,13 @@ from charter.reports.schemas import Figure, Summary
 from charter.tiers.schemes import schemes_in_force
 
 MAX_PERIOD_DAYS = 3660
+TO_BEFORE_FROM = N_("must be on or after from")
+PERIOD_TOO_LONG = N_("a period spans at most %(days)s days")
+SEVERITY_LABELS = {
+    Severity.HIGH.value: N_("high severity"),
+    Severity.MEDIUM.value: N_("medium severity"),
+    Severity.LOW.value: N_("low severity"),
+}
 
 
 class _Period:
@@ -108,9 +116,9 @@ def _tiers_at(db: Session, at: datetime) -> dict[str, int]:
 def period_of(start: date, end: date) -> tuple[datetime, datetime]:
     """The instants of ``start``'s first moment and the moment after ``end``'s last."""
     if end < start:
-        raise Invalid.field("to", "must be on or after from")
+        raise Invalid.field("to", TO_BEFORE_FROM)
     if (end - start).days >= MAX_PERIOD_DAYS:
-        raise Invalid.field("to", f"a period spans at most {MAX_PERIOD_DAYS} days")
+        raise Invalid.field("to", PERIOD_TOO_LONG % {"days": MAX_PERIOD_DAYS})
     first = datetime.combine(start, time(), tzinfo=UTC)
     return first, datetime.combine(end, time(), tzinfo=UTC) + timedelta(days=1)
 
@@ -127,13 +135,13 @@ def summary(db: Session, *, now: datetime, start: date, end: date) -> Summary:
     figures = [
         figure(
             "certified_people",
-            "Certified people at the period's end",
+            N_("Certified people at the period's end"),
             lambda p: _certified(db, min(p.end, now)),
         ),
-        figure("new_awards", "New awards", lambda p: _new_awards(db, p)),
-        figure("renewals", "Renewals", lambda p: _events(db, p, "award.renewed")),
-        figure("lapses", "Lapses", lambda p: _lapses(db, p, now)),
-        figure("licenses_issued", "Licenses issued", lambda p: _licenses(db, p)),
+        figure("new_awards", N_("New awards"), lambda p: _new_awards(db, p)),
+        figure("renewals", N_("Renewals"), lambda p: _events(db, p, "award.renewed")),
+        figure("lapses", N_("Lapses"), lambda p: _lapses(db, p, now)),
+        figure("licenses_issued", N_("Licenses issued"), lambda p: _licenses(db, p)),
     ]
     names = {
         tier.key: tier.name for found in schemes_in_force(db, now) for tier in found.scheme.tiers
@@ -152,7 +160,7 @@ def summary(db: Session, *, now: datetime, start: date, end: date) -> Summary:
     alerts = [
         Figure(
             key=severity,
-            label=f"{severity} severity",
+            label=SEVERITY_LABELS[severity],
             current=opened_now.get(severity, 0),
             previous=opened_before.get(severity, 0),
         )
@@ -161,7 +169,7 @@ def summary(db: Session, *, now: datetime, start: date, end: date) -> Summary:
     figures.append(
         Figure(
             key="alerts_opened",
-            label="License alerts opened",
+            label=N_("License alerts opened"),
             current=sum(opened_now.values()),
             previous=sum(opened_before.values()),
         )

@@ -16,6 +16,7 @@ import pygal
 from pygal.style import Style
 
 from charter.reports.schemas import Cell, ReportOut
+from charter.web.i18n import N_, SOURCE, Language
 
 # pygal appends an import hook for its map plugins to sys.meta_path; it predates find_spec, so
 # every later import that reaches it warns (an error under the tests' warnings policy), and
@@ -41,6 +42,9 @@ PRINTABLE = Style(
 )
 
 
+NOTHING_TO_SHOW = N_("Nothing to show")
+
+
 @dataclass(frozen=True, slots=True)
 class Chart:
     """One chart of a report: the table it draws, its x labels and its series of values."""
@@ -62,76 +66,79 @@ def _column(key: str) -> Callable[[dict[str, Cell]], str]:
 CHARTS: dict[str, tuple[Chart, ...]] = {
     "certified-headcount": (
         Chart(
-            "totals", "Certified people at each month's end", "totals", _column("month"),
-            (("people", "Certified people"),), "Month", "People", "line",
+            "totals", N_("Certified people at each month's end"), "totals", _column("month"),
+            (("people", N_("Certified people")),), N_("Month"), N_("People"), "line",
         ),
     ),
     "time-to-certify": (
         Chart(
-            "quartiles", "Days from first assessment to award", "certifications",
+            "quartiles", N_("Days from first assessment to award"), "certifications",
             _column("code"),
             (
-                ("q1_days", "First quartile"), ("median_days", "Median"),
-                ("q3_days", "Third quartile"),
+                ("q1_days", N_("First quartile")), ("median_days", N_("Median")),
+                ("q3_days", N_("Third quartile")),
             ),
-            "Certification", "Days",
+            N_("Certification"), N_("Days"),
         ),
     ),
     "renewals": (
         Chart(
-            "rates", "Renewal and lapse rates", "certifications", _column("code"),
-            (("renewal_rate", "Renewal rate"), ("lapse_rate", "Lapse rate")),
-            "Certification", "Percent of periods that came due",
+            "rates", N_("Renewal and lapse rates"), "certifications", _column("code"),
+            (("renewal_rate", N_("Renewal rate")), ("lapse_rate", N_("Lapse rate"))),
+            N_("Certification"), N_("Percent of periods that came due"),
         ),
     ),
     "expiry-timeline": (
         Chart(
-            "weeks", "Awards expiring each week", "weeks", _column("starts"),
-            (("awards", "Awards expiring"),), "Week starting", "Awards",
+            "weeks", N_("Awards expiring each week"), "weeks", _column("starts"),
+            (("awards", N_("Awards expiring")),), N_("Week starting"), N_("Awards"),
         ),
     ),
     "firms-at-risk": (
         Chart(
-            "tiers", "Firms at risk per tier", "tiers", _column("tier"),
-            (("at_risk_now", "At risk now"), ("falls_below", "Fall below in the horizon")),
-            "Tier", "Firms",
+            "tiers", N_("Firms at risk per tier"), "tiers", _column("tier"),
+            (("at_risk_now", N_("At risk now")), ("falls_below", N_("Fall below in the horizon"))),
+            N_("Tier"), N_("Firms"),
         ),
     ),
     "tier-movements": (
         Chart(
-            "months", "Tier changes per month", "months", _column("month"),
+            "months", N_("Tier changes per month"), "months", _column("month"),
             (
-                ("upgraded", "Upgraded"), ("downgraded", "Downgraded"),
-                ("at_risk", "Put at risk"), ("recovered", "Recovered"),
+                ("upgraded", N_("Upgraded")), ("downgraded", N_("Downgraded")),
+                ("at_risk", N_("Put at risk")), ("recovered", N_("Recovered")),
             ),
-            "Month", "Firms",
+            N_("Month"), N_("Firms"),
         ),
     ),
     "criteria-impact": (
         Chart(
-            "versions", "People affected per criteria version", "versions",
+            "versions", N_("People affected per criteria version"), "versions",
             lambda row: f"{row.get('code')} v{row.get('version')}",
-            (("people_affected", "People affected"), ("awarded_under", "Awarded under it")),
-            "Criteria version", "People",
+            (("people_affected", N_("People affected")), ("awarded_under", N_("Awarded under it"))),
+            N_("Criteria version"), N_("People"),
         ),
     ),
     "webhook-health": (
         Chart(
-            "endpoints", "Deliveries per endpoint", "endpoints", _column("endpoint_id"),
-            (("delivered", "Delivered"), ("failed", "Failed"), ("pending", "Pending")),
-            "Endpoint", "Deliveries", "stacked",
+            "endpoints", N_("Deliveries per endpoint"), "endpoints", _column("endpoint_id"),
+            (("delivered", N_("Delivered")), ("failed", N_("Failed")), ("pending", N_("Pending"))),
+            N_("Endpoint"), N_("Deliveries"), "stacked",
         ),
     ),
     "licensing": (
         Chart(
-            "alerts", "License alerts by severity", "alerts", _column("severity"),
-            (("open", "Open"), ("acknowledged", "Acknowledged"), ("resolved", "Resolved")),
-            "Severity", "Alerts", "stacked",
+            "alerts", N_("License alerts by severity"), "alerts", _column("severity"),
+            (
+                ("open", N_("Open")), ("acknowledged", N_("Acknowledged")),
+                ("resolved", N_("Resolved")),
+            ),
+            N_("Severity"), N_("Alerts"), "stacked",
         ),
         Chart(
-            "seats", "Seats of active licenses and activations using them", "seats",
-            _column("product"), (("seats", "Seats"), ("in_use", "Active activations")),
-            "Product", "Seats",
+            "seats", N_("Seats of active licenses and activations using them"), "seats",
+            _column("product"), (("seats", N_("Seats")), ("in_use", N_("Active activations"))),
+            N_("Product"), N_("Seats"),
         ),
     ),
 }  # fmt: skip
@@ -151,14 +158,15 @@ def _number(value: Cell) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def render_svg(report: ReportOut, chart: Chart) -> str:
-    """``chart`` of ``report`` as an SVG document."""
+def render_svg(report: ReportOut, chart: Chart, language: Language = SOURCE) -> str:
+    """``chart`` of ``report`` as an SVG document, its titles and legend in ``language``."""
     kinds: dict[str, Any] = {"bar": pygal.Bar, "stacked": pygal.StackedBar, "line": pygal.Line}
     rows = report.table(chart.table).rows
+    text = language.text
     drawing = kinds[chart.kind](
-        title=chart.title,
-        x_title=chart.x_title,
-        y_title=chart.y_title,
+        title=text(chart.title),
+        x_title=text(chart.x_title),
+        y_title=text(chart.y_title),
         style=PRINTABLE,
         js=[],
         disable_xml_declaration=True,
@@ -170,10 +178,10 @@ def render_svg(report: ReportOut, chart: Chart) -> str:
         x_label_rotation=30 if len(rows) > 8 else 0,
         print_values=len(rows) <= 16,
         min_scale=1,
-        no_data_text="Nothing to show",
+        no_data_text=text(NOTHING_TO_SHOW),
     )
     drawing.x_labels = [chart.x(row) for row in rows]
     for key, label in chart.series:
-        drawing.add(label, [_number(row.get(key)) for row in rows])
+        drawing.add(text(label), [_number(row.get(key)) for row in rows])
     svg: str = drawing.render(is_unicode=True)
     return svg

@@ -39,7 +39,7 @@ from charter.tiers import directory
 from charter.tiers import rules as tier_rules
 from charter.tiers.schemes import schemes_in_force
 from charter.web.conditional import conditional, strong_etag
-from charter.web.pages import SECURITY_HEADERS, templates
+from charter.web.pages import SECURITY_HEADERS, add_vary, templates
 from charter.web.portal import partners as portal_partners
 from charter.web.public import accepted_json_type
 
@@ -67,7 +67,7 @@ def _page(
 ) -> Response:
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
-    response.headers["Vary"] = "Accept"
+    add_vary(response, "Accept")
     if status_code != 200:
         return response
     return conditional(request, response, cache_control=PAGE_CACHE)

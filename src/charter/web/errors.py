@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.datastructures import Headers
 
-from charter.web.i18n import N_
+from charter.web.i18n import N_, SOURCE, Language
 from charter.web.pages import SECURITY_HEADERS, templates
 
 API_PREFIX = "/api/"
@@ -31,12 +31,12 @@ TITLES = {
     503: N_("Busy"),
 }
 MESSAGES = {
-    401: "Sign in to see this page.",
-    403: "Your role does not allow this.",
-    404: "There is no page at this address, or you may not see it.",
-    405: "This address does not take that kind of request.",
-    500: "An unexpected error occurred. It has been logged; try again later.",
-    503: "Charter is busy. Try again in a moment.",
+    401: N_("Sign in to see this page."),
+    403: N_("Your role does not allow this."),
+    404: N_("There is no page at this address, or you may not see it."),
+    405: N_("This address does not take that kind of request."),
+    500: N_("An unexpected error occurred. It has been logged; try again later."),
+    503: N_("Charter is busy. Try again in a moment."),
 }
 
 
@@ -47,14 +47,17 @@ def wants_html(path: str, headers: Mapping[str, str] | Headers) -> bool:
     return "text/html" in headers.get("accept", "")
 
 
-def error_html(status: int, detail: str | None = None) -> str:
-    """The error page of ``status``; ``detail`` (a domain error's) replaces the stock message."""
+def error_html(status: int, detail: str | None = None, language: Language = SOURCE) -> str:
+    """The error page of ``status`` in ``language``; ``detail`` (a domain error's) replaces the
+    stock message, translated when it is a fixed text the catalogue holds."""
     message = detail if detail and status < 500 else MESSAGES.get(status, "")
     values: dict[str, Any] = {
         "title": TITLES.get(status, N_("Error")),
         "message": message or MESSAGES.get(status // 100 * 100, ""),
         "status": status,
         "sign_in": status == 401,
+        "language": language,
+        **language.template_functions,
     }
     return templates.env.get_template("error.html").render(values)
 

@@ -31,6 +31,7 @@ from charter.partners import people
 from charter.web import public
 from charter.web.i18n import N_
 from charter.web.pages import (
+    FORM_EXPIRED,
     MAX_EMAIL_LENGTH,
     SECURITY_HEADERS,
     csrf_ok,
@@ -42,7 +43,7 @@ router = api_router(include_in_schema=False)
 
 HOLDER_KEY = "holder"
 """Where the session cookie keeps the holder session's token (staff's is ``sid``)."""
-SENT = (
+SENT = N_(
     "If we know this address, we sent a sign-in link to it. It works once, for 15 minutes. "
     "Check your inbox (and your spam folder)."
 )
@@ -70,8 +71,7 @@ def _error(request: Request, status: int, title: str, message: str) -> Response:
 
 
 def _csrf_refused(request: Request) -> Response:
-    message = "This form is no longer valid. Go back, reload the page and try again."
-    return _error(request, 403, N_("Form expired"), message)
+    return _error(request, 403, N_("Form expired"), FORM_EXPIRED)
 
 
 def _holder(request: Request, db: Session) -> Principal | None:
@@ -111,7 +111,7 @@ def ask_for_link(
         return _csrf_refused(request)
     email = email.strip()[: MAX_EMAIL_LENGTH + 1]
     if not email:
-        context = {"email": "", "sent": False, "error": "Enter your email address."}
+        context = {"email": "", "sent": False, "error": N_("Enter your email address.")}
         return _page(request, "holder_sign_in.html", context, status_code=422)
     client = request.client.host if request.client else None
     if len(email) <= MAX_EMAIL_LENGTH:

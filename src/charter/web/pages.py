@@ -35,15 +35,75 @@ from charter.deps import (
     session_token_of,
 )
 from charter.web.dashboard import build_dashboard
-from charter.web.i18n import N_
+from charter.web.i18n import COOKIE, COOKIE_MAX_AGE, N_, SOURCE, Language, catalogues
 from charter.web.navigation import navigation
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
-# Page text is marked for translation ({% trans %}, _()); until a catalogue ships, the null
-# translations show it as written. New-style gettext escapes what it substitutes.
+LANGUAGE_KEY = "charter.language"
+"""Where a request's scope keeps the language chosen for it."""
+
+
+def language_of(request: Request) -> Language:
+    """The language ``request``'s pages are shown in (see :mod:`charter.web.i18n`)."""
+    found = catalogues()
+    if not found.several:
+        return SOURCE
+    chosen: Language | None = request.scope.get(LANGUAGE_KEY)
+    if chosen is None:
+        chosen = found.choose(request.cookies.get(COOKIE), request.headers.get("accept-language"))
+        request.scope[LANGUAGE_KEY] = chosen
+    return chosen
+
+
+def add_vary(response: Response, *names: str) -> None:
+    """Name ``names`` in ``response``'s ``Vary`` too (after those it names already)."""
+    present = [part.strip() for part in response.headers.get("vary", "").split(",") if part]
+    wanted = present + [name for name in names if name not in present]
+    if wanted != present:
+        response.headers["Vary"] = ", ".join(wanted)
+
+
+class PageTemplates(Jinja2Templates):
+    """The pages' templates, each response in its request's language.
+
+    The language's ``gettext`` and ``ngettext`` go in the template's context, where they take
+    the place of the environment's null translations (English) for ``{% trans %}`` and ``_()``
+    alike; ``language`` gives ``<html lang>``, and the response says it in
+    ``Content-Language``. Where a catalogue could change the page, it varies with the
+    ``Accept-Language`` header and the cookie that choose it.
+    """
+
+    def TemplateResponse(  # type: ignore[override]  # noqa: N802 - Starlette's name
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any] | None = None,
+        status_code: int = 200,
+        **options: Any,
+    ) -> Response:
+        """Render ``name`` for ``request`` in its language."""
+        language = language_of(request)
+        values = {**(context or {}), "language": language, **language.template_functions}
+        found = catalogues()
+        if found.several:
+            values["languages"] = found.languages  # the chooser's choices
+        response = super().TemplateResponse(request, name, values, status_code, **options)
+        response.headers["Content-Language"] = language.tag
+        if found.several:
+            add_vary(response, "Accept-Language", "Cookie")
+        return response
+
+
+templates = PageTemplates(directory=HERE / "templates")
+# Page text is marked for translation ({% trans %}, _()). The environment's null translations
+# show it as written, in English; a request in another language gets that language's in the
+# template's context (PageTemplates). New-style gettext escapes what it substitutes.
 templates.env.add_extension("jinja2.ext.i18n")
 cast(Any, templates.env).install_null_translations(newstyle=True)
+templates.env.globals["language"] = SOURCE
+# A message that may be a fixed text (marked with N_) or carry data (a service's detail): looked
+# up as it is, never used as a format, so a "%" in it is just a character.
+templates.env.globals["translate"] = SOURCE.translations.gettext
 
 
 def format_utc(value: datetime | None) -> str:
@@ -73,7 +133,9 @@ SECURITY_HEADERS = {
 # Beyond these, argon2 would hash megabytes for nothing: no real address or password is longer.
 MAX_EMAIL_LENGTH = 320
 MAX_PASSWORD_LENGTH = 1000
-LOGIN_FAILED = "Email or password is wrong."
+LOGIN_FAILED = N_("Email or password is wrong.")
+FORM_EXPIRED = N_("This form is no longer valid. Go back, reload the page and try again.")
+UNKNOWN_LANGUAGE = N_("There are no pages in that language.")
 
 
 def secured(response: Response) -> Response:
@@ -123,7 +185,7 @@ def csrf_refused(request: Request) -> Response:
         "error.html",
         {
             "title": N_("Form expired"),
-            "message": "This form is no longer valid. Go back, reload the page and try again.",
+            "message": FORM_EXPIRED,
         },
         status_code=403,
     )
@@ -183,7 +245,10 @@ def login(
         response = render(
             request,
             "login.html",
-            {"email": email[:MAX_EMAIL_LENGTH], "error": _wait_message(refused.retry_after)},
+            {
+                "email": email[:MAX_EMAIL_LENGTH],
+                "error": _wait_message(language_of(request), refused.retry_after),
+            },
             status_code=429,
         )
         response.headers["Retry-After"] = str(refused.retry_after)
@@ -194,7 +259,7 @@ def login(
         return render(
             request,
             "login.html",
-            {"email": email[:MAX_EMAIL_LENGTH], "error": LOGIN_FAILED},
+            {"email": email[:MAX_EMAIL_LENGTH], "error": language_of(request).text(LOGIN_FAILED)},
             status_code=401,
         )
     request.session.clear()
@@ -203,12 +268,19 @@ def login(
     return redirect("/dashboard")
 
 
-def _wait_message(seconds: int) -> str:
+def _wait_message(language: Language, seconds: int) -> str:
     if seconds >= 120:
-        wait = f"{math.ceil(seconds / 60)} minutes"
-    else:
-        wait = "1 second" if seconds == 1 else f"{seconds} seconds"
-    return f"Too many failed sign-ins. Wait {wait}, then try again."
+        minutes = math.ceil(seconds / 60)
+        return language.ngettext(
+            "Too many failed sign-ins. Wait %(num)d minute, then try again.",
+            "Too many failed sign-ins. Wait %(num)d minutes, then try again.",
+            minutes,
+        ) % {"num": minutes}
+    return language.ngettext(
+        "Too many failed sign-ins. Wait %(num)d second, then try again.",
+        "Too many failed sign-ins. Wait %(num)d seconds, then try again.",
+        seconds,
+    ) % {"num": seconds}
 
 
 @router.post("/logout")
@@ -232,3 +304,49 @@ def dashboard(request: Request, db: DbSession) -> Response:
         return redirect("/login")
     data = build_dashboard(db, principal, at=clock.now())
     return render(request, "dashboard.html", {"principal": principal, "data": data})
+
+
+def _local_path(value: str) -> str:
+    """``value`` when it is a path on this site (``/...``), else ``/``: never another site."""
+    if (
+        not value.startswith("/")
+        or value.startswith(("//", "/\\"))
+        or any(ord(char) < 0x21 or char == "\\" for char in value)
+    ):
+        return "/"
+    return value
+
+
+@router.post("/language")
+def choose_language(
+    request: Request,
+    lang: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Keep the language chosen in the footer's form (a cookie), then go back to the page."""
+    if not csrf_ok(request, csrf):
+        return csrf_refused(request)
+    language = catalogues().get(lang.strip()[:35])
+    if language is None:
+        return render(
+            request,
+            "error.html",
+            {
+                "title": N_("Check what you entered"),
+                "message": UNKNOWN_LANGUAGE,
+                "status": 422,
+            },
+            status_code=422,
+        )
+    response = redirect(_local_path(next))
+    response.set_cookie(
+        COOKIE,
+        language.tag,
+        max_age=COOKIE_MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.public_url.startswith("https://"),
+    )
+    return response

@@ -66,9 +66,9 @@ from charter.tiers.models import TierBadge, TierScheme
 from charter.web import badge_images
 from charter.web.badge_images import ImageKind
 from charter.web.conditional import conditional, strong_etag
-from charter.web.i18n import N_
+from charter.web.i18n import N_, SOURCE, Language
 from charter.web.memo import Memo
-from charter.web.pages import SECURITY_HEADERS, templates
+from charter.web.pages import SECURITY_HEADERS, add_vary, language_of, templates
 from charter.web.standing import Standing, own_standing
 
 # Public pages read awards and certifications but change nothing; they act as the system.
@@ -767,31 +767,39 @@ def _page_for(request: Request, db: Session, credential_id: str) -> Response:
         "linkedin_url": linkedin_url(settings, badge) if valid else None,
         "embed_snippet": embed_snippet(badge),
         "og_image": f"{base}/credentials/{found.id}/badge.png",
-        "og_title": _og_title(badge, standing),
-        "og_description": _summary(badge, standing),
+        "og_title": _og_title(badge, standing, language_of(request)),
+        "og_description": _summary(badge, standing, language_of(request)),
     }
     response = templates.TemplateResponse(request, "public/credential.html", context)
-    response.headers["Vary"] = "Accept"
+    add_vary(response, "Accept")
     return conditional(request, _page_headers(response), cache_control=PAGE_CACHE)
 
 
-def _og_title(badge: Badge, standing: Standing) -> str:
+SHARED_FIRM = N_("%(holder)s holds the %(tier)s partner tier, issued by %(issuer)s.")
+SHARED_PERSON = N_("%(name)s, issued by %(issuer)s.")
+
+
+def _og_title(badge: Badge, standing: Standing, language: Language = SOURCE) -> str:
     """The shared title: the badge and issuer, and the status when it is not valid."""
     title = f"{badge.name} · {badge.issuer_name}"
     if standing.status == "valid":
         return title
-    return f"{BANNERS[standing.status][0]}: {title}"
+    return f"{language.text(BANNERS[standing.status][0])}: {title}"
 
 
-def _summary(badge: Badge, standing: Standing, limit: int = 200) -> str:
-    """The shared description; a credential that is not valid says so first."""
+def _summary(
+    badge: Badge, standing: Standing, language: Language = SOURCE, limit: int = 200
+) -> str:
+    """The shared description in ``language``; a credential that is not valid says so first."""
     if badge.is_firm:
-        text = f"{badge.holder} holds the {badge.name} partner tier, issued by {badge.issuer_name}."
+        values = {"holder": badge.holder, "tier": badge.name, "issuer": badge.issuer_name}
+        text = language.filled(SHARED_FIRM, values)
     else:
-        text = f"{badge.name}, issued by {badge.issuer_name}. {badge.description}".strip()
+        values = {"name": badge.name, "issuer": badge.issuer_name}
+        text = f"{language.filled(SHARED_PERSON, values)} {badge.description}".strip()
     if standing.status != "valid":
         label, summary = BANNERS[standing.status]
-        text = f"{label}. {summary} {text}"
+        text = f"{language.text(label)}. {language.text(summary)} {text}"
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -22,7 +22,7 @@ def not_found_page(request: Request, principal: Principal) -> Response:
         {
             "principal": principal,
             "title": N_("Page not found"),
-            "message": "There is no page at this address, or you may not see it.",
+            "message": N_("There is no page at this address, or you may not see it."),
             "status": 404,
         },
         status_code=404,

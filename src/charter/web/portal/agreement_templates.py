@@ -26,6 +26,7 @@ from charter.licensing.schemas import AgreementSign, TemplateCreate, VersionCrea
 from charter.partners import firms
 from charter.partners import service as partners
 from charter.partners.models import Partner
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render
 from charter.web.portal import agreement_terms
 from charter.web.portal.access import not_found_page
@@ -303,7 +304,7 @@ def sign_agreement(request: Request, db: DbSession, form: Posted, template_id: s
     partner_id = (blank(values["partner_id"]) or "").strip()
     try:
         if not partner_id:
-            raise FormErrors({"partner_id": "choose the firm that signs: find it by name"})
+            raise FormErrors({"partner_id": N_("choose the firm that signs: find it by name")})
         try:
             partners.get_partner(db, principal, partner_id=partner_id)
         except NotFound:

@@ -19,6 +19,7 @@ from charter.licensing.enums import FeePeriod, Renewal
 from charter.licensing.metering import Overage
 from charter.partners import taxonomy
 from charter.partners.enums import TaxonomyKind
+from charter.web.i18n import N_
 from charter.web.portal.forms import FormErrors, blank
 
 RIGHTS = (
@@ -210,7 +211,7 @@ def day_start(value: str | None, field: str) -> datetime | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise FormErrors({field: "must be a date (YYYY-MM-DD)"}) from None
+        raise FormErrors({field: N_("must be a date (YYYY-MM-DD)")}) from None
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 

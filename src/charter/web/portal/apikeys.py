@@ -15,6 +15,7 @@ from charter.accounts.models import ApiKey, User
 from charter.core.auth import Permission, Principal
 from charter.core.errors import CharterError, Invalid
 from charter.deps import DbSession, api_router
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import not_found_page
 from charter.web.portal.forms import attempt
@@ -55,7 +56,7 @@ def _expiry(value: str) -> datetime | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise Invalid.field("expires_at", "must be a date like 2027-01-31") from None
+        raise Invalid.field("expires_at", N_("must be a date like 2027-01-31")) from None
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
@@ -72,7 +73,7 @@ def create_key(
 
     def create() -> Created:
         if not name.strip():
-            raise Invalid.field("name", "name the key, so you can tell it apart later")
+            raise Invalid.field("name", N_("name the key, so you can tell it apart later"))
         return accounts.create_api_key(
             db,
             principal,

@@ -19,6 +19,7 @@ from charter.core.auth import Permission, Principal
 from charter.core.errors import CharterError, Invalid
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.deps import Cursor, DbSession, api_router
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.filters import blank_to_none, choice, url_with
 from charter.web.portal.forms import attempt
@@ -126,13 +127,13 @@ def decide(
     reason = values["reason"]
     item = approvals.get_request(db, principal, request_id=request_id)
     if decision not in DECISIONS:
-        raise Invalid.field("decision", "must be approve or reject")
+        raise Invalid.field("decision", N_("must be approve or reject"))
 
     def run() -> ApprovalRequest:
         why = reason.strip()
         if not why:
             principal.require(Permission.APPROVALS_DECIDE)
-            raise Invalid.field("reason", "say why")
+            raise Invalid.field("reason", N_("say why"))
         if decision == "approve":
             return approvals.approve(db, principal, request_id=item.id, reason=why)
         return approvals.reject(db, principal, request_id=item.id, reason=why)

@@ -29,7 +29,8 @@ from charter.partners.models import Person
 from charter.programs import service as programs
 from charter.programs.enums import AssessmentKind
 from charter.programs.schemas import AssessmentCreate
-from charter.web.pages import redirect, render
+from charter.web.i18n import N_
+from charter.web.pages import language_of, redirect, render
 from charter.web.portal.access import not_found_page
 from charter.web.portal.forms import FormErrors, attempt, blank, errors_of, parse, staff_only
 from charter.web.portal.posted import Posted, fields, signed_form
@@ -99,7 +100,10 @@ def _assessment_form(
             "values": values,
             "errors": errors,
             "kinds": [(kind.value, kind.value) for kind in AssessmentKind],
-            "results": [("yes", "passed"), ("no", "not passed")],
+            "results": [
+                (value, language_of(request).text(label))
+                for value, label in (("yes", N_("passed")), ("no", N_("not passed")))
+            ],
         },
         status_code=status_code,
     )
@@ -173,7 +177,7 @@ def _award_form(
                 db, principal, person_id=person.id, certification_id=chosen.id
             )
         except NotFound:
-            errors = {**errors, "certification_id": "no such certification"}
+            errors = {**errors, "certification_id": N_("no such certification")}
     return render(
         request,
         "portal/award_new.html",

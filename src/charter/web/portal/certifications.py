@@ -23,6 +23,7 @@ from charter.programs.enums import Level
 from charter.programs.models import Certification
 from charter.programs.schemas import CertificationCreate, CriteriaCreate
 from charter.tiers import schemes
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render
 from charter.web.portal.access import not_found_page
 from charter.web.portal.filters import taxonomy_labels, url_with
@@ -114,7 +115,7 @@ def _effective_from(value: str | None) -> datetime | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise FormErrors({"effective_from": "must be a date (YYYY-MM-DD)"}) from None
+        raise FormErrors({"effective_from": N_("must be a date (YYYY-MM-DD)")}) from None
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 

@@ -18,6 +18,7 @@ from charter.core.models import Event
 from charter.credentials import issuance
 from charter.crypto import checkpoints
 from charter.deps import DbSession, api_router
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import is_staff
 from charter.web.portal.filters import blank_to_none, url_with
@@ -43,7 +44,7 @@ def _day(value: str | None, field: str) -> datetime | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise Invalid.field(field, "must be a date like 2027-01-31") from None
+        raise Invalid.field(field, N_("must be a date like 2027-01-31")) from None
     return datetime.combine(day, time(), tzinfo=UTC)
 
 

@@ -28,6 +28,7 @@ from charter.licensing.enums import ActivationState
 from charter.licensing.models import LicenseActivation
 from charter.partners import service as partners
 from charter.partners.models import Partner
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.posted import Posted, signed_form
 
@@ -134,7 +135,7 @@ def show_key(
     firm = partners.get_partner(db, principal, partner_id=partner_id)
     license = licensing.get_license(db, principal, license_id=license_id)
     if license.partner_id != firm.id:
-        raise NotFound("no such license at this firm")
+        raise NotFound(N_("no such license at this firm"))
     key = licensing.reveal_key(db, principal, license_id=license.id)
     view = licensing_view(db, principal, partner_id=firm.id, revealed={license.id: key})
     return render(request, "portal/firm_licensing.html", {"principal": principal, "view": view})

@@ -26,6 +26,7 @@ from charter.credentials import imports as award_imports
 from charter.deps import DbSession, api_router
 from charter.partners import imports as partner_imports
 from charter.programs import imports as assessment_imports
+from charter.web.i18n import N_
 from charter.web.pages import render
 from charter.web.portal.csvexport import csv_response
 from charter.web.portal.forms import staff_only
@@ -237,10 +238,10 @@ def upload(
     principal, values = posted
     chosen = KINDS.get(values["kind"])
     if chosen is None:
-        return _page(request, principal, problem="Choose what the file holds.", status_code=422)
+        return _page(request, principal, problem=N_("Choose what the file holds."), status_code=422)
     principal.require(chosen.permission)
     if file is None or not file.filename:
-        return _page(request, principal, problem="Choose a CSV file.", status_code=422)
+        return _page(request, principal, problem=N_("Choose a CSV file."), status_code=422)
     data = file.file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         problem = f"The file is larger than {MAX_UPLOAD_BYTES // 1024} KiB; import it with the CLI."
@@ -275,7 +276,7 @@ def confirm(request: Request, db: DbSession, form: Posted) -> Response:
     principal, values = posted
     found = _pending(request, values["sha256"])
     if found is None:
-        problem = "This confirmation does not match the file last checked. Upload it again."
+        problem = N_("This confirmation does not match the file last checked. Upload it again.")
         return _page(request, principal, problem=problem, status_code=409)
     pending, data = found
     kind = KINDS[pending.kind]
@@ -312,7 +313,7 @@ def rejected_rows(request: Request, db: DbSession, form: Posted) -> Response:
     principal, values = posted
     found = _pending(request, values["sha256"])
     if found is None or found[0].kind != "awards":
-        problem = "This download does not match the file last checked. Upload it again."
+        problem = N_("This download does not match the file last checked. Upload it again.")
         return _page(request, principal, problem=problem, status_code=409)
     pending, data = found
     checked = award_imports.check_awards(db, principal, source=data, name=pending.file_name)

@@ -20,6 +20,7 @@ from charter.licensing import activations, agreements, alerts, usage
 from charter.licensing import service as licensing
 from charter.licensing.enums import AgreementStatus, LicenseStatus
 from charter.licensing.models import License
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import is_staff
 from charter.web.portal.filters import blank_to_none, choice, url_with
@@ -209,13 +210,13 @@ def change_license(
     change = LIFECYCLE.get(action)
     if change is None:
         return license_view(
-            request, db, principal, license, error=Invalid.field("action", "unknown action")
+            request, db, principal, license, error=Invalid.field("action", N_("unknown action"))
         )
     principal.require(Permission.LICENSES_MANAGE)
 
     def run() -> License:
         if not reason.strip():
-            raise Invalid.field("reason", "say why")
+            raise Invalid.field("reason", N_("say why"))
         return change(db, principal, license_id=license.id, reason=reason.strip())
 
     outcome = attempt(db, run)
@@ -238,7 +239,7 @@ def change_alert(
     alert = alerts.get_alert(db, principal, alert_id=alert_id)
     if alert.license_id != license.id or action not in ("acknowledge", "resolve"):
         return license_view(
-            request, db, principal, license, error=Invalid.field("action", "unknown action")
+            request, db, principal, license, error=Invalid.field("action", N_("unknown action"))
         )
     principal.require(Permission.LICENSES_MANAGE)
 
@@ -248,7 +249,7 @@ def change_alert(
                 db, principal, alert_id=alert.id, note=blank_to_none(note)
             )
         if not note.strip():
-            raise Invalid.field("note", "say how it was resolved")
+            raise Invalid.field("note", N_("say how it was resolved"))
         return alerts.resolve_alert(db, principal, alert_id=alert.id, note=note.strip())
 
     outcome = attempt(db, run)

@@ -37,6 +37,7 @@ from charter.programs.models import Certification
 from charter.tiers import forecast, standings
 from charter.tiers.rules import Shortfall, ShortfallKind
 from charter.tiers.schemas import ForecastItem
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.filters import taxonomy_labels
 from charter.web.portal.posted import Posted, fields, signed_form
@@ -284,9 +285,10 @@ def program_page(request: Request, db: DbSession, partner_id: str) -> Response:
     if principal is None:
         return redirect("/login")
     view = program_view(db, principal, partner_id=partner_id)
-    notice = {"invited": "Invitation sent.", "left": "Recorded: that person left the firm."}.get(
-        request.query_params.get("done", "")
-    )
+    notice = {
+        "invited": N_("Invitation sent."),
+        "left": N_("Recorded: that person left the firm."),
+    }.get(request.query_params.get("done", ""))
     return _page(request, db, principal, view, notice=notice)
 
 
@@ -338,7 +340,12 @@ def person_left(
     if person.partner_id != firm.id:
         view = program_view(db, principal, partner_id=firm.id)
         return _page(
-            request, db, principal, view, error="That person does not work here.", status_code=409
+            request,
+            db,
+            principal,
+            view,
+            error=N_("That person does not work here."),
+            status_code=409,
         )
     employment.person_leaves_partner(db, principal, person_id=person.id)
     return redirect(f"/program/{firm.id}?done=left")

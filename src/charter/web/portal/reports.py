@@ -7,6 +7,7 @@ the CSV agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -19,10 +20,10 @@ from charter.core.auth import Principal
 from charter.core.errors import Invalid, NotFound
 from charter.deps import DbSession, api_router, offloaded
 from charter.reports import service
-from charter.reports.schemas import ColumnKind, ReportOut
+from charter.reports.schemas import ColumnKind, Figure, ReportOut, ReportTable, Summary
 from charter.web.charts import chart_of, charts_of, render_svg
-from charter.web.i18n import N_
-from charter.web.pages import SECURITY_HEADERS, redirect, render, signed_in
+from charter.web.i18n import N_, SOURCE, Language
+from charter.web.pages import SECURITY_HEADERS, language_of, redirect, render, signed_in
 from charter.web.portal.access import not_found_page
 
 router = api_router(include_in_schema=False)
@@ -38,16 +39,95 @@ Days = Annotated[int | None, Query()]
 
 
 def _invalid(request: Request, principal: Principal, error: Invalid) -> Response:
+    language = language_of(request)
+    message = error.detail
+    if language is not SOURCE and error.errors:
+        known = _formatted(language, service.ERROR_FORMATS)
+        message = "; ".join(
+            f"{item.field}: {known.get(item.detail) or language.text(item.detail)}"
+            for item in error.errors
+        )
     return render(
         request,
         "error.html",
         {
             "principal": principal,
             "title": N_("Check the address"),
-            "message": error.detail,
+            "message": message,
             "status": 422,
         },
         status_code=422,
+    )
+
+
+def _formatted(
+    language: Language, formats: Iterable[tuple[str, Mapping[str, object]]]
+) -> dict[str, str]:
+    """Each format filled with its values, in English (as it is shown) and in ``language``;
+    a format naming a value not given (another report's parameter) is left out."""
+    found = {}
+    for english, values in formats:
+        try:
+            shown = english % values
+        except (KeyError, ValueError, TypeError):
+            continue
+        found[shown] = language.filled(english, values)
+    return found
+
+
+def localized_report(report: ReportOut, language: Language) -> ReportOut:
+    """``report`` as a page shows it in ``language``: its titles, descriptions, headings and
+    label cells translated (the API's and the CSV's stay in English); the same when English."""
+    if language is SOURCE:
+        return report
+    filled = _formatted(language, ((text, report.parameters) for text in service.FORMATS))
+
+    def text(value: str) -> str:
+        return filled.get(value) or language.text(value)
+
+    def table(found: ReportTable) -> ReportTable:
+        labels = {
+            column.key: service.LABEL_CELLS[column.key]
+            for column in found.columns
+            if column.key in service.LABEL_CELLS
+        }
+        rows = found.rows
+        if labels:
+            rows = [
+                {
+                    key: language.text(value)
+                    if isinstance(value, str) and value in labels.get(key, ())
+                    else value
+                    for key, value in row.items()
+                }
+                for row in rows
+            ]
+        columns = [
+            column.model_copy(update={"label": text(column.label)}) for column in found.columns
+        ]
+        return found.model_copy(
+            update={"title": text(found.title), "columns": columns, "rows": rows}
+        )
+
+    return report.model_copy(
+        update={
+            "title": text(report.title),
+            "description": text(report.description),
+            "tables": [table(found) for found in report.tables],
+        }
+    )
+
+
+def localized_summary(summary: Summary, language: Language) -> Summary:
+    """``summary`` with its figures' labels in ``language`` (tiers keep their own names)."""
+    if language is SOURCE:
+        return summary
+
+    def figures(found: list[Figure]) -> list[Figure]:
+        return [item.model_copy(update={"label": language.text(item.label)}) for item in found]
+
+    return summary.model_copy(
+        update={"figures": figures(summary.figures), "alerts": figures(summary.alerts)}
     )
 
 
@@ -106,6 +186,7 @@ def summary_page(
         return not_found_page(request, principal)
     except Invalid as error:
         return _invalid(request, principal, error)
+    summary = localized_summary(summary, language_of(request))
     return render(request, "reports/summary.html", {"principal": principal, "summary": summary})
 
 
@@ -130,6 +211,7 @@ def report_page(
         return not_found_page(request, principal)
     except Invalid as error:
         return _invalid(request, principal, error)
+    report = localized_report(report, language_of(request))
     query = _query(months, days)
     charts = charts_of(name)
     charted = {chart.table for chart in charts}
@@ -180,4 +262,7 @@ def chart_image(
         return not_found_page(request, principal)
     except Invalid as error:
         return _invalid(request, principal, error)
-    return Response(render_svg(report, found), media_type="image/svg+xml", headers=SVG_HEADERS)
+    language = language_of(request)
+    svg = render_svg(localized_report(report, language), found, language)
+    headers = {**SVG_HEADERS, "Content-Language": language.tag}
+    return Response(svg, media_type="image/svg+xml", headers=headers)

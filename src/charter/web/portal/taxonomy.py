@@ -23,7 +23,8 @@ from charter.partners.taxonomy_schemas import (
     TaxonomyEntryUpdate,
     TaxonomyOrder,
 )
-from charter.web.pages import redirect, render
+from charter.web.i18n import N_
+from charter.web.pages import language_of, redirect, render
 from charter.web.portal.forms import attempt, staff_only
 from charter.web.portal.posted import Fields, Posted, fields, signed_form
 
@@ -32,9 +33,9 @@ router = api_router(include_in_schema=False)
 ENTRY_FIELDS = fields("kind", "code", "label", "description", "countries", "colour", longest=2000)
 MOVES = {"up": -1, "down": 1}
 HEADINGS = {
-    TaxonomyKind.TRACK: "Tracks",
-    TaxonomyKind.REGION: "Regions",
-    TaxonomyKind.PARTNER_TYPE: "Partner types",
+    TaxonomyKind.TRACK: N_("Tracks"),
+    TaxonomyKind.REGION: N_("Regions"),
+    TaxonomyKind.PARTNER_TYPE: N_("Partner types"),
 }
 
 
@@ -85,7 +86,9 @@ def _page(
             "principal": principal,
             "sections": sections,
             "palette_colour": colours.palette_colour,
-            "kinds": [(kind.value, HEADINGS[kind]) for kind in TaxonomyKind],
+            "kinds": [
+                (kind.value, language_of(request).text(HEADINGS[kind])) for kind in TaxonomyKind
+            ],
             "may_manage": principal.can(Permission.TAXONOMY_MANAGE),
             "form": form or {},
             "error": error,
@@ -166,7 +169,7 @@ def _change_entry(
 
     def run() -> object:
         if chosen is None:
-            raise Invalid.field("kind", "must be track, region or partner_type")
+            raise Invalid.field("kind", N_("must be track, region or partner_type"))
         return change(principal, chosen, values)
 
     refused = _refused(request, db, principal, attempt(db, run))
@@ -212,7 +215,7 @@ def move_entry(request: Request, db: DbSession, form: Posted, kind: str, code: s
     def move(principal: Principal, chosen: TaxonomyKind, values: dict[str, str]) -> object:
         step = MOVES.get(values["direction"])
         if step is None:
-            raise Invalid.field("direction", "must be up or down")
+            raise Invalid.field("direction", N_("must be up or down"))
         codes = [choice.code for choice in taxonomy.read(db).all(chosen)]
         if code not in codes:
             raise Invalid.field("code", f"no {chosen.value.replace('_', ' ')} {code!r}")

@@ -16,6 +16,7 @@ from charter.core.auth import Permission, Principal, Role
 from charter.core.errors import CharterError, Invalid
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.deps import Cursor, DbSession, api_router
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import is_staff, not_found_page
 from charter.web.portal.apikeys import KEY_FIELDS, ScopesField, create_key, key_form_context
@@ -41,7 +42,7 @@ def _disabled(value: str | None) -> bool | None:
     if value is None:
         return None
     if value not in DISABLED_CHOICES:
-        raise Invalid.field("disabled", "must be yes or no")
+        raise Invalid.field("disabled", N_("must be yes or no"))
     return DISABLED_CHOICES[value]
 
 
@@ -121,10 +122,10 @@ def create_user(request: Request, db: DbSession, form: Posted) -> Response:
 
     def create() -> User:
         if not values["email"].strip():
-            raise Invalid.field("email", "enter the user's email address")
+            raise Invalid.field("email", N_("enter the user's email address"))
         chosen = choice(Role, values["role"], "role")
         if chosen is None:
-            raise Invalid.field("role", "choose a role")
+            raise Invalid.field("role", N_("choose a role"))
         return accounts.create_user(
             db,
             principal,
@@ -204,7 +205,7 @@ def change_role(request: Request, db: DbSession, form: Posted, user_id: str) -> 
     def change() -> User:
         chosen = choice(Role, values["role"], "role")
         if chosen is None:
-            raise Invalid.field("role", "choose a role")
+            raise Invalid.field("role", N_("choose a role"))
         return accounts.change_role(db, principal, user_id=user.id, role=chosen)
 
     outcome = attempt(db, change)
@@ -224,7 +225,7 @@ def disable_user(request: Request, db: DbSession, form: Posted, user_id: str) ->
 
     def disable() -> User:
         if not reason.strip():
-            raise Invalid.field("reason", "say why")
+            raise Invalid.field("reason", N_("say why"))
         return accounts.disable_user(db, principal, user_id=user.id, reason=reason.strip())
 
     outcome = attempt(db, disable)

@@ -16,6 +16,7 @@ from charter.core.auth import Permission, Principal
 from charter.core.errors import CharterError, FieldError, Invalid
 from charter.core.pagination import DEFAULT_LIMIT
 from charter.deps import Cursor, DbSession, api_router
+from charter.web.i18n import N_
 from charter.web.pages import redirect, render, signed_in
 from charter.web.portal.access import is_staff, not_found_page
 from charter.web.portal.filters import blank_to_none, choice, url_with
@@ -249,7 +250,7 @@ def set_active(request: Request, db: DbSession, form: Posted, endpoint_id: str) 
     principal, values = posted
     active = values["active"]
     if active not in ("yes", "no"):
-        raise Invalid.field("active", "must be yes or no")
+        raise Invalid.field("active", N_("must be yes or no"))
     endpoint = webhooks.update_endpoint(
         db,
         principal,
