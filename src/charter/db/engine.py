@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
 
@@ -20,6 +21,10 @@ from charter.config import Settings, get_settings
 
 READ_ONLY = "charter_read_only"
 """Execution option of the engine :func:`reading` returns: its transactions only read."""
+
+PING_AFTER_IDLE = 5.0
+"""Seconds a pooled connection may sit idle and still be used without checking it first."""
+_IDLE_SINCE = "charter_idle_since"
 
 SPARE_CONNECTIONS = 2
 """Connections a server worker keeps beyond its request slots (idempotency keys, health)."""
@@ -45,13 +50,45 @@ def make_engine(url: str, *, lock_timeout: float | None = None, **kwargs: Any) -
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-    kwargs.setdefault("pool_pre_ping", True)
     if lock_timeout is not None:
         kwargs["connect_args"] = {
             **kwargs.get("connect_args", {}),
             "options": f"-c lock_timeout={round(lock_timeout * 1000)}",
         }
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before it is used if it has been idle a while.
+
+    A connection the server closed (a restart, an idle timeout) is then replaced before a
+    request meets it, as SQLAlchemy's ``pool_pre_ping`` does, but without a round trip before
+    every request: a connection returned to the pool less than :data:`PING_AFTER_IDLE` ago
+    was working then. Raising :class:`DisconnectionError` from ``checkout`` makes the pool
+    discard the connection and take another.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError(f"a pooled connection no longer answers: {error}") from error
 
 
 def _create_private_file(path: Path) -> None:
