@@ -260,3 +260,23 @@ def test_the_summary_compares_a_period_with_the_one_before(db, system, world):
         33.3,
     )
     assert by_key["new_awards"].change_percent is None
+
+
+def test_a_summary_of_calendar_months_reads_the_months_the_worker_counted(
+    db, system, world, frozen_clock
+):
+    from datetime import date
+
+    def certified(start, end):
+        summary = service.program_summary(db, system, start=start, end=end)
+        return next(f for f in summary.figures if f.key == "certified_people")
+
+    may = certified(date(2026, 5, 1), date(2026, 5, 31))  # at Jun 1 and May 1, counted live
+    assert (may.current, may.previous) == (3, 3)
+    certification.count_headcounts(db, now=frozen_clock.now())
+    assert (certified(date(2026, 5, 1), date(2026, 5, 31)).current, may.previous) == (3, 3)
+    # The figures are the stored ones (changed here by hand to show it).
+    db.execute(update(HeadcountMonth).where(HeadcountMonth.month == "2026-05").values(people=7))
+    assert certified(date(2026, 5, 1), date(2026, 5, 31)).current == 7
+    # A period ending on another day is counted from the awards.
+    assert certified(date(2026, 5, 1), date(2026, 5, 30)).current == 3

@@ -19,6 +19,7 @@ from charter.licensing.anomalies import Severity
 from charter.licensing.models import License
 from charter.reports import sql
 from charter.reports.certification import TIER_CHANGES, live_at
+from charter.reports.models import HeadcountMonth
 from charter.reports.schemas import Figure, Summary
 from charter.tiers.schemes import schemes_in_force
 
@@ -49,6 +50,11 @@ def _count(db: Session, query: Select[Any]) -> int:
 
 
 def _certified(db: Session, at: datetime) -> int:
+    """People holding a live award at ``at``: the worker's count when ``at`` ends a counted
+    month (a summary of calendar months reads two stored figures, not every award twice)."""
+    counted = db.scalar(select(HeadcountMonth.people).where(HeadcountMonth.at == sql.instant(at)))
+    if counted is not None:
+        return int(counted)
     return _count(
         db,
         select(func.count(Award.person_id.distinct())).where(
