@@ -224,3 +224,43 @@ def test_each_shortfall_is_said_to_the_firm_in_plain_words():
         "your customer satisfaction 4.1 must reach 4.3",
         "your successful deployments figure is not recorded yet; it must reach 5",
     ]
+
+
+def test_the_page_links_each_badge_and_costs_the_same_statements_for_more_people(
+    client, sessions, engine
+):
+    from sqlalchemy import event
+
+    from charter.credentials.models import IssuedCredential
+    from tests.credentials.factories import award
+    from tests.partners.factories import person
+
+    world = build_world(sessions)
+    _signed_in(client, sessions, world, Role.PARTNER_ADMIN)
+
+    def statements() -> tuple[int, str]:
+        seen: list[str] = []
+
+        def count(*args: object) -> None:
+            seen.append(str(args[2]))
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            page = client.get(f"/program/{world.harbor_id}")
+            assert page.status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return len(seen), page.text
+
+    few, page = statements()
+    with sessions() as db:
+        credentials = db.scalars(select(IssuedCredential.id)).all()
+    linked = set(re.findall(r'href="/credentials/(bdg_[^"/]+)"', page))
+    assert linked and linked <= set(credentials)
+    with sessions() as db, db.begin():
+        for n in range(4):
+            newcomer = person(db, SYSTEM, partner_id=world.harbor_id, given_name=f"New{n}")
+            award(db, SYSTEM, person_id=newcomer.id, certification_id=world.certification_id)
+    more, page = statements()
+    assert len(set(re.findall(r'href="/credentials/(bdg_[^"/]+)"', page))) == len(linked) + 4
+    assert more == few

@@ -21,7 +21,7 @@ from charter.core import clock
 from charter.core.auth import Permission, Principal
 from charter.core.errors import Conflict, Invalid
 from charter.core.pagination import MAX_LIMIT
-from charter.credentials import documents, issuance, linkedin
+from charter.credentials import documents, linkedin
 from charter.credentials import service as credentials
 from charter.credentials.enums import AwardStatus
 from charter.db.engine import settings_of
@@ -205,6 +205,8 @@ def program_view(db: Session, actor: Principal, *, partner_id: str) -> ProgramVi
     for item in view.forecast:
         for renewal in item.renewals:
             code = renewal.certification_code
+            if code in view.certification_names:
+                continue  # named once, however many people renew it
             found = programs.get_certification_by_code(db, code=code)
             view.certification_names[code] = _certification_label(found) if found else code
     reads_awards = actor.can(Permission.AWARDS_READ) and actor.can(Permission.CERTIFICATIONS_READ)
@@ -225,12 +227,13 @@ def program_view(db: Session, actor: Principal, *, partner_id: str) -> ProgramVi
         for award in _active_awards(db, actor, firm):
             if award["person_id"] not in names:
                 continue
-            credential = issuance.current_credential_for_award(db, award["id"])
+            # The list names each award's current credential: no read of its document.
+            credential_id = award["credential_id"]
             view.held.setdefault(award["person_id"], []).append(
                 HeldBadge(
                     certification=_certification_label(certification(award["certification_id"])),
                     valid_until=award["valid_until"],
-                    credential_url=f"/credentials/{credential.id}" if credential else None,
+                    credential_url=f"/credentials/{credential_id}" if credential_id else None,
                 )
             )
         until = clock.now() + timedelta(days=HORIZON_DAYS)
