@@ -55,6 +55,9 @@ from charter.reports import certification
 from charter.reports.service import REPORTS
 from charter.schema import create_all
 from charter.tiers import directory as directory_counts
+from charter.tiers import schemes as tiers_schemes
+from charter.tiers import service as tiers_service
+from charter.tiers.schemas import SchemeCreate
 
 MANAGER_EMAIL = "pm@bench.example"
 MANAGER_PASSWORD = "bench-manager-password"
@@ -71,6 +74,20 @@ CERTIFICATIONS = [
         ("technical", "expert"),
     )
 ]
+
+SCHEME = {
+    "tiers": [
+        {"key": "registered", "name": "Registered", "rank": 1,
+         "requirements": {"good_standing": True}},
+        {"key": "silver", "name": "Silver", "rank": 2, "grace_days": 30,
+         "requirements": {"good_standing": True,
+                          "min_certified_by_track": {"technical": 6}}},
+        {"key": "gold", "name": "Gold", "rank": 3, "grace_days": 60,
+         "requirements": {"good_standing": True,
+                          "min_certified_by_track": {"technical": 8, "sales": 7}}},
+    ]
+}  # fmt: skip
+"""Tiers that split the firms: about three in five Silver or better, one in five Gold."""
 
 
 @dataclass(frozen=True)
@@ -288,6 +305,12 @@ def fill(url: str, directory: Path, firms: int, people: int, per_person: int) ->
             # As autovacuum leaves tables after a load: statistics, and the visibility map that
             # lets counts read indexes alone.
             connection.execute(text("VACUUM ANALYZE"))
+        with make_sessionmaker(engine)() as db, db.begin():
+            # A tier scheme, and every firm judged by it as the worker's sweep does (each firm
+            # gets its standing and its signed tier badge).
+            tiers_schemes.publish_scheme(db, ACTOR, data=SchemeCreate.model_validate(SCHEME))
+        with make_sessionmaker(engine)() as db, db.begin():
+            tiers_service.sweep(db, ACTOR)
         with make_sessionmaker(engine)() as db, db.begin():
             # What the worker keeps: the directory's order (counted hourly, and per event), and
             # the months of certified headcount (each at its end, the month under way hourly).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -62,6 +63,28 @@ def get_certification(db: Session, actor: Principal, *, certification_id: str) -
     """A certification by id; every signed-in role may read the catalog."""
     actor.require(Permission.CERTIFICATIONS_READ)
     return _certification(db, certification_id)
+
+
+def get_certifications(
+    db: Session, actor: Principal, *, certification_ids: Iterable[str]
+) -> dict[str, Certification]:
+    """The certifications with these ids, by id, in one query; :class:`NotFound` for an id
+    that names none (pages list many awards' certifications at once)."""
+    actor.require(Permission.CERTIFICATIONS_READ)
+    wanted = set(certification_ids)
+    ids = [certification_id for certification_id in wanted if is_id(certification_id, "crt")]
+    found = (
+        {
+            certification.id: certification
+            for certification in db.scalars(select(Certification).where(Certification.id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise NotFound(f"certification {missing[0]} not found")
+    return found
 
 
 def get_certification_by_code(db: Session, *, code: str) -> Certification | None:

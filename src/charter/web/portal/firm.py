@@ -25,7 +25,6 @@ from charter.partners import service as partners
 from charter.partners.enums import OnboardingCheck
 from charter.partners.models import Partner, Person
 from charter.programs import service as programs
-from charter.programs.models import Certification
 from charter.tiers import forecast, standings
 from charter.tiers.schemas import FirmTierOut, ForecastItem
 
@@ -97,10 +96,7 @@ def _held_by_track(
         cursor = page.next_cursor
         if cursor is None or seen >= AWARDS_READ_AT_MOST:
             break
-    certifications: dict[str, Certification] = {
-        certification_id: programs.get_certification(db, actor, certification_id=certification_id)
-        for certification_id in holders
-    }
+    certifications = programs.get_certifications(db, actor, certification_ids=holders)
     by_track: dict[str, list[HeldCertification]] = defaultdict(list)
     for certification_id, who in holders.items():
         found = certifications[certification_id]
