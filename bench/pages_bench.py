@@ -55,6 +55,7 @@ from charter.reports import certification
 from charter.reports.service import REPORTS
 from charter.schema import create_all
 from charter.tiers import directory as directory_counts
+from charter.tiers import forecast as tiers_forecast
 from charter.tiers import schemes as tiers_schemes
 from charter.tiers import service as tiers_service
 from charter.tiers.schemas import SchemeCreate
@@ -312,10 +313,12 @@ def fill(url: str, directory: Path, firms: int, people: int, per_person: int) ->
         with make_sessionmaker(engine)() as db, db.begin():
             tiers_service.sweep(db, ACTOR)
         with make_sessionmaker(engine)() as db, db.begin():
-            # What the worker keeps: the directory's order (counted hourly, and per event), and
-            # the months of certified headcount (each at its end, the month under way hourly).
+            # What the worker keeps: the directory's order (counted hourly, and per event), the
+            # months of certified headcount (each at its end, the month under way hourly), and
+            # when each firm falls below its tier if nobody renews (hourly, and per event).
             directory_counts.recount_headcounts(db, clock.now())
             certification.count_headcounts(db, now=clock.now())
+            tiers_forecast.count_falls(db, clock.now())
         with make_sessionmaker(engine)() as db, db.begin():
             accounts.create_user(
                 db,

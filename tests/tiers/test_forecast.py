@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from charter.core.auth import Principal, Role
 from charter.core.errors import Invalid
 from charter.credentials import service as awards
 from charter.tiers import forecast, service
+from charter.tiers.models import FirmForecast
+from charter.worker import registry
 from tests.codes import Track
 from tests.credentials.factories import award
 from tests.partners.factories import partner, person
@@ -17,7 +20,9 @@ from tests.programs.factories import certification
 from tests.tiers.factories import scheme
 
 
-def test_forecast_names_firms_and_the_people_whose_renewals_save_them(db, system, frozen_clock):
+def _three_firms(db, system, frozen_clock):
+    """Safe (three engineers, one expiring soon), early (two, one expiring in 44 days) and
+    late (two, one expiring in 74 days), all Gold; with their people and expiring awards."""
     cert = certification(
         db, system, track=Track.TECHNICAL, validity_days=365, renewal_window_days=60
     )
@@ -52,6 +57,12 @@ def test_forecast_names_firms_and_the_people_whose_renewals_save_them(db, system
     service.sweep(db, system)
     db.commit()
 
+    return safe, early, late, people, expiring
+
+
+def test_forecast_names_firms_and_the_people_whose_renewals_save_them(db, system, frozen_clock):
+    _, early, late, people, expiring = _three_firms(db, system, frozen_clock)
+
     def names(days):
         return {item.partner_id: item for item in forecast.forecast(db, system, days=days)}
 
@@ -72,7 +83,12 @@ def test_forecast_names_firms_and_the_people_whose_renewals_save_them(db, system
     frozen_clock.advance(timedelta(days=20))  # inside the 60-day renewal window
     from tests.programs.factories import passing_evidence
 
-    passing_evidence(db, system, person_id=people[early.id][0].id, certification_id=cert.id)
+    passing_evidence(
+        db,
+        system,
+        person_id=people[early.id][0].id,
+        certification_id=expiring[early.id].certification_id,
+    )
     awards.renew_award(db, system, award_id=expiring[early.id].id)
     assert early.id not in names(90)
 
@@ -83,3 +99,37 @@ def test_forecast_names_firms_and_the_people_whose_renewals_save_them(db, system
     assert {item.partner_id for item in forecast.forecast(db, scoped, days=90)} == {late.id}
     with pytest.raises(Invalid):
         forecast.forecast(db, system, days=45)
+
+
+def test_kept_forecasts_point_the_report_at_the_firms_that_may_fall(db, system, frozen_clock):
+    safe, early, late, _, expiring = _three_firms(db, system, frozen_clock)
+    now = frozen_clock.now()
+    assert forecast.count_falls(db, now) == 3
+    kept = {row.partner_id: row.falls_below_on for row in db.scalars(select(FirmForecast))}
+    assert kept == {
+        safe.id: None,
+        early.id: expiring[early.id].valid_until,
+        late.id: expiring[late.id].valid_until,
+    }
+
+    def names(days):
+        return {item.partner_id for item in forecast.forecast(db, system, days=days)}
+
+    assert names(90) == {early.id, late.id}
+    # The report replays only the firms a kept forecast points at: here one changed by hand
+    # to say early never falls.
+    db.execute(
+        update(FirmForecast).where(FirmForecast.partner_id == early.id).values(falls_below_on=None)
+    )
+    assert names(90) == {late.id}
+    # A kept forecast over a day old is not trusted: early is replayed again.
+    db.execute(
+        update(FirmForecast)
+        .where(FirmForecast.partner_id == early.id)
+        .values(counted_at=now - timedelta(days=2))
+    )
+    assert names(90) == {early.id, late.id}
+    # Worked out again for one firm (as the worker does with each award event).
+    forecast.count_falls(db, now, [early.id])
+    assert db.get(FirmForecast, (early.id, "default")).counted_at == now
+    assert "tiers.count_forecasts" in [task.name for task in registry.periodic_tasks()]

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from charter.core import clock
 from charter.core.auth import Permission, Principal
@@ -22,11 +22,11 @@ from charter.credentials.models import Award
 from charter.partners.models import Person
 from charter.programs.models import Certification
 from charter.tiers import rules
-from charter.tiers.models import FirmTier
+from charter.tiers.models import FirmForecast, FirmTier
 from charter.tiers.rules import FirmState, Tier
 from charter.tiers.schemas import ForecastItem, RenewalCandidate, TierRef
-from charter.tiers.schemes import certification_codes, schemes_in_force
-from charter.tiers.state import active_award, read_firms, read_states, scoped_partner
+from charter.tiers.schemes import SchemeInForce, certification_codes, schemes_in_force
+from charter.tiers.state import Firm, active_award, read_firms, read_states, scoped_partner
 
 FORECAST_HORIZONS = (30, 60, 90)
 
@@ -120,6 +120,150 @@ def _savers(
     )
 
 
+KEPT_DAYS = max(FORECAST_HORIZONS) + 1
+"""How far ahead the kept forecasts look: the longest horizon and a day more, so that one
+worked out up to :data:`KEPT_FOR` ago still covers the longest horizon from now."""
+KEPT_FOR = timedelta(days=1)
+SCOPED_AT_MOST = 2000
+"""Firms counted with queries confined to them; more are counted in one pass over awards."""
+
+
+def _falling(
+    db: Session,
+    rows: Sequence[FirmTier],
+    schemes: dict[str, SchemeInForce],
+    now: datetime,
+    until: datetime,
+) -> tuple[list[tuple[FirmTier, Tier]], dict[str, Firm], dict[str, FirmState]]:
+    """The standings of ``rows`` whose firm meets its tier now and is short of it at
+    ``until`` if nobody renews; with the firms and their states now.
+
+    Without renewals, counts only fall as awards lapse, and a tier asks for counts of at least
+    so many: a firm meeting its tier at the end met it at every expiry before. So two counts
+    of every firm (now and at the end) find the firms to replay, expiry by expiry; the others'
+    holdings are never read.
+    """
+    ids = sorted({row.partner_id for row in rows})
+    if not ids:
+        return [], {}, {}
+    firms = {firm.id: firm for firm in read_firms(db, ids)}
+    codes = certification_codes(schemes.values())
+    scoped = len(ids) <= SCOPED_AT_MOST
+    states = read_states(db, list(firms.values()), codes, now, scoped=scoped)
+    at_end = read_states(db, list(firms.values()), codes, until, scoped=scoped)
+    falling = []
+    for row in rows:
+        tier = schemes[row.program].scheme.get(row.tier)
+        if tier is None or row.partner_id not in states:
+            continue
+        base, end = states[row.partner_id], at_end[row.partner_id]
+        later = replace(
+            base,
+            certified_by_track=end.certified_by_track,
+            certified_by_certification=end.certified_by_certification,
+        )
+        if not rules.unmet(tier, base) and rules.unmet(tier, later):
+            falling.append((row, tier))
+    return falling, firms, states
+
+
+def _first_fall(
+    tier: Tier, base: FirmState, held: Sequence[_Holding], now: datetime, until: datetime
+) -> datetime | None:
+    """The first expiry by ``until`` after which the firm no longer meets ``tier``."""
+    for moment in sorted({h.valid_until for h in held if now < h.valid_until <= until}):
+        if rules.unmet(tier, _state_at(base, held, moment)):
+            return moment
+    return None
+
+
+def _standings(
+    db: Session, schemes: dict[str, SchemeInForce], partner_ids: Sequence[str] | None
+) -> list[FirmTier]:
+    """The standings a forecast looks at: a tier held, not at risk, in a program in force."""
+    query = select(FirmTier).where(FirmTier.tier.is_not(None), FirmTier.at_risk_since.is_(None))
+    if partner_ids is not None:
+        query = query.where(FirmTier.partner_id.in_(partner_ids))
+    return [row for row in db.scalars(query) if row.program in schemes]
+
+
+def _candidates(
+    db: Session, schemes: dict[str, SchemeInForce], now: datetime, until: datetime
+) -> list[FirmTier]:
+    """The standings to replay for a forecast of every firm up to ``until``: those the kept
+    forecasts say may fall by then, and those with no kept forecast that still holds (none
+    yet, worked out over a day ago, before the standing last changed, or under another
+    scheme version). With the worker keeping them, a few firms; without, every firm."""
+    kept = aliased(FirmForecast)
+    another_version = or_(
+        *(
+            and_(FirmTier.program == program, kept.scheme_version != found.version)
+            for program, found in schemes.items()
+        )
+    )
+    query = (
+        select(FirmTier)
+        .outerjoin(
+            kept, and_(kept.partner_id == FirmTier.partner_id, kept.program == FirmTier.program)
+        )
+        .where(
+            FirmTier.tier.is_not(None),
+            FirmTier.at_risk_since.is_(None),
+            or_(
+                kept.partner_id.is_(None),
+                kept.counted_at < now - KEPT_FOR,
+                kept.counted_at > now,
+                kept.counted_at < FirmTier.evaluated_at,
+                another_version,
+                kept.falls_below_on <= until,
+            ),
+        )
+    )
+    return [row for row in db.scalars(query) if row.program in schemes]
+
+
+def count_falls(db: Session, now: datetime, partner_ids: Sequence[str] | None = None) -> int:
+    """Work out and keep when every firm (or those of ``partner_ids``) falls below its tier
+    within :data:`KEPT_DAYS` if nobody renews; returns how many standings were looked at.
+
+    The worker runs this hourly for every firm and, with each award or move of a person, for
+    the firms it concerns: the forecast report then replays only the firms that may fall.
+    """
+    ids = None if partner_ids is None else sorted(set(partner_ids))
+    if ids is not None and not ids:
+        return 0
+    schemes = {found.program: found for found in schemes_in_force(db, now)}
+    until = now + timedelta(days=KEPT_DAYS)
+    rows = _standings(db, schemes, ids)
+    falling, _, states = _falling(db, rows, schemes, now, until)
+    holdings = _holdings(db, sorted({row.partner_id for row, _ in falling}), now)
+    falls = {
+        (row.partner_id, row.program): _first_fall(
+            tier, states[row.partner_id], holdings.get(row.partner_id, []), now, until
+        )
+        for row, tier in falling
+    }
+    remove = delete(FirmForecast)
+    if ids is not None:
+        remove = remove.where(FirmForecast.partner_id.in_(ids))
+    db.execute(remove)
+    if rows:
+        db.execute(
+            insert(FirmForecast),
+            [
+                {
+                    "partner_id": row.partner_id,
+                    "program": row.program,
+                    "falls_below_on": falls.get((row.partner_id, row.program)),
+                    "scheme_version": schemes[row.program].version,
+                    "counted_at": now,
+                }
+                for row in rows
+            ],
+        )
+    return len(rows)
+
+
 def forecast(
     db: Session, actor: Principal, *, days: int, partner_id: str | None = None
 ) -> list[ForecastItem]:
@@ -127,7 +271,8 @@ def forecast(
 
     Awards are taken to lapse at ``valid_until`` (a renewal already made has moved it on);
     for each such firm, the people whose expiring awards the unmet requirements count on are
-    named, earliest expiry first, with the day their renewal window opens.
+    named, earliest expiry first, with the day their renewal window opens. Over every firm,
+    only the firms the kept forecasts point at (:func:`_candidates`) are worked out again.
     """
     actor.require(Permission.PARTNERS_READ)
     if days not in FORECAST_HORIZONS:
@@ -139,54 +284,44 @@ def forecast(
     now = clock.now()
     until = now + timedelta(days=days)
     schemes = {found.program: found for found in schemes_in_force(db, now)}
-    query = select(FirmTier).where(FirmTier.tier.is_not(None), FirmTier.at_risk_since.is_(None))
-    if scope is not None:
-        query = query.where(FirmTier.partner_id == scope)
-    rows = [row for row in db.scalars(query) if row.program in schemes]
-    ids = sorted({row.partner_id for row in rows})
-    firms = {firm.id: firm for firm in read_firms(db, ids)} if ids else {}
-    codes = certification_codes(schemes.values())
-    states = read_states(db, list(firms.values()), codes, now, scoped=True) if firms else {}
-    holdings = _holdings(db, ids, now) if ids else {}
+    if scope is None:
+        rows = _candidates(db, schemes, now, until)
+    else:
+        rows = _standings(db, schemes, [scope])
+    falling, firms, states = _falling(db, rows, schemes, now, until)
+    holdings = _holdings(db, sorted({row.partner_id for row, _ in falling}), now)
     items = []
-    for row in sorted(rows, key=lambda r: (firms[r.partner_id].name, r.program)):
-        found = schemes[row.program]
-        tier = found.scheme.get(row.tier)
-        if tier is None or row.partner_id not in states:
-            continue
+    for row, tier in sorted(
+        falling, key=lambda item: (firms[item[0].partner_id].name, item[0].program)
+    ):
         base = states[row.partner_id]
         held = holdings.get(row.partner_id, [])
-        if rules.unmet(tier, _state_at(base, held, now)):
-            continue  # below it already: the firm's standing says so
-        expiries = sorted({h.valid_until for h in held if now < h.valid_until <= until})
-        for moment in expiries:
-            later = _state_at(base, held, moment)
-            missing = rules.unmet(tier, later)
-            if missing:
-                end_state = _state_at(base, held, until)
-                savers = _savers(tier, end_state, held, now, until)
-                items.append(
-                    ForecastItem(
-                        partner_id=row.partner_id,
-                        partner_name=firms[row.partner_id].name,
-                        program=row.program,
-                        tier=TierRef(key=tier.key, name=tier.name, rank=tier.rank),
-                        days=days,
-                        falls_below_on=moment,
-                        missing=rules.unmet(tier, end_state),
-                        renewals=[
-                            RenewalCandidate(
-                                person_id=h.person_id,
-                                name=h.name,
-                                award_id=h.award_id,
-                                certification_code=h.code,
-                                track=h.track,
-                                valid_until=h.valid_until,
-                                renewal_opens=h.valid_until - timedelta(days=h.renewal_window_days),
-                            )
-                            for h in savers
-                        ],
+        moment = _first_fall(tier, base, held, now, until)
+        if moment is None:
+            continue
+        end_state = _state_at(base, held, until)
+        savers = _savers(tier, end_state, held, now, until)
+        items.append(
+            ForecastItem(
+                partner_id=row.partner_id,
+                partner_name=firms[row.partner_id].name,
+                program=row.program,
+                tier=TierRef(key=tier.key, name=tier.name, rank=tier.rank),
+                days=days,
+                falls_below_on=moment,
+                missing=rules.unmet(tier, end_state),
+                renewals=[
+                    RenewalCandidate(
+                        person_id=h.person_id,
+                        name=h.name,
+                        award_id=h.award_id,
+                        certification_code=h.code,
+                        track=h.track,
+                        valid_until=h.valid_until,
+                        renewal_opens=h.valid_until - timedelta(days=h.renewal_window_days),
                     )
-                )
-                break
+                    for h in savers
+                ],
+            )
+        )
     return items

@@ -16,10 +16,12 @@ from charter.core import clock
 from charter.core.auth import Principal
 from charter.core.models import Event
 from charter.partners.models import Person
-from charter.tiers import directory, service
+from charter.tiers import directory, forecast, service
 from charter.worker import registry
 
 HEADCOUNT_EVERY = timedelta(hours=1)
+FORECAST_EVERY = timedelta(hours=1)
+"""How often every firm's forecast is worked out again (kept ones hold for a day)."""
 """How often every firm's certified people are counted again for the directory's order."""
 
 # Events that can change the answer for the firm they name (and, for awards and people, the
@@ -52,7 +54,9 @@ def reevaluate(db: Session, actor: Principal, event: Event) -> None:
     firms = _firms_of(db, event)
     for partner_id in firms:
         service.evaluate_firm(db, actor, partner_id=partner_id)
-    directory.recount_headcounts(db, clock.now(), firms)
+    now = clock.now()
+    directory.recount_headcounts(db, now, firms)
+    forecast.count_falls(db, now, firms)
 
 
 @registry.on_event("tiers.scheme_changed", "tier_scheme.published")
@@ -71,3 +75,10 @@ def nightly_sweep(db: Session, actor: Principal, period_start: datetime) -> None
 def recount_headcounts(db: Session, actor: Principal, period_start: datetime) -> None:
     """Every firm's certified people counted again (awards also lapse by the clock alone)."""
     directory.recount_headcounts(db, clock.now())
+
+
+@registry.periodic("tiers.count_forecasts", FORECAST_EVERY)
+def count_forecasts(db: Session, actor: Principal, period_start: datetime) -> None:
+    """When each firm falls below its tier if nobody renews, worked out again for every firm
+    (the forecast report replays only the firms this points at)."""
+    forecast.count_falls(db, clock.now())

@@ -86,6 +86,28 @@ class FirmHeadcount(Base):
     counted_at: Mapped[datetime]
 
 
+class FirmForecast(Base):
+    """When a firm falls below the tier it holds in a program if nobody renews, as last
+    worked out (``charter.tiers.forecast``), kept by the worker: hourly for every firm, and for
+    the firms each award or move of a person concerns.
+
+    The forecast report replays only the firms whose kept answer says they may fall within its
+    horizon, or whose answer is missing or stale; it never shows these rows themselves.
+    """
+
+    __tablename__ = "firm_forecasts"
+
+    partner_id: Mapped[str] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True
+    )
+    program: Mapped[str] = mapped_column(String(64), primary_key=True)
+    falls_below_on: Mapped[datetime | None]
+    """The first expiry at which the firm no longer meets its tier, within the days worked
+    out; ``None`` if it meets it throughout."""
+    scheme_version: Mapped[int]
+    counted_at: Mapped[datetime]
+
+
 class TierBadge(Base):
     """A firm's Open Badges 3.0 credential for a tier it holds, stored exactly as signed."""
 
