@@ -216,10 +216,16 @@ def _stored_headcounts(
         ).all()
     )
     breakdown = [
-        (row.month, row.tier, row.region, row.track, row.people)
-        for row in db.execute(
-            select(HeadcountBreakdown).where(HeadcountBreakdown.month.in_(list(usable)))
-        ).scalars()
+        (month, tier, region, track, int(people))
+        for month, tier, region, track, people in db.execute(
+            select(
+                HeadcountBreakdown.month,
+                HeadcountBreakdown.tier,
+                HeadcountBreakdown.region,
+                HeadcountBreakdown.track,
+                HeadcountBreakdown.people,
+            ).where(HeadcountBreakdown.month.in_(list(usable)))
+        )
     ]
     return usable, (totals, breakdown)
 
