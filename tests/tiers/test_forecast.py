@@ -9,8 +9,9 @@ from sqlalchemy import select, update
 
 from charter.core.auth import Principal, Role
 from charter.core.errors import Invalid
+from charter.core.models import Event
 from charter.credentials import service as awards
-from charter.tiers import forecast, service
+from charter.tiers import forecast, handlers, service
 from charter.tiers.models import FirmForecast
 from charter.worker import registry
 from tests.codes import Track
@@ -129,7 +130,24 @@ def test_kept_forecasts_point_the_report_at_the_firms_that_may_fall(db, system, 
         .values(counted_at=now - timedelta(days=2))
     )
     assert names(90) == {early.id, late.id}
-    # Worked out again for one firm (as the worker does with each award event).
+    # Worked out again for one firm; forgotten (as the worker does with each award event),
+    # the firm is replayed again.
     forecast.count_falls(db, now, [early.id])
     assert db.get(FirmForecast, (early.id, "default")).counted_at == now
+    db.execute(
+        update(FirmForecast).where(FirmForecast.partner_id == early.id).values(falls_below_on=None)
+    )
+    assert names(90) == {late.id}
+    forecast.forget(db, [early.id])
+    assert names(90) == {early.id, late.id}
     assert "tiers.count_forecasts" in [task.name for task in registry.periodic_tasks()]
+
+
+def test_an_award_event_drops_the_kept_forecast_of_the_firms_it_concerns(db, system, frozen_clock):
+    safe, early, late, _, expiring = _three_firms(db, system, frozen_clock)
+    forecast.count_falls(db, frozen_clock.now())
+    awards.revoke_award(db, system, award_id=expiring[early.id].id, reason="left")
+    [event] = db.scalars(select(Event).where(Event.type == "award.revoked")).all()
+    handlers.reevaluate(db, system, event)
+    kept = {row.partner_id for row in db.scalars(select(FirmForecast))}
+    assert kept == {safe.id, late.id}

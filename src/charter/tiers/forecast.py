@@ -226,8 +226,9 @@ def count_falls(db: Session, now: datetime, partner_ids: Sequence[str] | None = 
     """Work out and keep when every firm (or those of ``partner_ids``) falls below its tier
     within :data:`KEPT_DAYS` if nobody renews; returns how many standings were looked at.
 
-    The worker runs this hourly for every firm and, with each award or move of a person, for
-    the firms it concerns: the forecast report then replays only the firms that may fall.
+    The worker runs this hourly for every firm, and forgets the kept forecasts of the firms
+    each award or move of a person concerns (:func:`forget`): the forecast report replays only
+    the firms that may fall and those it has no kept forecast for.
     """
     ids = None if partner_ids is None else sorted(set(partner_ids))
     if ids is not None and not ids:
@@ -262,6 +263,13 @@ def count_falls(db: Session, now: datetime, partner_ids: Sequence[str] | None = 
             ],
         )
     return len(rows)
+
+
+def forget(db: Session, partner_ids: Sequence[str]) -> None:
+    """Drop the kept forecasts of these firms (an award or a move changed what they hold):
+    the report replays them until the next count, one statement here instead of a count."""
+    if partner_ids:
+        db.execute(delete(FirmForecast).where(FirmForecast.partner_id.in_(sorted(partner_ids))))
 
 
 def forecast(

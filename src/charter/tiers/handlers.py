@@ -54,9 +54,9 @@ def reevaluate(db: Session, actor: Principal, event: Event) -> None:
     firms = _firms_of(db, event)
     for partner_id in firms:
         service.evaluate_firm(db, actor, partner_id=partner_id)
-    now = clock.now()
-    directory.recount_headcounts(db, now, firms)
-    forecast.count_falls(db, now, firms)
+    directory.recount_headcounts(db, clock.now(), firms)
+    # Their kept forecasts may no longer hold: the report replays them until the next count.
+    forecast.forget(db, firms)
 
 
 @registry.on_event("tiers.scheme_changed", "tier_scheme.published")

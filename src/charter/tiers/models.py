@@ -88,8 +88,8 @@ class FirmHeadcount(Base):
 
 class FirmForecast(Base):
     """When a firm falls below the tier it holds in a program if nobody renews, as last
-    worked out (``charter.tiers.forecast``), kept by the worker: hourly for every firm, and for
-    the firms each award or move of a person concerns.
+    worked out (``charter.tiers.forecast``), kept by the worker: counted hourly for every firm,
+    and dropped for the firms each award or move of a person concerns.
 
     The forecast report replays only the firms whose kept answer says they may fall within its
     horizon, or whose answer is missing or stale; it never shows these rows themselves.

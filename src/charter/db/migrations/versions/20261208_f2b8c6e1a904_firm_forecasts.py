@@ -6,9 +6,9 @@ Create Date: 2026-12-08 02:00:00.000000
 
 The firms-at-risk report replayed every firm's expiries on each view: with 10,000 firms and a
 million awards, fifteen seconds. The worker now keeps, per firm and program, the first expiry
-within 91 days at which the firm would fall below its tier (hourly for every firm, and for the
-firms each award or move of a person concerns); the report replays only the firms that may fall
-and those whose kept answer is missing or stale. Existing deployments start empty: the report
+within 91 days at which the firm would fall below its tier (counted hourly for every firm, and
+dropped for the firms each award or move of a person concerns); the report replays only the
+firms that may fall and those whose kept answer is missing or stale. Existing deployments start empty: the report
 replays every firm until the worker has worked them out.
 """
 
