@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from charter.core import clock
 from charter.core.auth import Principal, Role
 from charter.core.errors import Invalid
 from charter.core.models import Event
@@ -151,3 +152,9 @@ def test_an_award_event_drops_the_kept_forecast_of_the_firms_it_concerns(db, sys
     handlers.reevaluate(db, system, event)
     kept = {row.partner_id for row in db.scalars(select(FirmForecast))}
     assert kept == {safe.id, late.id}
+
+
+def test_no_scheme_in_force_forecasts_nothing(db, system):
+    partner(db, system, status="active")
+    assert forecast.forecast(db, system, days=90) == []
+    assert forecast.count_falls(db, clock.now()) == 0

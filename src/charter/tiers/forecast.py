@@ -194,6 +194,8 @@ def _candidates(
     forecasts say may fall by then, and those with no kept forecast that still holds (none
     yet, worked out over a day ago, before the standing last changed, or under another
     scheme version). With the worker keeping them, a few firms; without, every firm."""
+    if not schemes:
+        return []  # no program has tiers in force: no standing to forecast
     kept = aliased(FirmForecast)
     another_version = or_(
         *(
