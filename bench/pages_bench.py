@@ -332,18 +332,12 @@ def fill(url: str, directory: Path, firms: int, people: int, per_person: int) ->
         engine.dispose()
 
 
-def _listed_slug(url: str) -> str:
-    """The slug of a listed firm with people (for its directory profile)."""
+def _value(url: str, query: str) -> str:
+    """The one value ``query`` reads from the database at ``url``."""
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            slug = connection.execute(
-                text(
-                    "SELECT p.slug FROM partners p WHERE p.listed AND EXISTS "
-                    "(SELECT 1 FROM people x WHERE x.partner_id = p.id) ORDER BY p.slug LIMIT 1"
-                )
-            ).scalar_one()
-        return str(slug)
+            return str(connection.execute(text(query)).scalar_one())
     finally:
         engine.dispose()
 
@@ -520,18 +514,15 @@ def _fresh(directory: Path) -> Iterator[tuple[str, bool]]:
 
 def _pages(url: str) -> list[Page]:
     """The pages measured: a firm with people, and a listed firm's profile, taken from ``url``."""
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            firm = connection.execute(
-                text(
-                    "SELECT id FROM partners ORDER BY id "
-                    "OFFSET (SELECT count(*) / 2 FROM partners) LIMIT 1"
-                )
-            ).scalar_one()
-    finally:
-        engine.dispose()
-    listed = _listed_slug(url)
+    firm = _value(
+        url,
+        "SELECT id FROM partners ORDER BY id OFFSET (SELECT count(*) / 2 FROM partners) LIMIT 1",
+    )
+    listed = _value(
+        url,
+        "SELECT p.slug FROM partners p WHERE p.listed AND EXISTS "
+        "(SELECT 1 FROM people x WHERE x.partner_id = p.id) ORDER BY p.slug LIMIT 1",
+    )
     return [
         Page("partner list", "/partners"),
         Page("partner list, filtered", "/partners?status=applicant&region=emea"),

@@ -3,25 +3,12 @@ SQLite file and a fresh PostgreSQL database, from the revision before it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import text
 
 from charter.db.engine import make_engine
 from charter.db.migrate import upgrade
-from tests.conftest import BACKENDS, _postgres_database
 
 BEFORE = "8a3c5e7f9b12"
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/migrated.db"
-    else:
-        yield from _postgres_database()
 
 
 def test_the_default_lists_are_seeded_and_firms_keep_their_regions(empty_database):

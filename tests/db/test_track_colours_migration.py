@@ -3,25 +3,12 @@ drawn in and leaves a program's own tracks to the palette, on SQLite and Postgre
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import text
 
 from charter.db.engine import make_engine
 from charter.db.migrate import upgrade
-from tests.conftest import BACKENDS, _postgres_database
 
 BEFORE = "c4e9a1d7b350"
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/migrated.db"
-    else:
-        yield from _postgres_database()
 
 
 def test_the_default_tracks_keep_their_colours(empty_database):

@@ -197,24 +197,17 @@ def _stored_headcounts(
     its end, the month under way counted within the last hour (when each was counted, and the
     figures)."""
     wanted = dict(points)
-    usable = {
-        month: at
-        for month, at in db.execute(
-            select(HeadcountMonth.month, HeadcountMonth.at).where(
-                HeadcountMonth.month.in_(list(wanted))
-            )
+    usable: dict[str, datetime] = {}
+    totals: dict[str, int] = {}
+    for month, at, people in db.execute(
+        select(HeadcountMonth.month, HeadcountMonth.at, HeadcountMonth.people).where(
+            HeadcountMonth.month.in_(list(wanted))
         )
-        if at == wanted[month] or (wanted[month] == now and _fresh(now - at))
-    }
+    ):
+        if at == wanted[month] or (wanted[month] == now and _fresh(now - at)):
+            usable[month], totals[month] = at, int(people)
     if not usable:
         return {}, ({}, [])
-    totals = dict(
-        db.execute(
-            select(HeadcountMonth.month, HeadcountMonth.people).where(
-                HeadcountMonth.month.in_(list(usable))
-            )
-        ).all()
-    )
     breakdown = [
         (month, tier, region, track, int(people))
         for month, tier, region, track, people in db.execute(
